@@ -1,0 +1,858 @@
+/* nursery-task.c: one child of a NurseryGroup
+ *
+ * Copyright 2026 The Nursery authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+/* A NurseryTask is the handle of one child. Its group owns the schedule
+ * (when the function runs, when completion is reported); the task owns
+ * the result.
+ *
+ * Results may be returned from any thread. The first return wins an
+ * atomic flag (`returned`) and writes the result; every later return is a
+ * critical and is ignored (DESIGN R3). The result is then handed to the
+ * group, which reports completion on its owner context:
+ *  - an in-context child is handed over by the return itself;
+ *  - a thread child is handed over by its worker once the function has
+ *    returned, so "finished" always means "function returned" (R6).
+ *
+ * Whether the outcome is SUCCEEDED, FAILED or CANCELLED is decided only at
+ * completion, from the stored result and the `cancelled` flag: a value is
+ * never turned into CANCELLED (R9), and G_IO_ERROR_CANCELLED counts as a
+ * cancellation only when this task was cancelled (R8).
+ *
+ * The GCancellable is created on first request: most children never ask
+ * for it, and a GObject per child is the largest cost of a spawn.
+ */
+
+#include "config.h"
+
+#include "nursery-enums.h"
+#include "nursery-error.h"
+#include "nursery-task-private.h"
+#include "nursery-waiters-private.h"
+
+enum {
+  PROP_0,
+  PROP_NAME,
+  PROP_STATE,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+G_DEFINE_FINAL_TYPE (NurseryTask, nursery_task, G_TYPE_OBJECT)
+
+static const char *
+display_name (NurseryTask *self)
+{
+  return self->name != NULL ? self->name : "(unnamed)";
+}
+
+static void
+nursery_task_finalize (GObject *object)
+{
+  NurseryTask *self = NURSERY_TASK (object);
+
+  g_assert (self->waiters == NULL);
+
+  _nursery_task_release_func (self);
+  if (self->value_destroy != NULL)
+    self->value_destroy (g_value_get_pointer (&self->value));
+  if (G_IS_VALUE (&self->value))
+    g_value_unset (&self->value);
+  g_clear_error (&self->error);
+  g_clear_object (&self->cancellable);
+  g_clear_pointer (&self->name, g_free);
+  g_clear_pointer (&self->anchor, _nursery_anchor_unref);
+
+  G_OBJECT_CLASS (nursery_task_parent_class)->finalize (object);
+}
+
+static void
+nursery_task_get_property (GObject    *object,
+                           guint       prop_id,
+                           GValue     *value,
+                           GParamSpec *pspec)
+{
+  NurseryTask *self = NURSERY_TASK (object);
+
+  switch (prop_id)
+    {
+    case PROP_NAME:
+      g_value_set_string (value, self->name);
+      break;
+
+    case PROP_STATE:
+      g_value_set_enum (value, nursery_task_get_state (self));
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+nursery_task_class_init (NurseryTaskClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = nursery_task_finalize;
+  object_class->get_property = nursery_task_get_property;
+
+  /**
+   * NurseryTask:name:
+   *
+   * The name given at spawn time, for logs and tree dumps.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_NAME] =
+    g_param_spec_string ("name", NULL, NULL,
+                         NULL,
+                         (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * NurseryTask:state:
+   *
+   * Where the task is in its life. Changes are notified on the group's
+   * owner context.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_STATE] =
+    g_param_spec_enum ("state", NULL, NULL,
+                       NURSERY_TYPE_TASK_STATE,
+                       NURSERY_TASK_PENDING,
+                       (G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+nursery_task_init (NurseryTask *self)
+{
+  self->all_link.data = self;
+  self->queue_link.data = self;
+}
+
+NurseryTask *
+_nursery_task_new (NurseryAnchor   *anchor,
+                   const char      *name,
+                   NurseryTaskFunc  func,
+                   gpointer         user_data,
+                   GDestroyNotify   destroy,
+                   gboolean         in_thread)
+{
+  /* Fields are set directly rather than through construct properties:
+   * this is the hot path of every spawn. */
+  NurseryTask *self = g_object_new (NURSERY_TYPE_TASK, NULL);
+
+  self->anchor = _nursery_anchor_ref (anchor);
+  self->name = g_strdup (name);
+  self->func = func;
+  self->user_data = user_data;
+  self->destroy = destroy;
+  self->in_thread = !!in_thread;
+  self->spawn_time = g_get_monotonic_time ();
+
+  return self;
+}
+
+/* Running */
+
+static void
+nursery_task_deliver (NurseryTask *self)
+{
+  NurseryAnchor *anchor = self->anchor;
+
+  /* The group is alive: it outlives every unfinished child (R20). */
+  g_mutex_lock (&anchor->lock);
+  _nursery_group_task_returned_locked (anchor->group, self);
+  g_mutex_unlock (&anchor->lock);
+}
+
+static void
+nursery_task_thread_func (GTask        *gtask,
+                          gpointer      source_object,
+                          gpointer      task_data,
+                          GCancellable *cancellable)
+{
+  NurseryTask *self = task_data;
+
+  self->func (self, self->user_data);
+
+  /* R2: a thread child that returns without a result succeeds. */
+  _nursery_task_claim_default_success (self);
+
+  /* GLib ≥ 2.76 warns about a GTask that never returned. */
+  g_task_return_boolean (gtask, TRUE);
+
+  /* Last touch of @self on this thread: once delivered, the owner
+   * context may finish and free it. */
+  nursery_task_deliver (self);
+}
+
+static void
+nursery_task_run_in_thread (NurseryTask  *self,
+                            GMainContext *context)
+{
+  GMainContext *current = g_main_context_get_thread_default ();
+  gboolean push = (current != NULL ? current : g_main_context_default ()) != context;
+  GTask *gtask;
+
+  /* The GTask completes on the thread-default context of its creator;
+   * make that our owner context even if the caller iterates it without
+   * pushing it, so nothing is left on a context nobody runs. */
+  if (push)
+    g_main_context_push_thread_default (context);
+  gtask = g_task_new (NULL, NULL, NULL, NULL);
+  if (push)
+    g_main_context_pop_thread_default (context);
+
+  g_task_set_source_tag (gtask, nursery_task_run_in_thread);
+  g_task_set_name (gtask, self->name);
+  g_task_set_task_data (gtask, self, NULL);
+  g_task_run_in_thread (gtask, nursery_task_thread_func);
+  g_object_unref (gtask);
+}
+
+/* Owner context only: starts the child (R1, R2). */
+void
+_nursery_task_run (NurseryTask *self)
+{
+  NurseryAnchor *anchor = self->anchor;
+
+  g_atomic_int_set (&self->state, NURSERY_TASK_RUNNING);
+
+  if (self->in_thread)
+    nursery_task_run_in_thread (self, nursery_group_get_context (anchor->group));
+  else
+    self->func (self, self->user_data);
+}
+
+/* Owner context only: R5, the child is cancelled before its turn came. */
+void
+_nursery_task_finish_unstarted (NurseryTask *self)
+{
+  g_atomic_int_set (&self->returned, TRUE);
+  self->error = g_error_new (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                             "Task “%s” was cancelled before it started",
+                             display_name (self));
+}
+
+gboolean
+_nursery_task_claim_default_success (NurseryTask *self)
+{
+  return g_atomic_int_compare_and_exchange (&self->returned, FALSE, TRUE);
+}
+
+NurseryTaskState
+_nursery_task_outcome (NurseryTask *self)
+{
+  if (self->error == NULL)
+    return NURSERY_TASK_SUCCEEDED;
+  if (g_atomic_int_get (&self->cancelled) &&
+      g_error_matches (self->error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return NURSERY_TASK_CANCELLED;
+  return NURSERY_TASK_FAILED;
+}
+
+/* Owner context only: the user data is released where it was handed
+ * over, never on a worker thread (bindings free closures there). */
+void
+_nursery_task_release_func (NurseryTask *self)
+{
+  GDestroyNotify destroy = g_steal_pointer (&self->destroy);
+  gpointer user_data = g_steal_pointer (&self->user_data);
+
+  self->func = NULL;
+  if (destroy != NULL)
+    destroy (user_data);
+}
+
+/* Owner context only, once the group has recorded the outcome. */
+void
+_nursery_task_complete_waiters (NurseryTask *self)
+{
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
+  _nursery_waiters_complete (&self->waiters,
+                             self->error != NULL ? self->error : NULL);
+}
+
+/* Cancellation */
+
+/* Returns a reference to the cancellable to cancel once the lock is
+ * dropped (its handlers may call back into Nursery), or NULL. */
+GCancellable *
+_nursery_task_mark_cancelled_locked (NurseryTask *self)
+{
+  if (g_atomic_int_get (&self->cancelled))
+    return NULL;
+  g_atomic_int_set (&self->cancelled, TRUE);
+  return self->cancellable != NULL ? g_object_ref (self->cancellable) : NULL;
+}
+
+/**
+ * nursery_task_cancel:
+ * @self: a task
+ *
+ * Cancels this task only: its cancellable is cancelled and, if it has not
+ * started yet, it finishes as cancelled without running (DESIGN R5).
+ * Cancelling a task is not a failure of its group (R13).
+ *
+ * May be called from any thread, any number of times, also after the task
+ * finished (then it does nothing).
+ *
+ * Since: 1.0
+ */
+void
+nursery_task_cancel (NurseryTask *self)
+{
+  NurseryAnchor *anchor;
+  GCancellable *cancellable = NULL;
+
+  g_return_if_fail (NURSERY_IS_TASK (self));
+
+  anchor = self->anchor;
+  g_mutex_lock (&anchor->lock);
+  if (!nursery_task_is_finished (self))
+    {
+      cancellable = _nursery_task_mark_cancelled_locked (self);
+      _nursery_group_task_cancelled_locked (anchor->group, self);
+    }
+  g_mutex_unlock (&anchor->lock);
+
+  if (cancellable != NULL)
+    {
+      g_cancellable_cancel (cancellable);
+      g_object_unref (cancellable);
+    }
+}
+
+/**
+ * nursery_task_get_cancellable:
+ * @self: a task
+ *
+ * The cancellable of this task: it is cancelled when the task is
+ * cancelled, by [method@Nursery.Task.cancel], by its group or by anything
+ * that cancels the group. Pass it to the GIO calls the task makes.
+ *
+ * Thread-safe. The cancellable is created on first use.
+ *
+ * Returns: (transfer none): the task's cancellable
+ *
+ * Since: 1.0
+ */
+GCancellable *
+nursery_task_get_cancellable (NurseryTask *self)
+{
+  GCancellable *cancellable;
+
+  g_return_val_if_fail (NURSERY_IS_TASK (self), NULL);
+
+  g_mutex_lock (&self->anchor->lock);
+  if (self->cancellable == NULL)
+    {
+      GCancellable *fresh = g_cancellable_new ();
+
+      /* Nobody has seen @fresh yet, so no handler can run under the lock. */
+      if (g_atomic_int_get (&self->cancelled))
+        g_cancellable_cancel (fresh);
+      self->cancellable = fresh;
+    }
+  cancellable = self->cancellable;
+  g_mutex_unlock (&self->anchor->lock);
+
+  return cancellable;
+}
+
+/**
+ * nursery_task_is_cancelled:
+ * @self: a task
+ *
+ * Whether the task has been cancelled. Cheaper than asking its
+ * cancellable, so a thread child can poll it in a loop. Thread-safe.
+ *
+ * Returns: %TRUE once the task was cancelled
+ *
+ * Since: 1.0
+ */
+gboolean
+nursery_task_is_cancelled (NurseryTask *self)
+{
+  g_return_val_if_fail (NURSERY_IS_TASK (self), FALSE);
+
+  return g_atomic_int_get (&self->cancelled);
+}
+
+/* Returning */
+
+static gboolean
+nursery_task_claim_return (NurseryTask *self,
+                           const char  *func)
+{
+  if (g_atomic_int_get (&self->state) == NURSERY_TASK_PENDING)
+    {
+      g_critical ("%s: task “%s” has not started yet", func, display_name (self));
+      return FALSE;
+    }
+  if (!g_atomic_int_compare_and_exchange (&self->returned, FALSE, TRUE))
+    {
+      g_critical ("%s: task “%s” has already returned; this result is ignored",
+                  func, display_name (self));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+nursery_task_returned (NurseryTask *self)
+{
+  /* A thread child is handed over by its worker when the function
+   * returns (see nursery_task_thread_func). */
+  if (!self->in_thread)
+    nursery_task_deliver (self);
+}
+
+/**
+ * nursery_task_return_value:
+ * @self: a running task
+ * @value: (nullable): the result, copied; %NULL for none
+ *
+ * Finishes the task successfully with @value. The value stays readable
+ * with [method@Nursery.Task.get_value], even if the task is cancelled
+ * afterwards (DESIGN R9).
+ *
+ * Every task returns exactly once; a second return is a critical and is
+ * ignored (R3). May be called from any thread.
+ *
+ * Since: 1.0
+ */
+void
+nursery_task_return_value (NurseryTask  *self,
+                           const GValue *value)
+{
+  g_return_if_fail (NURSERY_IS_TASK (self));
+  g_return_if_fail (value == NULL || G_IS_VALUE (value));
+
+  if (!nursery_task_claim_return (self, G_STRFUNC))
+    return;
+  if (value != NULL)
+    {
+      g_value_init (&self->value, G_VALUE_TYPE (value));
+      g_value_copy (value, &self->value);
+    }
+  nursery_task_returned (self);
+}
+
+/**
+ * nursery_task_return_boolean:
+ * @self: a running task
+ * @result: the result
+ *
+ * Finishes the task successfully with a boolean; see
+ * [method@Nursery.Task.return_value].
+ *
+ * Since: 1.0
+ */
+void
+nursery_task_return_boolean (NurseryTask *self,
+                             gboolean     result)
+{
+  g_return_if_fail (NURSERY_IS_TASK (self));
+
+  if (!nursery_task_claim_return (self, G_STRFUNC))
+    return;
+  g_value_init (&self->value, G_TYPE_BOOLEAN);
+  g_value_set_boolean (&self->value, result);
+  nursery_task_returned (self);
+}
+
+/**
+ * nursery_task_return_int:
+ * @self: a running task
+ * @result: the result
+ *
+ * Finishes the task successfully with an integer; see
+ * [method@Nursery.Task.return_value].
+ *
+ * Since: 1.0
+ */
+void
+nursery_task_return_int (NurseryTask *self,
+                         gint64       result)
+{
+  g_return_if_fail (NURSERY_IS_TASK (self));
+
+  if (!nursery_task_claim_return (self, G_STRFUNC))
+    return;
+  g_value_init (&self->value, G_TYPE_INT64);
+  g_value_set_int64 (&self->value, result);
+  nursery_task_returned (self);
+}
+
+/**
+ * nursery_task_return_pointer: (skip)
+ * @self: a running task
+ * @result: (nullable): the result
+ * @result_destroy: (nullable): frees @result when the task is finalized
+ *
+ * Finishes the task successfully with a pointer, owned by the task from
+ * now on; see [method@Nursery.Task.return_value].
+ *
+ * Since: 1.0
+ */
+void
+nursery_task_return_pointer (NurseryTask    *self,
+                             gpointer        result,
+                             GDestroyNotify  result_destroy)
+{
+  g_return_if_fail (NURSERY_IS_TASK (self));
+
+  if (!nursery_task_claim_return (self, G_STRFUNC))
+    {
+      if (result_destroy != NULL)
+        result_destroy (result);
+      return;
+    }
+  g_value_init (&self->value, G_TYPE_POINTER);
+  g_value_set_pointer (&self->value, result);
+  self->value_destroy = result_destroy;
+  nursery_task_returned (self);
+}
+
+/**
+ * nursery_task_return_error:
+ * @self: a running task
+ * @error: (transfer full): the failure
+ *
+ * Finishes the task with @error. It is a failure of the group (kept in
+ * [method@Nursery.Group.get_errors], and under the fail-fast policy it
+ * cancels the siblings), unless @error is `G_IO_ERROR_CANCELLED` and this
+ * task was cancelled: then the task is simply cancelled (DESIGN R8).
+ *
+ * Every task returns exactly once; a second return is a critical and is
+ * ignored. May be called from any thread.
+ *
+ * Since: 1.0
+ */
+void
+nursery_task_return_error (NurseryTask *self,
+                           GError      *error)
+{
+  g_return_if_fail (NURSERY_IS_TASK (self));
+  g_return_if_fail (error != NULL);
+
+  if (!nursery_task_claim_return (self, G_STRFUNC))
+    {
+      g_error_free (error);
+      return;
+    }
+  self->error = error;
+  nursery_task_returned (self);
+}
+
+/**
+ * nursery_task_return_new_error: (skip)
+ * @self: a running task
+ * @domain: the error domain
+ * @code: the error code
+ * @format: a printf()-style message
+ * @...: the message's arguments
+ *
+ * Finishes the task with a new error; see [method@Nursery.Task.return_error].
+ *
+ * Since: 1.0
+ */
+void
+nursery_task_return_new_error (NurseryTask *self,
+                               GQuark       domain,
+                               int          code,
+                               const char  *format,
+                               ...)
+{
+  GError *error;
+  va_list args;
+
+  g_return_if_fail (NURSERY_IS_TASK (self));
+  g_return_if_fail (format != NULL);
+
+  va_start (args, format);
+  error = g_error_new_valist (domain, code, format, args);
+  va_end (args);
+
+  nursery_task_return_error (self, error);
+}
+
+/**
+ * nursery_task_return_error_if_cancelled:
+ * @self: a running task
+ *
+ * If the task was cancelled, finishes it with `G_IO_ERROR_CANCELLED`
+ * (which makes it cancelled, not failed) and returns %TRUE.
+ *
+ * Returns: %TRUE if the task was cancelled and has now returned
+ *
+ * Since: 1.0
+ */
+gboolean
+nursery_task_return_error_if_cancelled (NurseryTask *self)
+{
+  g_return_val_if_fail (NURSERY_IS_TASK (self), FALSE);
+
+  if (!nursery_task_is_cancelled (self))
+    return FALSE;
+  nursery_task_return_new_error (self, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                 "Task “%s” was cancelled", display_name (self));
+  return TRUE;
+}
+
+/* Reading */
+
+/**
+ * nursery_task_get_name:
+ * @self: a task
+ *
+ * The task's name.
+ *
+ * Returns: (nullable): the name given at spawn time
+ *
+ * Since: 1.0
+ */
+const char *
+nursery_task_get_name (NurseryTask *self)
+{
+  g_return_val_if_fail (NURSERY_IS_TASK (self), NULL);
+
+  return self->name;
+}
+
+/**
+ * nursery_task_get_group:
+ * @self: a task
+ *
+ * The group the task belongs to. Call it on the group's owner context.
+ *
+ * Returns: (transfer none) (nullable): the group, or %NULL once the group
+ *   has been finalized
+ *
+ * Since: 1.0
+ */
+NurseryGroup *
+nursery_task_get_group (NurseryTask *self)
+{
+  NurseryGroup *group;
+
+  g_return_val_if_fail (NURSERY_IS_TASK (self), NULL);
+
+  g_mutex_lock (&self->anchor->lock);
+  group = self->anchor->group;
+  g_mutex_unlock (&self->anchor->lock);
+
+  return group;
+}
+
+/**
+ * nursery_task_get_state:
+ * @self: a task
+ *
+ * Where the task is in its life.
+ *
+ * Returns: the task's state
+ *
+ * Since: 1.0
+ */
+NurseryTaskState
+nursery_task_get_state (NurseryTask *self)
+{
+  g_return_val_if_fail (NURSERY_IS_TASK (self), NURSERY_TASK_PENDING);
+
+  return g_atomic_int_get (&self->state);
+}
+
+/**
+ * nursery_task_is_finished:
+ * @self: a task
+ *
+ * Whether the task has finished: succeeded, failed or cancelled, and its
+ * group has recorded it.
+ *
+ * Returns: %TRUE once the task has finished
+ *
+ * Since: 1.0
+ */
+gboolean
+nursery_task_is_finished (NurseryTask *self)
+{
+  g_return_val_if_fail (NURSERY_IS_TASK (self), FALSE);
+
+  return g_atomic_int_get (&self->state) > NURSERY_TASK_RUNNING;
+}
+
+/**
+ * nursery_task_get_value:
+ * @self: a finished task
+ *
+ * The value the task returned.
+ *
+ * Returns: (nullable): the value, or %NULL if the task has not succeeded
+ *   with one
+ *
+ * Since: 1.0
+ */
+const GValue *
+nursery_task_get_value (NurseryTask *self)
+{
+  g_return_val_if_fail (NURSERY_IS_TASK (self), NULL);
+
+  if (!nursery_task_is_finished (self) || !G_IS_VALUE (&self->value))
+    return NULL;
+  return &self->value;
+}
+
+/**
+ * nursery_task_get_boolean:
+ * @self: a finished task
+ *
+ * The boolean the task returned.
+ *
+ * Returns: the value, or %FALSE if the task did not return a boolean
+ *
+ * Since: 1.0
+ */
+gboolean
+nursery_task_get_boolean (NurseryTask *self)
+{
+  const GValue *value = nursery_task_get_value (self);
+
+  return value != NULL && G_VALUE_HOLDS_BOOLEAN (value) ? g_value_get_boolean (value) : FALSE;
+}
+
+/**
+ * nursery_task_get_int:
+ * @self: a finished task
+ *
+ * The integer the task returned.
+ *
+ * Returns: the value, or 0 if the task did not return an integer
+ *
+ * Since: 1.0
+ */
+gint64
+nursery_task_get_int (NurseryTask *self)
+{
+  const GValue *value = nursery_task_get_value (self);
+
+  return value != NULL && G_VALUE_HOLDS_INT64 (value) ? g_value_get_int64 (value) : 0;
+}
+
+/**
+ * nursery_task_get_pointer: (skip)
+ * @self: a finished task
+ *
+ * The pointer the task returned with [method@Nursery.Task.return_pointer].
+ *
+ * Returns: (transfer none) (nullable): the pointer, still owned by the task
+ *
+ * Since: 1.0
+ */
+gpointer
+nursery_task_get_pointer (NurseryTask *self)
+{
+  const GValue *value = nursery_task_get_value (self);
+
+  return value != NULL && G_VALUE_HOLDS_POINTER (value) ? g_value_get_pointer (value) : NULL;
+}
+
+/**
+ * nursery_task_get_error:
+ * @self: a finished task
+ *
+ * Why the task failed or was cancelled.
+ *
+ * Returns: (transfer none) (nullable): the error, or %NULL if the task
+ *   succeeded or has not finished
+ *
+ * Since: 1.0
+ */
+const GError *
+nursery_task_get_error (NurseryTask *self)
+{
+  g_return_val_if_fail (NURSERY_IS_TASK (self), NULL);
+
+  return nursery_task_is_finished (self) ? self->error : NULL;
+}
+
+/* Waiting */
+
+static void
+nursery_task_cancel_target (gpointer target)
+{
+  nursery_task_cancel (target);
+}
+
+/**
+ * nursery_task_wait_async:
+ * @self: a task
+ * @cancellable: (nullable): cancelling it cancels the task (the wait still
+ *   completes when the task has finished)
+ * @callback: (scope async): called on the group's owner context when the
+ *   task has finished
+ * @user_data: (closure): data for @callback
+ *
+ * Waits for this one task to finish. Call it on the group's owner
+ * context; the callback never runs before this function returns.
+ *
+ * Since: 1.0
+ */
+void
+nursery_task_wait_async (NurseryTask         *self,
+                         GCancellable        *cancellable,
+                         GAsyncReadyCallback  callback,
+                         gpointer             user_data)
+{
+  g_autoptr(GTask) waiter = NULL;
+
+  g_return_if_fail (NURSERY_IS_TASK (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  waiter = g_task_new (self, NULL, callback, user_data);
+  g_task_set_source_tag (waiter, nursery_task_wait_async);
+
+  if (!nursery_task_is_finished (self))
+    {
+      _nursery_waiters_add (&self->waiters, waiter, cancellable,
+                            nursery_task_cancel_target, self);
+      return;
+    }
+  if (self->error != NULL)
+    g_task_return_error (waiter, g_error_copy (self->error));
+  else
+    g_task_return_boolean (waiter, TRUE);
+}
+
+/**
+ * nursery_task_wait_finish:
+ * @self: a task
+ * @result: the result given to the callback
+ * @error: return location for the task's error
+ *
+ * Finishes [method@Nursery.Task.wait_async].
+ *
+ * Returns: %TRUE if the task succeeded; %FALSE with its error (a copy)
+ *   if it failed or was cancelled
+ *
+ * Since: 1.0
+ */
+gboolean
+nursery_task_wait_finish (NurseryTask   *self,
+                          GAsyncResult  *result,
+                          GError       **error)
+{
+  g_return_val_if_fail (NURSERY_IS_TASK (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == nursery_task_wait_async, FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
