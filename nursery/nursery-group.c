@@ -302,25 +302,30 @@ outcome_error (NurseryGroup *self)
                       "Group “%s” was cancelled", name);
 }
 
-static void
-apply_policy (NurseryGroup     *self,
-              NurseryTask      *task,
-              NurseryTaskState  outcome)
+/* Counts the outcome; returns the cancel it calls for, applied only after
+ * the child has been reported, so observers see the cause first. */
+static CancelCause
+record_outcome (NurseryGroup     *self,
+                NurseryTask      *task,
+                NurseryTaskState  outcome)
 {
+  self->n_finished++;
+  mark_dirty (self, BIT (PROP_N_FINISHED));
+
   if (outcome == NURSERY_TASK_FAILED)
     {
       self->n_failed++;
       mark_dirty (self, BIT (PROP_N_FAILED));
       g_ptr_array_add (self->errors, g_error_copy (task->error));
-      if (self->policy == NURSERY_POLICY_FAIL_FAST)
-        cancel_with_cause (self, CANCEL_FAILURE);
+      return self->policy == NURSERY_POLICY_FAIL_FAST ? CANCEL_FAILURE : CANCEL_NONE;
     }
-  else if (outcome == NURSERY_TASK_SUCCEEDED &&
-           self->policy == NURSERY_POLICY_RACE && self->winner == NULL)
+  if (outcome == NURSERY_TASK_SUCCEEDED &&
+      self->policy == NURSERY_POLICY_RACE && self->winner == NULL)
     {
       self->winner = g_object_ref (task);
-      cancel_with_cause (self, CANCEL_RACE_WON);
+      return CANCEL_RACE_WON;
     }
+  return CANCEL_NONE;
 }
 
 static void
@@ -328,6 +333,7 @@ report_finished (NurseryGroup *self,
                  NurseryTask  *task)
 {
   NurseryTaskState outcome = _nursery_task_outcome (task);
+  CancelCause consequence;
 
   g_mutex_lock (&self->anchor->lock);
   g_queue_unlink (&self->unfinished, &task->all_link);
@@ -335,13 +341,12 @@ report_finished (NurseryGroup *self,
   g_atomic_int_set (&task->state, outcome);
   g_mutex_unlock (&self->anchor->lock);
 
-  self->n_finished++;
-  mark_dirty (self, BIT (PROP_N_FINISHED));
-  apply_policy (self, task, outcome);
-
+  consequence = record_outcome (self, task, outcome);
   _nursery_task_release_func (task);
   g_signal_emit (self, signals[TASK_FINISHED], 0, task);
   _nursery_task_complete_waiters (task);
+  if (consequence != CANCEL_NONE)
+    cancel_with_cause (self, consequence);
   g_object_unref (task);
 }
 
@@ -866,6 +871,17 @@ spawn (NurseryGroup    *self,
   return g_object_ref (task);
 }
 
+static gboolean
+spawn_args_valid (NurseryGroup     *self,
+                  NurseryTaskFunc   func,
+                  GError          **error)
+{
+  g_return_val_if_fail (NURSERY_IS_GROUP (self), FALSE);
+  g_return_val_if_fail (func != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  return TRUE;
+}
+
 /**
  * nursery_group_spawn:
  * @self: a group that is not closed
@@ -902,9 +918,13 @@ nursery_group_spawn (NurseryGroup     *self,
                      GDestroyNotify    destroy,
                      GError          **error)
 {
-  g_return_val_if_fail (NURSERY_IS_GROUP (self), NULL);
-  g_return_val_if_fail (func != NULL, NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+  if (!spawn_args_valid (self, func, error))
+    {
+      /* R24: refused, but the user data is not lost. */
+      if (destroy != NULL)
+        destroy (user_data);
+      return NULL;
+    }
 
   return spawn (self, name, func, user_data, destroy, FALSE, error);
 }
@@ -942,9 +962,13 @@ nursery_group_spawn_in_thread (NurseryGroup     *self,
                                GDestroyNotify    destroy,
                                GError          **error)
 {
-  g_return_val_if_fail (NURSERY_IS_GROUP (self), NULL);
-  g_return_val_if_fail (func != NULL, NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+  if (!spawn_args_valid (self, func, error))
+    {
+      /* R24: refused, but the user data is not lost. */
+      if (destroy != NULL)
+        destroy (user_data);
+      return NULL;
+    }
 
   return spawn (self, name, func, user_data, destroy, TRUE, error);
 }

@@ -1,0 +1,50 @@
+/* bench-report.h: statistics, memory probes and the result table
+ *
+ * Copyright 2026 The Nursery authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* How a row compares with its target. INFO rows have no target. */
+typedef enum
+{
+  BENCH_INFO,
+  BENCH_PASS,
+  BENCH_MISS,
+  BENCH_NOT_AVAILABLE,
+} BenchStatus;
+
+/* One line of the result table. Values that were not measured are NAN. */
+typedef struct
+{
+  const char  *id;             /* stable key, e.g. "spawn-join-100k" */
+  const char  *scenario;       /* what was measured, for humans */
+  const char  *unit;           /* of nursery and baseline: "ns/child", "B/child", "µs" */
+  double       nursery;
+  double       baseline;
+  const char  *baseline_name;  /* what the baseline is */
+  double       ratio;          /* median of the per-run ratios nursery / baseline */
+  const char  *target;         /* NULL for INFO rows */
+  BenchStatus  status;
+  const char  *note;           /* nullable: shown instead of a missing value */
+} BenchRow;
+
+double   bench_median          (GArray       *samples);
+double   bench_percentile      (GArray       *samples,
+                                double        fraction);
+gint64   bench_now_ns          (void);
+gint64   bench_status_kib      (const char   *field);
+
+BenchStatus bench_at_most      (double        value,
+                                double        limit);
+
+void     bench_report_header   (void);
+void     bench_report_row      (const BenchRow *row);
+gboolean bench_report_any_miss (void);
+
+G_END_DECLS
