@@ -32,5 +32,14 @@ void _nursery_group_task_returned_locked  (NurseryGroup *self,
                                            NurseryTask  *task);
 void _nursery_group_task_cancelled_locked (NurseryGroup *self,
                                            NurseryTask  *task);
+void _nursery_group_task_unshielded_locked (NurseryGroup *self,
+                                            NurseryTask  *task,
+                                            GCancellable **to_cancel);
+void _nursery_group_task_started_locked   (NurseryGroup *self,
+                                           NurseryTask  *task);
+void _nursery_group_dump (NurseryGroup *self,
+                          GString      *out,
+                          const char   *prefix,
+                          gint64        now);
 
 G_END_DECLS

@@ -41,6 +41,10 @@
 
 #include "config.h"
 
+#include <signal.h>
+#include <glib-unix.h>
+
+#include "nursery-deadline-private.h"
 #include "nursery-enums.h"
 #include "nursery-error.h"
 #include "nursery-group-private.h"
@@ -55,7 +59,23 @@ typedef enum
   CANCEL_RACE_WON,
   CANCEL_WAITER,
   CANCEL_DROPPED,
+  CANCEL_DEADLINE,
+  CANCEL_PARENT,
+  CANCEL_SIGNAL,
 } CancelCause;
+
+static const char * const cancel_cause_names[] = {
+  "none", "explicit cancel", "a failure (fail-fast)", "a race won",
+  "a waiter's cancellable", "last reference dropped", "its deadline",
+  "its parent", "a Unix signal",
+};
+
+typedef struct
+{
+  NurseryCleanupFunc func;
+  gpointer           user_data;
+  GDestroyNotify     destroy;
+} Cleanup;
 
 typedef struct
 {
@@ -77,8 +97,11 @@ struct _NurseryGroup
   GQueue          pending;      /* spawned, waiting for their turn */
   GQueue          doomed;       /* cancelled before they started (R5) */
   GQueue          returned;     /* returned, not reported yet */
+  GPtrArray      *started;      /* tasks whose started() is not delivered yet */
   CancelCause     cancel_cause;
   gboolean        scheduled;
+  gboolean        shielded;     /* ignores its parent's cancellation (R15) */
+  gboolean        parent_cancelled;
 
   /* Owner context only. */
   NurseryPolicy   policy;
@@ -90,6 +113,14 @@ struct _NurseryGroup
   GPtrArray      *errors;       /* (element-type GError): copies, in order */
   NurseryTask    *winner;
   GSList         *waiters;
+  GSList         *cleanups;     /* Cleanup, most recent first (R22) */
+  GPtrArray      *signal_sources;
+  gint64          create_time;
+  gint64          deadline;
+  GSource        *deadline_source;
+  NurseryTask    *parent_task;  /* for nursery_group_new_for_task() */
+  GCancellable   *parent_cancellable;
+  gulong          parent_handler;
   guint           errors_observed : 1;
   guint           orphaned : 1;
 
@@ -104,6 +135,8 @@ enum {
   PROP_STATE,
   PROP_POLICY,
   PROP_MAX_CONCURRENT,
+  PROP_DEADLINE,
+  PROP_SHIELDED,
   PROP_CANCELLED,
   PROP_CLOSED,
   PROP_N_RUNNING,
@@ -122,6 +155,15 @@ static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (NurseryGroup, nursery_group, G_TYPE_OBJECT)
+
+/* Per-task debug lines cost a check each; decided once, at class init. */
+static gboolean debug_tasks;
+
+static const char *
+group_name (NurseryGroup *self)
+{
+  return self->name != NULL ? self->name : "(unnamed)";
+}
 
 /* The anchor */
 
@@ -262,12 +304,18 @@ cancel_with_cause (NurseryGroup *self,
 
   self->cancel_cause = cause;
   for (GList *l = self->unfinished.head; l != NULL; l = l->next)
-    cancel_task_locked (self, l->data, &cancellables);
+    {
+      NurseryTask *task = l->data;
+
+      /* R15: only a task's own cancel and deadline reach a shielded task. */
+      if (!task->shielded)
+        cancel_task_locked (self, task, &cancellables);
+    }
   mark_dirty (self, BIT (PROP_CANCELLED));
   schedule_locked (self);
   g_mutex_unlock (&self->anchor->lock);
 
-  g_debug ("group “%s”: cancelled (cause %d)", self->name ? self->name : "", cause);
+  g_debug ("group “%s”: cancelled by %s", group_name (self), cancel_cause_names[cause]);
 
   /* Outside the lock: the cancellables' handlers run right here. */
   g_clear_pointer (&cancellables, g_ptr_array_unref);
@@ -277,6 +325,28 @@ static void
 cancel_for_waiter (gpointer target)
 {
   cancel_with_cause (target, CANCEL_WAITER);
+}
+
+/* R15: unshielding a task of a cancelled group cancels it then. */
+void
+_nursery_group_task_unshielded_locked (NurseryGroup  *self,
+                                       NurseryTask   *task,
+                                       GCancellable **to_cancel)
+{
+  if (self == NULL || self->cancel_cause == CANCEL_NONE)
+    return;
+  *to_cancel = _nursery_task_mark_cancelled_locked (task);
+  _nursery_group_task_cancelled_locked (self, task);
+}
+
+/* R18: started() may come from any thread; the start caller hears of it
+ * from the next batch, never from inside started(). */
+void
+_nursery_group_task_started_locked (NurseryGroup *self,
+                                    NurseryTask  *task)
+{
+  g_ptr_array_add (self->started, g_object_ref (task));
+  schedule_locked (self);
 }
 
 /* Reporting completions */
@@ -298,8 +368,11 @@ outcome_error (NurseryGroup *self)
 
   if (cause == CANCEL_NONE)
     return NULL;
+  if (cause == CANCEL_DEADLINE)
+    return g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                        "Group “%s” timed out", name);
   return g_error_new (G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                      "Group “%s” was cancelled", name);
+                      "Group “%s” was cancelled by %s", name, cancel_cause_names[cause]);
 }
 
 /* Counts the outcome; returns the cancel it calls for, applied only after
@@ -311,6 +384,11 @@ record_outcome (NurseryGroup     *self,
 {
   self->n_finished++;
   mark_dirty (self, BIT (PROP_N_FINISHED));
+
+  if (debug_tasks)
+    g_debug ("group “%s”: task “%s” %s", group_name (self),
+             nursery_task_get_name (task) ? nursery_task_get_name (task) : "(unnamed)",
+             g_enum_get_value (g_type_class_peek (NURSERY_TYPE_TASK_STATE), outcome)->value_nick);
 
   if (outcome == NURSERY_TASK_FAILED)
     {
@@ -328,21 +406,50 @@ record_outcome (NurseryGroup     *self,
   return CANCEL_NONE;
 }
 
+/* R18: a start child that ends before started() reports to its start
+ * caller, not to the group: that is no failure of the group. */
+static void
+report_to_starters (NurseryTask       *task,
+                    GSList           **starters,
+                    NurseryTaskState   outcome)
+{
+  g_autoptr(GError) not_started = NULL;
+
+  if (outcome == NURSERY_TASK_SUCCEEDED)
+    not_started = g_error_new (NURSERY_ERROR, NURSERY_ERROR_NOT_STARTED,
+                               "Task “%s” finished without calling nursery_task_started()",
+                               nursery_task_get_name (task) ? nursery_task_get_name (task) : "(unnamed)");
+  _nursery_waiters_complete (starters, not_started != NULL ? not_started : nursery_task_get_error (task));
+}
+
 static void
 report_finished (NurseryGroup *self,
                  NurseryTask  *task)
 {
-  NurseryTaskState outcome = _nursery_task_outcome (task);
-  CancelCause consequence;
+  NurseryTaskState outcome = _nursery_task_settle_outcome (task);
+  CancelCause consequence = CANCEL_NONE;
+  GSList *starters = NULL;
 
   g_mutex_lock (&self->anchor->lock);
   g_queue_unlink (&self->unfinished, &task->all_link);
   task->queue = NULL;
   g_atomic_int_set (&task->state, outcome);
+  starters = _nursery_task_steal_starters_locked (task);
   g_mutex_unlock (&self->anchor->lock);
 
-  consequence = record_outcome (self, task, outcome);
-  _nursery_task_release_func (task);
+  if (task->started || starters == NULL)
+    {
+      /* Started, but the start caller has not heard yet: it does first. */
+      _nursery_waiters_complete (&starters, NULL);
+      consequence = record_outcome (self, task, outcome);
+    }
+  else
+    {
+      self->n_finished++;
+      mark_dirty (self, BIT (PROP_N_FINISHED));
+      report_to_starters (task, &starters, outcome);
+    }
+  _nursery_task_release (task);
   g_signal_emit (self, signals[TASK_FINISHED], 0, task);
   _nursery_task_complete_waiters (task);
   if (consequence != CANCEL_NONE)
@@ -378,28 +485,64 @@ has_free_slot (NurseryGroup *self)
   return self->max_concurrent == 0 || self->n_running < self->max_concurrent;
 }
 
+/* Takes out the children whose turn has come: those that may run, as far
+ * as max-concurrent allows, and those that must not (R5: spawned into a
+ * cancelled group and not shielded) whatever the limit. */
+static void
+take_startable_locked (NurseryGroup  *self,
+                       GQueue        *starting,
+                       GQueue        *doomed,
+                       GPtrArray    **cancellables)
+{
+  GList *link;
+
+  while ((link = self->pending.head) != NULL)
+    {
+      NurseryTask *task = link->data;
+      gboolean cancelled = self->cancel_cause != CANCEL_NONE && !task->shielded;
+
+      if (!cancelled && !has_free_slot (self))
+        break;
+      g_queue_unlink (&self->pending, link);
+      task->queue = NULL;
+      self->n_pending--;
+      if (cancelled)
+        {
+          cancel_task_locked (self, task, cancellables);
+          g_queue_push_tail_link (doomed, link);
+        }
+      else
+        {
+          self->n_running++;
+          g_queue_push_tail_link (starting, link);
+        }
+    }
+}
+
 static void
 start_pending (NurseryGroup *self)
 {
   GQueue starting = G_QUEUE_INIT;
+  GQueue doomed = G_QUEUE_INIT;
+  GPtrArray *cancellables = NULL;
   GList *link;
 
   /* Taken out in one go: children spawned by the ones started here wait
    * for the next batch (R1: never run inline, always in spawn order). */
   g_mutex_lock (&self->anchor->lock);
-  while (self->pending.length > 0 && has_free_slot (self))
-    {
-      link = g_queue_pop_head_link (&self->pending);
-      ((NurseryTask *) link->data)->queue = NULL;
-      g_queue_push_tail_link (&starting, link);
-      self->n_running++;
-      self->n_pending--;
-    }
+  take_startable_locked (self, &starting, &doomed, &cancellables);
   g_mutex_unlock (&self->anchor->lock);
+  g_clear_pointer (&cancellables, g_ptr_array_unref);
 
-  if (starting.length == 0)
+  if (starting.length == 0 && doomed.length == 0)
     return;
   mark_dirty (self, BIT (PROP_N_RUNNING) | BIT (PROP_N_PENDING));
+
+  while ((link = g_queue_pop_head_link (&doomed)) != NULL)
+    {
+      _nursery_task_finish_unstarted (link->data);
+      report_finished (self, link->data);
+    }
 
   while ((link = g_queue_pop_head_link (&starting)) != NULL)
     {
@@ -413,7 +556,38 @@ start_pending (NurseryGroup *self)
           report_finished (self, task);
         }
       else
-        _nursery_task_run (task);
+        {
+          if (debug_tasks)
+            g_debug ("group “%s”: task “%s” starts", group_name (self),
+                     nursery_task_get_name (task) ? nursery_task_get_name (task) : "(unnamed)");
+          _nursery_task_run (task);
+        }
+    }
+}
+
+/* R18: hands each started() value to its start caller. */
+static void
+deliver_started (NurseryGroup *self)
+{
+  g_autoptr(GPtrArray) started = NULL;
+
+  g_mutex_lock (&self->anchor->lock);
+  if (self->started->len > 0)
+    {
+      started = g_steal_pointer (&self->started);
+      self->started = g_ptr_array_new_with_free_func (g_object_unref);
+    }
+  g_mutex_unlock (&self->anchor->lock);
+
+  for (guint i = 0; started != NULL && i < started->len; i++)
+    {
+      NurseryTask *task = started->pdata[i];
+      GSList *starters;
+
+      g_mutex_lock (&self->anchor->lock);
+      starters = _nursery_task_steal_starters_locked (task);
+      g_mutex_unlock (&self->anchor->lock);
+      _nursery_waiters_complete (&starters, NULL);
     }
 }
 
@@ -439,6 +613,41 @@ report_returned (NurseryGroup *self)
     }
 }
 
+/* R22: the exit stack, most recent first. A cleanup may spawn children;
+ * the group then waits for them before it closes. */
+static void
+run_cleanups (NurseryGroup *self)
+{
+  while (self->cleanups != NULL)
+    {
+      Cleanup *cleanup = self->cleanups->data;
+
+      self->cleanups = g_slist_delete_link (self->cleanups, self->cleanups);
+      cleanup->func (self, cleanup->user_data);
+      if (cleanup->destroy != NULL)
+        cleanup->destroy (cleanup->user_data);
+      g_free (cleanup);
+    }
+}
+
+/* What only an open group needs: its timer, its signal sources and its
+ * parent's handler. Owner context, no lock held (disconnecting waits for
+ * a handler running on another thread, which takes the lock). */
+static void
+release_watchers (NurseryGroup *self)
+{
+  _nursery_deadline_destroy (&self->deadline_source);
+  if (self->signal_sources != NULL)
+    {
+      for (guint i = 0; i < self->signal_sources->len; i++)
+        g_source_destroy (self->signal_sources->pdata[i]);
+      g_clear_pointer (&self->signal_sources, g_ptr_array_unref);
+    }
+  if (self->parent_handler != 0)
+    g_cancellable_disconnect (self->parent_cancellable, self->parent_handler);
+  self->parent_handler = 0;
+}
+
 static void
 maybe_close (NurseryGroup *self)
 {
@@ -448,8 +657,14 @@ maybe_close (NurseryGroup *self)
       self->unfinished.length > 0)
     return;
 
+  run_cleanups (self);
+  if (self->unfinished.length > 0)
+    return;
+
   set_state (self, NURSERY_GROUP_CLOSED);
-  g_debug ("group “%s”: closed after %u children", self->name ? self->name : "", self->n_finished);
+  release_watchers (self);
+  g_debug ("group “%s”: closed after %u children, %u failed", group_name (self),
+           self->n_finished, self->n_failed);
   flush_notifications (self);
 
   error = outcome_error (self);
@@ -465,11 +680,19 @@ run_batch (NurseryGroup *self)
   g_source_set_ready_time (self->source, -1);
   g_mutex_unlock (&self->anchor->lock);
 
+  deliver_started (self);
   finish_doomed (self);
   start_pending (self);
   report_returned (self);
   maybe_close (self);
   flush_notifications (self);
+
+  /* Slots freed by this batch start the waiting children on the next one
+   * (not this one: they may have been spawned during it, R1). */
+  g_mutex_lock (&self->anchor->lock);
+  if (self->pending.length > 0 && has_free_slot (self))
+    schedule_locked (self);
+  g_mutex_unlock (&self->anchor->lock);
 
   /* R20: the keep-alive taken in dispose goes once the group closed. */
   if (self->orphaned && g_atomic_int_get (&self->state) == NURSERY_GROUP_CLOSED)
@@ -526,6 +749,15 @@ nursery_group_dispose (GObject *object)
       return;
     }
 
+  release_watchers (self);
+  if (self->parent_task != NULL)
+    {
+      self->parent_task->nested_groups = g_slist_remove (self->parent_task->nested_groups, self);
+      g_clear_object (&self->parent_task);
+    }
+  g_clear_object (&self->parent_cancellable);
+  run_cleanups (self);
+
   G_OBJECT_CLASS (nursery_group_parent_class)->dispose (object);
 }
 
@@ -559,6 +791,7 @@ nursery_group_finalize (GObject *object)
   g_source_destroy (self->source);
   g_clear_pointer (&self->source, g_source_unref);
   g_clear_pointer (&self->errors, g_ptr_array_unref);
+  g_clear_pointer (&self->started, g_ptr_array_unref);
   g_clear_object (&self->winner);
   g_clear_pointer (&self->name, g_free);
   g_clear_pointer (&self->context, g_main_context_unref);
@@ -591,6 +824,12 @@ nursery_group_get_property (GObject    *object,
       break;
     case PROP_MAX_CONCURRENT:
       g_value_set_uint (value, self->max_concurrent);
+      break;
+    case PROP_DEADLINE:
+      g_value_set_int64 (value, self->deadline);
+      break;
+    case PROP_SHIELDED:
+      g_value_set_boolean (value, nursery_group_get_shielded (self));
       break;
     case PROP_CANCELLED:
       g_value_set_boolean (value, nursery_group_is_cancelled (self));
@@ -633,6 +872,12 @@ nursery_group_set_property (GObject      *object,
       break;
     case PROP_MAX_CONCURRENT:
       nursery_group_set_max_concurrent (self, g_value_get_uint (value));
+      break;
+    case PROP_DEADLINE:
+      nursery_group_set_deadline (self, g_value_get_int64 (value));
+      break;
+    case PROP_SHIELDED:
+      nursery_group_set_shielded (self, g_value_get_boolean (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -719,6 +964,30 @@ nursery_group_class_init (NurseryGroupClass *klass)
     g_param_spec_uint ("max-concurrent", NULL, NULL, 0, G_MAXUINT, 0, rw);
 
   /**
+   * NurseryGroup:deadline:
+   *
+   * When the group times out, in monotonic microseconds
+   * (g_get_monotonic_time()), or -1 for never. When it passes, the group
+   * is cancelled and, unless a child failed, waiting for it fails with
+   * `G_IO_ERROR_TIMED_OUT`.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_DEADLINE] =
+    g_param_spec_int64 ("deadline", NULL, NULL, -1, G_MAXINT64, -1, rw);
+
+  /**
+   * NurseryGroup:shielded:
+   *
+   * For a nested group: whether the cancellation of its parent passes it
+   * by. Its own cancel and its own deadline still reach it.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_SHIELDED] =
+    g_param_spec_boolean ("shielded", NULL, NULL, FALSE, rw);
+
+  /**
    * NurseryGroup:cancelled:
    *
    * Whether the group has been cancelled, for any reason.
@@ -790,6 +1059,8 @@ nursery_group_class_init (NurseryGroupClass *klass)
                   G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL,
                   G_TYPE_NONE, 1, NURSERY_TYPE_TASK);
+
+  debug_tasks = !g_log_writer_default_would_drop (G_LOG_LEVEL_DEBUG, G_LOG_DOMAIN);
 }
 
 static void
@@ -798,6 +1069,9 @@ nursery_group_init (NurseryGroup *self)
   self->anchor = nursery_anchor_new (self);
   self->context = g_main_context_ref_thread_default ();
   self->errors = g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
+  self->started = g_ptr_array_new_with_free_func (g_object_unref);
+  self->create_time = g_get_monotonic_time ();
+  self->deadline = NURSERY_NO_DEADLINE;
 
   self->source = g_source_new (&group_source_funcs, sizeof (GroupSource));
   ((GroupSource *) self->source)->group = self;
@@ -850,18 +1124,10 @@ spawn (NurseryGroup    *self,
 
   g_mutex_lock (&self->anchor->lock);
   g_queue_push_tail_link (&self->unfinished, &task->all_link);
-  if (self->cancel_cause != CANCEL_NONE)
-    {
-      /* R5: spawned into a cancelled group, it never runs. */
-      g_atomic_int_set (&task->cancelled, TRUE);
-      g_queue_push_tail_link (&self->doomed, &task->queue_link);
-      task->queue = &self->doomed;
-    }
-  else
-    {
-      g_queue_push_tail_link (&self->pending, &task->queue_link);
-      task->queue = &self->pending;
-    }
+  /* Into a cancelled group too: R5 is applied when its turn comes, so a
+   * child shielded right after spawn still runs. */
+  g_queue_push_tail_link (&self->pending, &task->queue_link);
+  task->queue = &self->pending;
   schedule_locked (self);
   g_mutex_unlock (&self->anchor->lock);
 
@@ -1443,4 +1709,492 @@ nursery_group_get_n_failed (NurseryGroup *self)
   g_return_val_if_fail (NURSERY_IS_GROUP (self), 0);
 
   return self->n_failed;
+}
+
+/* Nesting (R14) and shielding (R15) */
+
+static void
+parent_cancelled_cb (GCancellable *cancellable,
+                     gpointer      data)
+{
+  NurseryGroup *self = data;
+  gboolean shielded;
+
+  /* Any thread: the parent may be cancelled from anywhere. */
+  g_mutex_lock (&self->anchor->lock);
+  self->parent_cancelled = TRUE;
+  shielded = self->shielded;
+  g_mutex_unlock (&self->anchor->lock);
+
+  if (!shielded)
+    cancel_with_cause (self, CANCEL_PARENT);
+}
+
+static NurseryGroup *
+new_under (GCancellable *parent)
+{
+  NurseryGroup *self = nursery_group_new ();
+
+  /* Connected now: a parent that is already cancelled cancels the new
+   * group at once, and its children never run (R5). */
+  self->parent_cancellable = g_object_ref (parent);
+  self->parent_handler = g_cancellable_connect (parent, G_CALLBACK (parent_cancelled_cb),
+                                                self, NULL);
+  return self;
+}
+
+/**
+ * nursery_group_new_for_task:
+ * @parent: the task the new group works for
+ *
+ * Creates a group nested in @parent: cancelling @parent (by any cause,
+ * including the cancellation of its own group) cancels the new group and
+ * all its children, also when @parent was cancelled before this call
+ * (DESIGN R14). The nesting shows in [method@Nursery.Group.dump_tree].
+ *
+ * Create it, like any group, on the thread whose thread-default context
+ * is to own it.
+ *
+ * Returns: (transfer full): a new, open group
+ *
+ * Since: 1.0
+ */
+NurseryGroup *
+nursery_group_new_for_task (NurseryTask *parent)
+{
+  NurseryGroup *self;
+
+  g_return_val_if_fail (NURSERY_IS_TASK (parent), NULL);
+
+  self = new_under (nursery_task_get_cancellable (parent));
+  self->parent_task = g_object_ref (parent);
+  parent->nested_groups = g_slist_prepend (parent->nested_groups, self);
+  return self;
+}
+
+/**
+ * nursery_group_new_with_cancellable:
+ * @parent: a cancellable
+ *
+ * Creates a group that is cancelled when @parent is (DESIGN R14), for
+ * code that has a GCancellable rather than a task.
+ *
+ * Returns: (transfer full): a new, open group
+ *
+ * Since: 1.0
+ */
+NurseryGroup *
+nursery_group_new_with_cancellable (GCancellable *parent)
+{
+  g_return_val_if_fail (G_IS_CANCELLABLE (parent), NULL);
+
+  return new_under (parent);
+}
+
+/**
+ * nursery_group_set_shielded:
+ * @self: a nested group
+ * @shielded: whether to shield it
+ *
+ * Shields a nested group from the cancellation of its parent (DESIGN
+ * R15); its own cancel and deadline still reach it. Unshielding a group
+ * whose parent was cancelled cancels it then.
+ *
+ * Since: 1.0
+ */
+void
+nursery_group_set_shielded (NurseryGroup *self,
+                            gboolean      shielded)
+{
+  gboolean cancel_now;
+
+  g_return_if_fail (NURSERY_IS_GROUP (self));
+
+  shielded = !!shielded;
+  g_mutex_lock (&self->anchor->lock);
+  if (self->shielded == shielded)
+    {
+      g_mutex_unlock (&self->anchor->lock);
+      return;
+    }
+  self->shielded = shielded;
+  cancel_now = !shielded && self->parent_cancelled;
+  g_mutex_unlock (&self->anchor->lock);
+
+  mark_dirty (self, BIT (PROP_SHIELDED));
+  schedule (self);
+  if (cancel_now)
+    cancel_with_cause (self, CANCEL_PARENT);
+}
+
+/**
+ * nursery_group_get_shielded:
+ * @self: a group
+ *
+ * Whether the group is shielded from its parent's cancellation.
+ *
+ * Returns: %TRUE if shielded
+ *
+ * Since: 1.0
+ */
+gboolean
+nursery_group_get_shielded (NurseryGroup *self)
+{
+  gboolean shielded;
+
+  g_return_val_if_fail (NURSERY_IS_GROUP (self), FALSE);
+
+  g_mutex_lock (&self->anchor->lock);
+  shielded = self->shielded;
+  g_mutex_unlock (&self->anchor->lock);
+  return shielded;
+}
+
+/* Deadlines (R16, R17) */
+
+static void
+group_deadline_fired (gpointer target)
+{
+  cancel_with_cause (target, CANCEL_DEADLINE);
+}
+
+/**
+ * nursery_group_set_deadline:
+ * @self: a group
+ * @deadline: when the group times out, in monotonic microseconds
+ *   (g_get_monotonic_time()), or -1 for never
+ *
+ * Sets, moves (earlier or later) or clears the group's deadline (DESIGN
+ * R16). When it passes the group is cancelled; waiting for it then fails
+ * with `G_IO_ERROR_TIMED_OUT`, unless a child failed (R7). Shielded
+ * children are not reached. A deadline in the past fires on the next
+ * iteration. Does nothing once the group is closed.
+ *
+ * Since: 1.0
+ */
+void
+nursery_group_set_deadline (NurseryGroup *self,
+                            gint64        deadline)
+{
+  g_return_if_fail (NURSERY_IS_GROUP (self));
+  g_return_if_fail (deadline >= -1);
+
+  if (self->deadline == deadline || nursery_group_is_closed (self))
+    return;
+  self->deadline = deadline;
+  _nursery_deadline_set (&self->deadline_source, self->context, deadline,
+                         group_deadline_fired, self);
+  mark_dirty (self, BIT (PROP_DEADLINE));
+  schedule (self);
+}
+
+/**
+ * nursery_group_set_timeout:
+ * @self: a group
+ * @timeout: microseconds from now
+ *
+ * Sets the group's deadline @timeout microseconds from now; see
+ * [method@Nursery.Group.set_deadline].
+ *
+ * Since: 1.0
+ */
+void
+nursery_group_set_timeout (NurseryGroup *self,
+                           GTimeSpan     timeout)
+{
+  g_return_if_fail (timeout >= 0);
+
+  nursery_group_set_deadline (self, g_get_monotonic_time () + timeout);
+}
+
+/**
+ * nursery_group_clear_deadline:
+ * @self: a group
+ *
+ * Removes the group's deadline.
+ *
+ * Since: 1.0
+ */
+void
+nursery_group_clear_deadline (NurseryGroup *self)
+{
+  nursery_group_set_deadline (self, NURSERY_NO_DEADLINE);
+}
+
+/**
+ * nursery_group_get_deadline:
+ * @self: a group
+ *
+ * The group's deadline.
+ *
+ * Returns: the deadline in monotonic microseconds, or -1 for none
+ *
+ * Since: 1.0
+ */
+gint64
+nursery_group_get_deadline (NurseryGroup *self)
+{
+  g_return_val_if_fail (NURSERY_IS_GROUP (self), NURSERY_NO_DEADLINE);
+
+  return self->deadline;
+}
+
+/* Start handshake (R18) */
+
+/**
+ * nursery_group_start_async:
+ * @self: a group that is not closed
+ * @name: (nullable): a name for logs and errors
+ * @func: (scope notified) (closure user_data) (destroy destroy): the
+ *   child's body, run on the owner context; it calls
+ *   [method@Nursery.Task.started] once it is ready
+ * @user_data: data for @func
+ * @destroy: (nullable): frees @user_data once the child has finished
+ * @cancellable: (nullable): cancelling it before the child has started
+ *   cancels the child
+ * @callback: (scope async): called on the owner context once the child
+ *   has started, or has finished without starting
+ * @callback_data: (closure): data for @callback
+ *
+ * Spawns an in-context child and completes once it calls
+ * [method@Nursery.Task.started] — trio's and anyio's `start()` (DESIGN
+ * R18). If the child finishes first, its failure goes to this caller and
+ * not to the group, and a success is %NURSERY_ERROR_NOT_STARTED. After
+ * started() the child is an ordinary child of the group.
+ *
+ * Since: 1.0
+ */
+void
+nursery_group_start_async (NurseryGroup        *self,
+                           const char          *name,
+                           NurseryTaskFunc      func,
+                           gpointer             user_data,
+                           GDestroyNotify       destroy,
+                           GCancellable        *cancellable,
+                           GAsyncReadyCallback  callback,
+                           gpointer             callback_data)
+{
+  g_autoptr(GTask) starter = NULL;
+  g_autoptr(NurseryTask) task = NULL;
+  GError *error = NULL;
+
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+  if (!spawn_args_valid (self, func, NULL))
+    {
+      if (destroy != NULL)
+        destroy (user_data);
+      return;
+    }
+
+  starter = g_task_new (self, NULL, callback, callback_data);
+  g_task_set_source_tag (starter, nursery_group_start_async);
+  g_task_set_name (starter, "nursery_group_start_async");
+
+  task = spawn (self, name, func, user_data, destroy, FALSE, &error);
+  if (task == NULL)
+    {
+      g_task_return_error (starter, error);
+      return;
+    }
+  g_object_set_data_full (G_OBJECT (starter), "nursery-task", g_object_ref (task), g_object_unref);
+  _nursery_task_add_starter (task, starter, cancellable);
+}
+
+/**
+ * nursery_group_start_finish:
+ * @self: a group
+ * @result: the result given to the callback
+ * @started_value: (out caller-allocates) (optional): an unset GValue that
+ *   receives a copy of the value passed to started(), if any
+ * @error: return location for the child's error
+ *
+ * Finishes [method@Nursery.Group.start_async].
+ *
+ * Returns: (transfer full) (nullable): the started child, or %NULL with
+ *   @error set if it finished before it started
+ *
+ * Since: 1.0
+ */
+NurseryTask *
+nursery_group_start_finish (NurseryGroup  *self,
+                            GAsyncResult  *result,
+                            GValue        *started_value,
+                            GError       **error)
+{
+  NurseryTask *task;
+
+  g_return_val_if_fail (NURSERY_IS_GROUP (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == nursery_group_start_async, NULL);
+
+  if (!g_task_propagate_boolean (G_TASK (result), error))
+    return NULL;
+
+  task = g_object_get_data (G_OBJECT (result), "nursery-task");
+  if (started_value != NULL && task->started_value != NULL)
+    {
+      g_value_init (started_value, G_VALUE_TYPE (task->started_value));
+      g_value_copy (task->started_value, started_value);
+    }
+  return g_object_ref (task);
+}
+
+/* Graceful shutdown and the exit stack (R22) */
+
+static gboolean
+unix_signal_cb (gpointer data)
+{
+  g_debug ("group “%s”: Unix signal received", group_name (data));
+  cancel_with_cause (data, CANCEL_SIGNAL);
+  return G_SOURCE_CONTINUE;
+}
+
+/**
+ * nursery_group_cancel_on_unix_signal:
+ * @self: a group that is not closed
+ * @signum: `SIGINT`, `SIGTERM` or `SIGHUP`
+ *
+ * Cancels the group gracefully when @signum arrives: children see their
+ * cancellables cancelled and finish as they see fit, and the group waits
+ * for them. The handler is a GLib Unix signal source on the owner context
+ * (see g_unix_signal_source_new()), removed when the group closes.
+ *
+ * Since: 1.0
+ */
+void
+nursery_group_cancel_on_unix_signal (NurseryGroup *self,
+                                     int           signum)
+{
+  GSource *source;
+
+  g_return_if_fail (NURSERY_IS_GROUP (self));
+  g_return_if_fail (signum == SIGINT || signum == SIGTERM || signum == SIGHUP);
+  g_return_if_fail (!nursery_group_is_closed (self));
+
+  source = g_unix_signal_source_new (signum);
+  g_source_set_callback (source, unix_signal_cb, self, NULL);
+  g_source_set_static_name (source, "NurseryGroup unix signal");
+  g_source_attach (source, self->context);
+  if (self->signal_sources == NULL)
+    self->signal_sources = g_ptr_array_new_with_free_func ((GDestroyNotify) g_source_unref);
+  g_ptr_array_add (self->signal_sources, source);
+}
+
+/**
+ * nursery_group_add_cleanup:
+ * @self: a group that is not closed
+ * @func: (scope notified) (closure user_data) (destroy destroy): the cleanup
+ * @user_data: data for @func
+ * @destroy: (nullable): frees @user_data after @func ran
+ *
+ * Pushes a cleanup on the group's exit stack (DESIGN R22): cleanups run
+ * on the owner context once every child has finished, most recent first,
+ * before the group closes and its waiters complete. A cleanup may spawn
+ * more children; the group waits for them too.
+ *
+ * Since: 1.0
+ */
+void
+nursery_group_add_cleanup (NurseryGroup       *self,
+                           NurseryCleanupFunc  func,
+                           gpointer            user_data,
+                           GDestroyNotify      destroy)
+{
+  Cleanup *cleanup;
+
+  if (!NURSERY_IS_GROUP (self) || func == NULL || nursery_group_is_closed (self))
+    {
+      if (destroy != NULL)
+        destroy (user_data);
+      g_return_if_fail (NURSERY_IS_GROUP (self));
+      g_return_if_fail (func != NULL);
+      g_return_if_fail (!nursery_group_is_closed (self));
+    }
+
+  cleanup = g_new (Cleanup, 1);
+  cleanup->func = func;
+  cleanup->user_data = user_data;
+  cleanup->destroy = destroy;
+  self->cleanups = g_slist_prepend (self->cleanups, cleanup);
+}
+
+/* Observability (R14, R21) */
+
+static const char *
+nick (GType        enum_type,
+      int          value)
+{
+  return g_enum_get_value (g_type_class_peek (enum_type), value)->value_nick;
+}
+
+static void
+dump_task (NurseryTask *task,
+           GString     *out,
+           const char  *prefix,
+           gboolean     last,
+           gint64       now)
+{
+  g_autofree char *deadline = _nursery_deadline_describe (nursery_task_get_deadline (task), now);
+  g_autofree char *child_prefix = g_strconcat (prefix, last ? "   " : "│  ", NULL);
+
+  g_string_append_printf (out, "%s%s task “%s” [%s%s%s] age %.1f ms, deadline %s\n",
+                          prefix, last ? "└─" : "├─",
+                          nursery_task_get_name (task) ? nursery_task_get_name (task) : "(unnamed)",
+                          nick (NURSERY_TYPE_TASK_STATE, nursery_task_get_state (task)),
+                          nursery_task_get_shielded (task) ? ", shielded" : "",
+                          nursery_task_is_cancelled (task) ? ", cancelled" : "",
+                          (now - task->spawn_time) / 1000.0, deadline);
+  for (GSList *l = task->nested_groups; l != NULL; l = l->next)
+    _nursery_group_dump (l->data, out, child_prefix, now);
+}
+
+void
+_nursery_group_dump (NurseryGroup *self,
+                     GString      *out,
+                     const char   *prefix,
+                     gint64        now)
+{
+  g_autofree char *deadline = _nursery_deadline_describe (self->deadline, now);
+  g_autoptr(GPtrArray) tasks = g_ptr_array_new_with_free_func (g_object_unref);
+
+  g_string_append_printf (out, "%sgroup “%s” [%s%s%s] age %.1f ms, deadline %s, "
+                          "%u running, %u pending, %u finished, %u failed\n",
+                          prefix, group_name (self),
+                          nick (NURSERY_TYPE_GROUP_STATE, nursery_group_get_state (self)),
+                          nursery_group_is_cancelled (self) ? ", cancelled" : "",
+                          nursery_group_get_shielded (self) ? ", shielded" : "",
+                          (now - self->create_time) / 1000.0, deadline,
+                          self->n_running, self->n_pending, self->n_finished, self->n_failed);
+
+  g_mutex_lock (&self->anchor->lock);
+  for (GList *l = self->unfinished.head; l != NULL; l = l->next)
+    g_ptr_array_add (tasks, g_object_ref (l->data));
+  g_mutex_unlock (&self->anchor->lock);
+
+  for (guint i = 0; i < tasks->len; i++)
+    dump_task (tasks->pdata[i], out, prefix, i + 1 == tasks->len, now);
+}
+
+/**
+ * nursery_group_dump_tree:
+ * @self: a group
+ *
+ * Describes the group, its unfinished children and the groups nested in
+ * them, one line each: names, states, ages, deadlines, shields. For
+ * debugging what is stuck. Call it on the owner context.
+ *
+ * Returns: (transfer full): the tree as text
+ *
+ * Since: 1.0
+ */
+char *
+nursery_group_dump_tree (NurseryGroup *self)
+{
+  GString *out;
+
+  g_return_val_if_fail (NURSERY_IS_GROUP (self), NULL);
+
+  out = g_string_new (NULL);
+  _nursery_group_dump (self, out, "", g_get_monotonic_time ());
+  return g_string_free (out, FALSE);
 }

@@ -63,6 +63,11 @@ NURSERY_AVAILABLE_IN_1_0
 NurseryGroup      *nursery_group_new              (void);
 
 NURSERY_AVAILABLE_IN_1_0
+NurseryGroup      *nursery_group_new_for_task     (NurseryTask          *parent);
+NURSERY_AVAILABLE_IN_1_0
+NurseryGroup      *nursery_group_new_with_cancellable (GCancellable     *parent);
+
+NURSERY_AVAILABLE_IN_1_0
 NurseryTask       *nursery_group_spawn            (NurseryGroup         *self,
                                                    const char           *name,
                                                    NurseryTaskFunc       func,
@@ -75,6 +80,21 @@ NurseryTask       *nursery_group_spawn_in_thread  (NurseryGroup         *self,
                                                    NurseryTaskFunc       func,
                                                    gpointer              user_data,
                                                    GDestroyNotify        destroy,
+                                                   GError              **error);
+
+NURSERY_AVAILABLE_IN_1_0
+void               nursery_group_start_async      (NurseryGroup         *self,
+                                                   const char           *name,
+                                                   NurseryTaskFunc       func,
+                                                   gpointer              user_data,
+                                                   GDestroyNotify        destroy,
+                                                   GCancellable         *cancellable,
+                                                   GAsyncReadyCallback   callback,
+                                                   gpointer              callback_data);
+NURSERY_AVAILABLE_IN_1_0
+NurseryTask       *nursery_group_start_finish     (NurseryGroup         *self,
+                                                   GAsyncResult         *result,
+                                                   GValue               *started_value,
                                                    GError              **error);
 
 NURSERY_AVAILABLE_IN_1_0
@@ -121,6 +141,32 @@ void               nursery_group_set_max_concurrent (NurseryGroup       *self,
                                                      guint               max_concurrent);
 NURSERY_AVAILABLE_IN_1_0
 NurseryTask       *nursery_group_get_winner       (NurseryGroup         *self);
+NURSERY_AVAILABLE_IN_1_0
+void               nursery_group_set_shielded     (NurseryGroup         *self,
+                                                   gboolean              shielded);
+NURSERY_AVAILABLE_IN_1_0
+gboolean           nursery_group_get_shielded     (NurseryGroup         *self);
+NURSERY_AVAILABLE_IN_1_0
+void               nursery_group_set_deadline     (NurseryGroup         *self,
+                                                   gint64                deadline);
+NURSERY_AVAILABLE_IN_1_0
+void               nursery_group_set_timeout      (NurseryGroup         *self,
+                                                   GTimeSpan             timeout);
+NURSERY_AVAILABLE_IN_1_0
+void               nursery_group_clear_deadline   (NurseryGroup         *self);
+NURSERY_AVAILABLE_IN_1_0
+gint64             nursery_group_get_deadline     (NurseryGroup         *self);
+NURSERY_AVAILABLE_IN_1_0
+void               nursery_group_cancel_on_unix_signal (NurseryGroup    *self,
+                                                   int                   signum);
+NURSERY_AVAILABLE_IN_1_0
+void               nursery_group_add_cleanup      (NurseryGroup         *self,
+                                                   NurseryCleanupFunc    func,
+                                                   gpointer              user_data,
+                                                   GDestroyNotify        destroy);
+NURSERY_AVAILABLE_IN_1_0
+char              *nursery_group_dump_tree        (NurseryGroup         *self);
+
 NURSERY_AVAILABLE_IN_1_0
 guint              nursery_group_get_n_running    (NurseryGroup         *self);
 NURSERY_AVAILABLE_IN_1_0

@@ -40,10 +40,23 @@ struct _NurseryTask
   GSList          *waiters;          /* GTask of nursery_task_wait_async() */
   gint64           spawn_time;
 
+  gint64           deadline;         /* monotonic µs, NURSERY_NO_DEADLINE if none */
+  GSource         *deadline_source;  /* created on first deadline */
+
+  /* Start handshake (DESIGN R18): the start_async() caller waits here
+   * until started() or the end. (lock) */
+  GSList          *starters;
+  GValue          *started_value;
+
+  GSList          *nested_groups;    /* groups created for this task (no ref) */
+
   int              state;            /* NurseryTaskState, atomic */
   int              returned;         /* atomic: set once by the first return */
   int              cancelled;        /* atomic, written under (lock) */
+  gboolean         shielded;         /* (lock) */
+  gboolean         started;          /* (lock) */
   guint            in_thread : 1;
+  guint            timed_out : 1;    /* its own deadline cancelled it */
 };
 
 NurseryTask *_nursery_task_new              (NurseryAnchor    *anchor,
@@ -56,8 +69,12 @@ GCancellable *_nursery_task_mark_cancelled_locked (NurseryTask *self);
 void          _nursery_task_run             (NurseryTask      *self);
 void          _nursery_task_finish_unstarted (NurseryTask     *self);
 gboolean      _nursery_task_claim_default_success (NurseryTask *self);
-NurseryTaskState _nursery_task_outcome      (NurseryTask      *self);
-void          _nursery_task_release_func    (NurseryTask      *self);
+NurseryTaskState _nursery_task_settle_outcome (NurseryTask    *self);
+void          _nursery_task_release         (NurseryTask      *self);
 void          _nursery_task_complete_waiters (NurseryTask     *self);
+void          _nursery_task_add_starter     (NurseryTask      *self,
+                                             GTask            *starter,
+                                             GCancellable     *cancellable);
+GSList       *_nursery_task_steal_starters_locked (NurseryTask *self);
 
 G_END_DECLS

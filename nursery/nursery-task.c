@@ -27,6 +27,7 @@
 
 #include "config.h"
 
+#include "nursery-deadline-private.h"
 #include "nursery-enums.h"
 #include "nursery-error.h"
 #include "nursery-task-private.h"
@@ -36,6 +37,8 @@ enum {
   PROP_0,
   PROP_NAME,
   PROP_STATE,
+  PROP_SHIELDED,
+  PROP_DEADLINE,
   N_PROPS
 };
 
@@ -55,8 +58,15 @@ nursery_task_finalize (GObject *object)
   NurseryTask *self = NURSERY_TASK (object);
 
   g_assert (self->waiters == NULL);
+  g_assert (self->starters == NULL);
+  g_assert (self->nested_groups == NULL);
 
-  _nursery_task_release_func (self);
+  _nursery_task_release (self);
+  if (self->started_value != NULL)
+    {
+      g_value_unset (self->started_value);
+      g_free (self->started_value);
+    }
   if (self->value_destroy != NULL)
     self->value_destroy (g_value_get_pointer (&self->value));
   if (G_IS_VALUE (&self->value))
@@ -87,6 +97,37 @@ nursery_task_get_property (GObject    *object,
       g_value_set_enum (value, nursery_task_get_state (self));
       break;
 
+    case PROP_SHIELDED:
+      g_value_set_boolean (value, nursery_task_get_shielded (self));
+      break;
+
+    case PROP_DEADLINE:
+      g_value_set_int64 (value, self->deadline);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+nursery_task_set_property (GObject      *object,
+                           guint         prop_id,
+                           const GValue *value,
+                           GParamSpec   *pspec)
+{
+  NurseryTask *self = NURSERY_TASK (object);
+
+  switch (prop_id)
+    {
+    case PROP_SHIELDED:
+      nursery_task_set_shielded (self, g_value_get_boolean (value));
+      break;
+
+    case PROP_DEADLINE:
+      nursery_task_set_deadline (self, g_value_get_int64 (value));
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -99,6 +140,7 @@ nursery_task_class_init (NurseryTaskClass *klass)
 
   object_class->finalize = nursery_task_finalize;
   object_class->get_property = nursery_task_get_property;
+  object_class->set_property = nursery_task_set_property;
 
   /**
    * NurseryTask:name:
@@ -126,6 +168,31 @@ nursery_task_class_init (NurseryTaskClass *klass)
                        NURSERY_TASK_PENDING,
                        (G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
 
+  /**
+   * NurseryTask:shielded:
+   *
+   * Whether cancellation of the group (explicit, by a failure, by the
+   * group's deadline, by its parent…) passes this task by. Only its own
+   * [method@Nursery.Task.cancel] and its own deadline reach it.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_SHIELDED] =
+    g_param_spec_boolean ("shielded", NULL, NULL, FALSE,
+                          (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * NurseryTask:deadline:
+   *
+   * When the task times out, in monotonic microseconds
+   * (g_get_monotonic_time()), or -1 for never.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_DEADLINE] =
+    g_param_spec_int64 ("deadline", NULL, NULL, -1, G_MAXINT64, -1,
+                        (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
@@ -134,6 +201,7 @@ nursery_task_init (NurseryTask *self)
 {
   self->all_link.data = self;
   self->queue_link.data = self;
+  self->deadline = NURSERY_NO_DEADLINE;
 }
 
 NurseryTask *
@@ -247,26 +315,35 @@ _nursery_task_claim_default_success (NurseryTask *self)
   return g_atomic_int_compare_and_exchange (&self->returned, FALSE, TRUE);
 }
 
+/* Owner context only, once the result is final. */
 NurseryTaskState
-_nursery_task_outcome (NurseryTask *self)
+_nursery_task_settle_outcome (NurseryTask *self)
 {
   if (self->error == NULL)
     return NURSERY_TASK_SUCCEEDED;
-  if (g_atomic_int_get (&self->cancelled) &&
-      g_error_matches (self->error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+  if (!g_atomic_int_get (&self->cancelled) ||
+      !g_error_matches (self->error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return NURSERY_TASK_FAILED;
+  if (!self->timed_out)
     return NURSERY_TASK_CANCELLED;
+
+  /* R17: cancelled by its own deadline, it failed. */
+  g_clear_error (&self->error);
+  self->error = g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                             "Task “%s” timed out", display_name (self));
   return NURSERY_TASK_FAILED;
 }
 
 /* Owner context only: the user data is released where it was handed
  * over, never on a worker thread (bindings free closures there). */
 void
-_nursery_task_release_func (NurseryTask *self)
+_nursery_task_release (NurseryTask *self)
 {
   GDestroyNotify destroy = g_steal_pointer (&self->destroy);
   gpointer user_data = g_steal_pointer (&self->user_data);
 
   self->func = NULL;
+  _nursery_deadline_destroy (&self->deadline_source);
   if (destroy != NULL)
     destroy (user_data);
 }
@@ -855,4 +932,246 @@ nursery_task_wait_finish (NurseryTask   *self,
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == nursery_task_wait_async, FALSE);
 
   return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* Shielding */
+
+/**
+ * nursery_task_set_shielded:
+ * @self: a task
+ * @shielded: whether to shield the task
+ *
+ * Shields the task from cancellation of its group (DESIGN R15): an
+ * explicit group cancel, fail-fast, the group's deadline, its parent, its
+ * waiters' cancellables and Unix signals all pass it by, while its own
+ * [method@Nursery.Task.cancel] and its own deadline still reach it. The
+ * group still waits for it.
+ *
+ * Shielding a task that has not started yet also protects it from a group
+ * cancellation that already happened: spawn, then shield, and the child
+ * runs even in a cancelled group (cleanup work). Unshielding a task of a
+ * cancelled group cancels it at once.
+ *
+ * Call it on the group's owner context.
+ *
+ * Since: 1.0
+ */
+void
+nursery_task_set_shielded (NurseryTask *self,
+                           gboolean     shielded)
+{
+  NurseryAnchor *anchor;
+  GCancellable *to_cancel = NULL;
+
+  g_return_if_fail (NURSERY_IS_TASK (self));
+
+  shielded = !!shielded;
+  anchor = self->anchor;
+  g_mutex_lock (&anchor->lock);
+  if (self->shielded == shielded || nursery_task_is_finished (self))
+    {
+      g_mutex_unlock (&anchor->lock);
+      return;
+    }
+  self->shielded = shielded;
+  if (!shielded)
+    _nursery_group_task_unshielded_locked (anchor->group, self, &to_cancel);
+  g_mutex_unlock (&anchor->lock);
+
+  if (to_cancel != NULL)
+    {
+      g_cancellable_cancel (to_cancel);
+      g_object_unref (to_cancel);
+    }
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SHIELDED]);
+}
+
+/**
+ * nursery_task_get_shielded:
+ * @self: a task
+ *
+ * Whether the task is shielded from its group's cancellation.
+ *
+ * Returns: %TRUE if shielded
+ *
+ * Since: 1.0
+ */
+gboolean
+nursery_task_get_shielded (NurseryTask *self)
+{
+  gboolean shielded;
+
+  g_return_val_if_fail (NURSERY_IS_TASK (self), FALSE);
+
+  g_mutex_lock (&self->anchor->lock);
+  shielded = self->shielded;
+  g_mutex_unlock (&self->anchor->lock);
+  return shielded;
+}
+
+/* Deadlines */
+
+static void
+nursery_task_deadline_fired (gpointer target)
+{
+  NurseryTask *self = target;
+
+  g_debug ("task “%s”: deadline passed", display_name (self));
+  self->timed_out = TRUE;
+  nursery_task_cancel (self);
+}
+
+/**
+ * nursery_task_set_deadline:
+ * @self: a task
+ * @deadline: when the task times out, in monotonic microseconds
+ *   (g_get_monotonic_time()), or -1 for never
+ *
+ * Sets, moves (earlier or later) or clears the task's deadline (DESIGN
+ * R16). When it passes, the task is cancelled; if it then ends cancelled
+ * it fails with `G_IO_ERROR_TIMED_OUT` (R17), which under fail-fast
+ * cancels the group. A deadline in the past fires on the next iteration.
+ * A shielded task keeps its own deadline.
+ *
+ * Call it on the group's owner context. Does nothing once the task has
+ * finished or its deadline has already fired.
+ *
+ * Since: 1.0
+ */
+void
+nursery_task_set_deadline (NurseryTask *self,
+                           gint64       deadline)
+{
+  NurseryGroup *group;
+
+  g_return_if_fail (NURSERY_IS_TASK (self));
+  g_return_if_fail (deadline >= -1);
+
+  group = nursery_task_get_group (self);
+  if (nursery_task_is_finished (self) || self->timed_out || self->deadline == deadline)
+    return;
+  self->deadline = deadline;
+  _nursery_deadline_set (&self->deadline_source, nursery_group_get_context (group),
+                         deadline, nursery_task_deadline_fired, self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DEADLINE]);
+}
+
+/**
+ * nursery_task_set_timeout:
+ * @self: a task
+ * @timeout: microseconds from now
+ *
+ * Sets the task's deadline @timeout microseconds from now; see
+ * [method@Nursery.Task.set_deadline].
+ *
+ * Since: 1.0
+ */
+void
+nursery_task_set_timeout (NurseryTask *self,
+                          GTimeSpan    timeout)
+{
+  g_return_if_fail (timeout >= 0);
+
+  nursery_task_set_deadline (self, g_get_monotonic_time () + timeout);
+}
+
+/**
+ * nursery_task_clear_deadline:
+ * @self: a task
+ *
+ * Removes the task's deadline.
+ *
+ * Since: 1.0
+ */
+void
+nursery_task_clear_deadline (NurseryTask *self)
+{
+  nursery_task_set_deadline (self, NURSERY_NO_DEADLINE);
+}
+
+/**
+ * nursery_task_get_deadline:
+ * @self: a task
+ *
+ * The task's deadline.
+ *
+ * Returns: the deadline in monotonic microseconds, or -1 for none
+ *
+ * Since: 1.0
+ */
+gint64
+nursery_task_get_deadline (NurseryTask *self)
+{
+  g_return_val_if_fail (NURSERY_IS_TASK (self), NURSERY_NO_DEADLINE);
+
+  return self->deadline;
+}
+
+/* Start handshake */
+
+static void
+nursery_task_cancel_before_started (gpointer target)
+{
+  nursery_task_cancel (target);
+}
+
+void
+_nursery_task_add_starter (NurseryTask  *self,
+                           GTask        *starter,
+                           GCancellable *cancellable)
+{
+  /* R18: cancelling the start caller before started() cancels the child. */
+  _nursery_waiters_add (&self->starters, starter, cancellable,
+                        nursery_task_cancel_before_started, self);
+}
+
+GSList *
+_nursery_task_steal_starters_locked (NurseryTask *self)
+{
+  return g_steal_pointer (&self->starters);
+}
+
+/**
+ * nursery_task_started:
+ * @self: a task spawned with [method@Nursery.Group.start_async]
+ * @value: (nullable): a value for the start caller, copied
+ *
+ * Tells the [method@Nursery.Group.start_async] caller that the task is
+ * ready (the server listens, the file is open…), handing it @value. From
+ * now on the task is an ordinary child of its group (DESIGN R18).
+ *
+ * Calling it twice, or for a task that was not spawned with start_async(),
+ * is a critical. May be called from any thread.
+ *
+ * Since: 1.0
+ */
+void
+nursery_task_started (NurseryTask  *self,
+                      const GValue *value)
+{
+  NurseryAnchor *anchor;
+  gboolean refused;
+
+  g_return_if_fail (NURSERY_IS_TASK (self));
+  g_return_if_fail (value == NULL || G_IS_VALUE (value));
+
+  anchor = self->anchor;
+  g_mutex_lock (&anchor->lock);
+  refused = self->started || self->starters == NULL;
+  if (!refused)
+    {
+      self->started = TRUE;
+      if (value != NULL)
+        {
+          self->started_value = g_new0 (GValue, 1);
+          g_value_init (self->started_value, G_VALUE_TYPE (value));
+          g_value_copy (value, self->started_value);
+        }
+      _nursery_group_task_started_locked (anchor->group, self);
+    }
+  g_mutex_unlock (&anchor->lock);
+
+  if (refused)
+    g_critical ("%s: task “%s” was already started, or not spawned with "
+                "nursery_group_start_async()", G_STRFUNC, display_name (self));
 }

@@ -95,6 +95,25 @@ NURSERY_AVAILABLE_IN_1_0
 const GError     *nursery_task_get_error                  (NurseryTask          *self);
 
 NURSERY_AVAILABLE_IN_1_0
+void              nursery_task_set_shielded               (NurseryTask          *self,
+                                                           gboolean              shielded);
+NURSERY_AVAILABLE_IN_1_0
+gboolean          nursery_task_get_shielded               (NurseryTask          *self);
+NURSERY_AVAILABLE_IN_1_0
+void              nursery_task_set_deadline               (NurseryTask          *self,
+                                                           gint64                deadline);
+NURSERY_AVAILABLE_IN_1_0
+void              nursery_task_set_timeout                (NurseryTask          *self,
+                                                           GTimeSpan             timeout);
+NURSERY_AVAILABLE_IN_1_0
+void              nursery_task_clear_deadline             (NurseryTask          *self);
+NURSERY_AVAILABLE_IN_1_0
+gint64            nursery_task_get_deadline               (NurseryTask          *self);
+NURSERY_AVAILABLE_IN_1_0
+void              nursery_task_started                    (NurseryTask          *self,
+                                                           const GValue         *value);
+
+NURSERY_AVAILABLE_IN_1_0
 void              nursery_task_wait_async                 (NurseryTask          *self,
                                                            GCancellable         *cancellable,
                                                            GAsyncReadyCallback   callback,

@@ -38,4 +38,16 @@ typedef struct _NurseryTask  NurseryTask;
 typedef void (*NurseryTaskFunc) (NurseryTask *task,
                                  gpointer     user_data);
 
+/**
+ * NurseryCleanupFunc:
+ * @group: the group whose children have all finished
+ * @user_data: (closure): the data passed to [method@Nursery.Group.add_cleanup]
+ *
+ * A cleanup on a group's exit stack; see [method@Nursery.Group.add_cleanup].
+ *
+ * Since: 1.0
+ */
+typedef void (*NurseryCleanupFunc) (NurseryGroup *group,
+                                    gpointer      user_data);
+
 G_END_DECLS

@@ -206,9 +206,9 @@ test_spawn_into_cancelled (void)
   g_assert_no_error (error);
   thread_task = nursery_group_spawn_in_thread (group, "doomed", nt_child_never_called, &destroyed, nt_count_destroy, &error);
   g_assert_no_error (error);
-  g_assert_true (nursery_task_is_cancelled (task));
 
   error = nt_wait (group);
+  g_assert_true (nursery_task_is_cancelled (task));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_assert_cmpint (nursery_task_get_state (task), ==, NURSERY_TASK_CANCELLED);
   g_assert_cmpint (nursery_task_get_state (thread_task), ==, NURSERY_TASK_CANCELLED);
