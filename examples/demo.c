@@ -96,6 +96,36 @@ upload (NurseryTask *task,
                          G_CALLBACK (upload_cancelled), task, NULL);
 }
 
+/* A shielded child: it saves state for 100 ms and the group's cancel
+ * passes it by; only its own deadline (150 ms) could stop it. */
+static gboolean
+save_done (gpointer task)
+{
+  nursery_task_return_int (task, 100);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+save_state (NurseryTask *task,
+            gpointer     data)
+{
+  say (nursery_task_get_name (task), "started (in-context, shielded, own deadline 150 ms): saving...");
+  g_timeout_add_full (G_PRIORITY_DEFAULT, 100, save_done, g_object_ref (task), g_object_unref);
+}
+
+/* Half-way through: what is running, what is stuck. */
+static gboolean
+print_tree (gpointer group)
+{
+  g_autofree char *tree = nursery_group_dump_tree (group);
+  g_auto(GStrv) lines = g_strsplit (tree, "\n", -1);
+
+  say ("group", "tree at this moment:");
+  for (guint i = 0; lines[i] != NULL && lines[i][0] != '\0'; i++)
+    g_print ("                 %s\n", lines[i]);
+  return G_SOURCE_REMOVE;
+}
+
 static const char *
 state_name (NurseryTaskState state)
 {
@@ -127,18 +157,15 @@ on_cancelled (NurseryGroup *group,
     say ("group", "cancelled (fail-fast): the siblings are cancelled, the group waits for them");
 }
 
-static void
+static NurseryTask *
 spawn (NurseryGroup    *group,
        const char      *name,
        NurseryTaskFunc  func,
        gboolean         in_thread)
 {
-  g_autoptr(NurseryTask) task = NULL;
-
   if (in_thread)
-    task = nursery_group_spawn_in_thread (group, name, func, NULL, NULL, NULL);
-  else
-    task = nursery_group_spawn (group, name, func, NULL, NULL, NULL);
+    return nursery_group_spawn_in_thread (group, name, func, NULL, NULL, NULL);
+  return nursery_group_spawn (group, name, func, NULL, NULL, NULL);
 }
 
 int
@@ -147,20 +174,26 @@ main (void)
   g_autoptr(NurseryGroup) group = g_object_new (NURSERY_TYPE_GROUP, "name", "demo", NULL);
   g_autoptr(GPtrArray) errors = NULL;
   g_autoptr(GError) error = NULL;
+  g_autoptr(NurseryTask) saver = NULL;
 
   setlocale (LC_ALL, "");
   g_type_ensure (NURSERY_TYPE_TASK_STATE);
-  g_print ("Nursery demo: one group, four children, fail-fast policy\n\n");
+  g_print ("Nursery demo: one group, five children, fail-fast policy\n\n");
   t0 = g_get_monotonic_time ();
 
   g_signal_connect (group, "task-finished", G_CALLBACK (on_task_finished), NULL);
   g_signal_connect (group, "notify::cancelled", G_CALLBACK (on_cancelled), NULL);
 
-  spawn (group, "download", download, FALSE);
-  spawn (group, "hash", hash, TRUE);
-  spawn (group, "parse", parse, FALSE);
-  spawn (group, "upload", upload, FALSE);
-  say ("group", "spawned 4 children; none has run yet (they start on the next iteration)");
+  g_object_unref (spawn (group, "download", download, FALSE));
+  g_object_unref (spawn (group, "hash", hash, TRUE));
+  g_object_unref (spawn (group, "parse", parse, FALSE));
+  g_object_unref (spawn (group, "upload", upload, FALSE));
+  saver = spawn (group, "save-state", save_state, FALSE);
+  nursery_task_set_shielded (saver, TRUE);
+  nursery_task_set_timeout (saver, 150 * 1000);
+  nursery_group_set_timeout (group, G_USEC_PER_SEC);
+  say ("group", "spawned 5 children, group deadline in 1 s; none has run yet");
+  g_timeout_add (45, print_tree, group);
 
   nursery_group_wait (group, NULL, &error);
   say ("group", "closed: every child has finished");
@@ -175,5 +208,6 @@ main (void)
 
   /* The demo's expected outcome is the parse failure: exit 0 when the
    * library behaved as described. */
-  return g_error_matches (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA) && errors->len == 2 ? 0 : 1;
+  return g_error_matches (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA) && errors->len == 2 &&
+         nursery_task_get_state (saver) == NURSERY_TASK_SUCCEEDED ? 0 : 1;
 }

@@ -1460,7 +1460,8 @@ nursery_group_get_state (NurseryGroup *self)
  * Every child failure so far, in the order they happened (DESIGN R8).
  * Cancelled children are not failures.
  *
- * Returns: (transfer full) (element-type GLib.Error): copies of the errors
+ * Returns: (transfer container) (element-type GLib.Error): copies of the
+ *   errors, freed with the array
  *
  * Since: 1.0
  */

@@ -1,0 +1,96 @@
+# helpers.py: child bodies and loop helpers shared by the Python suite
+#
+# Copyright 2026 The Nursery authors
+# SPDX-License-Identifier: LGPL-2.1-or-later
+
+"""Helpers; none of them sleeps: they iterate the main context."""
+
+import gc
+
+from gi.repository import Gio, GLib, GObject
+
+IO_ERROR = Gio.io_error_quark()
+MY_DOMAIN = GLib.quark_from_string('nursery-test-error-quark')
+
+
+def run_until(predicate, timeout_seconds=30):
+    """Iterates the default main context until @predicate() is true.
+
+    The timeout is no synchronisation, only a guard that turns a hang
+    into a failure.
+    """
+    context = GLib.MainContext.default()
+    expired = []
+    guard = GLib.timeout_source_new_seconds(timeout_seconds)
+    guard.set_callback(lambda *args: expired.append(True))
+    guard.attach(context)
+    try:
+        while not predicate():
+            assert not expired, 'gave up waiting for %r' % (predicate,)
+            context.iteration(True)
+    finally:
+        guard.destroy()
+
+
+def on_cancelled(task, callback):
+    """Calls @callback() once, as soon as @task is cancelled.
+
+    Gio.Cancellable.connect() is g_cancellable_connect(), whose handler
+    cannot disconnect itself (that deadlocks) and so would keep the task
+    alive; the "cancelled" signal is connected instead, and dropped once
+    it fired. It runs on the thread that cancels.
+    """
+    cancellable = task.get_cancellable()
+    token = [True]
+
+    def handler(*args):
+        try:
+            token.pop()
+        except IndexError:
+            return
+        GObject.Object.disconnect(cancellable, handler_id)
+        callback()
+
+    handler_id = GObject.Object.connect(cancellable, 'cancelled', handler)
+    if cancellable.is_cancelled():
+        handler()
+
+
+def until_cancelled(task):
+    """Body for spawn(..., async_return=True): ends cancelled when cancelled."""
+    on_cancelled(task, task.return_error_if_cancelled)
+
+
+def is_cancelled_error(error):
+    return error.matches(IO_ERROR, Gio.IOErrorEnum.CANCELLED)
+
+
+def my_error(message, code=7):
+    return GLib.Error.new_literal(MY_DOMAIN, message, code)
+
+
+class Finalized:
+    """Becomes true when the GObject it watches is finalized."""
+
+    def __init__(self, obj):
+        self.done = False
+        obj.weak_ref(self._notify)
+
+    def _notify(self):
+        self.done = True
+
+    def __bool__(self):
+        return self.done
+
+
+def collect():
+    """Drops Python garbage, then lets the groups finish on the context."""
+    gc.collect()
+    context = GLib.MainContext.default()
+    while context.pending():
+        context.iteration(False)
+    gc.collect()
+
+
+def states(tasks):
+    return [task.state for task in tasks]

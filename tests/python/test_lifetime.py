@@ -1,0 +1,141 @@
+# test_lifetime.py: nothing leaks, nothing outlives its group (DESIGN R4,
+# R5, R20)
+#
+# Copyright 2026 The Nursery authors
+# SPDX-License-Identifier: LGPL-2.1-or-later
+
+import weakref
+
+import pytest
+from gi.repository import GLib, Nursery
+
+from helpers import Finalized, collect, my_error, run_until, until_cancelled
+
+TS = Nursery.TaskState
+
+
+class Body:
+    """A callable child body that can be watched with a weakref."""
+
+    def __call__(self, task, payload):
+        return len(payload.items)
+
+
+class Payload:
+    def __init__(self):
+        self.items = [1, 2, 3]
+
+
+class Boom(Exception):
+    """Unlike ValueError, a subclass can be watched with a weakref."""
+
+
+def test_callable_and_args_released_when_children_finish():
+    """R20: a finished child drops its callable and arguments, even while
+    its task handle is kept."""
+    body, payload, thread_payload = Body(), Payload(), Payload()
+    refs = [weakref.ref(o) for o in (body, payload, thread_payload)]
+    with Nursery.Group() as group:
+        tasks = [group.spawn(body, payload), group.spawn_in_thread(body, thread_payload)]
+    del body, payload, thread_payload
+    collect()
+    assert [ref() for ref in refs] == [None, None, None]
+    assert [task.result for task in tasks] == [3, 3]
+
+
+def test_failing_child_releases_everything_once_dropped():
+    """R20: the exception a child raised keeps its traceback as long as the
+    task lives, and nothing longer."""
+    payload = Payload()
+
+    def body(task, payload):
+        raise Boom(len(payload.items))
+
+    refs = [weakref.ref(payload)]
+    with pytest.raises(ExceptionGroup) as info:
+        with Nursery.Group() as group:
+            task = group.spawn(body, payload)
+    refs.append(weakref.ref(task.exception))
+    finalized = [Finalized(group), Finalized(task)]
+    del payload, task, group, info
+    collect()
+    assert [ref() for ref in refs] == [None, None]
+    assert all(finalized)
+
+
+def test_refused_spawn_releases_callable():
+    """R4: a closed group refuses the child and drops it at once."""
+    with Nursery.Group() as group:
+        pass
+    body, payload = Body(), Payload()
+    refs = [weakref.ref(body), weakref.ref(payload)]
+    with pytest.raises(GLib.Error):
+        group.spawn(body, payload)
+    del body, payload
+    collect()
+    assert [ref() for ref in refs] == [None, None]
+
+
+def test_unrun_child_releases_callable():
+    """R5: a child that never runs still drops its callable."""
+    body, payload = Body(), Payload()
+    refs = [weakref.ref(body), weakref.ref(payload)]
+    group = Nursery.Group()
+    group.cancel()
+    task = group.spawn(body, payload)
+    del body, payload
+    with pytest.raises(GLib.Error):
+        with group:
+            pass
+    collect()
+    assert task.state == TS.CANCELLED
+    assert [ref() for ref in refs] == [None, None]
+
+
+def test_group_and_task_objects_are_freed():
+    """R20: groups and tasks are finalized once nothing holds them."""
+    with Nursery.Group() as group:
+        tasks = [group.spawn(lambda task: 1), group.spawn_in_thread(lambda task: 2)]
+    finalized = [Finalized(group)] + [Finalized(task) for task in tasks]
+    del group, tasks
+    collect()
+    assert all(finalized)
+
+
+def test_task_exception_survives_new_wrappers():
+    """R21/section 3: the exception record belongs to the task, not to
+    one Python wrapper: it is found from any handle, e.g. task-finished."""
+    seen = []
+    with pytest.raises(ExceptionGroup):
+        with Nursery.Group() as group:
+            group.connect('task-finished', lambda group, task: seen.append(task))
+            group.spawn(lambda task: 1 / 0)
+    collect()
+    assert isinstance(seen[0].exception, ZeroDivisionError)
+
+
+def test_dropping_group_cancels_children():
+    """R20: dropping the last reference to a group with children cancels
+    them; the group is finalized once they have finished."""
+    group = Nursery.Group()
+    task = group.spawn(until_cancelled, async_return=True)
+    run_until(lambda: task.state == TS.RUNNING)
+    group_finalized = Finalized(group)
+    del group
+    collect()
+    run_until(task.is_finished)
+    assert task.state == TS.CANCELLED
+    run_until(lambda: group_finalized.done)
+    assert task.get_group() is None
+
+
+def test_unobserved_failures_are_warned_about(nursery_log):
+    """R20: failures nobody read are logged when the group is finalized."""
+    nursery_log.expect('*failure*nobody read*')
+    group = Nursery.Group(policy=Nursery.Policy.SUPERVISE)
+    task = group.spawn(lambda task: task.return_error(my_error('unseen')))
+    run_until(task.is_finished)
+    group_finalized = Finalized(group)
+    del group, task
+    collect()
+    run_until(lambda: group_finalized.done)
