@@ -48,6 +48,7 @@
 #include "nursery-enums.h"
 #include "nursery-error.h"
 #include "nursery-group-private.h"
+#include "nursery-task-list-private.h"
 #include "nursery-task-private.h"
 #include "nursery-waiters-private.h"
 
@@ -113,6 +114,10 @@ struct _NurseryGroup
   GPtrArray      *errors;       /* (element-type GError): copies, in order */
   NurseryTask    *winner;
   GSList         *waiters;
+  GQueue          next_waiters; /* NextWaiter of nursery_group_next_async() */
+  GQueue          completed;    /* finished tasks not taken by next_async() yet */
+  NurseryTaskList *task_list;   /* created by the first list_tasks() */
+  GPtrArray      *list_additions; /* spawned since the last batch, for task_list */
   GSList         *cleanups;     /* Cleanup, most recent first (R22) */
   GPtrArray      *signal_sources;
   gint64          create_time;
@@ -123,6 +128,7 @@ struct _NurseryGroup
   gulong          parent_handler;
   guint           errors_observed : 1;
   guint           orphaned : 1;
+  guint           tracking_completions : 1;  /* since the first next_async() */
 
   int             state;        /* NurseryGroupState, atomic */
   guint           dirty;        /* atomic: property bits to notify */
@@ -154,6 +160,47 @@ enum {
 static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
 
+/**
+ * NurseryGroup:
+ *
+ * A task group: it owns its child tasks and never finishes while one of
+ * them still runs.
+ *
+ * A group is bound to its *owner context*, the thread-default
+ * [struct@GLib.MainContext] when it was created. Children are spawned with
+ * [method@Nursery.Group.spawn] (their function runs on the owner context)
+ * or [method@Nursery.Group.spawn_in_thread] (on a worker thread), and
+ * start on a later iteration of that context, in spawn order. Every
+ * callback, signal and property notification of the group and its tasks
+ * is dispatched there.
+ *
+ * [method@Nursery.Group.wait_async] (or the blocking
+ * [method@Nursery.Group.wait]) joins the group: it completes once every
+ * child has finished, then closes the group. Its outcome is the first
+ * child failure, unchanged; otherwise a cancellation or time-out of the
+ * group; otherwise success. Every failure is kept, in order, in
+ * [method@Nursery.Group.get_errors].
+ *
+ * Cancelling the group ([method@Nursery.Group.cancel], a failure under
+ * [enum@Nursery.Policy.FAIL_FAST], its deadline, its parent, a waiter's
+ * cancellable, a Unix signal) cancels every child that is not shielded,
+ * and the group still waits for them.
+ *
+ * ```c
+ * g_autoptr(NurseryGroup) group = nursery_group_new ();
+ * g_autoptr(GError) error = NULL;
+ *
+ * g_object_unref (nursery_group_spawn (group, "fetch", fetch, url, NULL, NULL));
+ * g_object_unref (nursery_group_spawn_in_thread (group, "hash", hash, NULL, NULL, NULL));
+ *
+ * if (!nursery_group_wait (group, NULL, &error))
+ *   g_printerr ("%s\n", error->message);
+ * ```
+ *
+ * See the [Concepts](concepts.html) page of the guide.
+ *
+ * Since: 1.0
+ */
 G_DEFINE_FINAL_TYPE (NurseryGroup, nursery_group, G_TYPE_OBJECT)
 
 /* Per-task debug lines cost a check each; decided once, at class init. */
@@ -429,6 +476,7 @@ report_finished (NurseryGroup *self,
   NurseryTaskState outcome = _nursery_task_settle_outcome (task);
   CancelCause consequence = CANCEL_NONE;
   GSList *starters = NULL;
+  gboolean ordinary;
 
   g_mutex_lock (&self->anchor->lock);
   g_queue_unlink (&self->unfinished, &task->all_link);
@@ -437,7 +485,10 @@ report_finished (NurseryGroup *self,
   starters = _nursery_task_steal_starters_locked (task);
   g_mutex_unlock (&self->anchor->lock);
 
-  if (task->started || starters == NULL)
+  /* R18: a start child that never started is its start caller's, not a
+   * child of the group's: it is neither counted nor handed to next(). */
+  ordinary = task->started || starters == NULL;
+  if (ordinary)
     {
       /* Started, but the start caller has not heard yet: it does first. */
       _nursery_waiters_complete (&starters, NULL);
@@ -450,11 +501,18 @@ report_finished (NurseryGroup *self,
       report_to_starters (task, &starters, outcome);
     }
   _nursery_task_release (task);
+  if (self->task_list != NULL)
+    _nursery_task_list_remove (self->task_list, task);
   g_signal_emit (self, signals[TASK_FINISHED], 0, task);
   _nursery_task_complete_waiters (task);
   if (consequence != CANCEL_NONE)
     cancel_with_cause (self, consequence);
-  g_object_unref (task);
+
+  /* Its queue link is free now: the next_async() queue reuses it. */
+  if (self->tracking_completions && ordinary)
+    g_queue_push_tail_link (&self->completed, &task->queue_link);
+  else
+    g_object_unref (task);
 }
 
 /* The batch */
@@ -672,6 +730,90 @@ maybe_close (NurseryGroup *self)
   g_clear_error (&error);
 }
 
+/* next_async() (issue: completion order) */
+
+typedef struct
+{
+  GTask        *task;
+  GCancellable *cancellable;
+  gulong        handler_id;
+} NextWaiter;
+
+static void
+next_waiter_complete (NextWaiter  *waiter,
+                      NurseryTask *finished,
+                      GError      *error)
+{
+  /* Disconnected on the owner context with no lock held: never from
+   * inside the handler, which would deadlock. */
+  if (waiter->handler_id != 0)
+    g_cancellable_disconnect (waiter->cancellable, waiter->handler_id);
+  g_clear_object (&waiter->cancellable);
+  if (error != NULL)
+    g_task_return_error (waiter->task, error);
+  else
+    g_task_return_pointer (waiter->task, finished, g_object_unref);
+  g_object_unref (waiter->task);
+  g_free (waiter);
+}
+
+/* Hands finished tasks to next_async() callers, oldest caller first. A
+ * caller whose cancellable was cancelled takes no task (none is lost). */
+static void
+serve_next (NurseryGroup *self)
+{
+  NextWaiter *waiter;
+
+  while ((waiter = g_queue_peek_head (&self->next_waiters)) != NULL)
+    {
+      if (g_cancellable_is_cancelled (waiter->cancellable))
+        {
+          g_queue_pop_head (&self->next_waiters);
+          next_waiter_complete (waiter, NULL,
+                                g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                                     "Waiting for the next task was cancelled"));
+        }
+      else if (self->completed.length > 0)
+        {
+          GList *link = g_queue_pop_head_link (&self->completed);
+
+          g_queue_pop_head (&self->next_waiters);
+          next_waiter_complete (waiter, link->data, NULL);
+        }
+      else if (nursery_group_is_closed (self))
+        {
+          g_queue_pop_head (&self->next_waiters);
+          next_waiter_complete (waiter, NULL, NULL);
+        }
+      else
+        break;
+    }
+}
+
+static void
+next_waiter_cancelled_cb (GCancellable *cancellable,
+                          gpointer      data)
+{
+  /* Any thread: the batch answers the waiter on the owner context. */
+  schedule (data);
+}
+
+/* list_tasks(): the children spawned since the last batch join the model
+ * here, so the model only changes inside a batch, never inside spawn(). */
+static void
+add_to_task_list (NurseryGroup *self)
+{
+  g_autoptr(GPtrArray) additions = NULL;
+
+  if (self->list_additions == NULL || self->list_additions->len == 0)
+    return;
+  additions = g_steal_pointer (&self->list_additions);
+  self->list_additions = g_ptr_array_new_with_free_func (g_object_unref);
+  for (guint i = 0; i < additions->len; i++)
+    if (!nursery_task_is_finished (additions->pdata[i]))
+      _nursery_task_list_append (self->task_list, additions->pdata[i]);
+}
+
 static void
 run_batch (NurseryGroup *self)
 {
@@ -680,11 +822,13 @@ run_batch (NurseryGroup *self)
   g_source_set_ready_time (self->source, -1);
   g_mutex_unlock (&self->anchor->lock);
 
+  add_to_task_list (self);
   deliver_started (self);
   finish_doomed (self);
   start_pending (self);
   report_returned (self);
   maybe_close (self);
+  serve_next (self);
   flush_notifications (self);
 
   /* Slots freed by this batch start the waiting children on the next one
@@ -792,6 +936,9 @@ nursery_group_finalize (GObject *object)
   g_clear_pointer (&self->source, g_source_unref);
   g_clear_pointer (&self->errors, g_ptr_array_unref);
   g_clear_pointer (&self->started, g_ptr_array_unref);
+  g_queue_clear_full (&self->completed, g_object_unref);
+  g_clear_pointer (&self->list_additions, g_ptr_array_unref);
+  g_clear_object (&self->task_list);
   g_clear_object (&self->winner);
   g_clear_pointer (&self->name, g_free);
   g_clear_pointer (&self->context, g_main_context_unref);
@@ -1133,6 +1280,8 @@ spawn (NurseryGroup    *self,
 
   self->n_pending++;
   mark_dirty (self, BIT (PROP_N_PENDING));
+  if (self->task_list != NULL)
+    g_ptr_array_add (self->list_additions, g_object_ref (task));
 
   return g_object_ref (task);
 }
@@ -2198,4 +2347,127 @@ nursery_group_dump_tree (NurseryGroup *self)
   out = g_string_new (NULL);
   _nursery_group_dump (self, out, "", g_get_monotonic_time ());
   return g_string_free (out, FALSE);
+}
+
+/* Completion order and the live task list */
+
+/**
+ * nursery_group_next_async:
+ * @self: a group
+ * @cancellable: (nullable): cancelling it gives up this call only: it
+ *   completes with `G_IO_ERROR_CANCELLED` and takes no task
+ * @callback: (scope async): called on the owner context with the next
+ *   finished task
+ * @user_data: (closure): data for @callback
+ *
+ * Waits for the next child to finish and hands it over: every child that
+ * finishes from the first call on is handed over exactly once, in
+ * completion order, to the callers in the order they called (Tokio's
+ * `JoinSet::join_next`, Python's `as_completed`). Like
+ * [method@Nursery.Group.wait_async] it joins the group, so once every
+ * child has finished and been handed over, the group is closed and the
+ * call gives %NULL:
+ *
+ * ```vala
+ * Nursery.Task? task;
+ * while ((task = yield group.next_async (null)) != null)
+ *   print ("%s finished\n", task.get_name ());
+ * ```
+ *
+ * Children are handed over only from the first call on, so make it before
+ * returning to the main loop after spawning (a loop like the one above
+ * does). A start child that finishes before calling started() reports to
+ * its start caller instead. Works alongside
+ * [signal@Nursery.Group::task-finished]. Call it on the owner context.
+ *
+ * Since: 1.0
+ */
+void
+nursery_group_next_async (NurseryGroup        *self,
+                          GCancellable        *cancellable,
+                          GAsyncReadyCallback  callback,
+                          gpointer             user_data)
+{
+  NextWaiter *waiter;
+
+  g_return_if_fail (NURSERY_IS_GROUP (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  waiter = g_new0 (NextWaiter, 1);
+  waiter->task = g_task_new (self, NULL, callback, user_data);
+  g_task_set_source_tag (waiter->task, nursery_group_next_async);
+  g_task_set_name (waiter->task, "nursery_group_next_async");
+  self->tracking_completions = TRUE;
+  if (nursery_group_get_state (self) == NURSERY_GROUP_OPEN)
+    set_state (self, NURSERY_GROUP_JOINING);
+
+  g_queue_push_tail (&self->next_waiters, waiter);
+  if (cancellable != NULL)
+    {
+      waiter->cancellable = g_object_ref (cancellable);
+      waiter->handler_id = g_cancellable_connect (cancellable, G_CALLBACK (next_waiter_cancelled_cb),
+                                                  self, NULL);
+    }
+  schedule (self);
+}
+
+/**
+ * nursery_group_next_finish:
+ * @self: a group
+ * @result: the result given to the callback
+ * @error: return location for `G_IO_ERROR_CANCELLED`
+ *
+ * Finishes [method@Nursery.Group.next_async].
+ *
+ * Returns: (transfer full) (nullable): the next finished task, or %NULL
+ *   when the group is closed and every task was handed over (or on error)
+ *
+ * Since: 1.0
+ */
+NurseryTask *
+nursery_group_next_finish (NurseryGroup  *self,
+                           GAsyncResult  *result,
+                           GError       **error)
+{
+  g_return_val_if_fail (NURSERY_IS_GROUP (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == nursery_group_next_async, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * nursery_group_list_tasks:
+ * @self: a group
+ *
+ * The group's unfinished tasks, in spawn order, as a live list model for
+ * `GtkListView` and friends: children appear on the batch after their
+ * spawn and disappear when they finish, with `items-changed` on the owner
+ * context. The list exists only once somebody asked for it; then each
+ * change costs O(log n).
+ *
+ * Returns: (transfer full): a list model of [class@Nursery.Task]
+ *
+ * Since: 1.0
+ */
+GListModel *
+nursery_group_list_tasks (NurseryGroup *self)
+{
+  g_return_val_if_fail (NURSERY_IS_GROUP (self), NULL);
+
+  if (self->task_list == NULL)
+    {
+      g_autoptr(GPtrArray) unfinished = g_ptr_array_new_with_free_func (g_object_unref);
+
+      g_mutex_lock (&self->anchor->lock);
+      for (GList *l = self->unfinished.head; l != NULL; l = l->next)
+        g_ptr_array_add (unfinished, g_object_ref (l->data));
+      g_mutex_unlock (&self->anchor->lock);
+
+      self->task_list = _nursery_task_list_new ();
+      self->list_additions = g_ptr_array_new_with_free_func (g_object_unref);
+      for (guint i = 0; i < unfinished->len; i++)
+        _nursery_task_list_append (self->task_list, unfinished->pdata[i]);
+    }
+  return g_object_ref (G_LIST_MODEL (self->task_list));
 }

@@ -112,6 +112,18 @@ gboolean           nursery_group_wait             (NurseryGroup         *self,
                                                    GError              **error);
 
 NURSERY_AVAILABLE_IN_1_0
+void               nursery_group_next_async       (NurseryGroup         *self,
+                                                   GCancellable         *cancellable,
+                                                   GAsyncReadyCallback   callback,
+                                                   gpointer              user_data);
+NURSERY_AVAILABLE_IN_1_0
+NurseryTask       *nursery_group_next_finish      (NurseryGroup         *self,
+                                                   GAsyncResult         *result,
+                                                   GError              **error);
+NURSERY_AVAILABLE_IN_1_0
+GListModel        *nursery_group_list_tasks       (NurseryGroup         *self);
+
+NURSERY_AVAILABLE_IN_1_0
 void               nursery_group_cancel           (NurseryGroup         *self);
 NURSERY_AVAILABLE_IN_1_0
 gboolean           nursery_group_is_cancelled     (NurseryGroup         *self);

@@ -49,6 +49,7 @@ struct _NurseryTask
   GValue          *started_value;
 
   GSList          *nested_groups;    /* groups created for this task (no ref) */
+  GSequenceIter   *model_iter;       /* its node in the group's task list, if any */
 
   int              state;            /* NurseryTaskState, atomic */
   int              returned;         /* atomic: set once by the first return */

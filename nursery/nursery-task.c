@@ -44,6 +44,27 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
+/**
+ * NurseryTask:
+ *
+ * One child of a [class@Nursery.Group]: the handle returned by
+ * [method@Nursery.Group.spawn] and passed to the child's function.
+ *
+ * A task finishes exactly once: it succeeds (with an optional value set
+ * by one of the `nursery_task_return_*()` functions), fails (with a
+ * [struct@GLib.Error]) or is cancelled. Its result stays readable from the
+ * handle afterwards: [method@Nursery.Task.get_value],
+ * [method@Nursery.Task.get_error], [method@Nursery.Task.get_state].
+ *
+ * The child passes [method@Nursery.Task.get_cancellable] to the calls it
+ * makes; it is cancelled when the task or its group is. Tasks can be
+ * shielded from their group's cancellation and given their own deadline.
+ *
+ * The group holds its own reference until the child has finished:
+ * dropping the handle neither stops nor leaks the child.
+ *
+ * Since: 1.0
+ */
 G_DEFINE_FINAL_TYPE (NurseryTask, nursery_task, G_TYPE_OBJECT)
 
 static const char *

@@ -13,4 +13,5 @@
 # include "nursery-error.h"
 # include "nursery-task.h"
 # include "nursery-group.h"
+# include "nursery-channel.h"
 #undef NURSERY_INSIDE

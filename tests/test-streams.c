@@ -1,0 +1,771 @@
+/* test-streams.c: completion order (next_async), the live task list and
+ * NurseryChannel
+ *
+ * Copyright 2026 The Nursery authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "nursery-test-utils.h"
+
+static void
+wait_until_running (NurseryTask *task)
+{
+  while (nursery_task_get_state (task) == NURSERY_TASK_PENDING)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+static gboolean
+return_name_cb (gpointer task)
+{
+  nursery_task_return_int (task, 1);
+  return G_SOURCE_REMOVE;
+}
+
+/* Returns from an idle whose priority its data gives (a larger number
+ * runs later), or at once for 0: completion order without timers. */
+static void
+return_after_idles (NurseryTask *task,
+                    gpointer     data)
+{
+  guint n = GPOINTER_TO_UINT (data);
+
+  if (n == 0)
+    nursery_task_return_int (task, 0);
+  else
+    g_idle_add_full (G_PRIORITY_LOW + n, return_name_cb, g_object_ref (task), g_object_unref);
+}
+
+/* next_async: completion order, each exactly once, then NULL */
+
+typedef struct
+{
+  NurseryGroup *group;
+  GPtrArray    *names;
+  gboolean      done;
+  guint         finished_signals;
+} NextLoop;
+
+static void
+next_cb (GObject      *source,
+         GAsyncResult *result,
+         gpointer      data)
+{
+  NextLoop *loop = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NurseryTask) task = nursery_group_next_finish (loop->group, result, &error);
+
+  g_assert_no_error (error);
+  if (task == NULL)
+    {
+      g_assert_true (nursery_group_is_closed (loop->group));
+      loop->done = TRUE;
+      return;
+    }
+  g_assert_true (nursery_task_is_finished (task));
+  g_ptr_array_add (loop->names, g_strdup (nursery_task_get_name (task)));
+  nursery_group_next_async (loop->group, NULL, next_cb, loop);
+}
+
+static void
+count_signal (NurseryGroup *group,
+              NurseryTask  *task,
+              gpointer      data)
+{
+  ((NextLoop *) data)->finished_signals++;
+}
+
+static void
+test_next_completion_order (void)
+{
+  g_autoptr(NurseryGroup) group = nursery_group_new ();
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  NextLoop loop = { group, names, FALSE, 0 };
+  const char *spawn_order[] = { "slow", "medium", "fast" };
+
+  g_signal_connect (group, "task-finished", G_CALLBACK (count_signal), &loop);
+  for (guint i = 0; i < 3; i++)
+    g_object_unref (nursery_group_spawn (group, spawn_order[i], return_after_idles,
+                                         GUINT_TO_POINTER ((2 - i) * 3), NULL, NULL));
+  nursery_group_next_async (group, NULL, next_cb, &loop);
+  nt_run_until (&loop.done);
+
+  g_assert_cmpuint (names->len, ==, 3);
+  g_assert_cmpstr (names->pdata[0], ==, "fast");
+  g_assert_cmpstr (names->pdata[1], ==, "medium");
+  g_assert_cmpstr (names->pdata[2], ==, "slow");
+  g_assert_cmpuint (loop.finished_signals, ==, 3);
+}
+
+/* next_async: a cancelled call takes no task */
+
+typedef struct
+{
+  NurseryTask *task;
+  GError      *error;
+  gboolean     done;
+} NextOne;
+
+static void
+next_one_cb (GObject      *source,
+             GAsyncResult *result,
+             gpointer      data)
+{
+  NextOne *one = data;
+
+  one->task = nursery_group_next_finish (NURSERY_GROUP (source), result, &one->error);
+  one->done = TRUE;
+}
+
+static void
+test_next_cancelled_takes_nothing (void)
+{
+  g_autoptr(NurseryGroup) group = nursery_group_new ();
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(NurseryTask) child = nursery_group_spawn (group, "only", nt_child_until_cancelled, NULL, NULL, NULL);
+  NextOne first = { NULL, NULL, FALSE };
+  NextOne second = { NULL, NULL, FALSE };
+
+  nursery_group_next_async (group, cancellable, next_one_cb, &first);
+  nursery_group_next_async (group, NULL, next_one_cb, &second);
+  wait_until_running (child);
+  g_cancellable_cancel (cancellable);
+  nt_run_until (&first.done);
+  g_assert_error (first.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_null (first.task);
+  /* Not the group's cancel: the child still runs. */
+  g_assert_false (nursery_task_is_cancelled (child));
+
+  nursery_task_cancel (child);
+  nt_run_until (&second.done);
+  g_assert_no_error (second.error);
+  g_assert_true (second.task == child);
+  g_clear_error (&first.error);
+  g_clear_object (&second.task);
+}
+
+/* next_async on an empty group: NULL, on a later iteration */
+
+static void
+test_next_empty (void)
+{
+  g_autoptr(NurseryGroup) group = nursery_group_new ();
+  NextOne one = { NULL, NULL, FALSE };
+
+  nursery_group_next_async (group, NULL, next_one_cb, &one);
+  g_assert_false (one.done);
+  nt_run_until (&one.done);
+  g_assert_no_error (one.error);
+  g_assert_null (one.task);
+  g_assert_true (nursery_group_is_closed (group));
+}
+
+/* list_tasks: a live model of the unfinished tasks */
+
+typedef struct
+{
+  guint position;
+  guint removed;
+  guint added;
+} Change;
+
+static void
+record_change (GListModel *model,
+               guint       position,
+               guint       removed,
+               guint       added,
+               gpointer    data)
+{
+  GArray *changes = data;
+  Change change = { position, removed, added };
+
+  g_array_append_val (changes, change);
+}
+
+static void
+test_list_tasks (void)
+{
+  g_autoptr(NurseryGroup) group = nursery_group_new ();
+  g_autoptr(GArray) changes = g_array_new (FALSE, FALSE, sizeof (Change));
+  g_autoptr(NurseryTask) a = nursery_group_spawn (group, "a", nt_child_until_cancelled, NULL, NULL, NULL);
+  g_autoptr(NurseryTask) b = NULL;
+  g_autoptr(NurseryTask) c = NULL;
+  g_autoptr(GListModel) model = nursery_group_list_tasks (group);
+  g_autoptr(NurseryTask) item = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (g_list_model_get_item_type (model) == NURSERY_TYPE_TASK);
+  g_assert_cmpuint (g_list_model_get_n_items (model), ==, 1);
+  g_signal_connect (model, "items-changed", G_CALLBACK (record_change), changes);
+
+  b = nursery_group_spawn (group, "b", nt_child_until_cancelled, NULL, NULL, NULL);
+  c = nursery_group_spawn (group, "c", nt_child_until_cancelled, NULL, NULL, NULL);
+  /* Never inside spawn(): the model changes in the batch. */
+  g_assert_cmpuint (changes->len, ==, 0);
+  wait_until_running (c);
+  g_assert_cmpuint (g_list_model_get_n_items (model), ==, 3);
+  item = g_list_model_get_item (model, 1);
+  g_assert_true (item == b);
+  g_assert_null (g_list_model_get_item (model, 3));
+
+  nursery_task_cancel (b);
+  while (!nursery_task_is_finished (b))
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (g_list_model_get_n_items (model), ==, 2);
+  g_assert_cmpuint (changes->len, ==, 3);
+  g_assert_cmpuint (g_array_index (changes, Change, 2).position, ==, 1);
+  g_assert_cmpuint (g_array_index (changes, Change, 2).removed, ==, 1);
+
+  nursery_group_cancel (group);
+  error = nt_wait (group);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpuint (g_list_model_get_n_items (model), ==, 0);
+}
+
+/* NurseryChannel */
+
+static GValue *
+int_value (GValue *value,
+           int     n)
+{
+  g_value_init (value, G_TYPE_INT);
+  g_value_set_int (value, n);
+  return value;
+}
+
+typedef struct
+{
+  gboolean ok;
+  GError  *error;
+  GValue   value;
+  gboolean done;
+} Op;
+
+static void
+op_clear (Op *op)
+{
+  g_clear_error (&op->error);
+  if (G_IS_VALUE (&op->value))
+    g_value_unset (&op->value);
+  op->done = FALSE;
+  op->ok = FALSE;
+}
+
+static void
+sent_cb (GObject      *source,
+         GAsyncResult *result,
+         gpointer      data)
+{
+  Op *op = data;
+
+  op->ok = nursery_channel_send_finish (NURSERY_CHANNEL (source), result, &op->error);
+  op->done = TRUE;
+}
+
+static void
+received_cb (GObject      *source,
+             GAsyncResult *result,
+             gpointer      data)
+{
+  Op *op = data;
+
+  op->ok = nursery_channel_receive_finish (NURSERY_CHANNEL (source), result, &op->value, &op->error);
+  op->done = TRUE;
+}
+
+static void
+test_channel_buffered (void)
+{
+  g_autoptr(NurseryChannel) channel = nursery_channel_new (2);
+  g_auto(GValue) v = G_VALUE_INIT;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (nursery_channel_try_send (channel, int_value (&v, 1), NULL));
+  g_value_unset (&v);
+  g_assert_true (nursery_channel_try_send (channel, int_value (&v, 2), NULL));
+  g_value_unset (&v);
+  g_assert_false (nursery_channel_try_send (channel, int_value (&v, 3), &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK);
+  g_clear_error (&error);
+  g_value_unset (&v);
+  g_assert_cmpuint (nursery_channel_get_n_items (channel), ==, 2);
+
+  g_assert_true (nursery_channel_try_receive (channel, &v, NULL));
+  g_assert_cmpint (g_value_get_int (&v), ==, 1);
+  g_value_unset (&v);
+  g_assert_true (nursery_channel_try_receive (channel, &v, NULL));
+  g_assert_cmpint (g_value_get_int (&v), ==, 2);
+  g_value_unset (&v);
+  g_assert_false (nursery_channel_try_receive (channel, &v, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK);
+}
+
+static void
+test_channel_rendezvous (void)
+{
+  g_autoptr(NurseryChannel) channel = nursery_channel_new (0);
+  g_auto(GValue) v = G_VALUE_INIT;
+  Op send = { 0 }, recv = { 0 };
+
+  nursery_channel_send_async (channel, int_value (&v, 7), NULL, sent_cb, &send);
+  /* Nobody receives: the sender waits (and never completes inline). */
+  for (int i = 0; i < 10; i++)
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_false (send.done);
+
+  nursery_channel_receive_async (channel, NULL, received_cb, &recv);
+  g_assert_false (recv.done);
+  nt_run_until (&recv.done);
+  nt_run_until (&send.done);
+  g_assert_true (send.ok);
+  g_assert_true (recv.ok);
+  g_assert_cmpint (g_value_get_int (&recv.value), ==, 7);
+  op_clear (&send);
+  op_clear (&recv);
+}
+
+/* FIFO among waiting receivers; a closed channel is drained in order */
+
+static void
+test_channel_fifo_and_close (void)
+{
+  g_autoptr(NurseryChannel) channel = nursery_channel_new (4);
+  g_auto(GValue) v = G_VALUE_INIT;
+  Op recv[3] = { { 0 } };
+  Op late = { 0 };
+  Op send = { 0 };
+
+  for (int i = 0; i < 3; i++)
+    nursery_channel_receive_async (channel, NULL, received_cb, &recv[i]);
+  for (int i = 0; i < 3; i++)
+    {
+      g_assert_true (nursery_channel_try_send (channel, int_value (&v, i), NULL));
+      g_value_unset (&v);
+    }
+  for (int i = 0; i < 3; i++)
+    {
+      nt_run_until (&recv[i].done);
+      g_assert_cmpint (g_value_get_int (&recv[i].value), ==, i);
+      op_clear (&recv[i]);
+    }
+
+  /* Buffered items survive the close and come out in order. */
+  for (int i = 10; i < 13; i++)
+    {
+      g_assert_true (nursery_channel_try_send (channel, int_value (&v, i), NULL));
+      g_value_unset (&v);
+    }
+  nursery_channel_close (channel);
+  g_assert_true (nursery_channel_is_closed (channel));
+  nursery_channel_send_async (channel, int_value (&v, 99), NULL, sent_cb, &send);
+  g_value_unset (&v);
+  nt_run_until (&send.done);
+  g_assert_error (send.error, NURSERY_ERROR, NURSERY_ERROR_CLOSED);
+
+  for (int i = 10; i < 13; i++)
+    {
+      nursery_channel_receive_async (channel, NULL, received_cb, &late);
+      nt_run_until (&late.done);
+      g_assert_true (late.ok);
+      g_assert_cmpint (g_value_get_int (&late.value), ==, i);
+      op_clear (&late);
+    }
+  nursery_channel_receive_async (channel, NULL, received_cb, &late);
+  nt_run_until (&late.done);
+  g_assert_false (late.ok);
+  g_assert_error (late.error, NURSERY_ERROR, NURSERY_ERROR_CLOSED);
+  op_clear (&late);
+  op_clear (&send);
+}
+
+/* Closing refuses the waiting senders; their pointer items are freed */
+
+static void
+test_channel_close_refuses_waiting_senders (void)
+{
+  g_autoptr(NurseryChannel) channel = nursery_channel_new (0);
+  guint freed = 0;
+  Op send = { 0 };
+
+  nursery_channel_send_pointer_async (channel, &freed, nt_count_destroy, NULL, sent_cb, &send);
+  g_main_context_iteration (NULL, FALSE);
+  g_assert_false (send.done);
+  nursery_channel_close (channel);
+  nt_run_until (&send.done);
+  g_assert_error (send.error, NURSERY_ERROR, NURSERY_ERROR_CLOSED);
+  g_assert_cmpuint (freed, ==, 1);
+  op_clear (&send);
+}
+
+/* A delivered pointer item belongs to the receiver; an undelivered one is freed */
+
+static void
+test_channel_pointer_ownership (void)
+{
+  NurseryChannel *channel = nursery_channel_new (2);
+  guint freed = 0;
+  gpointer item;
+
+  g_assert_true (nursery_channel_try_send_pointer (channel, &freed, nt_count_destroy, NULL));
+  g_assert_true (nursery_channel_try_send_pointer (channel, &freed, nt_count_destroy, NULL));
+  item = nursery_channel_try_receive_pointer (channel, NULL);
+  g_assert_true (item == &freed);
+  g_assert_cmpuint (freed, ==, 0);
+  g_object_unref (channel);
+  g_assert_cmpuint (freed, ==, 1);
+}
+
+/* A cancelled receive never consumes an item */
+
+static void
+test_channel_cancelled_receive (void)
+{
+  g_autoptr(NurseryChannel) channel = nursery_channel_new (1);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_auto(GValue) v = G_VALUE_INIT;
+  Op first = { 0 }, second = { 0 };
+
+  nursery_channel_receive_async (channel, cancellable, received_cb, &first);
+  nursery_channel_receive_async (channel, NULL, received_cb, &second);
+  g_cancellable_cancel (cancellable);
+  g_assert_true (nursery_channel_try_send (channel, int_value (&v, 5), NULL));
+  nt_run_until (&first.done);
+  nt_run_until (&second.done);
+  g_assert_error (first.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_true (second.ok);
+  g_assert_cmpint (g_value_get_int (&second.value), ==, 5);
+  op_clear (&first);
+  op_clear (&second);
+}
+
+/* A cancelled receive racing a send from another thread: the item is
+ * received exactly once, or stays in the channel */
+
+static gpointer
+cancel_thread (gpointer cancellable)
+{
+  g_cancellable_cancel (cancellable);
+  return NULL;
+}
+
+static void
+test_channel_cancel_races_send (void)
+{
+  g_autoptr(NurseryChannel) channel = nursery_channel_new (1);
+  guint received = 0, left = 0;
+
+  for (int n = 0; n < 2000; n++)
+    {
+      g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+      g_auto(GValue) v = G_VALUE_INIT;
+      GThread *canceller;
+      Op op = { 0 };
+
+      nursery_channel_receive_async (channel, cancellable, received_cb, &op);
+      /* The send here and the cancel there really race. */
+      canceller = g_thread_new ("canceller", cancel_thread, cancellable);
+      g_assert_true (nursery_channel_try_send (channel, int_value (&v, n), NULL));
+      g_value_unset (&v);
+      g_thread_join (canceller);
+      nt_run_until (&op.done);
+      if (op.ok)
+        {
+          g_assert_cmpint (g_value_get_int (&op.value), ==, n);
+          g_assert_false (nursery_channel_try_receive (channel, &v, NULL));
+          received++;
+        }
+      else
+        {
+          g_assert_error (op.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+          g_assert_true (nursery_channel_try_receive (channel, &v, NULL));
+          g_assert_cmpint (g_value_get_int (&v), ==, n);
+          left++;
+        }
+      op_clear (&op);
+    }
+  g_test_message ("received by the receiver %u times, left in the channel %u times", received, left);
+  g_assert_cmpuint (received + left, ==, 2000);
+}
+
+/* 100 000 items through a capacity-16 channel between two children */
+
+#define N_PIPELINE 100000
+
+typedef struct
+{
+  NurseryChannel *channel;
+  NurseryTask    *task;
+  int             next;
+  gint64          sum;
+} Pipe;
+
+static void produce_next (Pipe *pipe);
+
+static void
+produced_cb (GObject      *source,
+             GAsyncResult *result,
+             gpointer      data)
+{
+  Pipe *pipe = data;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (nursery_channel_send_finish (pipe->channel, result, &error));
+  g_assert_no_error (error);
+  produce_next (pipe);
+}
+
+static void
+produce_next (Pipe *pipe)
+{
+  g_auto(GValue) v = G_VALUE_INIT;
+
+  if (pipe->next == N_PIPELINE)
+    {
+      nursery_channel_close (pipe->channel);
+      nursery_task_return_boolean (pipe->task, TRUE);
+      return;
+    }
+  nursery_channel_send_async (pipe->channel, int_value (&v, pipe->next++), NULL, produced_cb, pipe);
+}
+
+static void
+producer (NurseryTask *task,
+          gpointer     data)
+{
+  Pipe *pipe = data;
+
+  pipe->task = task;
+  produce_next (pipe);
+}
+
+static void
+consumed_cb (GObject      *source,
+             GAsyncResult *result,
+             gpointer      data)
+{
+  Pipe *pipe = data;
+  g_auto(GValue) v = G_VALUE_INIT;
+  g_autoptr(GError) error = NULL;
+
+  if (!nursery_channel_receive_finish (pipe->channel, result, &v, &error))
+    {
+      g_assert_error (error, NURSERY_ERROR, NURSERY_ERROR_CLOSED);
+      nursery_task_return_int (pipe->task, pipe->next);
+      return;
+    }
+  /* In order, nothing lost, nothing twice. */
+  g_assert_cmpint (g_value_get_int (&v), ==, pipe->next);
+  pipe->next++;
+  pipe->sum += g_value_get_int (&v);
+  nursery_channel_receive_async (pipe->channel, NULL, consumed_cb, pipe);
+}
+
+static void
+consumer (NurseryTask *task,
+          gpointer     data)
+{
+  Pipe *pipe = data;
+
+  pipe->task = task;
+  nursery_channel_receive_async (pipe->channel, NULL, consumed_cb, pipe);
+}
+
+static void
+test_channel_pipeline (void)
+{
+  g_autoptr(NurseryGroup) group = nursery_group_new ();
+  g_autoptr(NurseryChannel) channel = nursery_channel_new (16);
+  g_autoptr(NurseryTask) consumer_task = NULL;
+  g_autoptr(GError) error = NULL;
+  Pipe out = { channel, NULL, 0, 0 };
+  Pipe in = { channel, NULL, 0, 0 };
+
+  g_object_unref (nursery_group_spawn (group, "producer", producer, &out, NULL, NULL));
+  consumer_task = nursery_group_spawn (group, "consumer", consumer, &in, NULL, NULL);
+  error = nt_wait (group);
+  g_assert_no_error (error);
+  g_assert_cmpint (nursery_task_get_int (consumer_task), ==, N_PIPELINE);
+  g_assert_cmpint (in.sum, ==, (gint64) N_PIPELINE * (N_PIPELINE - 1) / 2);
+}
+
+/* A thread child sends with the blocking form; the receiver runs on the owner context */
+
+static void
+blocking_producer (NurseryTask *task,
+                   gpointer     channel)
+{
+  for (int i = 0; i < 1000; i++)
+    {
+      g_auto(GValue) v = G_VALUE_INIT;
+
+      g_assert_true (nursery_channel_send (channel, int_value (&v, i), nursery_task_get_cancellable (task), NULL));
+    }
+  nursery_channel_close (channel);
+}
+
+static void
+test_channel_thread_producer (void)
+{
+  g_autoptr(NurseryGroup) group = nursery_group_new ();
+  g_autoptr(NurseryChannel) channel = nursery_channel_new (4);
+  g_autoptr(NurseryTask) consumer_task = NULL;
+  g_autoptr(GError) error = NULL;
+  Pipe in = { channel, NULL, 0, 0 };
+
+  g_object_unref (nursery_group_spawn_in_thread (group, "producer", blocking_producer, channel, NULL, NULL));
+  consumer_task = nursery_group_spawn (group, "consumer", consumer, &in, NULL, NULL);
+  error = nt_wait (group);
+  g_assert_no_error (error);
+  g_assert_cmpint (nursery_task_get_int (consumer_task), ==, 1000);
+}
+
+/* Randomized: random senders, receivers, cancels and a close; every item
+ * is received exactly once or reported back to its sender */
+
+typedef struct
+{
+  GHashTable *received;    /* item → TRUE */
+  guint       refused;
+  guint       receives_done;
+  guint       sends_done;
+} Ledger;
+
+typedef struct
+{
+  Ledger *ledger;
+  int     item;
+} SendOp;
+
+static void
+random_sent_cb (GObject      *source,
+                GAsyncResult *result,
+                gpointer      data)
+{
+  SendOp *op = data;
+  GError *error = NULL;
+
+  if (!nursery_channel_send_finish (NURSERY_CHANNEL (source), result, &error))
+    {
+      /* Reported back: it must never show up at a receiver. */
+      g_assert_false (g_hash_table_contains (op->ledger->received, GINT_TO_POINTER (op->item)));
+      g_hash_table_add (op->ledger->received, GINT_TO_POINTER (-op->item - 1));
+      op->ledger->refused++;
+      g_error_free (error);
+    }
+  op->ledger->sends_done++;
+  g_free (op);
+}
+
+static void
+random_received_cb (GObject      *source,
+                    GAsyncResult *result,
+                    gpointer      data)
+{
+  Ledger *ledger = data;
+  g_auto(GValue) v = G_VALUE_INIT;
+  GError *error = NULL;
+
+  if (nursery_channel_receive_finish (NURSERY_CHANNEL (source), result, &v, &error))
+    {
+      int item = g_value_get_int (&v);
+
+      g_assert_false (g_hash_table_contains (ledger->received, GINT_TO_POINTER (item)));
+      g_hash_table_add (ledger->received, GINT_TO_POINTER (item));
+    }
+  else
+    g_error_free (error);
+  ledger->receives_done++;
+}
+
+static void
+run_random_channel (GRand *rand)
+{
+  g_autoptr(NurseryChannel) channel = nursery_channel_new (g_rand_int_range (rand, 0, 4));
+  g_autoptr(GPtrArray) cancellables = g_ptr_array_new_with_free_func (g_object_unref);
+  Ledger ledger = { g_hash_table_new (NULL, NULL), 0, 0, 0 };
+  guint n_sends = 0, n_receives = 0;
+  g_auto(GValue) v = G_VALUE_INIT;
+  int next_item = 0;
+
+  for (int step = 0; step < 60; step++)
+    {
+      GCancellable *cancellable = g_cancellable_new ();
+
+      g_ptr_array_add (cancellables, cancellable);
+      switch (g_rand_int_range (rand, 0, 10))
+        {
+        case 0: case 1: case 2: case 3:
+          {
+            SendOp *op = g_new (SendOp, 1);
+
+            op->ledger = &ledger;
+            op->item = next_item++;
+            nursery_channel_send_async (channel, int_value (&v, op->item), cancellable, random_sent_cb, op);
+            g_value_unset (&v);
+            n_sends++;
+            break;
+          }
+        case 4: case 5: case 6:
+          nursery_channel_receive_async (channel, cancellable, random_received_cb, &ledger);
+          n_receives++;
+          break;
+        case 7: case 8:
+          /* Cancel some earlier operation. */
+          g_cancellable_cancel (cancellables->pdata[g_rand_int_range (rand, 0, cancellables->len)]);
+          break;
+        default:
+          g_main_context_iteration (NULL, FALSE);
+        }
+    }
+  nursery_channel_close (channel);
+  /* Drain what is left. */
+  while (ledger.sends_done < n_sends || ledger.receives_done < n_receives)
+    g_main_context_iteration (NULL, TRUE);
+  while (nursery_channel_try_receive (channel, &v, NULL))
+    {
+      g_assert_false (g_hash_table_contains (ledger.received, GINT_TO_POINTER (g_value_get_int (&v))));
+      g_hash_table_add (ledger.received, GINT_TO_POINTER (g_value_get_int (&v)));
+      g_value_unset (&v);
+    }
+
+  /* Every item: received exactly once, or refused to its sender. */
+  for (int item = 0; item < next_item; item++)
+    g_assert_true (g_hash_table_contains (ledger.received, GINT_TO_POINTER (item)) !=
+                   g_hash_table_contains (ledger.received, GINT_TO_POINTER (-item - 1)));
+  g_hash_table_unref (ledger.received);
+}
+
+static void
+test_channel_randomized (void)
+{
+  const char *env = g_getenv ("NURSERY_TEST_SEED");
+  guint32 seed = env != NULL ? (guint32) g_ascii_strtoull (env, NULL, 10) : (guint32) g_test_rand_int ();
+  g_autoptr(GRand) rand = g_rand_new_with_seed (seed);
+
+  g_test_message ("seed %u (set NURSERY_TEST_SEED to reproduce)", seed);
+  for (int i = 0; i < 500; i++)
+    run_random_channel (rand);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/nursery/streams/next/completion-order", test_next_completion_order);
+  g_test_add_func ("/nursery/streams/next/cancelled-takes-nothing", test_next_cancelled_takes_nothing);
+  g_test_add_func ("/nursery/streams/next/empty", test_next_empty);
+  g_test_add_func ("/nursery/streams/list-tasks", test_list_tasks);
+  g_test_add_func ("/nursery/streams/channel/buffered", test_channel_buffered);
+  g_test_add_func ("/nursery/streams/channel/rendezvous", test_channel_rendezvous);
+  g_test_add_func ("/nursery/streams/channel/fifo-and-close", test_channel_fifo_and_close);
+  g_test_add_func ("/nursery/streams/channel/close-refuses-waiting-senders", test_channel_close_refuses_waiting_senders);
+  g_test_add_func ("/nursery/streams/channel/pointer-ownership", test_channel_pointer_ownership);
+  g_test_add_func ("/nursery/streams/channel/cancelled-receive", test_channel_cancelled_receive);
+  g_test_add_func ("/nursery/streams/channel/cancel-races-send", test_channel_cancel_races_send);
+  g_test_add_func ("/nursery/streams/channel/pipeline-100k", test_channel_pipeline);
+  g_test_add_func ("/nursery/streams/channel/thread-producer", test_channel_thread_producer);
+  g_test_add_func ("/nursery/streams/channel/randomized", test_channel_randomized);
+
+  return g_test_run ();
+}
