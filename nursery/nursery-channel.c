@@ -104,6 +104,16 @@ item_free (Item *item)
   g_free (item);
 }
 
+/* Where no item is received, @out still gets a value (a NULL pointer):
+ * GJS 1.74 converts caller-allocated out values even when the call
+ * failed, and cannot convert an unset GValue. */
+static void
+set_no_value (GValue *out)
+{
+  if (out != NULL)
+    g_value_init (out, G_TYPE_POINTER);
+}
+
 static void
 item_take_value (Item   *item,
                  GValue *out)
@@ -828,7 +838,7 @@ nursery_channel_receive_async (NurseryChannel      *self,
  * @self: a channel
  * @result: the result given to the callback
  * @value: (out caller-allocates) (optional): an unset GValue that
- *   receives the item
+ *   receives the item (a %NULL pointer value if none was received)
  * @error: return location for %NURSERY_ERROR_CLOSED or `G_IO_ERROR_CANCELLED`
  *
  * Finishes a receive.
@@ -850,7 +860,10 @@ nursery_channel_receive_finish (NurseryChannel  *self,
 
   item = g_task_propagate_pointer (G_TASK (result), error);
   if (item == NULL)
-    return FALSE;
+    {
+      set_no_value (value);
+      return FALSE;
+    }
   item_take_value (item, value);
   return TRUE;
 }
@@ -908,7 +921,7 @@ try_take (NurseryChannel  *self,
  * nursery_channel_try_receive:
  * @self: a channel
  * @value: (out caller-allocates) (optional): an unset GValue that
- *   receives the item
+ *   receives the item (a %NULL pointer value if none was received)
  * @error: return location for `G_IO_ERROR_WOULD_BLOCK` or %NURSERY_ERROR_CLOSED
  *
  * Receives an item if one is available without waiting. Thread-safe.
@@ -928,7 +941,10 @@ nursery_channel_try_receive (NurseryChannel  *self,
 
   item = try_take (self, error);
   if (item == NULL)
-    return FALSE;
+    {
+      set_no_value (value);
+      return FALSE;
+    }
   item_take_value (item, value);
   return TRUE;
 }
@@ -1022,7 +1038,7 @@ nursery_channel_send (NurseryChannel  *self,
  * nursery_channel_receive:
  * @self: a channel
  * @value: (out caller-allocates) (optional): an unset GValue that
- *   receives the item
+ *   receives the item (a %NULL pointer value if none was received)
  * @cancellable: (nullable): cancelling it gives up; no item is consumed
  * @error: return location for %NURSERY_ERROR_CLOSED or `G_IO_ERROR_CANCELLED`
  *

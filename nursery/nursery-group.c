@@ -182,7 +182,7 @@ static guint signals[N_SIGNALS];
  * [method@Nursery.Group.get_errors].
  *
  * Cancelling the group ([method@Nursery.Group.cancel], a failure under
- * [enum@Nursery.Policy.FAIL_FAST], its deadline, its parent, a waiter's
+ * %NURSERY_POLICY_FAIL_FAST, its deadline, its parent, a waiter's
  * cancellable, a Unix signal) cancels every child that is not shielded,
  * and the group still waits for them.
  *
@@ -2155,7 +2155,8 @@ nursery_group_start_async (NurseryGroup        *self,
  * @self: a group
  * @result: the result given to the callback
  * @started_value: (out caller-allocates) (optional): an unset GValue that
- *   receives a copy of the value passed to started(), if any
+ *   receives a copy of the value passed to started(); a %NULL pointer
+ *   value if there was none or the child did not start
  * @error: return location for the child's error
  *
  * Finishes [method@Nursery.Group.start_async].
@@ -2177,16 +2178,24 @@ nursery_group_start_finish (NurseryGroup  *self,
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == nursery_group_start_async, NULL);
 
-  if (!g_task_propagate_boolean (G_TASK (result), error))
-    return NULL;
-
   task = g_object_get_data (G_OBJECT (result), "nursery-task");
-  if (started_value != NULL && task->started_value != NULL)
+  if (!g_task_propagate_boolean (G_TASK (result), error))
+    task = NULL;
+
+  if (started_value == NULL)
+    ;
+  else if (task != NULL && task->started_value != NULL)
     {
       g_value_init (started_value, G_VALUE_TYPE (task->started_value));
       g_value_copy (task->started_value, started_value);
     }
-  return g_object_ref (task);
+  else
+    {
+      /* GJS 1.74 converts caller-allocated out values even when the call
+       * failed, and cannot convert an unset GValue: hand back a NULL. */
+      g_value_init (started_value, G_TYPE_POINTER);
+    }
+  return task != NULL ? g_object_ref (task) : NULL;
 }
 
 /* Graceful shutdown and the exit stack (R22) */

@@ -17,6 +17,7 @@ import System from 'system';
 // gobject-introspection 1.74 has no finish-func annotation: _promisify
 // pairs wait_async with wait_finish by the name we give it.
 Gio._promisify(Nursery.Group.prototype, 'wait_async', 'wait_finish');
+Gio._promisify(Nursery.Group.prototype, 'start_async', 'start_finish');
 Gio._promisify(Nursery.Task.prototype, 'wait_async', 'wait_finish');
 
 let nChecks = 0;
@@ -40,17 +41,36 @@ function nextIteration() {
     });
 }
 
-// Awaits `promise` and returns the GLib.Error it rejects with, or null if
-// it resolves. Anything thrown that is not a GLib.Error is re-thrown.
+// A child body that ends only when its task is cancelled. (In GJS,
+// Gio.Cancellable.connect is g_cancellable_connect, not the signal
+// connect.) The callback may run inside the group's cancel call, so the
+// return is deferred to the next iteration rather than made from the
+// callback, which is also where disconnecting is allowed.
+function runUntilCancelled(task) {
+    const cancellable = task.get_cancellable();
+    const handler = cancellable.connect(() => {
+        nextIteration().then(() => {
+            cancellable.disconnect(handler);
+            task.return_error_if_cancelled();
+        });
+    });
+}
+
+// Awaits `promise` and returns what it rejects with (null if it
+// resolves), so a wrong kind of rejection is a failed check, not an
+// exception that skips the rest of the case.
 async function rejection(promise) {
     try {
         await promise;
         return null;
     } catch (e) {
-        if (!(e instanceof GLib.Error))
-            throw e;
         return e;
     }
+}
+
+// Whether `e` is a GLib.Error of that domain and code.
+function isError(e, domain, code) {
+    return e instanceof GLib.Error && e.matches(domain, code);
 }
 
 // DESIGN R1, R2: JS children return values; the group is joined with await.
@@ -100,7 +120,7 @@ async function testSpawnIntoClosedGroup() {
     } catch (e) {
         error = e;
     }
-    check(error instanceof GLib.Error && error.matches(Nursery.Error, Nursery.Error.CLOSED),
+    check(isError(error, Nursery.Error, Nursery.Error.CLOSED),
         `spawn into a closed group throws Nursery.Error.CLOSED (got ${error})`);
 
     // Give the context a turn: a refused child must never run.
@@ -115,27 +135,16 @@ async function testChildFailure() {
     const finished = [];
     group.connect('task-finished', (_group, task) => finished.push(task.name));
 
-    const sibling = group.spawn('sibling', task => {
-        // Ends only when cancelled. The signal may be emitted inside the
-        // group's cancel call, so the return is deferred to the next
-        // iteration rather than made from the handler.
-        const cancellable = task.get_cancellable();
-        const handler = cancellable.connect('cancelled', () => {
-            nextIteration().then(() => {
-                cancellable.disconnect(handler);
-                task.return_error_if_cancelled();
-            });
-        });
-    });
+    const sibling = group.spawn('sibling', runUntilCancelled);
     group.spawn('failing', task => {
         task.return_error(new GLib.Error(Gio.IOErrorEnum,
             Gio.IOErrorEnum.PERMISSION_DENIED, 'no entry'));
     });
 
     const error = await rejection(group.wait_async(null));
-    check(error !== null && error.matches(Gio.IOErrorEnum, Gio.IOErrorEnum.PERMISSION_DENIED),
+    check(isError(error, Gio.IOErrorEnum, Gio.IOErrorEnum.PERMISSION_DENIED),
         `wait_async rejects with the child's Gio.IOErrorEnum.PERMISSION_DENIED (got ${error})`);
-    check(error !== null && error.message === 'no entry', "the child's message is unchanged");
+    check(error instanceof GLib.Error && error.message === 'no entry', "the child's message is unchanged");
     check(sibling.get_state() === Nursery.TaskState.CANCELLED, 'fail-fast cancelled the sibling');
     check(group.is_cancelled() && group.cancelled, 'the group is cancelled');
 
@@ -159,7 +168,7 @@ async function testCancelledGroup() {
     group.cancel();
 
     const error = await rejection(group.wait_async(null));
-    check(error !== null && error.matches(Gio.IOErrorEnum, Gio.IOErrorEnum.CANCELLED),
+    check(isError(error, Gio.IOErrorEnum, Gio.IOErrorEnum.CANCELLED),
         `wait_async on a cancelled group rejects with CANCELLED (got ${error})`);
     check(!ran && task.get_state() === Nursery.TaskState.CANCELLED,
         'the queued child was cancelled without running');
@@ -179,11 +188,69 @@ async function testTaskWait() {
         task.return_error(new GLib.Error(Gio.IOErrorEnum, Gio.IOErrorEnum.NOT_FOUND, 'gone'));
     });
     const error = await rejection(failing.wait_async(null));
-    check(error !== null && error.matches(Gio.IOErrorEnum, Gio.IOErrorEnum.NOT_FOUND),
+    check(isError(error, Gio.IOErrorEnum, Gio.IOErrorEnum.NOT_FOUND),
         `Task.wait_async rejects with the task's NOT_FOUND (got ${error})`);
 
     await rejection(group.wait_async(null));
     check(group.is_closed(), 'the group closes after the failure');
+}
+
+// R18: start_async resolves at started() with [task, value]; a child that
+// fails first rejects the caller, not the group; one that succeeds without
+// started() is Nursery.Error.NOT_STARTED.
+async function testStart() {
+    const group = new Nursery.Group();
+    let server = null;
+
+    const [task, ready] = await group.start_async('server', t => {
+        server = t;
+        t.started('ready');
+        // Still running after started(): an ordinary child from now on.
+    }, null);
+    check(task === server && task.get_state() === Nursery.TaskState.RUNNING,
+        'start_async resolves with the running child');
+    check(ready === 'ready', `the value passed to started() comes back (got ${ready})`);
+
+    const early = await rejection(group.start_async('early', t => {
+        t.return_error(new GLib.Error(Gio.IOErrorEnum, Gio.IOErrorEnum.BUSY, 'busy'));
+    }, null));
+    check(isError(early, Gio.IOErrorEnum, Gio.IOErrorEnum.BUSY),
+        `a child failing before started() rejects the caller with BUSY (got ${early})`);
+
+    const quiet = await rejection(group.start_async('quiet', t => t.return_int(1), null));
+    check(isError(quiet, Nursery.Error, Nursery.Error.NOT_STARTED),
+        `a child succeeding without started() rejects with NOT_STARTED (got ${quiet})`);
+
+    server.return_int(0);
+    check(await group.wait_async(null) === true && group.get_errors().length === 0,
+        "start failures are not the group's failures");
+}
+
+// R13, R14: a group made inside a task is cancelled with that task;
+// cancelling one task is not a failure of its own group.
+async function testNestedGroup() {
+    const outer = new Nursery.Group();
+    let inner = null;
+    let grandchild = null;
+
+    const parent = outer.spawn('parent', task => {
+        inner = Nursery.Group.new_for_task(task);
+        grandchild = inner.spawn('grandchild', g => {
+            runUntilCancelled(g);
+            // Cancel the parent from inside the tree, once the grandchild
+            // is surely running: no timer needed.
+            task.cancel();
+        });
+        // The parent ends with whatever its own group ends with.
+        inner.wait_async(null).then(
+            () => task.return_boolean(true),
+            e => task.return_error(e));
+    });
+
+    check(await outer.wait_async(null) === true, 'cancelling one task is not a failure of its group');
+    check(inner?.is_cancelled(), 'the nested group was cancelled with its parent task');
+    check(grandchild?.get_state() === Nursery.TaskState.CANCELLED, 'the grandchild was cancelled');
+    check(parent.get_state() === Nursery.TaskState.CANCELLED, 'the parent task ended cancelled');
 }
 
 async function main() {
@@ -193,22 +260,39 @@ async function main() {
         testChildFailure,
         testCancelledGroup,
         testTaskWait,
+        testStart,
+        testNestedGroup,
     ];
     // One case's unexpected exception is a failed check; the rest still run.
     for (const testCase of cases) {
         try {
             await testCase();
         } catch (e) {
-            check(false, `${testCase.name}: unexpected exception: ${e}\n${e.stack ?? ''}`);
+            check(false, `${testCase.name}: unexpected exception: ${e}`);
+            // TAP diagnostics: one "#" line per stack frame.
+            for (const frame of (e?.stack ?? '').split('\n').filter(Boolean))
+                print(`# ${frame}`);
         }
     }
 }
 
 // An explicit loop rather than top-level await: gjs 1.74 does iterate the
-// default context while a module's top-level await is pending, but older
-// gjs does not, and this way the exit status is ours.
+// default context while a module's top-level await is pending, but with
+// our own loop the way out (and so the exit status) is in this file.
 const loop = new GLib.MainLoop(null, false);
 main().finally(() => loop.quit());
+
+// A JS exception inside a child's function is only logged by GJS: the
+// task never returns and its group never closes. Bail out with a clear
+// message instead of waiting for meson's timeout. This is a failure
+// guard, not synchronisation: every case finishes in milliseconds.
+const WATCHDOG_SECONDS = 20;
+GLib.timeout_add_seconds(GLib.PRIORITY_DEFAULT, WATCHDOG_SECONDS, () => {
+    print(`Bail out! still running after ${WATCHDOG_SECONDS} s: a group never closed ` +
+          '(did a child throw instead of returning?)');
+    System.exit(1);
+});
+
 loop.run();
 
 // TAP plan last: a crash before this line leaves the plan missing, which

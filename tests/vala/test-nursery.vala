@@ -43,6 +43,23 @@ async void child_later (Nursery.Task task, int64 value) {
     task.return_int (value);
 }
 
+/* A child body that ends only when its task is cancelled. The handler may
+ * run inside the group's cancel call (on any thread, in general), so the
+ * return is deferred to the owner context instead of being made from the
+ * handler; disconnecting there also breaks the task → cancellable →
+ * handler → task reference cycle. */
+void run_until_cancelled (Nursery.Task task) {
+    var cancellable = task.get_cancellable ();
+    ulong handler = 0;
+    handler = cancellable.cancelled.connect (() => {
+        Idle.add (() => {
+            cancellable.disconnect (handler);
+            task.return_error_if_cancelled ();
+            return Source.REMOVE;
+        });
+    });
+}
+
 /* DESIGN R2: a lambda child returns a value, the group joins with `yield`. */
 async void test_lambda_child () throws Error {
     var group = new Nursery.Group ();
@@ -88,22 +105,7 @@ async void test_spawn_into_closed_group () throws Error {
 async void test_child_failure () throws Error {
     var group = new Nursery.Group ();
 
-    var sibling = group.spawn ("sibling", (task) => {
-        /* Ends only when cancelled. The handler may run inside the group's
-         * cancel call (on any thread, in general), so the return is
-         * deferred to the owner context instead of being made from the
-         * handler; disconnecting there breaks the task → cancellable →
-         * handler → task reference cycle. */
-        var cancellable = task.get_cancellable ();
-        ulong handler = 0;
-        handler = cancellable.cancelled.connect (() => {
-            Idle.add (() => {
-                cancellable.disconnect (handler);
-                task.return_error_if_cancelled ();
-                return Source.REMOVE;
-            });
-        });
-    });
+    var sibling = group.spawn ("sibling", run_until_cancelled);
     group.spawn ("failing", (task) => {
         task.return_error (new IOError.PERMISSION_DENIED ("no entry"));
     });
@@ -171,6 +173,89 @@ async void test_task_wait () throws Error {
     check (group.is_closed (), "the group closes after the failure");
 }
 
+/* R18: start_async completes at started() with its value; a child that
+ * fails first gives its error to the caller, not to the group; one that
+ * succeeds without started() is Nursery.Error.NOT_STARTED. */
+async void test_start () throws Error {
+    var group = new Nursery.Group ();
+    Nursery.Task? server = null;
+
+    Value ready;
+    var task = yield group.start_async ("server", (task) => {
+        server = task;
+        task.started ("ready");
+        /* Still running after started(): an ordinary child from now on. */
+    }, null, out ready);
+    check (task == server && task.get_state () == Nursery.TaskState.RUNNING,
+           "start_async returns the running child");
+    check (ready.holds (typeof (string)) && ready.get_string () == "ready",
+           "start_async's out value is what the child passed to started()");
+
+    var caught = false;
+    try {
+        Value unused;
+        yield group.start_async ("early", (task) => {
+            task.return_error (new IOError.BUSY ("busy"));
+        }, null, out unused);
+    } catch (IOError.BUSY e) {
+        caught = true;
+    }
+    check (caught, "a child failing before started() throws its IOError.BUSY at the caller");
+
+    caught = false;
+    try {
+        Value unused;
+        yield group.start_async ("quiet", (task) => { task.return_int (1); }, null, out unused);
+    } catch (Nursery.Error.NOT_STARTED e) {
+        caught = true;
+    }
+    check (caught, "a child succeeding without started() throws Nursery.Error.NOT_STARTED");
+
+    server.return_int (0);
+    var ok = yield group.wait_async (null);
+    check (ok && group.get_errors ().length == 0, "start failures are not the group's failures");
+}
+
+/* R13, R14: a group made inside a task is cancelled with that task;
+ * cancelling one task is not a failure of its own group. */
+async void test_nested_group () throws Error {
+    var outer = new Nursery.Group ();
+    Nursery.Group? inner = null;
+    Nursery.Task? grandchild = null;
+
+    var parent = outer.spawn ("parent", (task) => {
+        inner = new Nursery.Group.for_task (task);
+        /* A TaskFunc cannot throw: errors become the task's result. */
+        try {
+            grandchild = inner.spawn ("grandchild", (grandchild_task) => {
+                run_until_cancelled (grandchild_task);
+                /* Cancel the parent from inside the tree, once the
+                 * grandchild is surely running: no timer needed. */
+                task.cancel ();
+            });
+        } catch (Error e) {
+            task.return_error (e);
+            return;
+        }
+        /* The parent ends with whatever its own group ends with. */
+        inner.wait_async.begin (null, (obj, res) => {
+            try {
+                inner.wait_async.end (res);
+                task.return_boolean (true);
+            } catch (Error e) {
+                task.return_error (e);
+            }
+        });
+    });
+
+    var ok = yield outer.wait_async (null);
+    check (ok, "cancelling one task is not a failure of its group");
+    check (inner != null && inner.is_cancelled (), "the nested group was cancelled with its parent task");
+    check (grandchild != null && grandchild.get_state () == Nursery.TaskState.CANCELLED,
+           "the grandchild was cancelled");
+    check (parent.get_state () == Nursery.TaskState.CANCELLED, "the parent task ended cancelled");
+}
+
 /* R2: lambdas on a worker thread; their closures are freed once they
  * have finished. */
 async void test_thread_child () throws Error {
@@ -223,6 +308,16 @@ async void run_all () {
         yield test_task_wait ();
     } catch (Error e) {
         check (false, "task wait: unexpected error: " + e.message);
+    }
+    try {
+        yield test_start ();
+    } catch (Error e) {
+        check (false, "start: unexpected error: " + e.message);
+    }
+    try {
+        yield test_nested_group ();
+    } catch (Error e) {
+        check (false, "nested group: unexpected error: " + e.message);
     }
     try {
         yield test_thread_child ();

@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# test-install.sh: use Nursery as installed, not as built
+#
+# Copyright 2026 The Nursery authors
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# Usage: test-install.sh BUILDDIR SRCDIR [PYTHON] [VALAC]
+#
+# Installs BUILDDIR into a temporary DESTDIR, then, with every search path
+# pointing into that tree only:
+#   1. checks the library exports nothing but nursery_* symbols;
+#   2. builds installed-smoke.c with `pkg-config libnursery-1` and runs it;
+#   3. imports Nursery from PYTHON (needs `gi`) with only the installed
+#      typelib and library, then again with the installed override;
+#   4. builds installed-smoke.vala against the installed VAPI with VALAC.
+# Steps 3 and 4 are skipped when PYTHON / VALAC is empty or no such file
+# was installed. Output is TAP. The temporary tree is always removed.
+
+set -euo pipefail
+
+builddir=$1
+srcdir=$2
+python=${3:-}
+valac=${4:-}
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/nursery-install.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+dest=$tmp/root
+
+n=0
+ok () { n=$((n + 1)); echo "ok $n - $*"; }
+skip () { n=$((n + 1)); echo "ok $n # SKIP $*"; }
+# Bail out: TAP's way to stop the whole test with one clear reason.
+fail () { echo "Bail out! $*"; exit 1; }
+# Runs "$@" quietly; on failure shows its output and bails out with $what.
+run () {
+  local what=$1; shift
+  if ! "$@" > "$tmp/last.log" 2>&1; then
+    sed 's/^/# /' "$tmp/last.log"
+    fail "$what"
+  fi
+}
+
+# Nothing from the build tree or the caller may leak in: the point is
+# that the installed files are enough on their own.
+unset LD_LIBRARY_PATH GI_TYPELIB_PATH PKG_CONFIG_PATH PYTHONPATH \
+      LIBRARY_PATH CPATH C_INCLUDE_PATH
+
+# --no-rebuild: a second ninja in the same build directory could race
+# with a concurrent one. But `meson test` only builds what tests depend
+# on, so make sure the rest (VAPI, override, examples, ...) is built too,
+# asking ninja without letting it build (-n writes nothing).
+if command -v ninja > /dev/null && [ -f "$builddir/build.ninja" ]; then
+  if ! ninja -C "$builddir" -n | grep -q 'no work to do'; then
+    fail "$builddir is not fully built: run 'meson compile -C $builddir' first"
+  fi
+fi
+run "meson install --destdir failed" \
+  meson install -C "$builddir" --no-rebuild --destdir "$dest"
+ok "meson install --destdir $dest"
+
+# The .pc file names the real prefix (/usr/local, ...). `pkg-config
+# --define-variable=prefix=...` cannot relocate it: pkgconf applies the
+# definition to every .pc in the Requires chain, so glib's include paths
+# would move into DESTDIR too. Relocate a copy instead: only its prefix=
+# line changes, so every other path in it must be relative to ${prefix}.
+pc=$(find "$dest" -path '*/pkgconfig/libnursery-1.pc' -print -quit)
+[ -n "$pc" ] || fail "no libnursery-1.pc was installed"
+prefix=$(sed -n 's/^prefix=//p' "$pc")
+mkdir "$tmp/pkgconfig"
+sed "s|^prefix=.*|prefix=$dest$prefix|" "$pc" > "$tmp/pkgconfig/libnursery-1.pc"
+export PKG_CONFIG_PATH=$tmp/pkgconfig
+
+libdir=$(pkg-config --variable=libdir libnursery-1)
+case $libdir in
+  "$dest"/*) ;;
+  *) fail "libdir=$libdir is outside DESTDIR: the .pc file must define it from \${prefix}" ;;
+esac
+export LD_LIBRARY_PATH=$libdir
+
+# 1. The ABI is exactly what is annotated (hidden visibility + export macro).
+foreign=$(nm -D --defined-only "$libdir/libnursery-1.so" | awk '$3 !~ /^nursery_/ { print $3 }')
+[ -z "$foreign" ] || fail "libnursery-1.so exports symbols outside nursery_*: ${foreign//$'\n'/ }"
+ok "libnursery-1.so exports only nursery_* symbols"
+
+# 2. A C client of the installed headers, .pc file and library.
+mkdir "$tmp/c"
+# $CC and pkg-config's output are unquoted on purpose: both are word
+# lists ("ccache gcc", "-I... -L... -l...").
+# shellcheck disable=SC2046,SC2086
+run "installed-smoke.c did not build against the installed headers and .pc file" \
+  ${CC:-cc} -Wall -Wextra -Werror -Wno-unused-parameter -o "$tmp/c/installed-smoke" \
+    "$srcdir/installed-smoke.c" $(pkg-config --cflags --libs libnursery-1)
+loaded=$(ldd "$tmp/c/installed-smoke" | awk '/libnursery-1\.so/ { print $3 }')
+case $loaded in
+  "$dest"/*) ;;
+  *) fail "installed-smoke would load libnursery-1 from '$loaded', not from DESTDIR" ;;
+esac
+run "installed-smoke (C client of the installed library) failed" "$tmp/c/installed-smoke"
+ok "C client built with pkg-config libnursery-1 spawns and joins"
+
+# 3. Python with only the installed typelib (and then the override).
+typelib=$(find "$dest" -path '*/girepository-1.0/Nursery-1.0.typelib' -print -quit)
+if [ -z "$python" ]; then
+  skip "no Python interpreter with gi"
+elif [ -z "$typelib" ]; then
+  skip "no typelib was installed (introspection disabled)"
+else
+  run "Python could not use the installed typelib and library" \
+    env GI_TYPELIB_PATH="$(dirname "$typelib")" \
+      "$python" "$srcdir/installed-import.py" "$dest"
+  ok "Python imports Nursery from the installed typelib"
+
+  override=$(find "$dest" -path '*/gi/overrides/Nursery.py' -print -quit)
+  if [ -z "$override" ]; then
+    skip "no Python override was installed"
+  else
+    # gi.overrides is a pkgutil namespace: any gi/overrides on sys.path counts.
+    run "Python could not use the installed override" \
+      env GI_TYPELIB_PATH="$(dirname "$typelib")" PYTHONPATH="${override%/gi/overrides/Nursery.py}" \
+        "$python" "$srcdir/installed-import.py" "$dest" override
+    ok "Python uses the installed gi.overrides.Nursery"
+  fi
+fi
+
+# 4. Vala with only the installed VAPI (its .deps file must add gio-2.0).
+vapi=$(find "$dest" -path '*/vala/vapi/libnursery-1.vapi' -print -quit)
+if [ -z "$valac" ]; then
+  skip "no valac"
+elif [ -z "$vapi" ]; then
+  skip "no VAPI was installed"
+else
+  mkdir "$tmp/vala"
+  run "installed-smoke.vala did not compile against the installed VAPI" \
+    "$valac" -C --basedir "$srcdir" --directory "$tmp/vala" --vapidir "$(dirname "$vapi")" --pkg libnursery-1 \
+      "$srcdir/installed-smoke.vala"
+  # valac's C output is not warning-clean; -w keeps this about the VAPI.
+  # shellcheck disable=SC2046,SC2086  # word lists, as above
+  run "the C code valac generated from the installed VAPI did not build" \
+    ${CC:-cc} -w -o "$tmp/vala/installed-smoke" "$tmp/vala/installed-smoke.c" \
+      $(pkg-config --cflags --libs libnursery-1)
+  run "installed-smoke (Vala client of the installed VAPI) failed" "$tmp/vala/installed-smoke"
+  ok "Vala client built with the installed VAPI spawns and joins"
+fi
+
+echo "1..$n"
