@@ -68,6 +68,28 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
+/**
+ * NurseryChannel:
+ *
+ * A bounded first-in, first-out channel that carries values from producer
+ * tasks to consumer tasks without blocking a main context.
+ *
+ * A channel buffers up to [property@Nursery.Channel:capacity] items; with
+ * a capacity of 0 every send waits for a receiver. Senders and receivers
+ * are served in the order they came.
+ * [method@Nursery.Channel.send_async] and
+ * [method@Nursery.Channel.receive_async] complete on the caller's
+ * thread-default context, never inside the call; the blocking
+ * [method@Nursery.Channel.send] and [method@Nursery.Channel.receive] are
+ * for thread children; the `try_` forms never wait.
+ *
+ * [method@Nursery.Channel.close] ends the stream: senders then fail with
+ * %NURSERY_ERROR_CLOSED, and receivers get the buffered items, then
+ * %NURSERY_ERROR_CLOSED. Every item is delivered exactly once, or handed
+ * back to its sender as an error.
+ *
+ * Since: 1.0
+ */
 G_DEFINE_FINAL_TYPE (NurseryChannel, nursery_channel, G_TYPE_OBJECT)
 
 /* Items */
