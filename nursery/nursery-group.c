@@ -2091,6 +2091,15 @@ nursery_group_get_deadline (NurseryGroup *self)
 
 /* Start handshake (R18) */
 
+static gboolean
+start_args_valid (NurseryGroup    *self,
+                  NurseryTaskFunc  func,
+                  GCancellable    *cancellable)
+{
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
+  return spawn_args_valid (self, func, NULL);
+}
+
 /**
  * nursery_group_start_async:
  * @self: a group that is not closed
@@ -2128,9 +2137,9 @@ nursery_group_start_async (NurseryGroup        *self,
   g_autoptr(NurseryTask) task = NULL;
   GError *error = NULL;
 
-  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
-  if (!spawn_args_valid (self, func, NULL))
+  if (!start_args_valid (self, func, cancellable))
     {
+      /* R24: refused, but the user data is not lost. */
       if (destroy != NULL)
         destroy (user_data);
       return;
@@ -2373,9 +2382,9 @@ nursery_group_dump_tree (NurseryGroup *self)
  * finishes from the first call on is handed over exactly once, in
  * completion order, to the callers in the order they called (Tokio's
  * `JoinSet::join_next`, Python's `as_completed`). Like
- * [method@Nursery.Group.wait_async] it joins the group, so once every
- * child has finished and been handed over, the group is closed and the
- * call gives %NULL:
+ * [method@Nursery.Group.wait_async] it joins the group: the group closes
+ * when every child has finished, and once it is closed and every finished
+ * task has been handed over, the call gives %NULL:
  *
  * ```vala
  * Nursery.Task? task;

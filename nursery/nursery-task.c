@@ -313,6 +313,7 @@ _nursery_task_run (NurseryTask *self)
   NurseryAnchor *anchor = self->anchor;
 
   g_atomic_int_set (&self->state, NURSERY_TASK_RUNNING);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
 
   if (self->in_thread)
     nursery_task_run_in_thread (self, nursery_group_get_context (anchor->group));
@@ -606,12 +607,12 @@ nursery_task_return_pointer (NurseryTask    *self,
                              gpointer        result,
                              GDestroyNotify  result_destroy)
 {
-  g_return_if_fail (NURSERY_IS_TASK (self));
-
-  if (!nursery_task_claim_return (self, G_STRFUNC))
+  if (!NURSERY_IS_TASK (self) || !nursery_task_claim_return (self, G_STRFUNC))
     {
+      /* R24: refused, but what it was handed is not lost. */
       if (result_destroy != NULL)
         result_destroy (result);
+      g_return_if_fail (NURSERY_IS_TASK (self));
       return;
     }
   g_value_init (&self->value, G_TYPE_POINTER);
@@ -639,12 +640,12 @@ void
 nursery_task_return_error (NurseryTask *self,
                            GError      *error)
 {
-  g_return_if_fail (NURSERY_IS_TASK (self));
   g_return_if_fail (error != NULL);
-
-  if (!nursery_task_claim_return (self, G_STRFUNC))
+  if (!NURSERY_IS_TASK (self) || !nursery_task_claim_return (self, G_STRFUNC))
     {
+      /* R24: refused, but the error is not leaked. */
       g_error_free (error);
+      g_return_if_fail (NURSERY_IS_TASK (self));
       return;
     }
   self->error = error;

@@ -290,6 +290,35 @@ test_task_error_readable (void)
   g_assert_cmpstr (nursery_task_get_name (task), ==, "f");
 }
 
+/* R21: a task notifies every state change, on the owner context */
+
+static void
+record_state (GObject    *object,
+              GParamSpec *pspec,
+              gpointer    data)
+{
+  GArray *states = data;
+  NurseryTaskState state = nursery_task_get_state (NURSERY_TASK (object));
+
+  g_array_append_val (states, state);
+}
+
+static void
+test_state_notify (void)
+{
+  g_autoptr(NurseryGroup) group = nursery_group_new ();
+  g_autoptr(NurseryTask) task = nursery_group_spawn (group, "s", return_from_idle, NULL, NULL, NULL);
+  g_autoptr(GArray) states = g_array_new (FALSE, FALSE, sizeof (NurseryTaskState));
+  g_autoptr(GError) error = NULL;
+
+  g_signal_connect (task, "notify::state", G_CALLBACK (record_state), states);
+  error = nt_wait (group);
+  g_assert_no_error (error);
+  g_assert_cmpuint (states->len, ==, 2);
+  g_assert_cmpint (g_array_index (states, NurseryTaskState, 0), ==, NURSERY_TASK_RUNNING);
+  g_assert_cmpint (g_array_index (states, NurseryTaskState, 1), ==, NURSERY_TASK_SUCCEEDED);
+}
+
 /* R24 */
 
 static void
@@ -330,6 +359,7 @@ main (int   argc,
   g_test_add_func ("/nursery/task/wait", test_task_wait);
   g_test_add_func ("/nursery/task/wait-cancellable-cancels-task", test_task_wait_cancellable_cancels_task);
   g_test_add_func ("/nursery/task/error-readable", test_task_error_readable);
+  g_test_add_func ("/nursery/task/state-notify", test_state_notify);
   g_test_add_func ("/nursery/task/bad-input", test_bad_input);
 
   return g_test_run ();

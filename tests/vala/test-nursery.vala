@@ -279,6 +279,276 @@ async void test_thread_child () throws Error {
     check (tokens_alive == before, "thread children's closures were freed once the group closed");
 }
 
+/* Returns @value from an idle of priority Priority.LOW + n: a larger n
+ * finishes later. The group's own work runs at default priority in
+ * between, so the completion order is fixed without any timer. */
+void return_after_idle (Nursery.Task task, int n, int64 value) {
+    Idle.add_full (Priority.LOW + n, () => {
+        task.return_int (value);
+        return Source.REMOVE;
+    });
+}
+
+/* Gives the main loop turns until @task has left PENDING: counted in
+ * iterations, not time. */
+async void until_running (Nursery.Task task) {
+    while (task.get_state () == Nursery.TaskState.PENDING) {
+        Idle.add (until_running.callback);
+        yield;
+    }
+}
+
+string task_names (GenericArray<Nursery.Task> tasks) {
+    var names = new StringBuilder ();
+    tasks.foreach ((task) => {
+        names.append_printf ("%s%s", names.len > 0 ? "," : "", task.get_name ());
+    });
+    return names.str;
+}
+
+/* next_async: every child is handed over exactly once, in completion
+ * order; the loop ends with null once the group is closed. */
+async void test_next_completion_order () throws Error {
+    var group = new Nursery.Group ();
+    var signalled = new GenericArray<Nursery.Task> ();
+    group.task_finished.connect ((task) => { signalled.add (task); });
+
+    /* Spawned slowest first: completion order is the reverse of spawn order. */
+    var slow = group.spawn ("slow", (task) => { return_after_idle (task, 6, 16); });
+    var medium = group.spawn ("medium", (task) => { return_after_idle (task, 3, 13); });
+    var fast = group.spawn ("fast", (task) => { return_after_idle (task, 0, 10); });
+
+    var handed = new GenericArray<Nursery.Task> ();
+    Nursery.Task? task;
+    while ((task = yield group.next_async (null)) != null)
+        handed.add (task);
+
+    check (task_names (handed) == "fast,medium,slow",
+           "next_async hands tasks over in completion order (got %s)".printf (task_names (handed)));
+    check (handed.length == 3 && handed[0] == fast && handed[1] == medium && handed[2] == slow,
+           "each spawned task object is handed over exactly once");
+    check (handed.length == 3 && handed[0].get_int () == 10 && handed[1].get_int () == 13
+           && handed[2].get_int () == 16,
+           "every handed-over task has finished with its value");
+    check (task == null && group.is_closed (), "the loop ends with null and the group is closed");
+    check (task_names (signalled) == "fast,medium,slow", "task-finished agrees");
+}
+
+/* A cancelled next_async throws IOError.CANCELLED and takes no task: the
+ * task goes to the next caller; neither the child nor the group is
+ * cancelled. */
+async void test_next_cancelled () throws Error {
+    var group = new Nursery.Group ();
+    var cancellable = new Cancellable ();
+    var child = group.spawn ("only", (task) => { });
+
+    var first_done = false;
+    var first_cancelled = false;
+    group.next_async.begin (cancellable, (obj, res) => {
+        try {
+            group.next_async.end (res);
+        } catch (IOError.CANCELLED e) {
+            first_cancelled = true;
+        } catch (Error e) {
+        }
+        first_done = true;
+    });
+    Nursery.Task? second = null;
+    group.next_async.begin (null, (obj, res) => {
+        try {
+            second = group.next_async.end (res);
+        } catch (Error e) {
+        }
+        test_next_cancelled.callback ();
+    });
+
+    yield until_running (child);
+    /* Cancel, then finish the child in the same turn: the finished task is
+     * there when the cancelled call is answered, and must not go to it. */
+    cancellable.cancel ();
+    child.return_int (3);
+    yield;
+
+    check (first_done && first_cancelled, "a cancelled next_async throws IOError.CANCELLED");
+    check (second == child, "the task went to the next caller instead");
+    check (!child.is_cancelled () && !group.is_cancelled (),
+           "cancelling next_async cancelled neither the child nor the group");
+    check ((yield group.next_async (null)) == null && group.is_closed (), "then the loop ends with null");
+}
+
+/* list_tasks: a live ListModel of the unfinished tasks, in spawn order. */
+async void test_list_tasks () throws Error {
+    var group = new Nursery.Group ();
+    var model = group.list_tasks ();
+    check (model.get_item_type () == typeof (Nursery.Task), "list_tasks() is a ListModel of Nursery.Task");
+    check (model.get_n_items () == 0, "a new group lists no task");
+
+    uint added = 0;
+    uint removed = 0;
+    model.items_changed.connect ((position, n_removed, n_added) => {
+        removed += n_removed;
+        added += n_added;
+    });
+
+    var a = group.spawn ("a", (task) => { });
+    var b = group.spawn ("b", (task) => { });
+    var c = group.spawn ("c", (task) => { });
+    check (model.get_n_items () == 0 && added == 0, "spawn does not change the model inline");
+
+    yield until_running (c);
+    check (model.get_n_items () == 3 && added == 3, "the three running children are listed");
+    var second = model.get_item (1) as Nursery.Task;
+    check (second == b, "in spawn order");
+
+    b.return_int (2);
+    yield b.wait_async (null);
+    check (model.get_n_items () == 2 && removed == 1, "a finished child leaves the list");
+    check (model.get_item (1) == c, "and the later ones move up");
+
+    a.return_int (1);
+    c.return_int (3);
+    yield group.wait_async (null);
+    check (model.get_n_items () == 0 && added == 3 && removed == 3,
+           "the model is empty once the group is closed");
+}
+
+/* NurseryChannel carries GLib.Values. Vala boxes a basic value into a
+ * Value wherever one is expected: `yield channel.send_async (7, null)`
+ * sends a G_TYPE_INT (`(int64) 7` a G_TYPE_INT64, a string a
+ * G_TYPE_STRING). The received Value is the last argument, after the
+ * cancellable: `yield channel.receive_async (null, out value)`; read it
+ * with a cast, `(int) value`, after `value.holds (typeof (int))`. On an
+ * error the out Value is left unset. */
+async void test_channel_try () throws Error {
+    var channel = new Nursery.Channel (2);
+    check (channel.capacity == 2 && channel.n_items == 0, "a new channel: capacity 2, no item");
+
+    Value value;
+    var caught = false;
+    try {
+        channel.try_receive (out value);
+    } catch (IOError.WOULD_BLOCK e) {
+        caught = true;
+    }
+    check (caught, "try_receive on an empty channel throws IOError.WOULD_BLOCK");
+
+    check (channel.try_send (1) && channel.try_send ("two"), "try_send fills the buffer");
+    caught = false;
+    try {
+        channel.try_send (3);
+    } catch (IOError.WOULD_BLOCK e) {
+        caught = true;
+    }
+    check (caught && channel.n_items == 2, "try_send on a full channel throws IOError.WOULD_BLOCK");
+
+    check (channel.try_receive (out value) && value.holds (typeof (int)) && (int) value == 1,
+           "try_receive gives the G_TYPE_INT 1 back");
+    check (channel.try_receive (out value) && value.holds (typeof (string)) && (string) value == "two",
+           "then the string, in order");
+}
+
+/* A child written as an async method: sends 0 .. n-1, then closes. Its
+ * sends use the task's cancellable, so a cancelled group withdraws a send
+ * that waits for room instead of waiting forever. */
+async void produce (Nursery.Task task, Nursery.Channel channel, int n) {
+    try {
+        for (int i = 0; i < n; i++)
+            yield channel.send_async (i, task.get_cancellable ());
+        channel.close ();
+        task.return_int (n);
+    } catch (Error e) {
+        task.return_error (e);
+    }
+}
+
+/* Receives until the channel is closed and drained; the task's value is
+ * how many items arrived in order. Anything else is the task's error. */
+async void consume (Nursery.Task task, Nursery.Channel channel) {
+    int next = 0;
+    try {
+        while (true) {
+            Value value;
+            yield channel.receive_async (task.get_cancellable (), out value);
+            if (!value.holds (typeof (int)) || (int) value != next) {
+                task.return_error (new IOError.INVALID_DATA ("got %s, expected %d",
+                                                             value.strdup_contents (), next));
+                return;
+            }
+            next++;
+        }
+    } catch (Nursery.Error.CLOSED e) {
+        task.return_int (next);
+    } catch (Error e) {
+        task.return_error (e);
+    }
+}
+
+/* A producer child and a consumer child through a capacity-2 channel:
+ * 1000 items, in order, nothing lost; the consumer ends at CLOSED. */
+async void test_channel_pipeline () throws Error {
+    var group = new Nursery.Group ();
+    var channel = new Nursery.Channel (2);
+
+    var producer = group.spawn ("producer", (task) => { produce.begin (task, channel, 1000); });
+    var consumer = group.spawn ("consumer", (task) => { consume.begin (task, channel); });
+
+    var ok = yield group.wait_async (null);
+    check (ok && producer.get_int () == 1000, "the producer sent 1000 items and closed the channel");
+    check (consumer.get_int () == 1000,
+           "the consumer received 0..999 in order, then Nursery.Error.CLOSED (got %lld)".printf (consumer.get_int ()));
+}
+
+/* close(): buffered items are still received, in order; then receives,
+ * sends and waiting receivers are refused with Nursery.Error.CLOSED. */
+async void test_channel_close () throws Error {
+    var channel = new Nursery.Channel (2);
+    yield channel.send_async ("a", null);
+    yield channel.send_async ("b", null);
+    channel.close ();
+    check (channel.is_closed () && channel.n_items == 2, "a closed channel keeps its buffered items");
+
+    var caught = false;
+    try {
+        yield channel.send_async ("c", null);
+    } catch (Nursery.Error.CLOSED e) {
+        caught = true;
+    }
+    check (caught, "send_async after close() throws Nursery.Error.CLOSED");
+
+    Value a;
+    Value b;
+    yield channel.receive_async (null, out a);
+    yield channel.receive_async (null, out b);
+    check (a.holds (typeof (string)) && (string) a == "a" && b.holds (typeof (string)) && (string) b == "b",
+           "receivers drain the closed channel in order");
+
+    caught = false;
+    try {
+        Value none;
+        yield channel.receive_async (null, out none);
+    } catch (Nursery.Error.CLOSED e) {
+        caught = true;
+    }
+    check (caught, "then receive_async throws Nursery.Error.CLOSED");
+
+    /* A receiver already waiting when the channel closes is refused too. */
+    var empty = new Nursery.Channel (0);
+    caught = false;
+    empty.receive_async.begin (null, (obj, res) => {
+        try {
+            Value none;
+            empty.receive_async.end (res, out none);
+        } catch (Nursery.Error.CLOSED e) {
+            caught = true;
+        } catch (Error e) {
+        }
+        test_channel_close.callback ();
+    });
+    empty.close ();
+    yield;
+    check (caught, "close() refuses a waiting receiver with Nursery.Error.CLOSED");
+}
+
 unowned Thread<void*> main_thread;
 
 /* Each case in its own try, so one case's unexpected error is reported
@@ -324,11 +594,48 @@ async void run_all () {
     } catch (Error e) {
         check (false, "thread child: unexpected error: " + e.message);
     }
+    try {
+        yield test_next_completion_order ();
+    } catch (Error e) {
+        check (false, "next completion order: unexpected error: " + e.message);
+    }
+    try {
+        yield test_next_cancelled ();
+    } catch (Error e) {
+        check (false, "next cancelled: unexpected error: " + e.message);
+    }
+    try {
+        yield test_list_tasks ();
+    } catch (Error e) {
+        check (false, "list tasks: unexpected error: " + e.message);
+    }
+    try {
+        yield test_channel_try ();
+    } catch (Error e) {
+        check (false, "channel try: unexpected error: " + e.message);
+    }
+    try {
+        yield test_channel_pipeline ();
+    } catch (Error e) {
+        check (false, "channel pipeline: unexpected error: " + e.message);
+    }
+    try {
+        yield test_channel_close ();
+    } catch (Error e) {
+        check (false, "channel close: unexpected error: " + e.message);
+    }
 }
 
 int main () {
     main_thread = Thread.self<void*> ();
     var loop = new MainLoop ();
+    /* A failure guard, not synchronisation: every case finishes in
+     * milliseconds, but a group or channel that never completes would
+     * otherwise leave the program waiting for meson's timeout. */
+    Timeout.add_seconds (20, () => {
+        print ("Bail out! still running after 20 s: something never completed\n");
+        Process.exit (1);
+    });
     run_all.begin ((obj, res) => {
         run_all.end (res);
         loop.quit ();
