@@ -863,7 +863,9 @@ nursery_channel_receive_async (NurseryChannel      *self,
  *   receives the item (a %NULL pointer value if none was received)
  * @error: return location for %NURSERY_ERROR_CLOSED or `G_IO_ERROR_CANCELLED`
  *
- * Finishes a receive.
+ * Finishes a receive. A pointer item sent with
+ * [method@Nursery.Channel.send_pointer_async] arrives as a pointer value
+ * that now belongs to the caller (its destroy notify is not called).
  *
  * Returns: %TRUE if an item was received
  *
@@ -1066,7 +1068,11 @@ nursery_channel_send (NurseryChannel  *self,
  *
  * Receives an item, blocking the calling thread until one arrives: for
  * thread children. Never call it on a thread that runs the senders'
- * main context.
+ * main context. A thread blocked here holds a thread of the shared GTask
+ * pool, which also serves GIO's async file operations: keep the number
+ * of such workers below the pool's ten threads. As with
+ * [method@Nursery.Channel.receive_finish], a pointer item received here
+ * belongs to the caller.
  *
  * Returns: %TRUE if an item was received
  *
