@@ -27,6 +27,16 @@ void _nursery_deadline_set     (GSource            **source,
                                 gpointer             target);
 void _nursery_deadline_destroy (GSource            **source);
 
+/* now + @timeout, saturated: a huge timeout means "never", not an
+ * overflow into the past. */
+static inline gint64
+_nursery_deadline_after (GTimeSpan timeout)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  return timeout >= G_MAXINT64 - now ? G_MAXINT64 : now + timeout;
+}
+
 /* Remaining time as text for tree dumps; "none" without a deadline. */
 char *_nursery_deadline_describe (gint64 deadline,
                                   gint64 now);

@@ -2054,7 +2054,7 @@ nursery_group_set_timeout (NurseryGroup *self,
 {
   g_return_if_fail (timeout >= 0);
 
-  nursery_group_set_deadline (self, g_get_monotonic_time () + timeout);
+  nursery_group_set_deadline (self, _nursery_deadline_after (timeout));
 }
 
 /**

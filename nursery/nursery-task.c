@@ -1094,7 +1094,7 @@ nursery_task_set_timeout (NurseryTask *self,
 {
   g_return_if_fail (timeout >= 0);
 
-  nursery_task_set_deadline (self, g_get_monotonic_time () + timeout);
+  nursery_task_set_deadline (self, _nursery_deadline_after (timeout));
 }
 
 /**

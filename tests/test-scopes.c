@@ -119,6 +119,23 @@ test_task_deadline_cleared (void)
   g_assert_cmpint (nursery_task_get_state (task), ==, NURSERY_TASK_SUCCEEDED);
 }
 
+/* R24: a huge timeout means "never", not an overflow */
+
+static void
+test_timeout_saturates (void)
+{
+  g_autoptr(NurseryGroup) group = nursery_group_new ();
+  g_autoptr(NurseryTask) task = nursery_group_spawn (group, "t", return_from_idle, NULL, NULL, NULL);
+  g_autoptr(GError) error = NULL;
+
+  nursery_task_set_timeout (task, G_MAXINT64);
+  nursery_group_set_timeout (group, G_MAXINT64);
+  g_assert_cmpint (nursery_task_get_deadline (task), ==, G_MAXINT64);
+  g_assert_cmpint (nursery_group_get_deadline (group), ==, G_MAXINT64);
+  error = nt_wait (group);
+  g_assert_no_error (error);
+}
+
 /* R7, R16: a group deadline makes wait fail with TIMED_OUT, late by a bounded amount */
 
 static void
@@ -754,6 +771,7 @@ main (int   argc,
   g_test_add_func ("/nursery/scopes/task-deadline/moved-later", test_task_deadline_moved_later);
   g_test_add_func ("/nursery/scopes/task-deadline/moved-earlier", test_task_deadline_moved_earlier);
   g_test_add_func ("/nursery/scopes/task-deadline/cleared", test_task_deadline_cleared);
+  g_test_add_func ("/nursery/scopes/timeout-saturates", test_timeout_saturates);
   g_test_add_func ("/nursery/scopes/group-deadline/times-out", test_group_deadline);
   g_test_add_func ("/nursery/scopes/group-deadline/failure-wins", test_group_deadline_failure_wins);
   g_test_add_func ("/nursery/scopes/group-deadline/moved-later", test_group_deadline_moved_later);

@@ -24,11 +24,13 @@ Leaving the ``with`` block joins the group: it iterates the owner context
 every child has finished and the group is closed.
 
 Children
-    ``group.spawn(func, *args, name=None, async_return=False)`` and
-    ``group.spawn_in_thread(func, *args, name=None)`` take any callable and
+    ``group.spawn(func, *args, name=None, async_return=False,
+    shielded=False, timeout=None)`` and ``group.spawn_in_thread(func,
+    *args, name=None, shielded=False, timeout=None)`` take any callable and
     call it as ``func(task, *args)``: on the owner context, or on a worker
     thread of the GTask pool. ``name`` defaults to the callable's
-    ``__qualname__``.
+    ``__qualname__``. ``shielded=True`` and ``timeout`` (seconds, see
+    Deadlines) are applied before the child can start (DESIGN R1).
 
     A Python child behaves like a plain function: when ``func`` returns,
     the task succeeds with the returned value (``None`` for none); when it
@@ -79,6 +81,57 @@ Leaving ``with``
       fails the task like any exception (so the group cannot hang), and
       once the group is closed the first one propagates as itself.
 
+Deadlines and shields
+    Timeouts are in seconds (``float``) in Python and count from the call:
+    ``Nursery.Group(timeout=5)`` and ``spawn(..., timeout=0.5)``; 0 expires
+    on the next iteration, ``math.inf`` means no deadline, a negative or
+    NaN timeout raises ``ValueError``. The C methods keep their units:
+    ``set_timeout()`` takes microseconds and ``set_deadline()`` an absolute
+    ``GLib.get_monotonic_time()``, both on groups and tasks, so deadlines
+    can be moved or cleared later (DESIGN R16). A child whose own deadline
+    passes is cancelled and, if it ends cancelled, fails with
+    ``Gio.IOErrorEnum.TIMED_OUT`` (R17): a failure, so it appears in the
+    ``ExceptionGroup``. A group whose deadline passes is cancelled and
+    raises a single TIMED_OUT ``GLib.Error`` unless a child failed (R7).
+    A shielded child (``shielded=True`` or ``task.set_shielded(True)``) is
+    passed by the group's cancellation and deadline, but not by its own
+    ``cancel()`` or deadline; the group still waits for it (R15).
+
+Start handshake
+    ``task, value = group.start(func, *args, name=None, cancellable=None,
+    async_return=False)`` is trio's and anyio's ``start()`` (DESIGN R18):
+    it spawns an in-context child and iterates the owner context until the
+    child calls ``task.started(value)`` (any value, as for results), then
+    returns the task and that value. If the child finishes first, ``start``
+    raises: the child's own failure as a ``GLib.Error`` (whose
+    ``__cause__`` is what the child raised, if it raised), or
+    ``Nursery.Error.NOT_STARTED`` if it succeeded without calling
+    ``started()``, or CANCELLED if ``cancellable`` was cancelled first
+    (which cancels the child). Such a failure belongs to the caller, not to
+    the group. After ``started()`` the child is an ordinary child.
+
+    A child that should keep running after ``started()`` (the usual case:
+    a server) needs ``async_return=True``, since a plain function's return
+    ends its task; it then finishes with a ``task.return_*()`` call, for
+    instance from a callback or once cancelled. Such a child may also call
+    ``started()`` later, from a callback. Under the default, a child that
+    returns before calling ``started()`` makes ``start`` raise NOT_STARTED.
+    The child can shield itself or set its own timeout in its body.
+
+    The callback form is ``group.start_async(func, *args, name=None,
+    cancellable=None, callback=None, async_return=False)``; ``callback(group,
+    result)`` runs on the owner context and ``group.start_finish(result)``
+    returns ``(task, value)`` or raises.
+
+Nested groups
+    ``Nursery.Group.new_for_task(task)`` and
+    ``Nursery.Group.new_with_cancellable(cancellable)`` return groups of
+    this class, usable with ``with``; they are cancelled with their parent
+    (DESIGN R14) unless shielded (``set_shielded(True)``, R15). Inside an
+    in-context child, prefer ``inner.wait_async()`` with a callback that
+    finishes the parent task over a ``with`` block, which iterates the
+    context from inside the parent's function.
+
 Task helpers
     ``task.result``, ``task.error``, ``task.exception``, ``task.state``,
     ``task.name``; ``task.cancel()`` and everything else of the C API.
@@ -88,8 +141,12 @@ Versions
     ``GLib.MainLoop`` (or the blocking ``group.wait()``, which iterates the
     owner context). Where PyGObject >= 3.50 is present, ``await
     group.wait_async()`` should work too, through its asyncio integration
-    and the ``wait_async``/``wait_finish`` pair (untested here).
+    and the ``wait_async``/``wait_finish`` pair (untested here). The
+    override's ``start_async()`` is not awaitable: use ``start()`` or its
+    callback.
 """
+
+import math
 
 from gi.repository import GLib, GObject
 
@@ -102,6 +159,9 @@ __all__ = []
 
 _GINT64_MIN = -2 ** 63
 _GINT64_MAX = 2 ** 63 - 1
+# Longer timeouts than this (about 146 000 years) mean no deadline: the C
+# deadline is now + timeout in a gint64.
+_MAX_TIMEOUT_USEC = 2 ** 62
 
 
 class _Record:
@@ -136,6 +196,20 @@ def _to_gvalue(value):
     if isinstance(value, int) and _GINT64_MIN <= value <= _GINT64_MAX:
         return GObject.Value(GObject.TYPE_INT64, value)
     return GObject.Value(GObject.TYPE_PYOBJECT, value)
+
+
+def _timeout_usec(seconds):
+    """A Python timeout in seconds as C microseconds, None for no deadline.
+
+    Rounded up, so a deadline never comes early; ValueError for a negative
+    or NaN timeout (as trio's fail_after()).
+    """
+    if not seconds >= 0:
+        raise ValueError('a timeout is a number of seconds >= 0, not %r' % (seconds,))
+    if math.isinf(seconds):
+        return None
+    usec = math.ceil(seconds * 1_000_000)
+    return usec if usec < _MAX_TIMEOUT_USEC else None
 
 
 def _to_gerror(exc):
@@ -208,6 +282,12 @@ class Task(Nursery.Task):
         _record(self).returned = True
         return True
 
+    def started(self, value=None):
+        """Tells the :meth:`Group.start` caller that the task is ready,
+        handing it @value: any Python object (see the module doc). A
+        second call is a critical and is ignored (DESIGN R18)."""
+        super().started(_to_gvalue(value))
+
 
 Task = override(Task)
 __all__.append('Task')
@@ -216,12 +296,14 @@ __all__.append('Task')
 class _Child:
     """A Python child: the user data its C task holds until it finished."""
 
-    __slots__ = ('func', 'args', 'async_return')
+    __slots__ = ('func', 'args', 'async_return', 'raised')
 
-    def __init__(self, func, args, async_return):
+    def __init__(self, func, args, async_return, keep_raised=False):
         self.func = func
         self.args = args
         self.async_return = async_return
+        # For start(): what func raised, as the start error's __cause__.
+        self.raised = [] if keep_raised else None
 
 
 def _run_child(task, child):
@@ -233,6 +315,8 @@ def _run_child(task, child):
         # Too late to fail the task (R3): let PyGObject print it.
         if record.returned:
             raise
+        if child.raised is not None:
+            child.raised.append(exc)
         task.return_error(exc)
         return
     if not record.returned and not child.async_return:
@@ -252,7 +336,9 @@ def _failure_log(group):
 
 def _log_failure(group, task, log):
     """task-finished handler of _failure_log()."""
-    if task.get_state() == Nursery.TaskState.FAILED:
+    # A start child that failed before started() failed its start caller,
+    # not the group (DESIGN R18): get_n_failed() did not count it.
+    if task.get_state() == Nursery.TaskState.FAILED and len(log) < group.get_n_failed():
         log.append(task.exception)
 
 
@@ -272,37 +358,133 @@ def _first_interrupt(failures):
     return None
 
 
+def _ignore_start(group, result):
+    """The callback of a start_async() nobody listens to."""
+    try:
+        group.start_finish(result)
+    except GLib.Error:
+        pass    # the caller did not ask; the child's failure is no group's
+
+
+def _check_child(func, name):
+    """The name a Python child gets; TypeError if @func cannot be one."""
+    if not callable(func):
+        raise TypeError('a Nursery child must be callable, not %r' % (func,))
+    return name if name is not None else getattr(func, '__qualname__', None)
+
+
 class Group(Nursery.Group):
     """A nursery: ``with Nursery.Group() as group:`` (see the module doc)."""
 
-    def spawn(self, func, *args, name=None, async_return=False):
+    def __init__(self, *, timeout=None, **properties):
+        """Creates a group owned by the thread-default main context.
+
+        @timeout: seconds from now after which the group is cancelled and
+        times out (DESIGN R16, R17); None for no deadline. The other
+        keywords are GObject properties (name, policy, max_concurrent).
+        """
+        usec = _timeout_usec(timeout) if timeout is not None else None
+        super().__init__(**properties)
+        if usec is not None:
+            self.set_timeout(usec)
+
+    def spawn(self, func, *args, name=None, async_return=False, shielded=False, timeout=None):
         """Adds an in-context child: ``func(task, *args)`` runs on a later
         iteration of the owner context. See the module doc for when it
-        finishes. Raises GLib.Error (Nursery.Error.CLOSED) if the group is
-        closed.
+        finishes. ``shielded=True`` shields it from the group's
+        cancellation (DESIGN R15); ``timeout`` is its own deadline in
+        seconds from now (R16, R17). Raises GLib.Error
+        (Nursery.Error.CLOSED) if the group is closed.
 
         Returns: the :class:`Task`
         """
-        return self._spawn(Nursery.Group.spawn, func, args, name, async_return)
+        return self._spawn(Nursery.Group.spawn, func, args, name, async_return,
+                           shielded, timeout)
 
-    def spawn_in_thread(self, func, *args, name=None):
+    def spawn_in_thread(self, func, *args, name=None, shielded=False, timeout=None):
         """Adds a thread child: ``func(task, *args)`` runs on a worker
         thread; its return value or exception is the task's outcome.
+        ``shielded`` and ``timeout`` as for :meth:`spawn`; a thread child
+        only sees its deadline through its cancellable.
 
         Returns: the :class:`Task`
         """
-        return self._spawn(Nursery.Group.spawn_in_thread, func, args, name, False)
+        return self._spawn(Nursery.Group.spawn_in_thread, func, args, name, False,
+                           shielded, timeout)
 
-    def _spawn(self, c_spawn, func, args, name, async_return):
-        # The one place for per-task spawn options: shielded= and timeout=
-        # (set_shielded(), set_timeout()) belong here, applied to the task
-        # right after spawning: it cannot have started yet (DESIGN R1).
-        if not callable(func):
-            raise TypeError('a Nursery child must be callable, not %r' % (func,))
-        if name is None:
-            name = getattr(func, '__qualname__', None)
+    def _spawn(self, c_spawn, func, args, name, async_return, shielded, timeout):
+        # The one place for per-task spawn options, applied to the task
+        # right after spawning: it cannot have started yet (DESIGN R1), so
+        # a shield also covers a group cancelled already (R5, R15).
+        name = _check_child(func, name)
+        usec = _timeout_usec(timeout) if timeout is not None else None
         _failure_log(self)
-        return c_spawn(self, name, _run_child, _Child(func, args, async_return))
+        task = c_spawn(self, name, _run_child, _Child(func, args, async_return))
+        if shielded:
+            task.set_shielded(True)
+        if usec is not None:
+            task.set_timeout(usec)
+        return task
+
+    def start_async(self, func, *args, name=None, cancellable=None, callback=None,
+                    async_return=False):
+        """Spawns an in-context child ``func(task, *args)`` that calls
+        ``task.started(value)`` once it is ready (DESIGN R18); the callback
+        form of :meth:`start`.
+
+        ``callback(group, result)`` runs on the owner context once the
+        child started or finished without starting; ``start_finish(result)``
+        then returns ``(task, value)`` or raises. A closed group refuses
+        through the callback too (Nursery.Error.CLOSED).
+        """
+        self._start_async(_Child(func, args, async_return), _check_child(func, name),
+                          cancellable, callback)
+
+    def _start_async(self, child, name, cancellable, callback):
+        _failure_log(self)
+        if callback is None:
+            callback = _ignore_start
+        # PyGObject 3.42 takes a callback's data as varargs: with two
+        # callbacks in one call, the first one's data must be a 1-tuple.
+        Nursery.Group.start_async(self, name, _run_child, (child,), cancellable, callback)
+
+    def start(self, func, *args, name=None, cancellable=None, async_return=False):
+        """trio's and anyio's ``start()`` (DESIGN R18): spawns an
+        in-context child ``func(task, *args)`` and iterates the owner
+        context until it calls ``task.started(value)``.
+
+        A child that keeps running after started() needs
+        ``async_return=True`` (see the module doc). Cancelling
+        @cancellable before started() cancels the child.
+
+        Returns: ``(task, value)``, value being what the child passed to
+        started(). Raises: GLib.Error if the child finished first: its own
+        failure (``__cause__``: the exception it raised, if any),
+        Nursery.Error.NOT_STARTED if it succeeded, CANCELLED if it was
+        cancelled; Nursery.Error.CLOSED if the group is closed.
+        """
+        name = _check_child(func, name)
+        child = _Child(func, args, async_return, keep_raised=True)
+        results = []
+        context = self.get_context()
+        # As wait() does: refuse, before spawning anything, where another
+        # thread iterates the owner context (DESIGN R23).
+        if not context.acquire():
+            raise RuntimeError("start() must run on the thread of the group's owner context")
+        try:
+            self._start_async(child, name, cancellable,
+                              lambda group, result: results.append(result))
+            while not results:
+                context.iteration(True)
+        finally:
+            context.release()
+        try:
+            return self.start_finish(results.pop())
+        except GLib.Error as error:
+            raised = child.raised.pop() if child.raised else None
+            if raised is not None and not isinstance(raised, Exception):
+                raise raised from None    # KeyboardInterrupt and company
+            raise error from raised
 
     def _failures(self):
         """get_errors(), each caused by what its child raised, if known."""

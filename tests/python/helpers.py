@@ -94,3 +94,28 @@ def collect():
 
 def states(tasks):
     return [task.state for task in tasks]
+
+
+def return_from_idle(task, value=5):
+    """Body for spawn(..., async_return=True): returns @value from an idle,
+    later but without any timer."""
+    def idle():
+        task.return_value(value)
+        return GLib.SOURCE_REMOVE
+    GLib.idle_add(idle, priority=GLib.PRIORITY_LOW)
+
+
+def run_main_loop(loop, timeout_seconds=30):
+    """Runs @loop until it quits; the timeout is only a guard against a
+    hang, never a synchronisation."""
+    expired = []
+
+    def give_up():
+        expired.append(True)
+        loop.quit()
+        return GLib.SOURCE_REMOVE
+
+    guard = GLib.timeout_add_seconds(timeout_seconds, give_up)
+    loop.run()
+    assert not expired, 'the main loop never quit'
+    GLib.source_remove(guard)
