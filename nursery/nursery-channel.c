@@ -19,9 +19,17 @@
  * whichever takes the lock first wins, so a cancelled receive never
  * consumes an item. Completions are always delivered from an idle on the
  * caller's thread-default context: never inside the call that caused them,
- * and never on a thread the caller did not choose. Cancellable handlers
- * are disconnected outside the lock and never from inside the handler
- * (that would deadlock in g_cancellable_disconnect).
+ * and never on a thread the caller did not choose.
+ *
+ * Watching a waiter's cancellable: the handler is connected after the
+ * lock is dropped (a cancellable that fires meanwhile runs it inside
+ * g_cancellable_connect(), which then must not find the lock taken), and
+ * the connection holds its own reference on the waiter. Whoever sees the
+ * waiter leave its queue *and* holds the handler id (taken under the
+ * lock) disconnects it, exactly once, with g_signal_handler_disconnect():
+ * unlike g_cancellable_disconnect() it never waits for a running handler,
+ * so it is safe inside the cancellable's own emission. Disconnecting also
+ * breaks the cancellable → handler → waiter → cancellable cycle.
  */
 
 #include "config.h"
@@ -239,15 +247,16 @@ complete_later (GTask  *task,
   g_source_unref (idle);
 }
 
-/* After the lock is dropped: the waiter has left its queue. */
+/* After the lock is dropped: the waiter has left its queue, and
+ * @handler_id is the connection to end, if any (see the top comment). */
 static void
 waiter_finish (Waiter *waiter,
+               gulong  handler_id,
                Item   *received,
                GError *error)
 {
-  if (waiter->handler_id != 0)
-    g_cancellable_disconnect (waiter->cancellable, waiter->handler_id);
-  waiter->handler_id = 0;
+  if (handler_id != 0)
+    g_signal_handler_disconnect (waiter->cancellable, handler_id);
   if (waiter->item != NULL)
     item_free (g_steal_pointer (&waiter->item));
   complete_later (waiter->task, received, error);
@@ -258,9 +267,22 @@ waiter_finish (Waiter *waiter,
 typedef struct
 {
   Waiter *waiter;
+  gulong  handler_id;
   Item   *received;
   GError *error;
 } Served;
+
+/* Takes @waiter out of its queue, with the lock held. */
+static gulong
+leave_queue_locked (Waiter *waiter)
+{
+  gulong handler_id = waiter->handler_id;
+
+  g_queue_unlink (waiter->queue, &waiter->link);
+  waiter->queue = NULL;
+  waiter->handler_id = 0;
+  return handler_id;
+}
 
 static void
 serve_locked (GArray *served,
@@ -268,10 +290,9 @@ serve_locked (GArray *served,
               Item   *received,
               GError *error)
 {
-  Served s = { waiter, received, error };
+  Served s = { waiter, 0, received, error };
 
-  g_queue_unlink (waiter->queue, &waiter->link);
-  waiter->queue = NULL;
+  s.handler_id = leave_queue_locked (waiter);
   g_array_append_val (served, s);
 }
 
@@ -282,7 +303,7 @@ finish_served (GArray *served)
     {
       Served *s = &g_array_index (served, Served, i);
 
-      waiter_finish (s->waiter, s->received, s->error);
+      waiter_finish (s->waiter, s->handler_id, s->received, s->error);
     }
   g_array_unref (served);
 }
@@ -344,47 +365,55 @@ waiter_cancelled_cb (GCancellable *cancellable,
   Waiter *waiter = data;
   NurseryChannel *self = g_task_get_source_object (waiter->task);
   gboolean was_waiting;
+  gulong handler_id = 0;
 
   /* Any thread. If it was already served, the cancel came too late. */
   g_mutex_lock (&self->lock);
   was_waiting = waiter->queue != NULL;
   if (was_waiting)
-    {
-      g_queue_unlink (waiter->queue, &waiter->link);
-      waiter->queue = NULL;
-    }
+    handler_id = leave_queue_locked (waiter);
   g_mutex_unlock (&self->lock);
 
-  if (!was_waiting)
-    return;
-  /* Left connected: disconnecting from inside the handler deadlocks.
-   * The connection's own reference keeps the waiter until the
-   * cancellable goes; waiter_finish() drops the queue's. */
-  waiter->handler_id = 0;
-  waiter_finish (waiter, NULL,
-                 g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, "The channel operation was cancelled"));
+  if (was_waiting)
+    waiter_finish (waiter, handler_id, NULL,
+                   g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, "The channel operation was cancelled"));
 }
 
-/* Queues @waiter, then watches its cancellable (which may run the handler
- * at once). Called without the lock; returns with nothing held. */
+/* Queues @waiter, drops the lock (taken by the caller), then watches its
+ * cancellable; see the top comment. Returns with nothing held. */
 static void
 wait_in (NurseryChannel *self,
          Waiter         *waiter,
          GQueue         *queue,
          GCancellable   *cancellable)
 {
+  gulong handler_id;
+
   g_queue_push_tail_link (queue, &waiter->link);
   waiter->queue = queue;
-  if (cancellable != NULL)
+  if (cancellable == NULL)
     {
-      waiter->cancellable = g_object_ref (cancellable);
-      /* The connection holds a reference of its own (dropped on
-       * disconnect or when the cancellable is finalized). */
-      g_atomic_ref_count_inc (&waiter->ref_count);
-      waiter->handler_id = g_cancellable_connect (cancellable, G_CALLBACK (waiter_cancelled_cb),
-                                                  waiter, waiter_unref);
+      g_mutex_unlock (&self->lock);
+      return;
+    }
+  waiter->cancellable = g_object_ref (cancellable);
+  /* The connection's own reference, dropped when it ends. */
+  g_atomic_ref_count_inc (&waiter->ref_count);
+  g_mutex_unlock (&self->lock);
+
+  handler_id = g_cancellable_connect (cancellable, G_CALLBACK (waiter_cancelled_cb),
+                                      waiter, waiter_unref);
+  g_mutex_lock (&self->lock);
+  if (waiter->queue != NULL)
+    {
+      waiter->handler_id = handler_id;
+      handler_id = 0;
     }
   g_mutex_unlock (&self->lock);
+
+  /* Served or cancelled meanwhile: nobody else can end the connection. */
+  if (handler_id != 0)
+    g_signal_handler_disconnect (cancellable, handler_id);
 }
 
 /* GObject */
@@ -676,6 +705,15 @@ nursery_channel_send_async (NurseryChannel      *self,
   send_item_async (self, item_new_value (value), cancellable, callback, user_data);
 }
 
+static gboolean
+pointer_send_args_valid (NurseryChannel *self,
+                         GCancellable   *cancellable)
+{
+  g_return_val_if_fail (NURSERY_IS_CHANNEL (self), FALSE);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
+  return TRUE;
+}
+
 /**
  * nursery_channel_send_pointer_async: (skip)
  * @self: a channel
@@ -698,8 +736,13 @@ nursery_channel_send_pointer_async (NurseryChannel      *self,
                                     GAsyncReadyCallback  callback,
                                     gpointer             user_data)
 {
-  g_return_if_fail (NURSERY_IS_CHANNEL (self));
-  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+  if (!pointer_send_args_valid (self, cancellable))
+    {
+      /* R24: refused, but the item is not leaked. */
+      if (item_destroy != NULL)
+        item_destroy (item);
+      return;
+    }
 
   send_item_async (self, item_new_pointer (item, item_destroy), cancellable, callback, user_data);
 }
@@ -724,6 +767,7 @@ nursery_channel_send_finish (NurseryChannel  *self,
 {
   g_return_val_if_fail (NURSERY_IS_CHANNEL (self), FALSE);
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == nursery_channel_send_async, FALSE);
 
   return g_task_propagate_boolean (G_TASK (result), error);
 }
@@ -797,7 +841,13 @@ nursery_channel_try_send_pointer (NurseryChannel  *self,
                                   GDestroyNotify   item_destroy,
                                   GError         **error)
 {
-  g_return_val_if_fail (NURSERY_IS_CHANNEL (self), FALSE);
+  if (!pointer_send_args_valid (self, NULL))
+    {
+      /* R24: refused, but the item is not leaked. */
+      if (item_destroy != NULL)
+        item_destroy (item);
+      return FALSE;
+    }
 
   return try_send_item (self, item_new_pointer (item, item_destroy), error);
 }
@@ -881,6 +931,7 @@ nursery_channel_receive_finish (NurseryChannel  *self,
 
   g_return_val_if_fail (NURSERY_IS_CHANNEL (self), FALSE);
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == nursery_channel_receive_async, FALSE);
 
   item = g_task_propagate_pointer (G_TASK (result), error);
   if (item == NULL)
@@ -915,6 +966,7 @@ nursery_channel_receive_pointer_finish (NurseryChannel  *self,
 
   g_return_val_if_fail (NURSERY_IS_CHANNEL (self), NULL);
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == nursery_channel_receive_async, NULL);
 
   item = g_task_propagate_pointer (G_TASK (result), error);
   return item != NULL ? item_take_pointer (item) : NULL;
@@ -1053,6 +1105,7 @@ nursery_channel_send (NurseryChannel  *self,
 
   g_return_val_if_fail (NURSERY_IS_CHANNEL (self), FALSE);
   g_return_val_if_fail (G_IS_VALUE (value), FALSE);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
 
   result = run_private (self, value, cancellable);
   return nursery_channel_send_finish (self, result, error);
@@ -1087,6 +1140,7 @@ nursery_channel_receive (NurseryChannel  *self,
   g_autoptr(GAsyncResult) result = NULL;
 
   g_return_val_if_fail (NURSERY_IS_CHANNEL (self), FALSE);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
 
   result = run_private (self, NULL, cancellable);
   return nursery_channel_receive_finish (self, result, value, error);

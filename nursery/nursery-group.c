@@ -689,8 +689,7 @@ run_cleanups (NurseryGroup *self)
 }
 
 /* What only an open group needs: its timer, its signal sources and its
- * parent's handler. Owner context, no lock held (disconnecting waits for
- * a handler running on another thread, which takes the lock). */
+ * parent's handler. Owner context. */
 static void
 release_watchers (NurseryGroup *self)
 {
@@ -701,8 +700,9 @@ release_watchers (NurseryGroup *self)
         g_source_destroy (self->signal_sources->pdata[i]);
       g_clear_pointer (&self->signal_sources, g_ptr_array_unref);
     }
+  /* Not g_cancellable_disconnect(): see ParentLink. */
   if (self->parent_handler != 0)
-    g_cancellable_disconnect (self->parent_cancellable, self->parent_handler);
+    g_signal_handler_disconnect (self->parent_cancellable, self->parent_handler);
   self->parent_handler = 0;
 }
 
@@ -879,10 +879,11 @@ nursery_group_dispose (GObject *object)
 {
   NurseryGroup *self = NURSERY_GROUP (object);
 
-  /* R20: children still run. Cancel them and stay alive (this reference
-   * is dropped by the batch that closes the group); weak pointers are
-   * only notified when the group really goes. */
-  if (self->unfinished.length > 0 && !self->orphaned)
+  /* R20: children still run, or cleanups have yet to (and may spawn
+   * more). Cancel and stay alive: the batch that closes the group drops
+   * this reference, and weak pointers are only notified when the group
+   * really goes. */
+  if ((self->unfinished.length > 0 || self->cleanups != NULL) && !self->orphaned)
     {
       self->orphaned = TRUE;
       g_object_ref (self);
@@ -900,7 +901,6 @@ nursery_group_dispose (GObject *object)
       g_clear_object (&self->parent_task);
     }
   g_clear_object (&self->parent_cancellable);
-  run_cleanups (self);
 
   G_OBJECT_CLASS (nursery_group_parent_class)->dispose (object);
 }
@@ -1863,12 +1863,35 @@ nursery_group_get_n_failed (NurseryGroup *self)
 
 /* Nesting (R14) and shielding (R15) */
 
+/* What the parent's cancellable holds: not the group, which may be
+ * dropped at any time, even from inside that cancellable's own handlers.
+ * The handler reaches the group through a weak reference, and the group
+ * disconnects without waiting for a running handler (which is what
+ * g_cancellable_disconnect() does, deadlocking in that case); the link
+ * itself lives until the connection is gone. */
+typedef struct
+{
+  GWeakRef group;
+} ParentLink;
+
+static void
+parent_link_free (gpointer data)
+{
+  ParentLink *link = data;
+
+  g_weak_ref_clear (&link->group);
+  g_free (link);
+}
+
 static void
 parent_cancelled_cb (GCancellable *cancellable,
                      gpointer      data)
 {
-  NurseryGroup *self = data;
+  g_autoptr(NurseryGroup) self = g_weak_ref_get (&((ParentLink *) data)->group);
   gboolean shielded;
+
+  if (self == NULL)
+    return;
 
   /* Any thread: the parent may be cancelled from anywhere. */
   g_mutex_lock (&self->anchor->lock);
@@ -1884,12 +1907,14 @@ static NurseryGroup *
 new_under (GCancellable *parent)
 {
   NurseryGroup *self = nursery_group_new ();
+  ParentLink *link = g_new0 (ParentLink, 1);
 
+  g_weak_ref_init (&link->group, self);
   /* Connected now: a parent that is already cancelled cancels the new
    * group at once, and its children never run (R5). */
   self->parent_cancellable = g_object_ref (parent);
   self->parent_handler = g_cancellable_connect (parent, G_CALLBACK (parent_cancelled_cb),
-                                                self, NULL);
+                                                link, parent_link_free);
   return self;
 }
 

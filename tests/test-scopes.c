@@ -752,7 +752,9 @@ test_debug_logs (void)
   g_autoptr(GError) error = NULL;
 
   g_log_set_debug_enabled (TRUE);
+  g_test_expect_message ("Nursery", G_LOG_LEVEL_DEBUG, "*group “logged”: cancelled by explicit cancel*");
   nursery_group_cancel (group);
+  g_test_assert_expected_messages ();
   g_test_expect_message ("Nursery", G_LOG_LEVEL_DEBUG, "*group “logged”: closed*");
   error = nt_wait (group);
   g_test_assert_expected_messages ();

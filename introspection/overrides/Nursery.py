@@ -132,6 +132,66 @@ Nested groups
     finishes the parent task over a ``with`` block, which iterates the
     context from inside the parent's function.
 
+Completion order
+    ``for task in group.as_completed(cancellable=None):`` yields each
+    child as it finishes, each exactly once, in completion order (Python's
+    ``asyncio.as_completed()``, Tokio's ``JoinSet::join_next()``), and
+    ends once the group is closed and every finished child was handed
+    over. Iterating it runs the owner context until the next child
+    finishes, so it belongs on the owner context's thread, like
+    ``start()`` (RuntimeError where another thread runs that context). It is ``next_async()`` and
+    ``next_finish()`` in a loop: like ``wait()`` it joins the group, and
+    it hands over the children that finish from its first call on, which
+    ``as_completed()`` makes at once, so call it right after spawning.
+    ``cancellable`` gives up the loop only: it raises CANCELLED and takes
+    no task; the group is not cancelled and a later ``as_completed()``
+    carries on. The callback form works as is:
+    ``group.next_async(cancellable, callback)`` and, in
+    ``callback(group, result)``, ``group.next_finish(result)``: a task, or
+    None at the end.
+
+    ``group.list_tasks()`` is a live ``Gio.ListModel`` of the unfinished
+    children: ``len()``, indexing, iteration and ``items-changed``.
+
+Channels
+    ``Nursery.Channel(capacity=0)`` (or ``Nursery.Channel.new(capacity)``)
+    carries Python values from producers to consumers, in FIFO order,
+    each item exactly once or handed back to its sender as an error:
+
+    * ``channel.try_send(value)`` and ``channel.try_receive()`` never
+      wait: they return None and the item, or raise ``GLib.Error``
+      (``Gio.IOErrorEnum.WOULD_BLOCK`` when full or empty,
+      ``Nursery.Error.CLOSED`` once closed, and drained for receivers).
+    * ``channel.send(value, cancellable=None)`` and
+      ``channel.receive(cancellable=None)`` wait, and raise the same way
+      (CANCELLED instead of WOULD_BLOCK; a cancelled receive consumes no
+      item). On a thread that runs its thread-default context (the main
+      thread, a thread that pushed a context, any code dispatched by a
+      context) they use the async form and iterate that context until it
+      completes, so children on that context keep running meanwhile; on
+      any other thread (a ``spawn_in_thread()`` child) they call the
+      blocking C form. Iterating the context from inside an in-context
+      child nests the loop: fine for one such child, but two in-context
+      children that wait on each other this way deadlock, as the inner
+      one must finish first; give them callbacks or put one in a thread.
+    * ``for item in channel:`` (or ``channel.iter(cancellable)``)
+      receives until the channel is closed and drained; any other error
+      (a cancel) is raised.
+    * ``send_async(value, cancellable, callback)`` /
+      ``send_finish(result)`` and ``receive_async(cancellable, callback)``
+      / ``receive_finish(result)`` are the callback forms;
+      ``receive_finish()`` returns the item.
+
+    Values go through a GValue: ``str``, ``float`` and GObjects as
+    G_TYPE_STRING, G_TYPE_DOUBLE and their own type, so C, GJS and Vala
+    receivers read them directly; ``bool`` and ``int`` as for results
+    (G_TYPE_BOOLEAN, and G_TYPE_INT64 within gint64: C reads it with
+    ``g_value_get_int64()``); a ``GObject.Value`` as given (for a
+    G_TYPE_INT, say); anything else, ``None`` included, as
+    ``GObject.TYPE_PYOBJECT``. A Python receiver gets back an equal
+    ``int``, ``str``, ``float`` or ``bool``, the contents of a
+    ``GObject.Value``, and the very object otherwise.
+
 Task helpers
     ``task.result``, ``task.error``, ``task.exception``, ``task.state``,
     ``task.name``; ``task.cancel()`` and everything else of the C API.
@@ -147,6 +207,7 @@ Versions
 """
 
 import math
+import threading
 
 from gi.repository import GLib, GObject
 
@@ -219,6 +280,72 @@ def _to_gerror(exc):
     text = str(exc)
     message = type(exc).__name__ + (': ' + text if text else '')
     return GLib.Error.new_literal(Nursery.error_quark(), message, Nursery.Error.FAILED)
+
+
+def _to_item(value):
+    """A Python value as the GValue a channel carries (module doc: Channels)."""
+    if type(value) is str:
+        return GObject.Value(GObject.TYPE_STRING, value)
+    if type(value) is float:
+        return GObject.Value(GObject.TYPE_DOUBLE, value)
+    if isinstance(value, GObject.Object):
+        return GObject.Value(value.__gtype__, value)
+    if value is None:
+        return GObject.Value(GObject.TYPE_PYOBJECT, None)
+    return _to_gvalue(value)
+
+
+def _iterate_until(context, results):
+    """Iterates @context, acquired by the caller, until @results holds
+    something; releases it. An async call's callback fills @results."""
+    try:
+        while not results:
+            context.iteration(True)
+    finally:
+        context.release()
+    return results.pop()
+
+
+def _call_and_wait(context, start):
+    """Calls ``start(callback)``, an async call, then iterates @context,
+    acquired by the caller, until it completes; releases @context.
+
+    Returns: the call's GAsyncResult
+    """
+    results = []
+    try:
+        start(lambda source, result: results.append(result))
+    except BaseException:
+        context.release()
+        raise
+    return _iterate_until(context, results)
+
+
+def _acquire_owner(context, what):
+    """Acquires the owner context of a group, or raises RuntimeError: where
+    another thread iterates it, waiting here would never end (DESIGN R23)."""
+    if not context.acquire():
+        raise RuntimeError("%s must run on the thread of the group's owner context" % what)
+
+
+def _waiting_context():
+    """The context a waiting channel call iterates, acquired; None if the
+    call must block in C instead.
+
+    That is the thread-default context if this thread runs it (it pushed
+    it, or is dispatching it now), and the default context on the main
+    thread unless another thread runs it. Elsewhere, iterating the default
+    context would run its owner's callbacks on the wrong thread.
+    """
+    context = GLib.MainContext.ref_thread_default()
+    if context.is_owner() or threading.current_thread() is threading.main_thread():
+        if context.acquire():
+            return context
+    return None
+
+
+def _is_closed_error(error):
+    return error.matches(Nursery.error_quark(), Nursery.Error.CLOSED)
 
 
 class Task(Nursery.Task):
@@ -486,6 +613,37 @@ class Group(Nursery.Group):
                 raise raised from None    # KeyboardInterrupt and company
             raise error from raised
 
+    def as_completed(self, cancellable=None):
+        """Python's ``as_completed()`` for children (issue 7): yields each
+        child as it finishes, in completion order, each exactly once, and
+        ends once the group is closed and every child was handed over.
+
+        The first ``next_async()`` is made now, so children that finish
+        from this call on are all handed over; iterating runs the owner
+        context. Cancelling @cancellable makes the loop raise CANCELLED
+        without taking a task; the group itself is not cancelled.
+
+        Returns: an iterator of :class:`Task`. Raises: RuntimeError where
+        another thread runs the owner context.
+        """
+        context = self.get_context()
+        _acquire_owner(context, 'as_completed()')
+        results = []
+        try:
+            self.next_async(cancellable, lambda group, result: results.append(result))
+        finally:
+            context.release()
+        return self._as_completed(context, results, cancellable)
+
+    def _as_completed(self, context, results, cancellable):
+        while True:
+            _acquire_owner(context, 'as_completed()')
+            task = self.next_finish(_iterate_until(context, results))
+            if task is None:
+                return
+            yield task
+            self.next_async(cancellable, lambda group, result: results.append(result))
+
     def _failures(self):
         """get_errors(), each caused by what its child raised, if known."""
         errors = self.get_errors()
@@ -540,3 +698,74 @@ class Group(Nursery.Group):
 
 Group = override(Group)
 __all__.append('Group')
+
+
+class Channel(Nursery.Channel):
+    """A bounded FIFO channel of Python values (module doc: Channels)."""
+
+    def __init__(self, capacity=0, **properties):
+        """A channel buffering @capacity items; 0 for a rendezvous."""
+        super().__init__(capacity=capacity, **properties)
+
+    def try_send(self, value):
+        """Sends @value if that needs no waiting. Raises GLib.Error:
+        WOULD_BLOCK if the channel is full, Nursery.Error.CLOSED if closed."""
+        super().try_send(_to_item(value))
+
+    def try_receive(self):
+        """The next item, if one is there. Raises GLib.Error: WOULD_BLOCK if
+        the channel is empty, Nursery.Error.CLOSED if closed and drained."""
+        return super().try_receive()[1]
+
+    def send_async(self, value, cancellable=None, callback=None, *user_data):
+        """Sends @value; ``callback(channel, result, *user_data)`` runs on
+        the thread-default context once it was taken or refused."""
+        super().send_async(_to_item(value), cancellable, callback, *user_data)
+
+    def receive_finish(self, result):
+        """Finishes receive_async(): the item, or raises GLib.Error
+        (Nursery.Error.CLOSED once closed and drained, or CANCELLED)."""
+        return super().receive_finish(result)[1]
+
+    def send(self, value, cancellable=None):
+        """Sends @value, waiting while the channel is full: iterating this
+        thread's context, or blocking a thread that runs none (module doc).
+        Raises GLib.Error: Nursery.Error.CLOSED, or CANCELLED (the item
+        was not sent)."""
+        item = _to_item(value)
+        context = _waiting_context()
+        if context is None:
+            super().send(item, cancellable)
+            return
+        super().send_finish(_call_and_wait(
+            context, lambda callback: self.send_async(item, cancellable, callback)))
+
+    def receive(self, cancellable=None):
+        """The next item, waiting while the channel is empty, as send()
+        waits. Raises GLib.Error: Nursery.Error.CLOSED once closed and
+        drained, or CANCELLED (no item was consumed)."""
+        context = _waiting_context()
+        if context is None:
+            return super().receive(cancellable)[1]
+        return self.receive_finish(_call_and_wait(
+            context, lambda callback: self.receive_async(cancellable, callback)))
+
+    def iter(self, cancellable=None):
+        """Receives until the channel is closed and drained: a generator.
+        Other errors (CANCELLED) are raised."""
+        while True:
+            try:
+                item = self.receive(cancellable)
+            except GLib.Error as error:
+                if _is_closed_error(error):
+                    return
+                raise
+            yield item
+
+    def __iter__(self):
+        """``for item in channel``: iter() without a cancellable."""
+        return self.iter()
+
+
+Channel = override(Channel)
+__all__.append('Channel')
