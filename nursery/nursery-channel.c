@@ -403,6 +403,10 @@ wait_in (NurseryChannel *self,
 
   handler_id = g_cancellable_connect (cancellable, G_CALLBACK (waiter_cancelled_cb),
                                       waiter, waiter_unref);
+  /* 0: it was already cancelled; the handler ran and the connection's
+   * reference is gone, so the waiter may be too. */
+  if (handler_id == 0)
+    return;
   g_mutex_lock (&self->lock);
   if (waiter->queue != NULL)
     {

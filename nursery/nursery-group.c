@@ -918,6 +918,16 @@ warn_unobserved_failures (NurseryGroup *self)
              first->message);
 }
 
+/* The links are the tasks' own (queue_link): pop them, never free them. */
+static void
+release_completed (NurseryGroup *self)
+{
+  GList *link;
+
+  while ((link = g_queue_pop_head_link (&self->completed)) != NULL)
+    g_object_unref (link->data);
+}
+
 static void
 nursery_group_finalize (GObject *object)
 {
@@ -936,7 +946,7 @@ nursery_group_finalize (GObject *object)
   g_clear_pointer (&self->source, g_source_unref);
   g_clear_pointer (&self->errors, g_ptr_array_unref);
   g_clear_pointer (&self->started, g_ptr_array_unref);
-  g_queue_clear_full (&self->completed, g_object_unref);
+  release_completed (self);
   g_clear_pointer (&self->list_additions, g_ptr_array_unref);
   g_clear_object (&self->task_list);
   g_clear_object (&self->winner);

@@ -1,0 +1,259 @@
+/* rel-utils.c: knobs, watchdog and bookkeeping shared by the reliability tests
+ *
+ * Copyright 2026 The Nursery authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "rel-utils.h"
+
+guint
+rel_env_uint (const char *name,
+              guint       fallback)
+{
+  const char *text = g_getenv (name);
+  guint64 value;
+
+  if (text == NULL || *text == '\0')
+    return fallback;
+  if (!g_ascii_string_to_unsigned (text, 10, 0, G_MAXUINT, &value, NULL))
+    g_error ("%s=%s is not a number", name, text);
+  return (guint) value;
+}
+
+guint
+rel_scaled (const char *name,
+            guint       fallback)
+{
+  guint scale = rel_env_uint ("NURSERY_RELIABILITY_SCALE", 100);
+  guint64 scaled = (guint64) fallback * scale / 100;
+
+  return rel_env_uint (name, (guint) MAX (scaled, 1));
+}
+
+/* The watchdog */
+
+struct _RelWatchdog
+{
+  GMutex   lock;
+  GCond    cond;
+  GThread *thread;
+  char    *test;
+  char    *phase;
+  gint64   last_kick;
+  gint64   limit;
+  gboolean stop;
+};
+
+static gpointer
+watchdog_thread (gpointer data)
+{
+  RelWatchdog *self = data;
+
+  g_mutex_lock (&self->lock);
+  while (!self->stop)
+    {
+      gint64 expires = self->last_kick + self->limit;
+
+      if (g_get_monotonic_time () >= expires)
+        {
+          /* stdout is the TAP stream: "Bail out!" makes meson report it. */
+          printf ("Bail out! watchdog: %s made no progress for %" G_GINT64_FORMAT
+                  " s; last progress: %s\n", self->test, self->limit / G_USEC_PER_SEC,
+                  self->phase != NULL ? self->phase : "(none)");
+          fflush (stdout);
+          fprintf (stderr, "watchdog: %s stuck (deadlock?) after: %s\n", self->test,
+                   self->phase != NULL ? self->phase : "(none)");
+          abort ();
+        }
+      g_cond_wait_until (&self->cond, &self->lock, expires);
+    }
+  g_mutex_unlock (&self->lock);
+  return NULL;
+}
+
+RelWatchdog *
+rel_watchdog_new (const char *test)
+{
+  RelWatchdog *self = g_new0 (RelWatchdog, 1);
+
+  g_mutex_init (&self->lock);
+  g_cond_init (&self->cond);
+  self->test = g_strdup (test);
+  self->limit = (gint64) rel_env_uint ("NURSERY_WATCHDOG_SECONDS", 30) * G_USEC_PER_SEC;
+  self->last_kick = g_get_monotonic_time ();
+  self->thread = g_thread_new ("watchdog", watchdog_thread, self);
+  return self;
+}
+
+void
+rel_watchdog_kick (RelWatchdog *self,
+                   const char  *format,
+                   ...)
+{
+  char *phase = NULL;
+  va_list args;
+
+  if (format != NULL)
+    {
+      va_start (args, format);
+      phase = g_strdup_vprintf (format, args);
+      va_end (args);
+    }
+
+  g_mutex_lock (&self->lock);
+  self->last_kick = g_get_monotonic_time ();
+  if (phase != NULL)
+    {
+      g_free (self->phase);
+      self->phase = phase;
+    }
+  g_mutex_unlock (&self->lock);
+}
+
+void
+rel_watchdog_free (RelWatchdog *self)
+{
+  g_mutex_lock (&self->lock);
+  self->stop = TRUE;
+  g_cond_signal (&self->cond);
+  g_mutex_unlock (&self->lock);
+  g_thread_join (self->thread);
+
+  g_mutex_clear (&self->lock);
+  g_cond_clear (&self->cond);
+  g_free (self->phase);
+  g_free (self->test);
+  g_free (self);
+}
+
+void
+rel_run_until (GMainContext *context,
+               const int    *flag)
+{
+  while (!g_atomic_int_get (flag))
+    g_main_context_iteration (context, TRUE);
+}
+
+void
+rel_spin (guint spins)
+{
+  static int sink;
+
+  for (guint i = 0; i < spins; i++)
+    g_atomic_int_add (&sink, 1);
+}
+
+static void
+live_count_weak_notify (gpointer  data,
+                        GObject  *where_the_object_was)
+{
+  RelLiveCount *count = data;
+
+  g_atomic_int_add (&count->alive, -1);
+}
+
+void
+rel_track (RelLiveCount *count,
+           gpointer      object)
+{
+  g_atomic_int_inc (&count->alive);
+  g_object_weak_ref (object, live_count_weak_notify, count);
+}
+
+/* Round-based helper threads */
+
+struct _RelHelper
+{
+  GMutex    lock;
+  GCond     cond;
+  GThread  *thread;
+  GFunc     job;
+  gpointer  data;
+  gpointer  data2;
+  guint     started;    /* rounds handed over */
+  guint     finished;   /* rounds done */
+  gboolean  quit;
+};
+
+static gpointer
+helper_thread (gpointer data)
+{
+  RelHelper *self = data;
+
+  g_mutex_lock (&self->lock);
+  for (;;)
+    {
+      GFunc job;
+      gpointer job_data, job_data2;
+
+      while (!self->quit && self->finished == self->started)
+        g_cond_wait (&self->cond, &self->lock);
+      if (self->quit)
+        break;
+      job = self->job;
+      job_data = self->data;
+      job_data2 = self->data2;
+      g_mutex_unlock (&self->lock);
+
+      job (job_data, job_data2);
+
+      g_mutex_lock (&self->lock);
+      self->finished++;
+      g_cond_broadcast (&self->cond);
+    }
+  g_mutex_unlock (&self->lock);
+  return NULL;
+}
+
+RelHelper *
+rel_helper_new (const char *name)
+{
+  RelHelper *self = g_new0 (RelHelper, 1);
+
+  g_mutex_init (&self->lock);
+  g_cond_init (&self->cond);
+  self->thread = g_thread_new (name, helper_thread, self);
+  return self;
+}
+
+void
+rel_helper_run (RelHelper *self,
+                GFunc      job,
+                gpointer   data,
+                gpointer   data2)
+{
+  g_mutex_lock (&self->lock);
+  g_assert_cmpuint (self->started, ==, self->finished);
+  self->job = job;
+  self->data = data;
+  self->data2 = data2;
+  self->started++;
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
+}
+
+void
+rel_helper_finish (RelHelper *self)
+{
+  g_mutex_lock (&self->lock);
+  while (self->finished != self->started)
+    g_cond_wait (&self->cond, &self->lock);
+  g_mutex_unlock (&self->lock);
+}
+
+void
+rel_helper_free (RelHelper *self)
+{
+  rel_helper_finish (self);
+  g_mutex_lock (&self->lock);
+  self->quit = TRUE;
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
+  g_thread_join (self->thread);
+  g_mutex_clear (&self->lock);
+  g_cond_clear (&self->cond);
+  g_free (self);
+}

@@ -1,0 +1,68 @@
+/* rel-utils.h: knobs, watchdog and bookkeeping shared by the reliability tests
+ *
+ * Copyright 2026 The Nursery authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include <nursery.h>
+
+G_BEGIN_DECLS
+
+/* Environment knobs. Every count a test runs is `default × scale`, where
+ * the scale is NURSERY_RELIABILITY_SCALE (a percentage, default 100): the
+ * valgrind and sanitizer setups lower it, a soak run raises it. A test's
+ * own variable (e.g. NURSERY_STRESS_ITERATIONS) overrides the product. */
+guint        rel_env_uint          (const char *name,
+                                    guint       fallback);
+guint        rel_scaled            (const char *name,
+                                    guint       fallback);
+
+/* A watchdog thread that fails the test (TAP "Bail out!" + abort) if the
+ * test makes no progress for NURSERY_WATCHDOG_SECONDS (default 30): a
+ * deadlock is a failure, never a hang. It waits on a condition variable
+ * with a deadline; it is not used for synchronisation. */
+typedef struct _RelWatchdog RelWatchdog;
+
+RelWatchdog *rel_watchdog_new      (const char  *test);
+void         rel_watchdog_kick     (RelWatchdog *self,
+                                    const char  *format,
+                                    ...) G_GNUC_PRINTF (2, 3);
+void         rel_watchdog_free     (RelWatchdog *self);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RelWatchdog, rel_watchdog_free)
+
+/* Iterates @context until *flag is set (atomically read), kicking nothing:
+ * the watchdog bounds it. */
+void         rel_run_until         (GMainContext *context,
+                                    const int    *flag);
+
+/* A busy wait of about @spins loop turns: lets two threads collide at
+ * random points without sleeping. */
+void         rel_spin              (guint        spins);
+
+/* Counts finalizations through weak refs. */
+typedef struct
+{
+  int alive;
+} RelLiveCount;
+
+void         rel_track             (RelLiveCount *count,
+                                    gpointer      object);
+
+/* A helper thread that runs one job per round, so that a test can fire
+ * cancels from another thread thousands of times without creating a
+ * thread each time. rel_helper_run() hands it a job and returns at once;
+ * rel_helper_finish() blocks until the job has returned. */
+typedef struct _RelHelper RelHelper;
+
+RelHelper   *rel_helper_new        (const char  *name);
+void         rel_helper_run        (RelHelper   *self,
+                                    GFunc        job,
+                                    gpointer     data,
+                                    gpointer     data2);
+void         rel_helper_finish     (RelHelper   *self);
+void         rel_helper_free       (RelHelper   *self);
+
+G_END_DECLS
