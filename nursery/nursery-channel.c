@@ -659,15 +659,17 @@ send_item_async (NurseryChannel      *self,
   g_mutex_lock (&self->lock);
   if (self->closed)
     error = closed_error ();
-  else if (!g_cancellable_is_cancelled (cancellable) && !offer_locked (self, item, served))
+  /* Asked once: another thread may cancel at any moment, and an item that
+   * was offered successfully belongs to its receiver from then on. */
+  else if (g_cancellable_is_cancelled (cancellable))
+    error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, "The channel operation was cancelled");
+  else if (!offer_locked (self, item, served))
     {
       waiter->item = item;
       wait_in (self, waiter, &self->senders, cancellable);
       finish_served (served);
       return;
     }
-  else if (g_cancellable_is_cancelled (cancellable))
-    error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, "The channel operation was cancelled");
   g_mutex_unlock (&self->lock);
 
   finish_served (served);

@@ -289,9 +289,7 @@ test_wait_after_all_children (void)
   WaitProbe probe = { group, FALSE, 0 };
 
   for (int i = 0; i < 5; i++)
-    {
-      g_autoptr(NurseryTask) task = nursery_group_spawn (group, NULL, return_from_idle, NULL, NULL, NULL);
-    }
+    nt_spawn (group, NULL, return_from_idle, NULL);
   nursery_group_wait_async (group, NULL, probe_wait_cb, &probe);
   g_assert_cmpint (nursery_group_get_state (group), ==, NURSERY_GROUP_JOINING);
   nt_run_until (&probe.done);

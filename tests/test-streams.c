@@ -188,6 +188,8 @@ test_list_tasks (void)
   g_autoptr(GArray) changes = g_array_new (FALSE, FALSE, sizeof (Change));
   g_autoptr(NurseryTask) a = nursery_group_spawn (group, "a", nt_child_until_cancelled, NULL, NULL, NULL);
   g_autoptr(NurseryTask) b = NULL;
+  /* "a" is already spawned: the model starts with it. */
+  g_assert_nonnull (a);
   g_autoptr(NurseryTask) c = NULL;
   g_autoptr(GListModel) model = nursery_group_list_tasks (group);
   g_autoptr(NurseryTask) item = NULL;

@@ -83,10 +83,8 @@ run_owner_check (GMainContext *context)
   g_signal_connect (group, "task-finished", G_CALLBACK (finished_on_owner), &check);
   g_signal_connect (group, "notify", G_CALLBACK (notify_on_owner), &check);
   for (guint i = 0; i < n; i++)
-    {
-      g_autoptr(NurseryTask) task = nursery_group_spawn_in_thread (group, "t", return_index_in_thread,
-                                                                   &check, destroy_on_owner, NULL);
-    }
+    g_object_unref (nursery_group_spawn_in_thread (group, "t", return_index_in_thread,
+                                                   &check, destroy_on_owner, NULL));
   nursery_group_wait_async (group, NULL, wait_on_owner_cb, &check);
   while (check.owner != NULL)
     g_main_context_iteration (context, TRUE);
