@@ -157,6 +157,20 @@ item_take_value (Item   *item,
   item_free (item);
 }
 
+/* Hands @item (or, without one, a NULL pointer value) to @out. */
+static gboolean
+deliver_value (Item   *item,
+               GValue *out)
+{
+  if (item == NULL)
+    {
+      set_no_value (out);
+      return FALSE;
+    }
+  item_take_value (item, out);
+  return TRUE;
+}
+
 /* The receiver owns a pointer item from now on; an object item comes as a
  * new reference. */
 static gpointer
@@ -933,20 +947,11 @@ nursery_channel_receive_finish (NurseryChannel  *self,
                                 GValue          *value,
                                 GError         **error)
 {
-  Item *item;
-
   g_return_val_if_fail (NURSERY_IS_CHANNEL (self), FALSE);
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == nursery_channel_receive_async, FALSE);
 
-  item = g_task_propagate_pointer (G_TASK (result), error);
-  if (item == NULL)
-    {
-      set_no_value (value);
-      return FALSE;
-    }
-  item_take_value (item, value);
-  return TRUE;
+  return deliver_value (g_task_propagate_pointer (G_TASK (result), error), value);
 }
 
 /**
@@ -1017,18 +1022,9 @@ nursery_channel_try_receive (NurseryChannel  *self,
                              GValue          *value,
                              GError         **error)
 {
-  Item *item;
-
   g_return_val_if_fail (NURSERY_IS_CHANNEL (self), FALSE);
 
-  item = try_take (self, error);
-  if (item == NULL)
-    {
-      set_no_value (value);
-      return FALSE;
-    }
-  item_take_value (item, value);
-  return TRUE;
+  return deliver_value (try_take (self, error), value);
 }
 
 /**

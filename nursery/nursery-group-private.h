@@ -37,9 +37,5 @@ void _nursery_group_task_unshielded_locked (NurseryGroup *self,
                                             GCancellable **to_cancel);
 void _nursery_group_task_started_locked   (NurseryGroup *self,
                                            NurseryTask  *task);
-void _nursery_group_dump (NurseryGroup *self,
-                          GString      *out,
-                          const char   *prefix,
-                          gint64        now);
 
 G_END_DECLS

@@ -2330,6 +2330,8 @@ nick (GType        enum_type,
   return g_enum_get_value (g_type_class_peek (enum_type), value)->value_nick;
 }
 
+static void dump_group (NurseryGroup *self, GString *out, const char *prefix, gint64 now);
+
 static void
 dump_task (NurseryTask *task,
            GString     *out,
@@ -2348,11 +2350,11 @@ dump_task (NurseryTask *task,
                           nursery_task_is_cancelled (task) ? ", cancelled" : "",
                           (now - task->spawn_time) / 1000.0, deadline);
   for (GSList *l = task->nested_groups; l != NULL; l = l->next)
-    _nursery_group_dump (l->data, out, child_prefix, now);
+    dump_group (l->data, out, child_prefix, now);
 }
 
-void
-_nursery_group_dump (NurseryGroup *self,
+static void
+dump_group (NurseryGroup *self,
                      GString      *out,
                      const char   *prefix,
                      gint64        now)
@@ -2398,7 +2400,7 @@ nursery_group_dump_tree (NurseryGroup *self)
   g_return_val_if_fail (NURSERY_IS_GROUP (self), NULL);
 
   out = g_string_new (NULL);
-  _nursery_group_dump (self, out, "", g_get_monotonic_time ());
+  dump_group (self, out, "", g_get_monotonic_time ());
   return g_string_free (out, FALSE);
 }
 

@@ -69,7 +69,6 @@ NurseryTask *_nursery_task_new              (NurseryAnchor    *anchor,
 GCancellable *_nursery_task_mark_cancelled_locked (NurseryTask *self);
 void          _nursery_task_run             (NurseryTask      *self);
 void          _nursery_task_finish_unstarted (NurseryTask     *self);
-gboolean      _nursery_task_claim_default_success (NurseryTask *self);
 NurseryTaskState _nursery_task_settle_outcome (NurseryTask    *self);
 void          _nursery_task_release         (NurseryTask      *self);
 void          _nursery_task_complete_waiters (NurseryTask     *self);

@@ -261,6 +261,13 @@ nursery_task_deliver (NurseryTask *self)
   g_mutex_unlock (&anchor->lock);
 }
 
+/* R2: a thread child that returns without a result succeeds. */
+static gboolean
+claim_default_success (NurseryTask *self)
+{
+  return g_atomic_int_compare_and_exchange (&self->returned, FALSE, TRUE);
+}
+
 static void
 nursery_task_thread_func (GTask        *gtask,
                           gpointer      source_object,
@@ -272,7 +279,7 @@ nursery_task_thread_func (GTask        *gtask,
   self->func (self, self->user_data);
 
   /* R2: a thread child that returns without a result succeeds. */
-  _nursery_task_claim_default_success (self);
+  claim_default_success (self);
 
   /* GLib ≥ 2.76 warns about a GTask that never returned. */
   g_task_return_boolean (gtask, TRUE);
@@ -331,11 +338,6 @@ _nursery_task_finish_unstarted (NurseryTask *self)
                              display_name (self));
 }
 
-gboolean
-_nursery_task_claim_default_success (NurseryTask *self)
-{
-  return g_atomic_int_compare_and_exchange (&self->returned, FALSE, TRUE);
-}
 
 /* Owner context only, once the result is final. */
 NurseryTaskState
