@@ -261,7 +261,6 @@ nursery_task_deliver (NurseryTask *self)
   g_mutex_unlock (&anchor->lock);
 }
 
-/* R2: a thread child that returns without a result succeeds. */
 static gboolean
 claim_default_success (NurseryTask *self)
 {
