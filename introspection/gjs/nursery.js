@@ -1,0 +1,293 @@
+// nursery.js: Nursery for GJS, with async functions as children
+//
+// Copyright 2026 The Nursery authors
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//
+// Installed as <datadir>/nursery-1/gjs/nursery.js. GJS 1.74 resolves no
+// bare module names outside its own, so import it by URI:
+//
+//   import Nursery from 'gi://Nursery?version=1.0';
+//   import * as NurseryJS from 'file:///usr/share/nursery-1/gjs/nursery.js';
+//
+//   const group = new Nursery.Group();
+//   const task = NurseryJS.spawn(group, 'size', async t => (await load(t)).length);
+//   await NurseryJS.wait(group);   // rejects with the first failure
+//   print(task.get_value());
+//
+// What it gives (docs/bindings.md, R2, R3, R24):
+//  - spawn() and start() take sync or async functions: the value the
+//    function returns (or its promise resolves to) is the task's result,
+//    and what it throws (or its promise rejects with) fails the task: a
+//    GLib.Error as it is, anything else as Nursery.Error.FAILED whose
+//    message is "Name: message". A child never leaves its group hanging.
+//  - wait(), cancelled(): promises for joining and for a task's cancel.
+//  - spawnInThread() refuses: GJS cannot run JS on a worker thread.
+//
+// Importing it also makes the raw typelib methods safer, for code that
+// keeps calling them:
+//  - group.spawn(name, func) and group.start_async(...): a synchronous
+//    throw, or a rejection of a promise the function returns, fails the
+//    task (GJS would only log it); the task still ends with
+//    task.return_*() as in C;
+//  - group.spawn_in_thread() throws instead of recording a success for a
+//    function GJS never ran;
+//  - task.return_error() takes any thrown value, not only a GLib.Error;
+//  - wait_async, start_async, next_async (and Channel send/receive)
+//    return promises when called without a callback (Gio._promisify).
+
+import GLib from 'gi://GLib';
+import Gio from 'gi://Gio';
+import GObject from 'gi://GObject';
+import Nursery from 'gi://Nursery?version=1.0';
+
+const THREAD_MESSAGE = 'Nursery: GJS cannot run JavaScript on a worker thread, so ' +
+    'spawn_in_thread() would record a success for a function that never ran. ' +
+    'Use spawn() with an async function (Gio async calls keep the work off the ' +
+    'main thread), or run the blocking work in a Gio.Subprocess.';
+
+// gobject-introspection 1.74 has no finish-func annotation, so name each
+// pair. _promisify is idempotent: a program may promisify them too.
+Gio._promisify(Nursery.Group.prototype, 'wait_async', 'wait_finish');
+Gio._promisify(Nursery.Group.prototype, 'start_async', 'start_finish');
+Gio._promisify(Nursery.Group.prototype, 'next_async', 'next_finish');
+Gio._promisify(Nursery.Task.prototype, 'wait_async', 'wait_finish');
+if (Nursery.Channel) {
+    Gio._promisify(Nursery.Channel.prototype, 'send_async', 'send_finish');
+    Gio._promisify(Nursery.Channel.prototype, 'receive_async', 'receive_finish');
+}
+
+// The methods replaced at the end of this file, as the typelib (and
+// _promisify, for start_async) made them.
+const raw = {
+    spawn: Nursery.Group.prototype.spawn,
+    startAsync: Nursery.Group.prototype.start_async,
+    returnError: Nursery.Task.prototype.return_error,
+    getValue: Nursery.Task.prototype.get_value,
+};
+
+/**
+ * The GLib.Error a task fails with when its function throws `thrown`:
+ * a GLib.Error as it is, anything else as Nursery.Error.FAILED with the
+ * message "Name: message" (what the Python binding does, R24).
+ *
+ * @param {*} thrown what the child threw or rejected with
+ * @returns {GLib.Error}
+ */
+export function toError(thrown) {
+    if (thrown instanceof GLib.Error)
+        return thrown;
+    // String(error) is "TypeError: message" (or the name alone if the
+    // message is empty); a thrown non-Error is converted as it is.
+    let message;
+    try {
+        message = String(thrown);
+    } catch {
+        // A Symbol converts, but an object whose toString throws does not.
+        message = Object.prototype.toString.call(thrown);
+    }
+    return new GLib.Error(Nursery.Error, Nursery.Error.FAILED, message);
+}
+
+// Holds a JS value GJS cannot put into a GValue (an array, a class
+// instance, undefined inside...): the task keeps the box, and get_value()
+// below hands back the value itself. The box lives as long as C holds it,
+// so the value does too.
+const ValueBox = GObject.registerClass(class NurseryJsValueBox extends GObject.Object {
+    _init(value) {
+        super._init();
+        this.value = value;
+    }
+});
+
+// Ends `task` successfully with `value`. Numbers that are integers go in
+// as gint64 (so C's get_int() reads them), booleans as gboolean, undefined
+// as no value (R2); what GJS can marshal (strings, doubles, GObjects,
+// boxed, variants, plain objects) goes in as is; anything else is boxed.
+function returnValue(task, value) {
+    if (value === undefined)
+        task.return_value(null);
+    else if (typeof value === 'boolean')
+        task.return_boolean(value);
+    else if (Number.isSafeInteger(value))
+        task.return_int(value);
+    else if (isMarshallable(value))
+        task.return_value(value);
+    else
+        task.return_value(new ValueBox(value));
+}
+
+// Whether GJS 1.74 guesses a GValue type for `value` (it throws "Could
+// not guess unspecified GValue type" otherwise, after which the task
+// would be left without a result).
+function isMarshallable(value) {
+    if (value === null || typeof value === 'string' || typeof value === 'number')
+        return true;
+    if (typeof value !== 'object')
+        return false;
+    // GObjects, boxed types (GLib.Variant, GLib.Bytes...) and plain
+    // objects: GJS knows their GType from their constructor.
+    return value instanceof GObject.Object || value.constructor?.$gtype !== undefined;
+}
+
+// Settles `task` with the outcome of `func(task)`: its value, or a failure
+// with what it threw. An async function's promise settles it later.
+function runChild(task, func) {
+    let result;
+    try {
+        result = func(task);
+    } catch (e) {
+        failTask(task, e);
+        return;
+    }
+    if (isThenable(result)) {
+        result.then(value => returnValue(task, value), e => failTask(task, e));
+    } else {
+        try {
+            returnValue(task, result);
+        } catch (e) {
+            failTask(task, e);
+        }
+    }
+}
+
+function failTask(task, thrown) {
+    raw.returnError.call(task, toError(thrown));
+}
+
+function isThenable(value) {
+    return value !== null && (typeof value === 'object' || typeof value === 'function') &&
+        typeof value.then === 'function';
+}
+
+// The raw C semantics (the task ends with task.return_*()), except that
+// what GJS would only log fails the task: a synchronous throw, or the
+// rejection of a promise the function returned.
+function guardRaw(func) {
+    if (typeof func !== 'function')
+        return func;   // let the typelib call refuse it as before
+    return task => {
+        let result;
+        try {
+            result = func(task);
+        } catch (e) {
+            failTask(task, e);
+            return;
+        }
+        if (isThenable(result))
+            result.then(undefined, e => failTask(task, e));
+    };
+}
+
+/**
+ * Adds an in-context child whose function may be async (R1, R2). The
+ * value it returns, or its promise resolves to, is the task's result:
+ * undefined is no value, an integer is read with get_int(), any value
+ * comes back from get_value(). What it throws, or its promise rejects
+ * with, fails the task (see toError()). Do not call task.return_*() from
+ * it: its outcome is what it returns.
+ *
+ * @param {Nursery.Group} group a group that is not closed
+ * @param {string|null} name a name for logs and errors
+ * @param {function(Nursery.Task): *} func the child's body
+ * @returns {Nursery.Task} the child's handle
+ * @throws {GLib.Error} Nursery.Error.CLOSED if the group is closed
+ */
+export function spawn(group, name, func) {
+    checkFunction(func, 'spawn');
+    return raw.spawn.call(group, name, task => runChild(task, func));
+}
+
+/**
+ * Starts a child and resolves once it called task.started(value), like
+ * trio's nursery.start() (R18). The function may be async; after
+ * started(), its return value or throw settles the task as with spawn().
+ *
+ * @param {Nursery.Group} group a group that is not closed
+ * @param {string|null} name a name for logs and errors
+ * @param {function(Nursery.Task): *} func the child's body; it calls
+ *   task.started(value) once ready
+ * @param {Gio.Cancellable|null} [cancellable] cancels the start: the
+ *   child is cancelled until it called started()
+ * @returns {Promise<Array>} [task, value]; rejects with the child's failure
+ *   before started(), or Nursery.Error.NOT_STARTED
+ */
+export function start(group, name, func, cancellable = null) {
+    checkFunction(func, 'start');
+    return raw.startAsync.call(group, name, task => runChild(task, func), cancellable);
+}
+
+/**
+ * Joins a group (or waits for one task): resolves to true, or rejects
+ * with the first failure unchanged, CANCELLED or TIMED_OUT (R6, R7).
+ *
+ * @param {Nursery.Group|Nursery.Task} groupOrTask what to wait for
+ * @param {Gio.Cancellable|null} [cancellable] for a group, cancelling it
+ *   cancels the group, which is still joined (R10)
+ * @returns {Promise<boolean>}
+ */
+export function wait(groupOrTask, cancellable = null) {
+    return groupOrTask.wait_async(cancellable);
+}
+
+/**
+ * Refuses: GJS cannot run a JS function on a worker thread.
+ *
+ * @throws {Error} always
+ */
+export function spawnInThread() {
+    throw new Error(THREAD_MESSAGE);
+}
+
+// One promise per task: calling cancelled() again adds no handler.
+const cancelledPromises = new WeakMap();
+
+/**
+ * A promise that rejects with Gio.IOErrorEnum.CANCELLED once `task` is
+ * cancelled (at once if it already is), and never resolves. Race it with
+ * work that takes no cancellable: `await Promise.race([work, cancelled(task)])`.
+ * The rejection reaches the child on a later iteration of the context,
+ * never inside the call that cancelled.
+ *
+ * @param {Nursery.Task} task a running task
+ * @returns {Promise<never>}
+ */
+export function cancelled(task) {
+    let promise = cancelledPromises.get(task);
+    if (promise)
+        return promise;
+    const cancellable = task.get_cancellable();
+    promise = new Promise((_resolve, reject) => {
+        // Gio.Cancellable.connect is g_cancellable_connect in GJS; the
+        // handler goes away with the cancellable, which ends with the task.
+        cancellable.connect(() => reject(new GLib.Error(Gio.IOErrorEnum,
+            Gio.IOErrorEnum.CANCELLED, 'Task was cancelled')));
+    });
+    // Nobody may be listening when the task is cancelled: do not report
+    // an unhandled rejection for that.
+    promise.catch(() => {});
+    cancelledPromises.set(task, promise);
+    return promise;
+}
+
+function checkFunction(func, what) {
+    if (typeof func !== 'function')
+        throw new TypeError(`Nursery ${what}(): the child must be a function, got ${typeof func}`);
+}
+
+// The raw methods, made safe (see the top of this file).
+Nursery.Group.prototype.spawn = function (name, func) {
+    return raw.spawn.call(this, name, guardRaw(func));
+};
+Nursery.Group.prototype.spawn_in_thread = spawnInThread;
+// raw.startAsync is the promisified method: both the callback and the
+// promise forms keep working.
+Nursery.Group.prototype.start_async = function (name, func, ...rest) {
+    return raw.startAsync.call(this, name, guardRaw(func), ...rest);
+};
+Nursery.Task.prototype.return_error = function (error) {
+    raw.returnError.call(this, toError(error));
+};
+Nursery.Task.prototype.get_value = function () {
+    const value = raw.getValue.call(this);
+    return value instanceof ValueBox ? value.value : value;
+};
