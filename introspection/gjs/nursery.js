@@ -102,7 +102,8 @@ const ValueBox = GObject.registerClass(class NurseryJsValueBox extends GObject.O
 // Ends `task` successfully with `value`. Numbers that are integers go in
 // as gint64 (so C's get_int() reads them), booleans as gboolean, undefined
 // as no value (R2); what GJS can marshal (strings, doubles, GObjects,
-// boxed, variants, plain objects) goes in as is; anything else is boxed.
+// boxed, variants, plain objects) goes in as is; anything else goes in
+// a ValueBox.
 function returnValue(task, value) {
     if (value === undefined)
         task.return_value(null);
