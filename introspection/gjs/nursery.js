@@ -88,10 +88,17 @@ export function toError(thrown) {
     return new GLib.Error(Nursery.Error, Nursery.Error.FAILED, message);
 }
 
+// The tasks that returned through a JS call (any task.return_*()): the
+// module then leaves them alone, so a child that ended its task itself
+// gets no second return (C would refuse it with a critical, R3). A task's
+// wrapper stays the same object while a child holds it, so a WeakSet of
+// wrappers is enough here.
+const returned = new WeakSet();
+
 // Holds a JS value GJS cannot put into a GValue (an array, a class
-// instance, undefined inside...): the task keeps the box, and get_value()
-// below hands back the value itself. The box lives as long as C holds it,
-// so the value does too.
+// instance, a BigInt...): the task keeps the box, and get_value() below
+// hands back the value itself. The box lives as long as C holds it, so
+// the value does too.
 const ValueBox = GObject.registerClass(class NurseryJsValueBox extends GObject.Object {
     _init(value) {
         super._init();
@@ -99,27 +106,43 @@ const ValueBox = GObject.registerClass(class NurseryJsValueBox extends GObject.O
     }
 });
 
-// Ends `task` successfully with `value`. Numbers that are integers go in
-// as gint64 (so C's get_int() reads them), booleans as gboolean, undefined
-// as no value (R2); what GJS can marshal (strings, doubles, GObjects,
-// boxed, variants, plain objects) goes in as is; anything else goes in
-// a ValueBox.
-function returnValue(task, value) {
-    if (value === undefined)
-        task.return_value(null);
-    else if (typeof value === 'boolean')
-        task.return_boolean(value);
-    else if (Number.isSafeInteger(value))
-        task.return_int(value);
-    else if (isMarshallable(value))
-        task.return_value(value);
-    else
-        task.return_value(new ValueBox(value));
+// Ends `task` successfully with `value`, unless it already returned.
+// Numbers that are integers go in as gint64 (so C's get_int() reads
+// them), booleans as gboolean, undefined as no value (R2); what GJS can
+// marshal (strings, doubles, GObjects, boxed, variants, plain objects)
+// goes in as is; anything else goes in a ValueBox. A value that still
+// fails to convert fails the task instead.
+function succeed(task, value) {
+    if (returned.has(task))
+        return;
+    try {
+        if (value === undefined)
+            task.return_value(null);
+        else if (typeof value === 'boolean')
+            task.return_boolean(value);
+        else if (Number.isSafeInteger(value))
+            task.return_int(value);
+        else if (isMarshallable(value))
+            task.return_value(value);
+        else
+            task.return_value(new ValueBox(value));
+    } catch (e) {
+        fail(task, e);
+    }
+}
+
+// Fails `task` with what it threw. If it already returned, nothing is
+// left to fail: report the exception as GJS would have.
+function fail(task, thrown) {
+    if (returned.has(task)) {
+        logError(thrown, `Nursery: task “${task.name}” threw after it returned`);
+        return;
+    }
+    task.return_error(thrown);
 }
 
 // Whether GJS 1.74 guesses a GValue type for `value` (it throws "Could
-// not guess unspecified GValue type" otherwise, after which the task
-// would be left without a result).
+// not guess unspecified GValue type" otherwise).
 function isMarshallable(value) {
     if (value === null || typeof value === 'string' || typeof value === 'number')
         return true;
@@ -130,6 +153,11 @@ function isMarshallable(value) {
     return value instanceof GObject.Object || value.constructor?.$gtype !== undefined;
 }
 
+function isThenable(value) {
+    return value !== null && (typeof value === 'object' || typeof value === 'function') &&
+        typeof value.then === 'function';
+}
+
 // Settles `task` with the outcome of `func(task)`: its value, or a failure
 // with what it threw. An async function's promise settles it later.
 function runChild(task, func) {
@@ -137,27 +165,13 @@ function runChild(task, func) {
     try {
         result = func(task);
     } catch (e) {
-        failTask(task, e);
+        fail(task, e);
         return;
     }
-    if (isThenable(result)) {
-        result.then(value => returnValue(task, value), e => failTask(task, e));
-    } else {
-        try {
-            returnValue(task, result);
-        } catch (e) {
-            failTask(task, e);
-        }
-    }
-}
-
-function failTask(task, thrown) {
-    raw.returnError.call(task, toError(thrown));
-}
-
-function isThenable(value) {
-    return value !== null && (typeof value === 'object' || typeof value === 'function') &&
-        typeof value.then === 'function';
+    if (isThenable(result))
+        result.then(value => succeed(task, value), e => fail(task, e));
+    else
+        succeed(task, result);
 }
 
 // The raw C semantics (the task ends with task.return_*()), except that
@@ -171,11 +185,11 @@ function guardRaw(func) {
         try {
             result = func(task);
         } catch (e) {
-            failTask(task, e);
+            fail(task, e);
             return;
         }
         if (isThenable(result))
-            result.then(undefined, e => failTask(task, e));
+            result.then(undefined, e => fail(task, e));
     };
 }
 
@@ -184,16 +198,20 @@ function guardRaw(func) {
  * value it returns, or its promise resolves to, is the task's result:
  * undefined is no value, an integer is read with get_int(), any value
  * comes back from get_value(). What it throws, or its promise rejects
- * with, fails the task (see toError()). Do not call task.return_*() from
- * it: its outcome is what it returns.
+ * with, fails the task (see toError()). If the child ends its task
+ * itself with task.return_*(), that return wins and what the function
+ * returns afterwards is ignored.
  *
  * @param {Nursery.Group} group a group that is not closed
- * @param {string|null} name a name for logs and errors
+ * @param {string|null} [name] a name for logs and errors; leave it out
+ *   (spawn(group, func)) for the function's own name
  * @param {function(Nursery.Task): *} func the child's body
  * @returns {Nursery.Task} the child's handle
  * @throws {GLib.Error} Nursery.Error.CLOSED if the group is closed
  */
 export function spawn(group, name, func) {
+    if (typeof name === 'function' && func === undefined)
+        [name, func] = [name.name || null, name];
     checkFunction(func, 'spawn');
     return raw.spawn.call(group, name, task => runChild(task, func));
 }
@@ -204,7 +222,8 @@ export function spawn(group, name, func) {
  * started(), its return value or throw settles the task as with spawn().
  *
  * @param {Nursery.Group} group a group that is not closed
- * @param {string|null} name a name for logs and errors
+ * @param {string|null} [name] a name for logs and errors; leave it out
+ *   (start(group, func, cancellable)) for the function's own name
  * @param {function(Nursery.Task): *} func the child's body; it calls
  *   task.started(value) once ready
  * @param {Gio.Cancellable|null} [cancellable] cancels the start: the
@@ -213,6 +232,8 @@ export function spawn(group, name, func) {
  *   before started(), or Nursery.Error.NOT_STARTED
  */
 export function start(group, name, func, cancellable = null) {
+    if (typeof name === 'function')
+        [name, func, cancellable] = [name.name || null, name, func ?? null];
     checkFunction(func, 'start');
     return raw.startAsync.call(group, name, task => runChild(task, func), cancellable);
 }
@@ -287,6 +308,24 @@ Nursery.Group.prototype.start_async = function (name, func, ...rest) {
 };
 Nursery.Task.prototype.return_error = function (error) {
     raw.returnError.call(this, toError(error));
+    returned.add(this);
+};
+// Every other way to return is recorded too (see `returned`).
+for (const name of ['return_value', 'return_boolean', 'return_int', 'return_pointer']) {
+    const method = Nursery.Task.prototype[name];
+    if (typeof method !== 'function')
+        continue;
+    Nursery.Task.prototype[name] = function (...args) {
+        method.apply(this, args);
+        returned.add(this);
+    };
+}
+const returnErrorIfCancelled = Nursery.Task.prototype.return_error_if_cancelled;
+Nursery.Task.prototype.return_error_if_cancelled = function () {
+    const cancelledAndReturned = returnErrorIfCancelled.call(this);
+    if (cancelledAndReturned)
+        returned.add(this);
+    return cancelledAndReturned;
 };
 Nursery.Task.prototype.get_value = function () {
     const value = raw.getValue.call(this);

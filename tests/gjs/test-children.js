@@ -101,6 +101,47 @@ async function testAsyncChildValue() {
         'an async child resolving to undefined succeeds with no value');
 }
 
+// R3: the first return wins. A module child may end its task itself (as
+// in C); what its function returns afterwards is ignored, without the
+// critical a second C return would log (the test runs with
+// G_DEBUG=fatal-criticals). Values GJS cannot put in a GValue still come
+// back as themselves, and the name defaults to the function's.
+async function testReturnsAndValues() {
+    const group = new Nursery.Group();
+    const itself = NurseryJS.spawn(group, 'itself', async task => {
+        task.return_int(5);
+        await nextIteration();
+        return 6;
+    });
+    const thenThrows = NurseryJS.spawn(group, 'then-throws', task => {
+        task.return_boolean(true);
+        throw new Error('after the return: logged, not a second return');
+    });
+    class Point {
+        constructor(x) {
+            this.x = x;
+        }
+    }
+    const point = new Point(3);
+    const instance = NurseryJS.spawn(group, 'instance', async () => point);
+    const big = NurseryJS.spawn(group, 'big', () => 2n ** 70n);
+    const fraction = NurseryJS.spawn(group, 'fraction', () => 0.5);
+    const variant = NurseryJS.spawn(group, 'variant', () => new GLib.Variant('s', 'v'));
+    const unnamed = NurseryJS.spawn(group, async function fetchSomething() {
+        await nextIteration();
+    });
+
+    check(await NurseryJS.wait(group) === true, 'the group succeeds');
+    check(itself.get_int() === 5, `a child's own return_int(5) wins over its return value (got ${itself.get_value()})`);
+    check(thenThrows.get_state() === Nursery.TaskState.SUCCEEDED && thenThrows.get_boolean() === true,
+        `a throw after the child returned does not undo the return (${describe(thenThrows)})`);
+    check(instance.get_value() === point, 'a class instance comes back as the same object');
+    check(big.get_value() === 2n ** 70n, 'a BigInt comes back unchanged');
+    check(fraction.get_value() === 0.5, 'a fraction is a double');
+    check(variant.get_value()?.unpack?.() === 'v', 'a GLib.Variant comes back (as a copy)');
+    check(unnamed.name === 'fetchSomething', `spawn(group, func) names the task after func (got ${unnamed.name})`);
+}
+
 // R7: a rejected async child fails its task with the JS error's message;
 // under fail-fast the group cancels its sibling and wait() rejects with it.
 async function testAsyncChildRejects() {
@@ -289,7 +330,9 @@ async function testStart() {
     check(isError(early, Nursery.Error, Nursery.Error.FAILED) && early.message === 'Error: not ready',
         `a throw before started() rejects start() (got ${early})`);
 
-    const quiet = await rejection(NurseryJS.start(group, 'quiet', async () => 1));
+    const quiet = await rejection(NurseryJS.start(group, async function quietChild() {
+        return 1;
+    }));
     check(isError(quiet, Nursery.Error, Nursery.Error.NOT_STARTED),
         `resolving without started() is NOT_STARTED (got ${quiet})`);
 
@@ -342,6 +385,7 @@ function withinDeadline(promise) {
 async function main() {
     const cases = [
         testAsyncChildValue,
+        testReturnsAndValues,
         testAsyncChildRejects,
         testSyncThrow,
         testReturnError,
