@@ -45,26 +45,6 @@ const THREAD_MESSAGE = 'Nursery: GJS cannot run JavaScript on a worker thread, s
     'Use spawn() with an async function (Gio async calls keep the work off the ' +
     'main thread), or run the blocking work in a Gio.Subprocess.';
 
-// gobject-introspection 1.74 has no finish-func annotation, so name each
-// pair. _promisify is idempotent: a program may promisify them too.
-Gio._promisify(Nursery.Group.prototype, 'wait_async', 'wait_finish');
-Gio._promisify(Nursery.Group.prototype, 'start_async', 'start_finish');
-Gio._promisify(Nursery.Group.prototype, 'next_async', 'next_finish');
-Gio._promisify(Nursery.Task.prototype, 'wait_async', 'wait_finish');
-if (Nursery.Channel) {
-    Gio._promisify(Nursery.Channel.prototype, 'send_async', 'send_finish');
-    Gio._promisify(Nursery.Channel.prototype, 'receive_async', 'receive_finish');
-}
-
-// The methods replaced at the end of this file, as the typelib (and
-// _promisify, for start_async) made them.
-const raw = {
-    spawn: Nursery.Group.prototype.spawn,
-    startAsync: Nursery.Group.prototype.start_async,
-    returnError: Nursery.Task.prototype.return_error,
-    getValue: Nursery.Task.prototype.get_value,
-};
-
 /**
  * The GLib.Error a task fails with when its function throws `thrown`:
  * a GLib.Error as it is, anything else as Nursery.Error.FAILED with the
@@ -87,24 +67,6 @@ export function toError(thrown) {
     }
     return new GLib.Error(Nursery.Error, Nursery.Error.FAILED, message);
 }
-
-// The tasks that returned through a JS call (any task.return_*()): the
-// module then leaves them alone, so a child that ended its task itself
-// gets no second return (C would refuse it with a critical, R3). A task's
-// wrapper stays the same object while a child holds it, so a WeakSet of
-// wrappers is enough here.
-const returned = new WeakSet();
-
-// Holds a JS value GJS cannot put into a GValue (an array, a class
-// instance, a BigInt...): the task keeps the box, and get_value() below
-// hands back the value itself. The box lives as long as C holds it, so
-// the value does too.
-const ValueBox = GObject.registerClass(class NurseryJsValueBox extends GObject.Object {
-    _init(value) {
-        super._init();
-        this.value = value;
-    }
-});
 
 // Ends `task` successfully with `value`, unless it already returned.
 // Numbers that are integers go in as gint64 (so C's get_int() reads
@@ -296,38 +258,94 @@ function checkFunction(func, what) {
         throw new TypeError(`Nursery ${what}(): the child must be a function, got ${typeof func}`);
 }
 
-// The raw methods, made safe (see the top of this file).
-Nursery.Group.prototype.spawn = function (name, func) {
-    return raw.spawn.call(this, name, guardRaw(func));
-};
-Nursery.Group.prototype.spawn_in_thread = spawnInThread;
-// raw.startAsync is the promisified method: both the callback and the
-// promise forms keep working.
-Nursery.Group.prototype.start_async = function (name, func, ...rest) {
-    return raw.startAsync.call(this, name, guardRaw(func), ...rest);
-};
-Nursery.Task.prototype.return_error = function (error) {
-    raw.returnError.call(this, toError(error));
-    returned.add(this);
-};
-// Every other way to return is recorded too (see `returned`).
-for (const name of ['return_value', 'return_boolean', 'return_int', 'return_pointer']) {
-    const method = Nursery.Task.prototype[name];
-    if (typeof method !== 'function')
-        continue;
-    Nursery.Task.prototype[name] = function (...args) {
-        method.apply(this, args);
+// Holds a JS value GJS cannot put into a GValue (an array, a class
+// instance, a BigInt...): the task keeps the box, and get_value() hands
+// back the value itself. The box lives as long as C holds it, so the
+// value does too.
+function registerValueBox() {
+    return GObject.registerClass({
+        GTypeName: 'NurseryGjsValueBox',
+    }, class NurseryGjsValueBox extends GObject.Object {
+        _init(value) {
+            super._init();
+            this.value = value;
+        }
+    });
+}
+
+// Promisifies the async methods and makes the raw ones safe (see the top
+// of this file). Returns what the functions above share.
+function install() {
+    // gobject-introspection 1.74 has no finish-func annotation, so name
+    // each pair. _promisify is idempotent: a program may do it too.
+    Gio._promisify(Nursery.Group.prototype, 'wait_async', 'wait_finish');
+    Gio._promisify(Nursery.Group.prototype, 'start_async', 'start_finish');
+    Gio._promisify(Nursery.Group.prototype, 'next_async', 'next_finish');
+    Gio._promisify(Nursery.Task.prototype, 'wait_async', 'wait_finish');
+    if (Nursery.Channel) {
+        Gio._promisify(Nursery.Channel.prototype, 'send_async', 'send_finish');
+        Gio._promisify(Nursery.Channel.prototype, 'receive_async', 'receive_finish');
+    }
+
+    const group = Nursery.Group.prototype;
+    const task = Nursery.Task.prototype;
+    const shared = {
+        // The methods as the typelib (and _promisify) made them.
+        raw: {
+            spawn: group.spawn,
+            startAsync: group.start_async,
+            returnError: task.return_error,
+            getValue: task.get_value,
+        },
+        // The tasks that returned through a JS call (any task.return_*()):
+        // the module then leaves them alone, so a child that ended its
+        // task itself gets no second return (C would refuse it with a
+        // critical, R3). A task's wrapper stays the same object while a
+        // child holds it, so a WeakSet of wrappers is enough.
+        returned: new WeakSet(),
+        ValueBox: registerValueBox(),
+    };
+    const {raw, returned, ValueBox} = shared;
+
+    group.spawn = function (name, func) {
+        return raw.spawn.call(this, name, guardRaw(func));
+    };
+    group.spawn_in_thread = spawnInThread;
+    // raw.startAsync is the promisified method: both the callback and the
+    // promise forms keep working.
+    group.start_async = function (name, func, ...rest) {
+        return raw.startAsync.call(this, name, guardRaw(func), ...rest);
+    };
+    task.return_error = function (error) {
+        raw.returnError.call(this, toError(error));
         returned.add(this);
     };
+    for (const name of ['return_value', 'return_boolean', 'return_int', 'return_pointer']) {
+        const method = task[name];
+        if (typeof method !== 'function')
+            continue;
+        task[name] = function (...args) {
+            method.apply(this, args);
+            returned.add(this);
+        };
+    }
+    const returnErrorIfCancelled = task.return_error_if_cancelled;
+    task.return_error_if_cancelled = function () {
+        const cancelledAndReturned = returnErrorIfCancelled.call(this);
+        if (cancelledAndReturned)
+            returned.add(this);
+        return cancelledAndReturned;
+    };
+    task.get_value = function () {
+        const value = raw.getValue.call(this);
+        return value instanceof ValueBox ? value.value : value;
+    };
+    return shared;
 }
-const returnErrorIfCancelled = Nursery.Task.prototype.return_error_if_cancelled;
-Nursery.Task.prototype.return_error_if_cancelled = function () {
-    const cancelledAndReturned = returnErrorIfCancelled.call(this);
-    if (cancelledAndReturned)
-        returned.add(this);
-    return cancelledAndReturned;
-};
-Nursery.Task.prototype.get_value = function () {
-    const value = raw.getValue.call(this);
-    return value instanceof ValueBox ? value.value : value;
-};
+
+// Once per process: a second copy of this file (another path, another
+// install) must not wrap the methods twice nor register the box type
+// again, so it shares the first copy's state.
+const STATE_KEY = Symbol.for('nursery-1 gjs module');
+globalThis[STATE_KEY] ??= install();
+const {raw, returned, ValueBox} = globalThis[STATE_KEY];

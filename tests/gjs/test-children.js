@@ -124,6 +124,8 @@ async function testReturnsAndValues() {
     }
     const point = new Point(3);
     const instance = NurseryJS.spawn(group, 'instance', async () => point);
+    const plain = {a: 1};
+    const object = NurseryJS.spawn(group, 'object', () => plain);
     const big = NurseryJS.spawn(group, 'big', () => 2n ** 70n);
     const fraction = NurseryJS.spawn(group, 'fraction', () => 0.5);
     const variant = NurseryJS.spawn(group, 'variant', () => new GLib.Variant('s', 'v'));
@@ -136,6 +138,7 @@ async function testReturnsAndValues() {
     check(thenThrows.get_state() === Nursery.TaskState.SUCCEEDED && thenThrows.get_boolean() === true,
         `a throw after the child returned does not undo the return (${describe(thenThrows)})`);
     check(instance.get_value() === point, 'a class instance comes back as the same object');
+    check(object.get_value() === plain, 'a plain object comes back as the same object');
     check(big.get_value() === 2n ** 70n, 'a BigInt comes back unchanged');
     check(fraction.get_value() === 0.5, 'a fraction is a double');
     check(variant.get_value()?.unpack?.() === 'v', 'a GLib.Variant comes back (as a copy)');
@@ -363,6 +366,38 @@ async function testTaskWait() {
     await rejection(NurseryJS.wait(group));
 }
 
+// Two copies of the module in one process (say an installed one and an
+// application's own): the second shares the first's state, so it loads
+// (no second GType registration), wraps nothing twice, and values boxed
+// by either come back from get_value().
+async function testSecondCopy() {
+    const source = Gio.File.new_for_uri(GLib.uri_resolve_relative(import.meta.url,
+        '../../introspection/gjs/nursery.js', GLib.UriFlags.NONE));
+    const dir = GLib.dir_make_tmp('nursery-gjs-XXXXXX');
+    const copy = Gio.File.new_for_path(GLib.build_filenamev([dir, 'nursery.js']));
+    source.copy(copy, Gio.FileCopyFlags.NONE, null, null);
+    let other;
+    try {
+        other = await import(copy.get_uri());
+    } finally {
+        copy.delete(null);
+        GLib.rmdir(dir);
+    }
+    check(other !== NurseryJS && typeof other.spawn === 'function', 'a second copy of the module loads');
+
+    const group = new Nursery.Group({policy: Nursery.Policy.SUPERVISE});
+    const list = [1, 2];
+    const viaCopy = other.spawn(group, 'copy', async () => list);
+    const viaFirst = NurseryJS.spawn(group, 'first', () => [3]);
+    const raw = group.spawn('raw', () => {
+        throw new Error('once');
+    });
+    await rejection(NurseryJS.wait(group));
+    check(viaCopy.get_value() === list && viaFirst.get_value()[0] === 3,
+        'values boxed by either copy come back');
+    check(failedWith(raw, 'Error: once'), `the raw spawn still fails a throwing child: ${describe(raw)}`);
+}
+
 // A hang is a failed check, not a stuck test: each case gets
 // CASE_SECONDS (every one takes milliseconds).
 const CASE_SECONDS = 10;
@@ -393,6 +428,7 @@ async function main() {
         testCancelAsyncChild,
         testStart,
         testTaskWait,
+        testSecondCopy,
     ];
     for (const testCase of cases) {
         try {
