@@ -20,6 +20,7 @@
 //    and what it throws (or its promise rejects with) fails the task: a
 //    GLib.Error as it is, anything else as Nursery.Error.FAILED whose
 //    message is "Name: message". A child never leaves its group hanging.
+//    If the child ends its task itself (task.return_*()), that wins.
 //  - wait(), cancelled(): promises for joining and for a task's cancel.
 //  - spawnInThread() refuses: GJS cannot run JS on a worker thread.
 //
@@ -32,6 +33,8 @@
 //  - group.spawn_in_thread() throws instead of recording a success for a
 //    function GJS never ran;
 //  - task.return_error() takes any thrown value, not only a GLib.Error;
+//  - task.get_value() hands back JS values GJS cannot put in a GValue
+//    (arrays, class instances...), which the module stores boxed;
 //  - wait_async, start_async, next_async (and Channel send/receive)
 //    return promises when called without a callback (Gio._promisify).
 
@@ -229,22 +232,30 @@ const cancelledPromises = new WeakMap();
  * A promise that rejects with Gio.IOErrorEnum.CANCELLED once `task` is
  * cancelled (at once if it already is), and never resolves. Race it with
  * work that takes no cancellable: `await Promise.race([work, cancelled(task)])`.
- * The rejection reaches the child on a later iteration of the context,
- * never inside the call that cancelled.
+ * The rejection comes on a later iteration of the owner context, never
+ * inside the call that cancelled, whichever thread that was.
  *
- * @param {Nursery.Task} task a running task
+ * @param {Nursery.Task} task a task of a group owned by this thread's
+ *   context (every task a JS child gets)
  * @returns {Promise<never>}
  */
 export function cancelled(task) {
     let promise = cancelledPromises.get(task);
     if (promise)
         return promise;
-    const cancellable = task.get_cancellable();
     promise = new Promise((_resolve, reject) => {
-        // Gio.Cancellable.connect is g_cancellable_connect in GJS; the
-        // handler goes away with the cancellable, which ends with the task.
-        cancellable.connect(() => reject(new GLib.Error(Gio.IOErrorEnum,
-            Gio.IOErrorEnum.CANCELLED, 'Task was cancelled')));
+        // A cancellable source, not g_cancellable_connect(): a handler
+        // runs on the thread that cancels, where GJS refuses to run JS (a
+        // C library or a worker thread may cancel a group); the source
+        // is dispatched here, on the owner context.
+        const source = task.get_cancellable().source_new();
+        source.set_callback(() => {
+            reject(new GLib.Error(Gio.IOErrorEnum, Gio.IOErrorEnum.CANCELLED, 'Task was cancelled'));
+            return GLib.SOURCE_REMOVE;
+        });
+        source.attach(GLib.MainContext.ref_thread_default());
+        // Once the task has finished, nobody is left to tell.
+        raw.taskWait.call(task, null, () => source.destroy());
     });
     // Nobody may be listening when the task is cancelled: do not report
     // an unhandled rejection for that.
@@ -276,6 +287,9 @@ function registerValueBox() {
 // Promisifies the async methods and makes the raw ones safe (see the top
 // of this file). Returns what the functions above share.
 function install() {
+    // Task.wait_async with a callback, before it is promisified.
+    const taskWait = Nursery.Task.prototype.wait_async;
+
     // gobject-introspection 1.74 has no finish-func annotation, so name
     // each pair. _promisify is idempotent: a program may do it too.
     Gio._promisify(Nursery.Group.prototype, 'wait_async', 'wait_finish');
@@ -296,6 +310,7 @@ function install() {
             startAsync: group.start_async,
             returnError: task.return_error,
             getValue: task.get_value,
+            taskWait,
         },
         // The tasks that returned through a JS call (any task.return_*()):
         // the module then leaves them alone, so a child that ended its
