@@ -124,19 +124,18 @@ function isThenable(value) {
 }
 
 // Settles `task` with the outcome of `func(task)`: its value, or a failure
-// with what it threw. An async function's promise settles it later.
+// with what it threw. An async function's promise settles it later. (A
+// thenable whose `then` throws fails the task too.)
 function runChild(task, func) {
-    let result;
     try {
-        result = func(task);
+        const result = func(task);
+        if (isThenable(result))
+            result.then(value => succeed(task, value), e => fail(task, e));
+        else
+            succeed(task, result);
     } catch (e) {
         fail(task, e);
-        return;
     }
-    if (isThenable(result))
-        result.then(value => succeed(task, value), e => fail(task, e));
-    else
-        succeed(task, result);
 }
 
 // The raw C semantics (the task ends with task.return_*()), except that
@@ -146,15 +145,13 @@ function guardRaw(func) {
     if (typeof func !== 'function')
         return func;   // let the typelib call refuse it as before
     return task => {
-        let result;
         try {
-            result = func(task);
+            const result = func(task);
+            if (isThenable(result))
+                result.then(undefined, e => fail(task, e));
         } catch (e) {
             fail(task, e);
-            return;
         }
-        if (isThenable(result))
-            result.then(undefined, e => fail(task, e));
     };
 }
 
