@@ -106,6 +106,7 @@ struct _NurseryGroup
   gboolean        shielded;     /* ignores its parent's cancellation (R15) */
   gboolean        parent_cancelled;
   gboolean        orphaned;     /* keeps itself alive until closed (R20, R30) */
+  guint           orphan_retries;
 
   /* Written on the owner context only. The name and the deadline are
    * written under the lock too, and the counters atomically, because a
@@ -888,14 +889,30 @@ _nursery_group_task_notify_locked (NurseryGroup *self,
 }
 
 /* R20, R30: the reference a dropped group keeps on itself goes once it is
- * closed, here on the owner context, where it may be finalized. */
+ * closed, here on the owner context, where the group may then be
+ * finalized. A thread that dropped the last reference off the owner is
+ * still inside g_object_unref() for a moment after dispose() took that
+ * reference, and would finalize the group itself if it were dropped
+ * then. So it goes only when it and this batch's own are the last two;
+ * otherwise the batch looks again a millisecond later, and after
+ * ORPHAN_RETRIES looks it goes anyway: another holder then is no passing
+ * unref but a real owner, and the group is finalized when that one lets
+ * go (on the owner context again, if it is dropped off it). */
+#define ORPHAN_RETRIES 200
+
 static void
 release_orphan (NurseryGroup *self)
 {
-  gboolean release;
+  gboolean release, others;
 
   g_mutex_lock (&self->anchor->lock);
   release = self->orphaned && g_atomic_int_get (&self->state) == NURSERY_GROUP_CLOSED;
+  others = g_atomic_int_get ((gint *) &G_OBJECT (self)->ref_count) > 2;
+  if (release && others && self->orphan_retries++ < ORPHAN_RETRIES)
+    {
+      g_source_set_ready_time (self->source, g_get_monotonic_time () + 1000);
+      release = FALSE;
+    }
   if (release)
     self->orphaned = FALSE;
   g_mutex_unlock (&self->anchor->lock);
@@ -2541,26 +2558,30 @@ dump_group (NurseryGroup *self,
             gint64        now)
 {
   g_autoptr(GPtrArray) tasks = g_ptr_array_new_with_free_func (g_object_unref);
-  g_autofree char *name = NULL;
-  g_autofree char *deadline = NULL;
+  GString *line = g_string_new (NULL);
 
+  /* All in one locked section: the group may belong to another thread,
+   * which finalizes it (under this lock) once the dump lets it go. */
   g_mutex_lock (&self->anchor->lock);
-  name = g_strdup (group_name (self));
-  deadline = _nursery_deadline_describe (self->deadline, now);
+  {
+    g_autofree char *deadline = _nursery_deadline_describe (self->deadline, now);
+
+    g_string_printf (line, "%sgroup “%s” [%s%s%s] age %.1f ms, deadline %s, "
+                     "%u running, %u pending, %u finished, %u failed\n",
+                     prefix, group_name (self),
+                     nick (NURSERY_TYPE_GROUP_STATE, g_atomic_int_get (&self->state)),
+                     self->cancel_cause != CANCEL_NONE ? ", cancelled" : "",
+                     self->shielded ? ", shielded" : "",
+                     (now - self->create_time) / 1000.0, deadline,
+                     counter_get (&self->n_running), counter_get (&self->n_pending),
+                     counter_get (&self->n_finished), counter_get (&self->n_failed));
+  }
   for (GList *l = self->unfinished.head; l != NULL; l = l->next)
     g_ptr_array_add (tasks, g_object_ref (l->data));
   g_mutex_unlock (&self->anchor->lock);
 
-  g_string_append_printf (out, "%sgroup “%s” [%s%s%s] age %.1f ms, deadline %s, "
-                          "%u running, %u pending, %u finished, %u failed\n",
-                          prefix, name,
-                          nick (NURSERY_TYPE_GROUP_STATE, nursery_group_get_state (self)),
-                          nursery_group_is_cancelled (self) ? ", cancelled" : "",
-                          nursery_group_get_shielded (self) ? ", shielded" : "",
-                          (now - self->create_time) / 1000.0, deadline,
-                          counter_get (&self->n_running), counter_get (&self->n_pending),
-                          counter_get (&self->n_finished), counter_get (&self->n_failed));
-
+  g_string_append (out, line->str);
+  g_string_free (line, TRUE);
   for (guint i = 0; i < tasks->len; i++)
     dump_task (tasks->pdata[i], out, prefix, i + 1 == tasks->len, now);
 }
