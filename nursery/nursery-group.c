@@ -46,6 +46,7 @@
 
 #include "nursery-cancel-private.h"
 #include "nursery-deadline-private.h"
+#include "nursery-debug-private.h"
 #include "nursery-enums.h"
 #include "nursery-error.h"
 #include "nursery-group-private.h"
@@ -210,8 +211,6 @@ static guint signals[N_SIGNALS];
  */
 G_DEFINE_FINAL_TYPE (NurseryGroup, nursery_group, G_TYPE_OBJECT)
 
-/* Per-task debug lines cost a check each; decided once, at class init. */
-static gboolean debug_tasks;
 
 static const char *
 group_name (NurseryGroup *self)
@@ -325,12 +324,6 @@ cancel_and_unref (gpointer data)
   _nursery_cancel_take (data);
 }
 
-/* Decided at run time, so g_log_set_debug_enabled() works at any moment. */
-static gboolean
-debug_enabled (void)
-{
-  return !g_log_writer_default_would_drop (G_LOG_LEVEL_DEBUG, G_LOG_DOMAIN);
-}
 
 /* R5: a task cancelled before it started leaves the pending queue at
  * once, so it finishes on the next batch even when the concurrency limit
@@ -399,12 +392,12 @@ cancel_with_cause (NurseryGroup *self,
 
   g_mutex_lock (&self->anchor->lock);
   /* A copy: the owner may rename the group once the lock is dropped. */
-  if (cancel_locked (self, cause, &cancellables) && debug_enabled ())
+  if (cancel_locked (self, cause, &cancellables) && NURSERY_DEBUG_ON (CANCEL))
     name = g_strdup (group_name (self));
   g_mutex_unlock (&self->anchor->lock);
 
   if (name != NULL)
-    g_debug ("group “%s”: cancelled by %s", name, cancel_cause_names[cause]);
+    NURSERY_NOTE (CANCEL, "group “%s”: cancelled by %s", name, cancel_cause_names[cause]);
   g_free (name);
 
   /* Outside the lock: the cancellables' handlers run right here. */
@@ -476,10 +469,9 @@ record_outcome (NurseryGroup     *self,
   counter_add (&self->n_finished, 1);
   mark_dirty (self, BIT (PROP_N_FINISHED));
 
-  if (debug_tasks)
-    g_debug ("group “%s”: task “%s” %s", group_name (self),
-             nursery_task_get_name (task) ? nursery_task_get_name (task) : "(unnamed)",
-             g_enum_get_value (g_type_class_peek (NURSERY_TYPE_TASK_STATE), outcome)->value_nick);
+  NURSERY_NOTE (SPAWN, "group “%s”: task “%s” %s", group_name (self),
+                nursery_task_get_name (task) ? nursery_task_get_name (task) : "(unnamed)",
+                g_enum_get_value (g_type_class_peek (NURSERY_TYPE_TASK_STATE), outcome)->value_nick);
 
   if (outcome == NURSERY_TASK_FAILED)
     {
@@ -661,9 +653,8 @@ start_pending (NurseryGroup *self)
         }
       else
         {
-          if (debug_tasks)
-            g_debug ("group “%s”: task “%s” starts", group_name (self),
-                     nursery_task_get_name (task) ? nursery_task_get_name (task) : "(unnamed)");
+          NURSERY_NOTE (SPAWN, "group “%s”: task “%s” starts", group_name (self),
+                        nursery_task_get_name (task) ? nursery_task_get_name (task) : "(unnamed)");
           _nursery_task_run (task);
         }
     }
@@ -767,7 +758,7 @@ maybe_close (NurseryGroup *self)
 
   set_state (self, NURSERY_GROUP_CLOSED);
   release_watchers (self);
-  g_debug ("group “%s”: closed after %u children, %u failed", group_name (self),
+  NURSERY_NOTE (GROUP, "group “%s”: closed after %u children, %u failed", group_name (self),
            self->n_finished, self->n_failed);
   flush_notifications (self);
 
@@ -1375,7 +1366,6 @@ nursery_group_class_init (NurseryGroupClass *klass)
                   0, NULL, NULL, NULL,
                   G_TYPE_NONE, 1, NURSERY_TYPE_TASK);
 
-  debug_tasks = !g_log_writer_default_would_drop (G_LOG_LEVEL_DEBUG, G_LOG_DOMAIN);
 }
 
 static void
@@ -2426,7 +2416,7 @@ nursery_group_start_finish (NurseryGroup  *self,
 static gboolean
 unix_signal_cb (gpointer data)
 {
-  g_debug ("group “%s”: Unix signal received", group_name (data));
+  NURSERY_NOTE (CANCEL, "group “%s”: Unix signal received", group_name (data));
   cancel_with_cause (data, CANCEL_SIGNAL);
   return G_SOURCE_CONTINUE;
 }

@@ -33,6 +33,7 @@
 
 #include "nursery-cancel-private.h"
 #include "nursery-deadline-private.h"
+#include "nursery-debug-private.h"
 #include "nursery-enums.h"
 #include "nursery-error.h"
 #include "nursery-task-private.h"
@@ -1110,7 +1111,7 @@ nursery_task_deadline_fired (gpointer target)
 {
   NurseryTask *self = target;
 
-  g_debug ("task “%s”: deadline passed", display_name (self));
+  NURSERY_NOTE (DEADLINE, "task “%s”: deadline passed", display_name (self));
   cancel_task (self, CANCEL_BY_DEADLINE);
 }
 
