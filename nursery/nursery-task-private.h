@@ -58,6 +58,11 @@ struct _NurseryTask
   gboolean         started;          /* (lock) */
   guint            in_thread : 1;
   guint            timed_out : 1;    /* its own deadline cancelled it */
+
+  /* Real-application API. */
+  double           progress;         /* -1 unknown, else 0–1 (lock) */
+  gboolean         progress_queued;  /* its group will notify it (lock) */
+  GSList          *cleanups;         /* TaskCleanup, most recent first (lock) */
 };
 
 NurseryTask *_nursery_task_new              (NurseryAnchor    *anchor,
@@ -76,5 +81,10 @@ void          _nursery_task_add_starter     (NurseryTask      *self,
                                              GTask            *starter,
                                              GCancellable     *cancellable);
 GSList       *_nursery_task_steal_starters_locked (NurseryTask *self);
+void          _nursery_task_notify_progress (NurseryTask      *self);
+void          _nursery_task_spawn_cleanups  (NurseryTask      *self,
+                                             NurseryGroup     *group,
+                                             NurseryTaskState  outcome);
+void          _nursery_task_drop_cleanups   (NurseryTask      *self);
 
 G_END_DECLS
