@@ -44,14 +44,14 @@ steal_cleanups (NurseryTask *self)
 /**
  * nursery_task_add_cleanup:
  * @self: a task that has not finished
+ * @timeout: how long the cleanup may take, in microseconds, or -1 for no
+ *   limit
  * @func: (scope notified) (closure user_data) (destroy destroy): the
  *   cleanup's body, run on the owner context as a child of the task's
  *   group; it returns like any child
  * @user_data: data for @func
  * @destroy: (nullable): frees @user_data once the cleanup has finished,
  *   or once the task has succeeded (then @func never runs)
- * @timeout: how long the cleanup may take, in microseconds, or -1 for no
- *   limit
  *
  * Registers work to do if the task ends cancelled or failed: deleting a
  * half-written file, telling a peer goodbye. When the task is reported
@@ -70,10 +70,10 @@ steal_cleanups (NurseryTask *self)
  */
 void
 nursery_task_add_cleanup (NurseryTask     *self,
+                          GTimeSpan        timeout,
                           NurseryTaskFunc  func,
                           gpointer         user_data,
-                          GDestroyNotify   destroy,
-                          GTimeSpan        timeout)
+                          GDestroyNotify   destroy)
 {
   TaskCleanup *cleanup;
   gboolean refused;

@@ -132,10 +132,10 @@ NURSERY_AVAILABLE_IN_1_0
 double            nursery_task_get_progress               (NurseryTask          *self);
 NURSERY_AVAILABLE_IN_1_0
 void              nursery_task_add_cleanup                (NurseryTask          *self,
+                                                           GTimeSpan             timeout,
                                                            NurseryTaskFunc       func,
                                                            gpointer              user_data,
-                                                           GDestroyNotify        destroy,
-                                                           GTimeSpan             timeout);
+                                                           GDestroyNotify        destroy);
 NURSERY_AVAILABLE_IN_1_0
 void              nursery_task_return_from_group          (NurseryTask          *self,
                                                            NurseryGroup         *nested);

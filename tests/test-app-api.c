@@ -373,7 +373,7 @@ static void
 add_cleanup_then_wait (NurseryTask *task,
                        gpointer     data)
 {
-  nursery_task_add_cleanup (task, async_cleanup, data, NULL, G_USEC_PER_SEC * 10);
+  nursery_task_add_cleanup (task, G_USEC_PER_SEC * 10, async_cleanup, data, NULL);
   nt_child_until_cancelled (task, NULL);
 }
 
@@ -403,7 +403,7 @@ static void
 add_cleanup_then_fail (NurseryTask *task,
                        gpointer     data)
 {
-  nursery_task_add_cleanup (task, async_cleanup, data, NULL, -1);
+  nursery_task_add_cleanup (task, -1, async_cleanup, data, NULL);
   nursery_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NO_SPACE, "disk full");
 }
 
@@ -427,7 +427,7 @@ static void
 add_cleanup_then_succeed (NurseryTask *task,
                           gpointer     data)
 {
-  nursery_task_add_cleanup (task, nt_child_never_called, data, nt_count_destroy, -1);
+  nursery_task_add_cleanup (task, -1, nt_child_never_called, data, nt_count_destroy);
   nursery_task_return_boolean (task, TRUE);
 }
 
@@ -451,7 +451,7 @@ add_stuck_cleanup (NurseryTask *task,
 {
   /* Shielded, the cleanup outlives the group's cancel: only its own
    * timeout can end it. */
-  nursery_task_add_cleanup (task, nt_child_until_cancelled, NULL, NULL, 20 * 1000);
+  nursery_task_add_cleanup (task, 20 * 1000, nt_child_until_cancelled, NULL, NULL);
   nt_child_until_cancelled (task, NULL);
 }
 
@@ -482,12 +482,12 @@ test_cleanup_bad_input (void)
 
   g_clear_error (&(GError *) { nt_wait (group) });
   g_test_expect_message ("Nursery", G_LOG_LEVEL_CRITICAL, "*already finished*");
-  nursery_task_add_cleanup (task, nt_child_never_called, &destroyed, nt_count_destroy, -1);
+  nursery_task_add_cleanup (task, -1, nt_child_never_called, &destroyed, nt_count_destroy);
   g_test_assert_expected_messages ();
   g_assert_cmpuint (destroyed, ==, 1);
 
   g_test_expect_message ("Nursery", G_LOG_LEVEL_CRITICAL, "*func != NULL*");
-  nursery_task_add_cleanup (task, NULL, &destroyed, nt_count_destroy, -1);
+  nursery_task_add_cleanup (task, -1, NULL, &destroyed, nt_count_destroy);
   g_test_assert_expected_messages ();
   g_assert_cmpuint (destroyed, ==, 2);
 }
