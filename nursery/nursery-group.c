@@ -2707,8 +2707,11 @@ nursery_group_next_finish (NurseryGroup  *self,
  * The group's unfinished tasks, in spawn order, as a live list model for
  * `GtkListView` and friends: children appear on the batch after their
  * spawn and disappear when they finish, with `items-changed` on the owner
- * context. The list exists only once somebody asked for it; then each
- * change costs O(log n).
+ * context. A batch announces its changes in ranges (DESIGN R27): one
+ * `items-changed` for the children it adds, one per contiguous range of
+ * positions for the children it reports finished, emitted before anybody
+ * hears that they finished. The list exists only once somebody asked for
+ * it; then each change costs O(log n).
  *
  * Returns: (transfer full): a list model of [class@Nursery.Task]
  *
