@@ -1324,8 +1324,7 @@ nursery_group_class_init (NurseryGroupClass *klass)
    * How many children have succeeded. With
    * [property@Nursery.Group:n-spawned] it makes a progress bar that does
    * not jump to 100 % on Cancel: n-succeeded + n-failed + n-cancelled is
-   * n-finished, not counting start children that never started (DESIGN
-   * R18).
+   * n-finished, not counting start children that never started (R18).
    *
    * Since: 1.0
    */
@@ -1379,7 +1378,7 @@ nursery_group_class_init (NurseryGroupClass *klass)
    *
    * Emitted on the owner context when a child fails, before
    * [signal@Nursery.Group::task-finished]. A handler that returns %TRUE
-   * *handles* the failure (DESIGN R29): it is still counted in
+   * *handles* the failure (R29): it is still counted in
    * [property@Nursery.Group:n-failed], but it is not kept (neither in
    * [method@Nursery.Group.get_errors] nor in
    * [method@Nursery.Group.get_failed_task_names]), it does not decide the
@@ -2707,7 +2706,7 @@ nursery_group_next_finish (NurseryGroup  *self,
  * The group's unfinished tasks, in spawn order, as a live list model for
  * `GtkListView` and friends: children appear on the batch after their
  * spawn and disappear when they finish, with `items-changed` on the owner
- * context. A batch announces its changes in ranges (DESIGN R27): one
+ * context. A batch announces its changes in ranges (R27): one
  * `items-changed` for the children it adds, one per contiguous range of
  * positions for the children it reports finished, emitted before anybody
  * hears that they finished. The list exists only once somebody asked for
@@ -2831,7 +2830,7 @@ nursery_group_get_cancel_signal (NurseryGroup *self)
  * nursery_group_get_failed_task_names:
  * @self: a group
  *
- * Which children produced the failures the group kept (DESIGN R29): the
+ * Which children produced the failures the group kept (R29): the
  * name at index `i` is the name of the task whose error is at index `i`
  * of [method@Nursery.Group.get_errors] (an empty string for an unnamed
  * task), so the first one names the task whose error wait returned,

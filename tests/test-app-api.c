@@ -1,4 +1,4 @@
-/* test-app-api.c: what real applications need (DESIGN R7, R15, R21, R22, R27, R29)
+/* test-app-api.c: what real applications need (R7, R15, R21, R22, R27, R29)
  *
  * Copyright 2026 The Nursery authors
  * SPDX-License-Identifier: LGPL-2.1-or-later

@@ -1,4 +1,4 @@
-/* test-app-memory.c: a server's handled failures use bounded memory (DESIGN R29)
+/* test-app-memory.c: a server's handled failures use bounded memory (R29)
  *
  * Copyright 2026 The Nursery authors
  * SPDX-License-Identifier: LGPL-2.1-or-later

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-# bench-list-view.py: list_tasks() in a Gtk.ListView costs little (DESIGN R27)
+# bench-list-view.py: list_tasks() in a Gtk.ListView costs little (R27, docs/rules.md)
 #
 # Copyright 2026 The Nursery authors
 # SPDX-License-Identifier: LGPL-2.1-or-later

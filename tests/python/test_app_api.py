@@ -1,5 +1,5 @@
 # test_app_api.py: what real applications need, from Python
-# (DESIGN R7, R15, R21, R22, R27, R29)
+# (R7, R15, R21, R22, R27, R29)
 #
 # Copyright 2026 The Nursery authors
 # SPDX-License-Identifier: LGPL-2.1-or-later
