@@ -91,7 +91,7 @@ struct _NurseryChannelOp
 
   Waiter               waiter;
   NurseryChannel      *channel;       /* owned until released */
-  Dispatcher          *dispatcher;    /* where it completes */
+  Dispatcher          *dispatcher;    /* where it completes; owned until released */
   gpointer             source_tag;
   GAsyncReadyCallback  callback;
   gpointer             user_data;
@@ -367,13 +367,21 @@ dispatcher_get_locked (NurseryChannel *self)
 
   if (context == NULL)
     context = g_main_context_default ();
-  for (GSList *l = self->dispatchers; l != NULL; l = l->next)
+  for (GSList **l = &self->dispatchers; *l != NULL;)
     {
-      dispatcher = l->data;
-      /* A destroyed one belonged to a context that went away: its address
-       * may be a new context's now. */
-      if (dispatcher->context == context && !g_source_is_destroyed (l->data))
+      dispatcher = (*l)->data;
+      /* A destroyed one belonged to a context that went away (its address
+       * may be a new context's now): dropped, so that threads that use a
+       * context per call do not make the list grow. */
+      if (g_source_is_destroyed ((GSource *) dispatcher))
+        {
+          g_source_unref ((GSource *) dispatcher);
+          *l = g_slist_delete_link (*l, *l);
+          continue;
+        }
+      if (dispatcher->context == context)
         return dispatcher;
+      l = &(*l)->next;
     }
 
   source = g_source_new (&dispatcher_funcs, sizeof (Dispatcher));
@@ -382,6 +390,9 @@ dispatcher_get_locked (NurseryChannel *self)
   dispatcher->context = context;
   g_source_set_priority (source, G_PRIORITY_DEFAULT_IDLE);
   g_source_set_static_name (source, "NurseryChannel completions");
+  /* A callback may iterate the context (a nested loop) and wait there
+   * for another completion of this channel. */
+  g_source_set_can_recurse (source, TRUE);
   g_source_attach (source, context);
   self->dispatchers = g_slist_prepend (self->dispatchers, dispatcher);
   return dispatcher;
@@ -501,7 +512,9 @@ op_new_locked (NurseryChannel      *self,
 
   op = link != NULL ? link->data : g_object_new (NURSERY_TYPE_CHANNEL_OP, NULL);
   op->channel = g_object_ref (self);
-  op->dispatcher = dispatcher_get_locked (self);
+  /* Owned: a context that goes away with the Op still waiting destroys
+   * the source, but must not free it under the Op. */
+  op->dispatcher = (Dispatcher *) g_source_ref ((GSource *) dispatcher_get_locked (self));
   op->source_tag = source_tag;
   op->callback = callback;
   op->user_data = user_data;
@@ -517,6 +530,7 @@ op_release (NurseryChannelOp *op)
 {
   NurseryChannel *self = g_steal_pointer (&op->channel);
 
+  g_source_unref ((GSource *) g_steal_pointer (&op->dispatcher));
   if (g_atomic_int_get (&G_OBJECT (op)->ref_count) != 1)
     {
       /* The last holder finalizes it; the source object goes with it. */
