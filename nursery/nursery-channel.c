@@ -60,7 +60,7 @@
 #define DISPATCH_BUDGET 256
 
 /* Spare Ops a channel keeps for reuse (see op_release()). */
-#define MAX_SPARE_OPS 16
+#define MAX_SPARE_OPS 64
 
 typedef struct
 {
@@ -313,15 +313,24 @@ dispatcher_check (GSource *source)
   return g_atomic_int_get (&((Dispatcher *) source)->n_ready) > 0;
 }
 
-static void op_complete (NurseryChannelOp *op);
+static NurseryChannelOp *op_complete (NurseryChannelOp *op);
+static void op_keep_spare_locked (NurseryChannel   *self,
+                                  NurseryChannelOp *op);
 
+/* Takes the next finished Op out, and puts @spare (if any) aside for
+ * reuse: one lock for both, as each Op is dispatched. Ops leave one at a
+ * time, so that a callback that iterates the context (a nested loop)
+ * still finds the ones after it. */
 static NurseryChannelOp *
-dispatcher_pop (Dispatcher *dispatcher)
+dispatcher_next (Dispatcher       *dispatcher,
+                 NurseryChannelOp *spare)
 {
   NurseryChannel *self = dispatcher->channel;
   GList *link;
 
   g_mutex_lock (&self->lock);
+  if (spare != NULL)
+    op_keep_spare_locked (self, spare);
   link = g_queue_pop_head_link (&dispatcher->ready);
   if (link != NULL)
     g_atomic_int_add (&dispatcher->n_ready, -1);
@@ -335,16 +344,24 @@ dispatcher_dispatch (GSource     *source,
                      gpointer     user_data)
 {
   Dispatcher *dispatcher = (Dispatcher *) source;
-  NurseryChannel *self;
+  NurseryChannelOp *spare = NULL;
   NurseryChannelOp *op;
+  NurseryChannel *self;
+  guint n = 0;
 
-  /* Only this dispatch takes Ops out, and each one owns the channel: it
-   * is alive now, and kept so until the loop is over. */
+  /* Only dispatches take Ops out, and each one owns the channel: it is
+   * alive now, and kept so until the loop is over. */
   if (g_atomic_int_get (&dispatcher->n_ready) == 0)
     return G_SOURCE_CONTINUE;
   self = g_object_ref (dispatcher->channel);
-  for (guint n = 0; n < DISPATCH_BUDGET && (op = dispatcher_pop (dispatcher)) != NULL; n++)
-    op_complete (op);
+  while (n++ < DISPATCH_BUDGET && (op = dispatcher_next (dispatcher, g_steal_pointer (&spare))) != NULL)
+    spare = op_complete (op);
+  if (spare != NULL)
+    {
+      g_mutex_lock (&self->lock);
+      op_keep_spare_locked (self, spare);
+      g_mutex_unlock (&self->lock);
+    }
   /* May finalize the channel, which destroys this source: allowed. */
   g_object_unref (self);
   return G_SOURCE_CONTINUE;
@@ -526,39 +543,44 @@ op_new_locked (NurseryChannel      *self,
 }
 
 /* After its callback: nobody else holds @op (the usual case) makes it a
- * spare for the next operation, which then allocates nothing; anyone
- * who does (a caller that kept the result, a cancellable connection not
- * yet ended) gets an ordinary object. */
-static void
+ * spare, returned to be kept for the next operation, which then
+ * allocates nothing; anyone who does (a caller that kept the result, a
+ * cancellable connection not yet ended) gets an ordinary object. The
+ * dispatch holds the channel: dropping the Op's reference here never
+ * finalizes it. */
+static NurseryChannelOp *
 op_release (NurseryChannelOp *op)
 {
-  NurseryChannel *self = g_steal_pointer (&op->channel);
+  NurseryChannel *self = op->channel;
 
   g_source_unref ((GSource *) g_steal_pointer (&op->dispatcher));
   if (g_atomic_int_get (&((GObject *) op)->ref_count) != 1)
     {
       /* The last holder finalizes it; the source object goes with it. */
-      op->channel = self;
       g_object_unref (op);
-      return;
+      return NULL;
     }
-
   op_clear (op);
-  g_mutex_lock (&self->lock);
-  if (self->spare_ops.length < MAX_SPARE_OPS)
-    {
-      g_queue_push_head_link (&self->spare_ops, &op->waiter.link);
-      op = NULL;
-    }
-  g_mutex_unlock (&self->lock);
-  if (op != NULL)
-    g_object_unref (op);
-  /* May finalize the channel, which frees the spares. */
+  op->channel = NULL;
   g_object_unref (self);
+  return op;
 }
 
-/* Runs @op's callback, in a dispatch on its context. */
+/* With the lock held. */
 static void
+op_keep_spare_locked (NurseryChannel   *self,
+                      NurseryChannelOp *op)
+{
+  if (self->spare_ops.length < MAX_SPARE_OPS)
+    g_queue_push_head_link (&self->spare_ops, &op->waiter.link);
+  else
+    /* Not the last reference to anything but the Op's own state. */
+    g_object_unref (op);
+}
+
+/* Runs @op's callback, in a dispatch on its context; returns it if it
+ * can be reused. */
+static NurseryChannelOp *
 op_complete (NurseryChannelOp *op)
 {
   /* Set before the Op was queued here, under the lock this thread took
@@ -574,7 +596,7 @@ op_complete (NurseryChannelOp *op)
     item_free (g_steal_pointer (&op->waiter.item));
   if (op->callback != NULL)
     op->callback ((GObject *) op->channel, (GAsyncResult *) op, op->user_data);
-  op_release (op);
+  return op_release (op);
 }
 
 /* Takes @op's result: its item (or NULL, with @error set). */
