@@ -62,11 +62,15 @@
 /* Spare Ops a channel keeps for reuse (see op_release()). */
 #define MAX_SPARE_OPS 64
 
+/* An item, held by value wherever it is (the buffer, a waiter, a
+ * caller's stack): moving one allocates nothing. Empty: no GValue type. */
 typedef struct
 {
   GValue         value;
   GDestroyNotify destroy;   /* for pointer items; not called once delivered */
 } Item;
+
+#define ITEM_INIT { G_VALUE_INIT, NULL }
 
 typedef struct _Dispatcher Dispatcher;
 
@@ -76,7 +80,7 @@ typedef struct
   GList    link;      /* first: in senders or receivers, then in a Dispatcher
                        * (lock); its data is the Op, or the Waiter itself */
   GQueue  *queue;     /* which waiter queue, NULL once it left (lock) */
-  Item    *item;      /* a sender's item while it waits; a receiver's once served */
+  Item     item;      /* a sender's item while it waits; a receiver's once served */
   GError  *error;     /* once served: why nothing moved */
   GCond   *cond;      /* a blocking waiter's; NULL for an Op */
 } Waiter;
@@ -106,7 +110,7 @@ struct _NurseryChannel
 
   GMutex    lock;
   guint     capacity;
-  Item    **ring;        /* the buffer: `n_items` from `head`, wrapping */
+  Item     *ring;        /* the buffer: `n_items` from `head`, wrapping */
   guint     ring_size;   /* grown on demand, up to `capacity` */
   guint     head;
   guint     n_items;
@@ -164,36 +168,49 @@ G_DEFINE_FINAL_TYPE (NurseryChannel, nursery_channel, G_TYPE_OBJECT)
 
 /* Items */
 
-static Item *
-item_new_value (const GValue *value)
+static inline gboolean
+item_present (const Item *item)
 {
-  Item *item = g_new0 (Item, 1);
-
-  g_value_init (&item->value, G_VALUE_TYPE (value));
-  g_value_copy (value, &item->value);
-  return item;
+  return G_VALUE_TYPE (&item->value) != G_TYPE_INVALID;
 }
 
-static Item *
-item_new_pointer (gpointer       pointer,
-                  GDestroyNotify destroy)
+/* Moves @from into @to, which must be empty; @from is empty after. */
+static inline void
+item_move (Item *to,
+           Item *from)
 {
-  Item *item = g_new0 (Item, 1);
+  *to = *from;
+  *from = (Item) ITEM_INIT;
+}
 
+static void
+item_init_value (Item         *item,
+                 const GValue *value)
+{
+  g_value_init (&item->value, G_VALUE_TYPE (value));
+  g_value_copy (value, &item->value);
+}
+
+static void
+item_init_pointer (Item           *item,
+                   gpointer        pointer,
+                   GDestroyNotify  destroy)
+{
   g_value_init (&item->value, G_TYPE_POINTER);
   g_value_set_pointer (&item->value, pointer);
   item->destroy = destroy;
-  return item;
 }
 
-/* Frees an item nobody received (closed, cancelled, finalized). */
+/* Drops an item nobody received (closed, cancelled, finalized), if any. */
 static void
-item_free (Item *item)
+item_clear (Item *item)
 {
+  if (!item_present (item))
+    return;
   if (item->destroy != NULL)
     item->destroy (g_value_get_pointer (&item->value));
   g_value_unset (&item->value);
-  g_free (item);
+  item->destroy = NULL;
 }
 
 /* Where no item is received, @out still gets a value (a NULL pointer):
@@ -206,46 +223,40 @@ set_no_value (GValue *out)
     g_value_init (out, G_TYPE_POINTER);
 }
 
-/* Moves the item's value to @out: no copy, the item's GValue is simply
- * handed over. */
-static void
-item_take_value (Item   *item,
-                 GValue *out)
-{
-  if (out != NULL)
-    *out = item->value;
-  else
-    g_value_unset (&item->value);
-  g_free (item);
-}
-
-/* Hands @item (or, without one, a NULL pointer value) to @out. */
+/* Hands @item's value to @out (no copy: the GValue moves), or without an
+ * item a NULL pointer value. */
 static gboolean
 deliver_value (Item   *item,
                GValue *out)
 {
-  if (item == NULL)
+  if (item == NULL || !item_present (item))
     {
       set_no_value (out);
       return FALSE;
     }
-  item_take_value (item, out);
+  if (out != NULL)
+    *out = item->value;
+  else
+    g_value_unset (&item->value);
+  *item = (Item) ITEM_INIT;
   return TRUE;
 }
 
 /* The receiver owns a pointer item from now on; an object item comes as a
- * new reference. */
+ * new reference. NULL without an item. */
 static gpointer
 item_take_pointer (Item *item)
 {
   gpointer pointer = NULL;
 
+  if (item == NULL || !item_present (item))
+    return NULL;
   if (G_VALUE_HOLDS_POINTER (&item->value))
     pointer = g_value_get_pointer (&item->value);
   else if (G_VALUE_HOLDS_OBJECT (&item->value))
     pointer = g_value_dup_object (&item->value);
   item->destroy = NULL;
-  item_free (item);
+  item_clear (item);
   return pointer;
 }
 
@@ -263,6 +274,7 @@ cancelled_error (void)
 
 /* The buffer, with the lock held */
 
+/* Moves @item to the end of the buffer. */
 static void
 ring_push_locked (NurseryChannel *self,
                   Item           *item)
@@ -271,7 +283,7 @@ ring_push_locked (NurseryChannel *self,
     {
       /* Grow, unwrapping: rare, the ring keeps its size after. */
       guint new_size = MIN (MAX (self->ring_size * 2, 8), MAX (self->capacity, 1));
-      Item **ring = g_new (Item *, new_size);
+      Item *ring = g_new (Item, new_size);
 
       for (guint i = 0; i < self->n_items; i++)
         ring[i] = self->ring[(self->head + i) % self->ring_size];
@@ -280,21 +292,22 @@ ring_push_locked (NurseryChannel *self,
       self->ring_size = new_size;
       self->head = 0;
     }
-  self->ring[(self->head + self->n_items) % self->ring_size] = item;
+  self->ring[(self->head + self->n_items) % self->ring_size] = *item;
+  *item = (Item) ITEM_INIT;
   self->n_items++;
 }
 
-static Item *
-ring_pop_locked (NurseryChannel *self)
+/* Moves the first buffered item to @out (empty), if there is one. */
+static gboolean
+ring_pop_locked (NurseryChannel *self,
+                 Item           *out)
 {
-  Item *item;
-
   if (self->n_items == 0)
-    return NULL;
-  item = self->ring[self->head];
+    return FALSE;
+  *out = self->ring[self->head];
   self->head = (self->head + 1) % self->ring_size;
   self->n_items--;
-  return item;
+  return TRUE;
 }
 
 /* The completion queue of each context */
@@ -461,8 +474,7 @@ static void
 op_clear (NurseryChannelOp *op)
 {
   g_assert (op->waiter.queue == NULL && op->handler_id == 0 && op->disconnect_id == 0);
-  if (op->waiter.item != NULL)
-    item_free (g_steal_pointer (&op->waiter.item));
+  item_clear (&op->waiter.item);
   g_clear_error (&op->waiter.error);
   g_clear_object (&op->cancellable);
   op->callback = NULL;
@@ -592,14 +604,15 @@ op_complete (NurseryChannelOp *op)
     g_signal_handler_disconnect (op->cancellable, disconnect_id);
 
   /* A sender's refused item goes before the sender hears of it. */
-  if (op->source_tag == nursery_channel_send_async && op->waiter.item != NULL)
-    item_free (g_steal_pointer (&op->waiter.item));
+  if (op->source_tag == nursery_channel_send_async)
+    item_clear (&op->waiter.item);
   if (op->callback != NULL)
     op->callback ((GObject *) op->channel, (GAsyncResult *) op, op->user_data);
   return op_release (op);
 }
 
-/* Takes @op's result: its item (or NULL, with @error set). */
+/* Takes @op's result: where its item is (to move out from there), or
+ * NULL with @error set. */
 static Item *
 op_propagate (NurseryChannelOp  *op,
               GError           **error)
@@ -609,7 +622,7 @@ op_propagate (NurseryChannelOp  *op,
       g_propagate_error (error, g_steal_pointer (&op->waiter.error));
       return NULL;
     }
-  return g_steal_pointer (&op->waiter.item);
+  return &op->waiter.item;
 }
 
 static gboolean
@@ -664,7 +677,7 @@ finish_waiter_locked (Waiter *waiter,
                       GError *error)
 {
   if (received != NULL)
-    waiter->item = received;
+    item_move (&waiter->item, received);
   waiter->error = error;
   if (waiter->cond != NULL)
     g_cond_signal (waiter->cond);
@@ -728,27 +741,29 @@ admit_senders_locked (NurseryChannel *self)
     return;
   while (self->n_items < self->capacity && (sender = peek_waiter (&self->senders)) != NULL)
     {
-      ring_push_locked (self, g_steal_pointer (&sender->item));
+      ring_push_locked (self, &sender->item);
       serve_locked (sender, NULL, NULL);
     }
 }
 
-/* Returns the next item, or NULL if none is available. */
-static Item *
-take_locked (NurseryChannel *self)
+/* Moves the next item to @out (empty); FALSE if none is available. */
+static gboolean
+take_locked (NurseryChannel *self,
+             Item           *out)
 {
-  Item *item = ring_pop_locked (self);
+  gboolean taken = ring_pop_locked (self, out);
   Waiter *sender;
 
   /* Without a buffered item (a rendezvous, or senders not admitted yet),
    * the oldest waiting sender hands its item over directly. */
-  if (item == NULL && (sender = peek_waiter (&self->senders)) != NULL)
+  if (!taken && (sender = peek_waiter (&self->senders)) != NULL)
     {
-      item = g_steal_pointer (&sender->item);
+      item_move (out, &sender->item);
       serve_locked (sender, NULL, NULL);
+      taken = TRUE;
     }
   admit_senders_locked (self);
-  return item;
+  return taken;
 }
 
 /* Async waits */
@@ -874,7 +889,12 @@ nursery_channel_finalize (GObject *object)
   /* Ops own the channel, and a blocking caller must own it too. */
   g_assert (self->senders.length == 0 && self->receivers.length == 0);
   while (self->n_items > 0)
-    item_free (ring_pop_locked (self));
+    {
+      Item item = ITEM_INIT;
+
+      ring_pop_locked (self, &item);
+      item_clear (&item);
+    }
   g_free (self->ring);
   while (self->spare_ops.length > 0)
     g_object_unref (g_queue_pop_head_link (&self->spare_ops)->data);
@@ -1091,7 +1111,7 @@ nursery_channel_close (NurseryChannel *self)
 
 /* Sending */
 
-/* Starts an async send of @item (taken). */
+/* Starts an async send of @item (moved out). */
 static void
 send_item_async (NurseryChannel      *self,
                  Item                *item,
@@ -1112,13 +1132,13 @@ send_item_async (NurseryChannel      *self,
     error = cancelled_error ();
   else if (!offer_locked (self, item))
     {
-      op->waiter.item = item;
+      item_move (&op->waiter.item, item);
       op_wait (self, op, &self->senders, cancellable);
       return;
     }
   /* Not taken: the item is dropped before the sender hears why. */
   if (error != NULL)
-    op->waiter.item = item;
+    item_move (&op->waiter.item, item);
   finish_waiter_locked (&op->waiter, NULL, error);
   g_mutex_unlock (&self->lock);
 }
@@ -1147,11 +1167,14 @@ nursery_channel_send_async (NurseryChannel      *self,
                             GAsyncReadyCallback  callback,
                             gpointer             user_data)
 {
+  Item item = ITEM_INIT;
+
   g_return_if_fail (NURSERY_IS_CHANNEL (self));
   g_return_if_fail (G_IS_VALUE (value));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  send_item_async (self, item_new_value (value), cancellable, callback, user_data);
+  item_init_value (&item, value);
+  send_item_async (self, &item, cancellable, callback, user_data);
 }
 
 static gboolean
@@ -1185,6 +1208,8 @@ nursery_channel_send_pointer_async (NurseryChannel      *self,
                                     GAsyncReadyCallback  callback,
                                     gpointer             user_data)
 {
+  Item moved = ITEM_INIT;
+
   if (!pointer_send_args_valid (self, cancellable))
     {
       /* R24: refused, but the item is not leaked. */
@@ -1193,7 +1218,8 @@ nursery_channel_send_pointer_async (NurseryChannel      *self,
       return;
     }
 
-  send_item_async (self, item_new_pointer (item, item_destroy), cancellable, callback, user_data);
+  item_init_pointer (&moved, item, item_destroy);
+  send_item_async (self, &moved, cancellable, callback, user_data);
 }
 
 /**
@@ -1237,7 +1263,7 @@ try_send_item (NurseryChannel  *self,
 
   if (taken)
     return TRUE;
-  item_free (item);
+  item_clear (item);
   if (closed)
     g_propagate_error (error, closed_error ());
   else
@@ -1262,10 +1288,13 @@ nursery_channel_try_send (NurseryChannel  *self,
                           const GValue    *value,
                           GError         **error)
 {
+  Item item = ITEM_INIT;
+
   g_return_val_if_fail (NURSERY_IS_CHANNEL (self), FALSE);
   g_return_val_if_fail (G_IS_VALUE (value), FALSE);
 
-  return try_send_item (self, item_new_value (value), error);
+  item_init_value (&item, value);
+  return try_send_item (self, &item, error);
 }
 
 /**
@@ -1288,6 +1317,8 @@ nursery_channel_try_send_pointer (NurseryChannel  *self,
                                   GDestroyNotify   item_destroy,
                                   GError         **error)
 {
+  Item moved = ITEM_INIT;
+
   if (!pointer_send_args_valid (self, NULL))
     {
       /* R24: refused, but the item is not leaked. */
@@ -1296,7 +1327,8 @@ nursery_channel_try_send_pointer (NurseryChannel  *self,
       return FALSE;
     }
 
-  return try_send_item (self, item_new_pointer (item, item_destroy), error);
+  item_init_pointer (&moved, item, item_destroy);
+  return try_send_item (self, &moved, error);
 }
 
 /* Receiving */
@@ -1323,7 +1355,6 @@ nursery_channel_receive_async (NurseryChannel      *self,
 {
   NurseryChannelOp *op;
   GError *error = NULL;
-  Item *item = NULL;
 
   g_return_if_fail (NURSERY_IS_CHANNEL (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
@@ -1332,7 +1363,7 @@ nursery_channel_receive_async (NurseryChannel      *self,
   op = op_new_locked (self, nursery_channel_receive_async, callback, user_data);
   if (g_cancellable_is_cancelled (cancellable))
     error = cancelled_error ();
-  else if ((item = take_locked (self)) == NULL)
+  else if (!take_locked (self, &op->waiter.item))
     {
       if (!self->closed)
         {
@@ -1341,7 +1372,7 @@ nursery_channel_receive_async (NurseryChannel      *self,
         }
       error = closed_error ();
     }
-  finish_waiter_locked (&op->waiter, item, error);
+  finish_waiter_locked (&op->waiter, NULL, error);
   g_mutex_unlock (&self->lock);
 }
 
@@ -1400,26 +1431,28 @@ nursery_channel_receive_pointer_finish (NurseryChannel  *self,
   g_return_val_if_fail (op_source_tag (result) == nursery_channel_receive_async, NULL);
 
   item = op_propagate ((NurseryChannelOp *) result, error);
-  return item != NULL ? item_take_pointer (item) : NULL;
+  return item_take_pointer (item);
 }
 
-static Item *
+/* Moves the next item to @out (empty) if there is one. */
+static gboolean
 try_take (NurseryChannel  *self,
+          Item            *out,
           GError         **error)
 {
+  gboolean taken;
   gboolean closed;
-  Item *item;
 
   g_mutex_lock (&self->lock);
-  item = take_locked (self);
+  taken = take_locked (self, out);
   closed = self->closed;
   g_mutex_unlock (&self->lock);
 
-  if (item == NULL && closed)
+  if (!taken && closed)
     g_propagate_error (error, closed_error ());
-  else if (item == NULL)
+  else if (!taken)
     g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK, "The channel is empty");
-  return item;
+  return taken;
 }
 
 /**
@@ -1440,9 +1473,12 @@ nursery_channel_try_receive (NurseryChannel  *self,
                              GValue          *value,
                              GError         **error)
 {
+  Item item = ITEM_INIT;
+
   g_return_val_if_fail (NURSERY_IS_CHANNEL (self), FALSE);
 
-  return deliver_value (try_take (self, error), value);
+  try_take (self, &item, error);
+  return deliver_value (&item, value);
 }
 
 /**
@@ -1460,75 +1496,75 @@ gpointer
 nursery_channel_try_receive_pointer (NurseryChannel  *self,
                                      GError         **error)
 {
-  Item *item;
+  Item item = ITEM_INIT;
 
   g_return_val_if_fail (NURSERY_IS_CHANNEL (self), NULL);
 
-  item = try_take (self, error);
-  return item != NULL ? item_take_pointer (item) : NULL;
+  try_take (self, &item, error);
+  return item_take_pointer (&item);
 }
 
 /* Blocking forms, for thread children */
 
-/* Sends @item (taken), blocking until it was taken or refused. */
+/* Sends @item (moved out), blocking until it was taken or refused. */
 static gboolean
 send_item_blocking (NurseryChannel  *self,
                     Item            *item,
                     GCancellable    *cancellable,
                     GError         **error)
 {
-  Waiter waiter = { { NULL, }, NULL, NULL, NULL, NULL };
+  Waiter waiter = { { NULL, }, NULL, ITEM_INIT, NULL, NULL };
 
   g_mutex_lock (&self->lock);
   if (self->closed)
     waiter.error = closed_error ();
   else if (g_cancellable_is_cancelled (cancellable))
     waiter.error = cancelled_error ();
-  else if (offer_locked (self, item))
-    item = NULL;
-  else
+  else if (!offer_locked (self, item))
     {
-      waiter.item = g_steal_pointer (&item);
+      item_move (&waiter.item, item);
       blocking_wait (self, &waiter, &self->senders, cancellable);
       /* Refused: the waiter still holds its item. */
-      item = g_steal_pointer (&waiter.item);
+      item_move (item, &waiter.item);
       g_mutex_lock (&self->lock);
     }
   g_mutex_unlock (&self->lock);
 
-  if (item != NULL)
-    item_free (item);
+  item_clear (item);
   if (waiter.error == NULL)
     return TRUE;
   g_propagate_error (error, waiter.error);
   return FALSE;
 }
 
-/* Receives an item, blocking until one arrives or none ever will. */
-static Item *
+/* Receives an item into @out (empty), blocking until one arrives or none
+ * ever will. */
+static void
 receive_item_blocking (NurseryChannel  *self,
+                       Item            *out,
                        GCancellable    *cancellable,
                        GError         **error)
 {
-  Waiter waiter = { { NULL, }, NULL, NULL, NULL, NULL };
-  Item *item = NULL;
+  Waiter waiter = { { NULL, }, NULL, ITEM_INIT, NULL, NULL };
 
   g_mutex_lock (&self->lock);
   if (g_cancellable_is_cancelled (cancellable))
     waiter.error = cancelled_error ();
-  else if ((item = take_locked (self)) == NULL && self->closed)
-    waiter.error = closed_error ();
-  else if (item == NULL)
+  else if (!take_locked (self, out))
     {
-      blocking_wait (self, &waiter, &self->receivers, cancellable);
-      item = g_steal_pointer (&waiter.item);
-      g_mutex_lock (&self->lock);
+      if (self->closed)
+        waiter.error = closed_error ();
+      else
+        {
+          blocking_wait (self, &waiter, &self->receivers, cancellable);
+          item_move (out, &waiter.item);
+          g_mutex_lock (&self->lock);
+        }
     }
   g_mutex_unlock (&self->lock);
 
   if (waiter.error != NULL)
     g_propagate_error (error, waiter.error);
-  return item;
 }
 
 /**
@@ -1552,11 +1588,14 @@ nursery_channel_send (NurseryChannel  *self,
                       GCancellable    *cancellable,
                       GError         **error)
 {
+  Item item = ITEM_INIT;
+
   g_return_val_if_fail (NURSERY_IS_CHANNEL (self), FALSE);
   g_return_val_if_fail (G_IS_VALUE (value), FALSE);
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
 
-  return send_item_blocking (self, item_new_value (value), cancellable, error);
+  item_init_value (&item, value);
+  return send_item_blocking (self, &item, cancellable, error);
 }
 
 /**
@@ -1585,10 +1624,13 @@ nursery_channel_receive (NurseryChannel  *self,
                          GCancellable    *cancellable,
                          GError         **error)
 {
+  Item item = ITEM_INIT;
+
   g_return_val_if_fail (NURSERY_IS_CHANNEL (self), FALSE);
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
 
-  return deliver_value (receive_item_blocking (self, cancellable, error), value);
+  receive_item_blocking (self, &item, cancellable, error);
+  return deliver_value (&item, value);
 }
 
 /**
@@ -1616,6 +1658,8 @@ nursery_channel_send_pointer_blocking (NurseryChannel  *self,
                                        GCancellable    *cancellable,
                                        GError         **error)
 {
+  Item moved = ITEM_INIT;
+
   if (!pointer_send_args_valid (self, cancellable))
     {
       /* R24: refused, but the item is not leaked. */
@@ -1624,7 +1668,8 @@ nursery_channel_send_pointer_blocking (NurseryChannel  *self,
       return FALSE;
     }
 
-  return send_item_blocking (self, item_new_pointer (item, item_destroy), cancellable, error);
+  item_init_pointer (&moved, item, item_destroy);
+  return send_item_blocking (self, &moved, cancellable, error);
 }
 
 /**
@@ -1648,11 +1693,11 @@ nursery_channel_receive_pointer_blocking (NurseryChannel  *self,
                                           GCancellable    *cancellable,
                                           GError         **error)
 {
-  Item *item;
+  Item item = ITEM_INIT;
 
   g_return_val_if_fail (NURSERY_IS_CHANNEL (self), NULL);
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
 
-  item = receive_item_blocking (self, cancellable, error);
-  return item != NULL ? item_take_pointer (item) : NULL;
+  receive_item_blocking (self, &item, cancellable, error);
+  return item_take_pointer (&item);
 }
