@@ -95,7 +95,8 @@ struct _NurseryChannelOp
 
   Waiter               waiter;
   NurseryChannel      *channel;       /* owned until released */
-  Dispatcher          *dispatcher;    /* where it completes; owned until released */
+  Dispatcher          *dispatcher;    /* where it completes */
+  gboolean             owns_dispatcher; /* a reference, taken to wait */
   gpointer             source_tag;
   GAsyncReadyCallback  callback;
   gpointer             user_data;
@@ -129,6 +130,7 @@ struct _Dispatcher
   GMainContext   *context;   /* not owned: compared only */
   GQueue          ready;     /* NurseryChannelOp (channel lock) */
   int             n_ready;   /* atomic copy of ready.length, for prepare */
+  int             dispatching; /* atomic: dispatches running (they nest) */
 };
 
 enum {
@@ -367,6 +369,7 @@ dispatcher_dispatch (GSource     *source,
   if (g_atomic_int_get (&dispatcher->n_ready) == 0)
     return G_SOURCE_CONTINUE;
   self = g_object_ref (dispatcher->channel);
+  g_atomic_int_inc (&dispatcher->dispatching);
   while (n++ < DISPATCH_BUDGET && (op = dispatcher_next (dispatcher, g_steal_pointer (&spare))) != NULL)
     spare = op_complete (op);
   if (spare != NULL)
@@ -375,6 +378,7 @@ dispatcher_dispatch (GSource     *source,
       op_keep_spare_locked (self, spare);
       g_mutex_unlock (&self->lock);
     }
+  g_atomic_int_add (&dispatcher->dispatching, -1);
   /* May finalize the channel, which destroys this source: allowed. */
   g_object_unref (self);
   return G_SOURCE_CONTINUE;
@@ -435,9 +439,12 @@ dispatcher_push_locked (NurseryChannelOp *op)
   Dispatcher *dispatcher = op->dispatcher;
 
   g_queue_push_tail_link (&dispatcher->ready, &op->waiter.link);
-  /* The context's own thread prepares the source before it polls again;
-   * another thread must wake it, once per batch. */
+  /* The context's own thread prepares the source before it polls again,
+   * and a running dispatch takes this Op too (or leaves it to the next
+   * prepare): only a context that may be polling needs waking, once per
+   * batch. */
   if (g_atomic_int_add (&dispatcher->n_ready, 1) == 0 &&
+      g_atomic_int_get (&dispatcher->dispatching) == 0 &&
       !g_main_context_is_owner (dispatcher->context))
     g_main_context_wakeup (dispatcher->context);
 }
@@ -545,9 +552,7 @@ op_new_locked (NurseryChannel      *self,
 
   op = link != NULL ? link->data : g_object_new (NURSERY_TYPE_CHANNEL_OP, NULL);
   op->channel = g_object_ref (self);
-  /* Owned: a context that goes away with the Op still waiting destroys
-   * the source, but must not free it under the Op. */
-  op->dispatcher = (Dispatcher *) g_source_ref ((GSource *) dispatcher_get_locked (self));
+  op->dispatcher = dispatcher_get_locked (self);
   op->source_tag = source_tag;
   op->callback = callback;
   op->user_data = user_data;
@@ -565,7 +570,10 @@ op_release (NurseryChannelOp *op)
 {
   NurseryChannel *self = op->channel;
 
-  g_source_unref ((GSource *) g_steal_pointer (&op->dispatcher));
+  if (op->owns_dispatcher)
+    g_source_unref ((GSource *) op->dispatcher);
+  op->owns_dispatcher = FALSE;
+  op->dispatcher = NULL;
   if (g_atomic_int_get (&((GObject *) op)->ref_count) != 1)
     {
       /* The last holder finalizes it; the source object goes with it. */
@@ -792,6 +800,11 @@ op_wait (NurseryChannel   *self,
 {
   gulong handler_id;
 
+  /* A context that goes away with the Op still waiting destroys the
+   * source, but must not free it under the Op. (One that completes at
+   * once is queued there before the lock is dropped.) */
+  g_source_ref ((GSource *) op->dispatcher);
+  op->owns_dispatcher = TRUE;
   g_queue_push_tail_link (queue, &op->waiter.link);
   op->waiter.queue = queue;
   if (cancellable == NULL)
