@@ -63,14 +63,24 @@
 #define MAX_SPARE_OPS 64
 
 /* An item, held by value wherever it is (the buffer, a waiter, a
- * caller's stack): moving one allocates nothing. Empty: no GValue type. */
+ * caller's stack): moving one allocates nothing. A pointer item bypasses
+ * GValue, whose type checks cost more than the rest of a move. */
+typedef enum
+{
+  ITEM_NONE,
+  ITEM_VALUE,
+  ITEM_POINTER,
+} ItemKind;
+
 typedef struct
 {
-  GValue         value;
-  GDestroyNotify destroy;   /* for pointer items; not called once delivered */
+  ItemKind       kind;
+  GValue         value;     /* ITEM_VALUE */
+  gpointer       pointer;   /* ITEM_POINTER */
+  GDestroyNotify destroy;   /* ITEM_POINTER; not called once delivered */
 } Item;
 
-#define ITEM_INIT { G_VALUE_INIT, NULL }
+#define ITEM_INIT { ITEM_NONE, G_VALUE_INIT, NULL, NULL }
 
 typedef struct _Dispatcher Dispatcher;
 
@@ -173,7 +183,7 @@ G_DEFINE_FINAL_TYPE (NurseryChannel, nursery_channel, G_TYPE_OBJECT)
 static inline gboolean
 item_present (const Item *item)
 {
-  return G_VALUE_TYPE (&item->value) != G_TYPE_INVALID;
+  return item != NULL && item->kind != ITEM_NONE;
 }
 
 /* Moves @from into @to, which must be empty; @from is empty after. */
@@ -189,6 +199,7 @@ static void
 item_init_value (Item         *item,
                  const GValue *value)
 {
+  item->kind = ITEM_VALUE;
   g_value_init (&item->value, G_VALUE_TYPE (value));
   g_value_copy (value, &item->value);
 }
@@ -198,8 +209,8 @@ item_init_pointer (Item           *item,
                    gpointer        pointer,
                    GDestroyNotify  destroy)
 {
-  g_value_init (&item->value, G_TYPE_POINTER);
-  g_value_set_pointer (&item->value, pointer);
+  item->kind = ITEM_POINTER;
+  item->pointer = pointer;
   item->destroy = destroy;
 }
 
@@ -207,12 +218,11 @@ item_init_pointer (Item           *item,
 static void
 item_clear (Item *item)
 {
-  if (!item_present (item))
-    return;
-  if (item->destroy != NULL)
-    item->destroy (g_value_get_pointer (&item->value));
-  g_value_unset (&item->value);
-  item->destroy = NULL;
+  if (item->kind == ITEM_POINTER && item->destroy != NULL)
+    item->destroy (item->pointer);
+  else if (item->kind == ITEM_VALUE)
+    g_value_unset (&item->value);
+  *item = (Item) ITEM_INIT;
 }
 
 /* Where no item is received, @out still gets a value (a NULL pointer):
@@ -225,22 +235,31 @@ set_no_value (GValue *out)
     g_value_init (out, G_TYPE_POINTER);
 }
 
-/* Hands @item's value to @out (no copy: the GValue moves), or without an
+/* Hands @item to @out (a value item's GValue moves, no copy; a pointer
+ * item arrives as a pointer value, now the receiver's), or without an
  * item a NULL pointer value. */
 static gboolean
 deliver_value (Item   *item,
                GValue *out)
 {
-  if (item == NULL || !item_present (item))
+  if (!item_present (item))
     {
       set_no_value (out);
       return FALSE;
     }
-  if (out != NULL)
-    *out = item->value;
-  else
-    g_value_unset (&item->value);
-  *item = (Item) ITEM_INIT;
+  if (out != NULL && item->kind == ITEM_POINTER)
+    {
+      g_value_init (out, G_TYPE_POINTER);
+      g_value_set_pointer (out, item->pointer);
+    }
+  else if (out != NULL)
+    {
+      *out = item->value;
+      item->value = (GValue) G_VALUE_INIT;
+    }
+  /* Delivered: the receiver's now, even when it asked for no value. */
+  item->destroy = NULL;
+  item_clear (item);
   return TRUE;
 }
 
@@ -251,9 +270,11 @@ item_take_pointer (Item *item)
 {
   gpointer pointer = NULL;
 
-  if (item == NULL || !item_present (item))
+  if (!item_present (item))
     return NULL;
-  if (G_VALUE_HOLDS_POINTER (&item->value))
+  if (item->kind == ITEM_POINTER)
+    pointer = item->pointer;
+  else if (G_VALUE_HOLDS_POINTER (&item->value))
     pointer = g_value_get_pointer (&item->value);
   else if (G_VALUE_HOLDS_OBJECT (&item->value))
     pointer = g_value_dup_object (&item->value);
