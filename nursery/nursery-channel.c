@@ -104,7 +104,8 @@ struct _NurseryChannelOp
   GObject              parent_instance;
 
   Waiter               waiter;
-  NurseryChannel      *channel;       /* owned until released */
+  NurseryChannel      *channel;       /* owned through n_ops, or owns_channel */
+  gboolean             owns_channel;  /* outlived its completion */
   Dispatcher          *dispatcher;    /* where it completes */
   gboolean             owns_dispatcher; /* a reference, taken to wait */
   gpointer             source_tag;
@@ -129,6 +130,8 @@ struct _NurseryChannel
   GQueue    receivers;   /* Waiter, oldest first */
   GSList   *dispatchers; /* one per context that started an Op */
   GQueue    spare_ops;   /* NurseryChannelOp, released, for reuse */
+  int       n_ops;       /* atomic: Ops started, not yet released; while
+                          * there are any, the channel owns itself */
   gboolean  closed;
 };
 
@@ -385,8 +388,8 @@ dispatcher_dispatch (GSource     *source,
   NurseryChannel *self;
   guint n = 0;
 
-  /* Only dispatches take Ops out, and each one owns the channel: it is
-   * alive now, and kept so until the loop is over. */
+  /* Only dispatches take Ops out, and while there are any the channel
+   * owns itself: it is alive now, and kept so until the loop is over. */
   if (g_atomic_int_get (&dispatcher->n_ready) == 0)
     return G_SOURCE_CONTINUE;
   self = g_object_ref (dispatcher->channel);
@@ -515,7 +518,8 @@ nursery_channel_op_finalize (GObject *object)
   NurseryChannelOp *op = NURSERY_CHANNEL_OP (object);
 
   op_clear (op);
-  g_clear_object (&op->channel);
+  if (op->owns_channel)
+    g_object_unref (op->channel);
 
   G_OBJECT_CLASS (nursery_channel_op_parent_class)->finalize (object);
 }
@@ -572,7 +576,12 @@ op_new_locked (NurseryChannel      *self,
   NurseryChannelOp *op;
 
   op = link != NULL ? link->data : g_object_new (NURSERY_TYPE_CHANNEL_OP, NULL);
-  op->channel = g_object_ref (self);
+  /* One reference for all the Ops in flight, not one each: a producer
+   * and a consumer that restart from their completions never let the
+   * count drop to 0. */
+  op->channel = self;
+  if (g_atomic_int_add (&self->n_ops, 1) == 0)
+    g_object_ref (self);
   op->dispatcher = dispatcher_get_locked (self);
   op->source_tag = source_tag;
   op->callback = callback;
@@ -583,9 +592,9 @@ op_new_locked (NurseryChannel      *self,
 /* After its callback: nobody else holds @op (the usual case) makes it a
  * spare, returned to be kept for the next operation, which then
  * allocates nothing; anyone who does (a caller that kept the result, a
- * cancellable connection not yet ended) gets an ordinary object. The
- * dispatch holds the channel: dropping the Op's reference here never
- * finalizes it. */
+ * cancellable connection not yet ended) gets an ordinary object, which
+ * owns its channel from now on. The dispatch holds the channel: the
+ * references dropped here never finalize it. */
 static NurseryChannelOp *
 op_release (NurseryChannelOp *op)
 {
@@ -597,13 +606,18 @@ op_release (NurseryChannelOp *op)
   op->dispatcher = NULL;
   if (g_atomic_int_get (&((GObject *) op)->ref_count) != 1)
     {
-      /* The last holder finalizes it; the source object goes with it. */
+      op->owns_channel = TRUE;
+      g_object_ref (self);
       g_object_unref (op);
-      return NULL;
+      op = NULL;
     }
-  op_clear (op);
-  op->channel = NULL;
-  g_object_unref (self);
+  else
+    {
+      op_clear (op);
+      op->channel = NULL;
+    }
+  if (g_atomic_int_dec_and_test (&self->n_ops))
+    g_object_unref (self);
   return op;
 }
 
