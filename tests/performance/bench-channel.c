@@ -16,8 +16,8 @@
  *    queue a careful C programmer writes: a ring, one GMutex, two GConds,
  *    signalled only when somebody waits on them;
  *  - thread child → context: a thread child sends with the blocking
- *    pointer form (no bound, like the baseline; and, for information,
- *    capacity 16), the owner context receives with
+ *    pointer form (capacity 1024; and, for information, 16 and no bound),
+ *    the owner context receives with
  *    receive_async() one item at a time, against a thread that pushes to a
  *    GAsyncQueue and schedules one idle whenever the queue was idle, the
  *    idle draining everything queued.
@@ -357,19 +357,23 @@ typedef struct
   double       target;        /* 0: no target, an INFO row */
 } Scenario;
 
-/* The thread child rows: GAsyncQueue is unbounded, so the target row
- * gives the channel no bound either (G_MAXUINT: its ring grows on
- * demand); the capacity-16 row shows what back-pressure costs there. */
+/* The thread child rows: the target row gives the channel a bound of
+ * 1024 (it then applies back-pressure, which the unbounded GAsyncQueue
+ * never does); the others show a small bound, and none (G_MAXUINT: the
+ * ring grows on demand, and a fast sender fills megabytes). */
 static const Scenario scenarios[] = {
   { "threads", threads_channel_ns, threads_bounded_ns, THREAD_CAPACITY,
     "channel-threads-16", "channel, blocking, 2 threads, capacity 16",
     "GMutex + 2 GCond bounded ring of 16 (signal only to waiters)", TARGET_THREADS_RATIO },
-  { "child", child_channel_ns, child_async_queue_ns, G_MAXUINT,
-    "channel-child-to-context", "channel, thread child → context, unbounded",
-    "GAsyncQueue + one idle per burst, draining", TARGET_CHILD_RATIO },
+  { "child", child_channel_ns, child_async_queue_ns, 1024,
+    "channel-child-to-context", "channel, thread child → context, capacity 1024",
+    "GAsyncQueue (unbounded) + one idle per burst, draining", TARGET_CHILD_RATIO },
   { "child-16", child_channel_ns, child_async_queue_ns, THREAD_CAPACITY,
     "channel-child-to-context-16", "channel, thread child → context, capacity 16",
-    "GAsyncQueue (unbounded) + one idle per burst", 0 },
+    "GAsyncQueue (unbounded) + one idle per burst, draining", 0 },
+  { "child-unbounded", child_channel_ns, child_async_queue_ns, G_MAXUINT,
+    "channel-child-to-context-unbounded", "channel, thread child → context, no bound",
+    "GAsyncQueue (unbounded) + one idle per burst, draining", 0 },
 };
 
 static void
@@ -423,7 +427,7 @@ find_scenario (const char *name)
   for (guint i = 0; i < G_N_ELEMENTS (scenarios); i++)
     if (g_str_equal (scenarios[i].name, name))
       return &scenarios[i];
-  g_printerr ("Unknown --scenario '%s': use threads, child or child-16\n", name);
+  g_printerr ("Unknown --scenario '%s': use threads, child, child-16 or child-unbounded\n", name);
   exit (2);
 }
 
@@ -437,7 +441,7 @@ parse_options (int    *argc,
     { "quick", 'q', 0, G_OPTION_ARG_NONE, &opt_quick, "Tenfold fewer items: a smoke test", NULL },
     { "one-context", 0, 0, G_OPTION_ARG_INT, &opt_one_context,
       "Print ns/item for a producer and a consumer in one context at this capacity", "CAPACITY" },
-    { "scenario", 's', 0, G_OPTION_ARG_STRING, &opt_scenario, "Only this scenario (threads, child, child-16)", "NAME" },
+    { "scenario", 's', 0, G_OPTION_ARG_STRING, &opt_scenario, "Only this scenario (threads, child, child-16, child-unbounded)", "NAME" },
     { "impl", 'i', 0, G_OPTION_ARG_STRING, &opt_impl,
       "With --scenario: measure only this side once (nursery, baseline), e.g. under callgrind", "NAME" },
     { "n", 'n', 0, G_OPTION_ARG_INT, &opt_n, "Items (default 200000)", "N" },
