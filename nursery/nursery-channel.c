@@ -31,6 +31,14 @@
  * context move many items per main-loop iteration without one GSource
  * per operation.
  *
+ * What keeps an item cheap: items are held by value (in the buffer ring,
+ * in waiters, on callers' stacks), so moving one allocates nothing; an Op
+ * nobody kept after its callback becomes a spare for the next one; and
+ * all Ops in flight share one reference on the channel. Waiting senders
+ * are let into the buffer once it has drained to half its capacity, so a
+ * producer thread blocked on a full channel is woken once per half buffer
+ * rather than once per item; a sender never overtakes a waiting one.
+ *
  * A waiter leaves its queue either by being served or by its cancellable;
  * whichever takes the lock first wins, so a cancelled operation never
  * moves an item.
@@ -139,7 +147,7 @@ struct _NurseryChannel
 struct _Dispatcher
 {
   GSource         source;
-  NurseryChannel *channel;   /* not owned: every queued Op owns it */
+  NurseryChannel *channel;   /* not owned: alive while an Op is queued */
   GMainContext   *context;   /* not owned: compared only */
   GQueue          ready;     /* NurseryChannelOp (channel lock) */
   int             n_ready;   /* atomic copy of ready.length, for prepare */
@@ -478,7 +486,7 @@ dispatchers_free (NurseryChannel *self)
 {
   for (GSList *l = self->dispatchers; l != NULL; l = l->next)
     {
-      /* Ops own the channel: no channel goes with an Op still queued. */
+      /* While Ops are in flight the channel owns itself: none is queued. */
       g_assert (((Dispatcher *) l->data)->ready.length == 0);
       g_source_destroy (l->data);
       g_source_unref (l->data);
@@ -934,7 +942,8 @@ nursery_channel_finalize (GObject *object)
 {
   NurseryChannel *self = NURSERY_CHANNEL (object);
 
-  /* Ops own the channel, and a blocking caller must own it too. */
+  /* While Ops are in flight the channel owns itself, and a blocking
+   * caller must own it too: nobody waits. */
   g_assert (self->senders.length == 0 && self->receivers.length == 0);
   while (self->n_items > 0)
     {
