@@ -115,7 +115,7 @@ struct _NurseryChannelOp
   NurseryChannel      *channel;       /* owned through n_ops, or owns_channel */
   gboolean             owns_channel;  /* outlived its completion */
   Dispatcher          *dispatcher;    /* where it completes */
-  gboolean             owns_dispatcher; /* a reference, taken to wait */
+  gboolean             owns_dispatcher; /* and its context: taken to wait */
   gpointer             source_tag;
   GAsyncReadyCallback  callback;
   gpointer             user_data;
@@ -609,7 +609,10 @@ op_release (NurseryChannelOp *op)
   NurseryChannel *self = op->channel;
 
   if (op->owns_dispatcher)
-    g_source_unref ((GSource *) op->dispatcher);
+    {
+      g_main_context_unref (op->dispatcher->context);
+      g_source_unref ((GSource *) op->dispatcher);
+    }
   op->owns_dispatcher = FALSE;
   op->dispatcher = NULL;
   if (g_atomic_int_get (&((GObject *) op)->ref_count) != 1)
@@ -843,10 +846,12 @@ op_wait (NurseryChannel   *self,
 {
   gulong handler_id;
 
-  /* A context that goes away with the Op still waiting destroys the
-   * source, but must not free it under the Op. (One that completes at
-   * once is queued there before the lock is dropped.) */
+  /* Kept alive while the Op waits, as a GTask keeps its context: whoever
+   * serves it later queues it there and may wake the context up. (One
+   * that completes at once is queued before the lock is dropped, while
+   * its caller's thread-default context is alive.) */
   g_source_ref ((GSource *) op->dispatcher);
+  g_main_context_ref (op->dispatcher->context);
   op->owns_dispatcher = TRUE;
   g_queue_push_tail_link (queue, &op->waiter.link);
   op->waiter.queue = queue;
