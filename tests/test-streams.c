@@ -1051,6 +1051,107 @@ test_channel_nested_loop_in_callback (void)
   op_clear (&nested.inner);
 }
 
+/* R26: in one context, completions of a producer and a consumer run
+ * many to a main-loop iteration (one source per context drains them), not
+ * one iteration (and one GSource) per operation */
+
+typedef struct
+{
+  NurseryChannel *channel;
+  guint           n;
+  guint           sent;
+  guint           received;
+} Batch;
+
+static void batch_produce (Batch *batch);
+
+static void
+batch_sent_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      data)
+{
+  g_assert_true (nursery_channel_send_finish (NURSERY_CHANNEL (source), result, NULL));
+  batch_produce (data);
+}
+
+static void
+batch_produce (Batch *batch)
+{
+  if (batch->sent < batch->n)
+    nursery_channel_send_pointer_async (batch->channel, GUINT_TO_POINTER (++batch->sent), NULL, NULL,
+                                        batch_sent_cb, batch);
+}
+
+static void
+batch_received_cb (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      data)
+{
+  Batch *batch = data;
+  gpointer item = nursery_channel_receive_pointer_finish (NURSERY_CHANNEL (source), result, NULL);
+
+  g_assert_cmpuint (GPOINTER_TO_UINT (item), ==, ++batch->received);
+  if (batch->received < batch->n)
+    nursery_channel_receive_async (batch->channel, NULL, batch_received_cb, batch);
+}
+
+static void
+test_channel_completions_batched (void)
+{
+  g_autoptr(NurseryChannel) channel = nursery_channel_new (16);
+  Batch batch = { channel, 20000, 0, 0 };
+  guint iterations = 0;
+
+  batch_produce (&batch);
+  nursery_channel_receive_async (channel, NULL, batch_received_cb, &batch);
+  while (batch.received < batch.n)
+    {
+      g_main_context_iteration (NULL, TRUE);
+      iterations++;
+    }
+  g_test_message ("%u items in %u iterations", batch.n, iterations);
+  g_assert_cmpuint (iterations, <=, batch.n / 16);
+}
+
+/* A result a callback keeps is not reused for later operations: it still
+ * gives its own item, and its source object, when finished later */
+
+static void
+keep_result_cb (GObject      *source,
+                GAsyncResult *result,
+                gpointer      data)
+{
+  g_ptr_array_add (data, g_object_ref (result));
+}
+
+static void
+test_channel_kept_results (void)
+{
+  g_autoptr(NurseryChannel) channel = nursery_channel_new (4);
+  g_autoptr(GPtrArray) kept = g_ptr_array_new_with_free_func (g_object_unref);
+
+  for (guint round = 0; round < 3; round++)
+    {
+      for (guint i = 0; i < 4; i++)
+        g_assert_true (nursery_channel_try_send_pointer (channel, GUINT_TO_POINTER (round * 4 + i + 1),
+                                                         NULL, NULL));
+      for (guint i = 0; i < 4; i++)
+        nursery_channel_receive_async (channel, NULL, keep_result_cb, kept);
+      while (kept->len < (round + 1) * 4)
+        g_main_context_iteration (NULL, TRUE);
+    }
+
+  for (guint i = 0; i < kept->len; i++)
+    {
+      GAsyncResult *result = g_ptr_array_index (kept, i);
+      g_autoptr(GObject) source = g_async_result_get_source_object (result);
+
+      g_assert_true (source == G_OBJECT (channel));
+      g_assert_cmpuint (GPOINTER_TO_UINT (nursery_channel_receive_pointer_finish (channel, result, NULL)),
+                        ==, i + 1);
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1081,6 +1182,8 @@ main (int   argc,
   g_test_add_func ("/nursery/streams/channel/R26/completes-on-callers-context",
                    test_channel_completes_on_callers_context);
   g_test_add_func ("/nursery/streams/channel/nested-loop-in-callback", test_channel_nested_loop_in_callback);
+  g_test_add_func ("/nursery/streams/channel/R26/completions-batched", test_channel_completions_batched);
+  g_test_add_func ("/nursery/streams/channel/kept-results", test_channel_kept_results);
 
   return g_test_run ();
 }
