@@ -145,8 +145,11 @@ class HashWindow(Gtk.ApplicationWindow):
         self.counts.set_text('%d hashing, %d waiting, %d failed, %d cancelled'
                              % (group.props.n_running, group.props.n_pending,
                                 group.props.n_failed, group.props.n_cancelled))
+        # Half-way, at a moment when files are being hashed (between two
+        # batches every slot may be free for an instant).
         if (self.options.screenshot or self.options.close_at_half) and not self.screenshot_taken \
-                and self.n_done() >= group.props.n_spawned // 2 and group.props.n_spawned:
+                and self.n_done() >= group.props.n_spawned // 2 and group.props.n_spawned \
+                and group.props.n_running >= 1:
             self.screenshot_taken = True
             self.halfway()
 
@@ -196,12 +199,22 @@ class HashWindow(Gtk.ApplicationWindow):
             return
 
         def after_paint(clock):
+            # Wait for a frame that shows what the test looks for: two
+            # running rows with some progress (each bar repaints as its
+            # task reports progress, so another frame comes).
+            if self.rows_with_progress() < 2 and self.group.props.n_running >= 2:
+                return
             clock.disconnect(handler)
             self.save_screenshot(self.options.screenshot)
             # Press Cancel as a user would: through the button's signal.
             self.cancel_button.emit('clicked')
         handler = clock.connect('after-paint', after_paint)
         self.queue_draw()
+
+    def rows_with_progress(self):
+        tasks = self.group.list_tasks()
+        return sum(1 for i in range(tasks.get_n_items())
+                   if tasks.get_item(i).props.progress >= 0.2)
 
     def save_screenshot(self, path):
         """The window draws itself into a render node, which its own

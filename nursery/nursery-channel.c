@@ -8,28 +8,53 @@
  * channels, trio's memory channels, libdex's DexChannel, for the GLib
  * main loop (GAsyncQueue blocks threads; this never blocks a context).
  *
- * One lock guards the buffer (at most `capacity` items) and the two FIFO
- * queues of waiting senders (each holding its item) and receivers. At any
- * time at most one of them is non-empty in a way that matters: receivers
- * wait only when no item is available, senders only when the buffer is
- * full. Every item and every waiter moves under the lock, so an item is
- * delivered exactly once or handed back to its sender as an error.
+ * One lock guards the buffer (a ring of at most `capacity` items) and the
+ * two FIFO queues of waiting senders (each holding its item) and
+ * receivers. At any time at most one of them is non-empty in a way that
+ * matters: receivers wait only when no item is available, senders only
+ * when the buffer is full. Every item and every waiter moves under the
+ * lock, so an item is delivered exactly once or handed back to its sender
+ * as an error.
+ *
+ * Two kinds of waiter sit in those queues. An async operation is an Op:
+ * a small GAsyncResult that is the waiter, the completion and the result
+ * at once, so an operation that needs no wait allocates nothing else. A
+ * blocking call (a thread child) waits on the stack, on its own GCond
+ * paired with the channel lock: no GMainContext per call (R26).
+ *
+ * Completions (R26, and the GAsyncReadyCallback contract): an Op is never
+ * completed inside the call that caused it, and always on the context
+ * that was thread-default when it was started. Each channel keeps one
+ * Dispatcher source per such context, holding a FIFO of finished Ops; a
+ * dispatch runs their callbacks, including the ones those callbacks
+ * finish in turn, up to a budget, so a producer and a consumer in one
+ * context move many items per main-loop iteration without one GSource
+ * per operation.
+ *
+ * What keeps an item cheap: items are held by value (in the buffer ring,
+ * in waiters, on callers' stacks), so moving one allocates nothing; an Op
+ * nobody kept after its callback becomes a spare for the next one; and
+ * all Ops in flight share one reference on the channel. Waiting senders
+ * are let into the buffer once it has drained to half its capacity, so a
+ * producer thread blocked on a full channel is woken once per half buffer
+ * rather than once per item; a sender never overtakes a waiting one.
  *
  * A waiter leaves its queue either by being served or by its cancellable;
- * whichever takes the lock first wins, so a cancelled receive never
- * consumes an item. Completions are always delivered from an idle on the
- * caller's thread-default context: never inside the call that caused them,
- * and never on a thread the caller did not choose.
+ * whichever takes the lock first wins, so a cancelled operation never
+ * moves an item.
  *
- * Watching a waiter's cancellable: the handler is connected after the
- * lock is dropped (a cancellable that fires meanwhile runs it inside
+ * Watching an Op's cancellable: the handler is connected after the lock
+ * is dropped (a cancellable that fires meanwhile runs it inside
  * g_cancellable_connect(), which then must not find the lock taken), and
- * the connection holds its own reference on the waiter. Whoever sees the
- * waiter leave its queue *and* holds the handler id (taken under the
- * lock) disconnects it, exactly once, with g_signal_handler_disconnect():
- * unlike g_cancellable_disconnect() it never waits for a running handler,
- * so it is safe inside the cancellable's own emission. Disconnecting also
- * breaks the cancellable → handler → waiter → cancellable cycle.
+ * the connection holds its own reference on the Op. Whoever sees the Op
+ * leave its queue *and* holds the handler id (taken under the lock) ends
+ * the connection, exactly once, with g_signal_handler_disconnect(): unlike
+ * g_cancellable_disconnect() it never waits for a running handler, so it
+ * is safe inside the cancellable's own emission. Ending it also breaks the
+ * cancellable → handler → Op → cancellable cycle. A blocking waiter needs
+ * none of this: its own thread disconnects, once woken, with
+ * g_cancellable_disconnect(), which waits for a handler still running on
+ * the cancelling thread before the waiter's stack frame goes.
  */
 
 #include "config.h"
@@ -37,22 +62,67 @@
 #include "nursery-channel.h"
 #include "nursery-error.h"
 
-typedef struct
+/* How many completions one dispatch runs before it lets the main loop
+ * serve other sources: enough to amortize an iteration, small enough that
+ * a producer and a consumer feeding each other never starve the rest. */
+#define DISPATCH_BUDGET 256
+
+/* Spare Ops a channel keeps for reuse (see op_release()). */
+#define MAX_SPARE_OPS 64
+
+/* An item, held by value wherever it is (the buffer, a waiter, a
+ * caller's stack): moving one allocates nothing. A pointer item bypasses
+ * GValue, whose type checks cost more than the rest of a move. */
+typedef enum
 {
-  GValue         value;
-  GDestroyNotify destroy;   /* for pointer items; not called once delivered */
-} Item;
+  ITEM_NONE,
+  ITEM_VALUE,
+  ITEM_POINTER,
+} ItemKind;
 
 typedef struct
 {
-  gatomicrefcount  ref_count;
-  GTask           *task;
-  Item            *item;          /* a sender's item while it waits */
-  GCancellable    *cancellable;
-  gulong           handler_id;
-  GList            link;          /* in senders or receivers (lock) */
-  GQueue          *queue;         /* which one, NULL once it left (lock) */
+  ItemKind       kind;
+  GValue         value;     /* ITEM_VALUE */
+  gpointer       pointer;   /* ITEM_POINTER */
+  GDestroyNotify destroy;   /* ITEM_POINTER; not called once delivered */
+} Item;
+
+#define ITEM_INIT { ITEM_NONE, G_VALUE_INIT, NULL, NULL }
+
+typedef struct _Dispatcher Dispatcher;
+
+/* A sender or receiver in a queue. */
+typedef struct
+{
+  GList    link;      /* first: in senders or receivers, then in a Dispatcher
+                       * (lock); its data is the Op, or the Waiter itself */
+  GQueue  *queue;     /* which waiter queue, NULL once it left (lock) */
+  Item     item;      /* a sender's item while it waits; a receiver's once served */
+  GError  *error;     /* once served: why nothing moved */
+  GCond   *cond;      /* a blocking waiter's; NULL for an Op */
 } Waiter;
+
+#define NURSERY_TYPE_CHANNEL_OP (nursery_channel_op_get_type ())
+G_DECLARE_FINAL_TYPE (NurseryChannelOp, nursery_channel_op, NURSERY, CHANNEL_OP, GObject)
+
+/* An async send or receive: its waiter, completion and GAsyncResult. */
+struct _NurseryChannelOp
+{
+  GObject              parent_instance;
+
+  Waiter               waiter;
+  NurseryChannel      *channel;       /* owned through n_ops, or owns_channel */
+  gboolean             owns_channel;  /* outlived its completion */
+  Dispatcher          *dispatcher;    /* where it completes */
+  gboolean             owns_dispatcher; /* and its context: taken to wait */
+  gpointer             source_tag;
+  GAsyncReadyCallback  callback;
+  gpointer             user_data;
+  GCancellable        *cancellable;
+  gulong               handler_id;    /* while it waits (lock) */
+  gulong               disconnect_id; /* to end once it left (lock) */
+};
 
 struct _NurseryChannel
 {
@@ -60,10 +130,28 @@ struct _NurseryChannel
 
   GMutex    lock;
   guint     capacity;
-  GQueue    buffer;      /* Item */
+  Item     *ring;        /* the buffer: `n_items` from `head`, wrapping */
+  guint     ring_size;   /* grown on demand, up to `capacity` */
+  guint     head;
+  guint     n_items;
   GQueue    senders;     /* Waiter, oldest first */
   GQueue    receivers;   /* Waiter, oldest first */
+  GSList   *dispatchers; /* one per context that started an Op */
+  GQueue    spare_ops;   /* NurseryChannelOp, released, for reuse */
+  int       n_ops;       /* atomic: Ops started, not yet released; while
+                          * there are any, the channel owns itself */
   gboolean  closed;
+};
+
+/* One per channel and context: runs finished Ops' callbacks there. */
+struct _Dispatcher
+{
+  GSource         source;
+  NurseryChannel *channel;   /* not owned: alive while an Op is queued */
+  GMainContext   *context;   /* not owned: compared only */
+  GQueue          ready;     /* NurseryChannelOp (channel lock) */
+  int             n_ready;   /* atomic copy of ready.length, for prepare */
+  int             dispatching; /* atomic: dispatches running (they nest) */
 };
 
 enum {
@@ -88,8 +176,9 @@ static GParamSpec *properties[N_PROPS];
  * [method@Nursery.Channel.send_async] and
  * [method@Nursery.Channel.receive_async] complete on the caller's
  * thread-default context, never inside the call; the blocking
- * [method@Nursery.Channel.send] and [method@Nursery.Channel.receive] are
- * for thread children; the `try_` forms never wait.
+ * [method@Nursery.Channel.send] and [method@Nursery.Channel.receive] (and
+ * their pointer forms) are for thread children; the `try_` forms never
+ * wait.
  *
  * [method@Nursery.Channel.close] ends the stream: senders then fail with
  * %NURSERY_ERROR_CLOSED, and receivers get the buffered items, then
@@ -102,36 +191,49 @@ G_DEFINE_FINAL_TYPE (NurseryChannel, nursery_channel, G_TYPE_OBJECT)
 
 /* Items */
 
-static Item *
-item_new_value (const GValue *value)
+static inline gboolean
+item_present (const Item *item)
 {
-  Item *item = g_new0 (Item, 1);
+  return item != NULL && item->kind != ITEM_NONE;
+}
 
+/* Moves @from into @to, which must be empty; @from is empty after. */
+static inline void
+item_move (Item *to,
+           Item *from)
+{
+  *to = *from;
+  *from = (Item) ITEM_INIT;
+}
+
+static void
+item_init_value (Item         *item,
+                 const GValue *value)
+{
+  item->kind = ITEM_VALUE;
   g_value_init (&item->value, G_VALUE_TYPE (value));
   g_value_copy (value, &item->value);
-  return item;
 }
 
-static Item *
-item_new_pointer (gpointer       pointer,
-                  GDestroyNotify destroy)
-{
-  Item *item = g_new0 (Item, 1);
-
-  g_value_init (&item->value, G_TYPE_POINTER);
-  g_value_set_pointer (&item->value, pointer);
-  item->destroy = destroy;
-  return item;
-}
-
-/* Frees an item nobody received (closed, cancelled, finalized). */
 static void
-item_free (Item *item)
+item_init_pointer (Item           *item,
+                   gpointer        pointer,
+                   GDestroyNotify  destroy)
 {
-  if (item->destroy != NULL)
-    item->destroy (g_value_get_pointer (&item->value));
-  g_value_unset (&item->value);
-  g_free (item);
+  item->kind = ITEM_POINTER;
+  item->pointer = pointer;
+  item->destroy = destroy;
+}
+
+/* Drops an item nobody received (closed, cancelled, finalized), if any. */
+static void
+item_clear (Item *item)
+{
+  if (item->kind == ITEM_POINTER && item->destroy != NULL)
+    item->destroy (item->pointer);
+  else if (item->kind == ITEM_VALUE)
+    g_value_unset (&item->value);
+  *item = (Item) ITEM_INIT;
 }
 
 /* Where no item is received, @out still gets a value (a NULL pointer):
@@ -144,182 +246,52 @@ set_no_value (GValue *out)
     g_value_init (out, G_TYPE_POINTER);
 }
 
-static void
-item_take_value (Item   *item,
-                 GValue *out)
-{
-  if (out != NULL)
-    {
-      g_value_init (out, G_VALUE_TYPE (&item->value));
-      g_value_copy (&item->value, out);
-    }
-  item->destroy = NULL;
-  item_free (item);
-}
-
-/* Hands @item (or, without one, a NULL pointer value) to @out. */
+/* Hands @item to @out (a value item's GValue moves, no copy; a pointer
+ * item arrives as a pointer value, now the receiver's), or without an
+ * item a NULL pointer value. */
 static gboolean
 deliver_value (Item   *item,
                GValue *out)
 {
-  if (item == NULL)
+  if (!item_present (item))
     {
       set_no_value (out);
       return FALSE;
     }
-  item_take_value (item, out);
+  if (out != NULL && item->kind == ITEM_POINTER)
+    {
+      g_value_init (out, G_TYPE_POINTER);
+      g_value_set_pointer (out, item->pointer);
+    }
+  else if (out != NULL)
+    {
+      *out = item->value;
+      item->value = (GValue) G_VALUE_INIT;
+    }
+  /* Delivered: the receiver's now, even when it asked for no value. */
+  item->destroy = NULL;
+  item_clear (item);
   return TRUE;
 }
 
 /* The receiver owns a pointer item from now on; an object item comes as a
- * new reference. */
+ * new reference. NULL without an item. */
 static gpointer
 item_take_pointer (Item *item)
 {
   gpointer pointer = NULL;
 
-  if (G_VALUE_HOLDS_POINTER (&item->value))
+  if (!item_present (item))
+    return NULL;
+  if (item->kind == ITEM_POINTER)
+    pointer = item->pointer;
+  else if (G_VALUE_HOLDS_POINTER (&item->value))
     pointer = g_value_get_pointer (&item->value);
   else if (G_VALUE_HOLDS_OBJECT (&item->value))
     pointer = g_value_dup_object (&item->value);
   item->destroy = NULL;
-  item_free (item);
+  item_clear (item);
   return pointer;
-}
-
-/* Waiters */
-
-static Waiter *
-waiter_new (NurseryChannel *self,
-            gpointer        source_tag,
-            Item           *item,
-            GAsyncReadyCallback callback,
-            gpointer        user_data)
-{
-  Waiter *waiter = g_new0 (Waiter, 1);
-
-  g_atomic_ref_count_init (&waiter->ref_count);
-  waiter->task = g_task_new (self, NULL, callback, user_data);
-  g_task_set_source_tag (waiter->task, source_tag);
-  waiter->item = item;
-  waiter->link.data = waiter;
-  return waiter;
-}
-
-static void
-waiter_unref (gpointer data)
-{
-  Waiter *waiter = data;
-
-  if (!g_atomic_ref_count_dec (&waiter->ref_count))
-    return;
-  g_assert (waiter->item == NULL);
-  g_clear_object (&waiter->task);
-  g_clear_object (&waiter->cancellable);
-  g_free (waiter);
-}
-
-typedef struct
-{
-  GTask  *task;
-  Item   *item;
-  GError *error;
-} Completion;
-
-static gboolean
-complete_cb (gpointer data)
-{
-  Completion *completion = data;
-
-  if (completion->error != NULL)
-    g_task_return_error (completion->task, completion->error);
-  else if (completion->item != NULL)
-    g_task_return_pointer (completion->task, completion->item, (GDestroyNotify) item_free);
-  else
-    g_task_return_boolean (completion->task, TRUE);
-  g_object_unref (completion->task);
-  g_free (completion);
-  return G_SOURCE_REMOVE;
-}
-
-/* Completes @task from an idle on its context: later, and where its
- * caller runs. Takes @item and @error. */
-static void
-complete_later (GTask  *task,
-                Item   *item,
-                GError *error)
-{
-  Completion *completion = g_new0 (Completion, 1);
-  GSource *idle = g_idle_source_new ();
-
-  completion->task = g_object_ref (task);
-  completion->item = item;
-  completion->error = error;
-  g_source_set_callback (idle, complete_cb, completion, NULL);
-  g_source_set_static_name (idle, "NurseryChannel completion");
-  g_source_attach (idle, g_task_get_context (task));
-  g_source_unref (idle);
-}
-
-/* After the lock is dropped: the waiter has left its queue, and
- * @handler_id is the connection to end, if any (see the top comment). */
-static void
-waiter_finish (Waiter *waiter,
-               gulong  handler_id,
-               Item   *received,
-               GError *error)
-{
-  if (handler_id != 0)
-    g_signal_handler_disconnect (waiter->cancellable, handler_id);
-  if (waiter->item != NULL)
-    item_free (g_steal_pointer (&waiter->item));
-  complete_later (waiter->task, received, error);
-  waiter_unref (waiter);
-}
-
-/* Served waiters, finished once the lock is dropped. */
-typedef struct
-{
-  Waiter *waiter;
-  gulong  handler_id;
-  Item   *received;
-  GError *error;
-} Served;
-
-/* Takes @waiter out of its queue, with the lock held. */
-static gulong
-leave_queue_locked (Waiter *waiter)
-{
-  gulong handler_id = waiter->handler_id;
-
-  g_queue_unlink (waiter->queue, &waiter->link);
-  waiter->queue = NULL;
-  waiter->handler_id = 0;
-  return handler_id;
-}
-
-static void
-serve_locked (GArray *served,
-              Waiter *waiter,
-              Item   *received,
-              GError *error)
-{
-  Served s = { waiter, 0, received, error };
-
-  s.handler_id = leave_queue_locked (waiter);
-  g_array_append_val (served, s);
-}
-
-static void
-finish_served (GArray *served)
-{
-  for (guint i = 0; i < served->len; i++)
-    {
-      Served *s = &g_array_index (served, Served, i);
-
-      waiter_finish (s->waiter, s->handler_id, s->received, s->error);
-    }
-  g_array_unref (served);
 }
 
 static GError *
@@ -328,103 +300,580 @@ closed_error (void)
   return g_error_new_literal (NURSERY_ERROR, NURSERY_ERROR_CLOSED, "The channel is closed");
 }
 
+static GError *
+cancelled_error (void)
+{
+  return g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, "The channel operation was cancelled");
+}
+
+/* The buffer, with the lock held */
+
+/* Moves @item to the end of the buffer. */
+static void
+ring_push_locked (NurseryChannel *self,
+                  Item           *item)
+{
+  if (self->n_items == self->ring_size)
+    {
+      /* Grow, unwrapping: rare, the ring keeps its size after. */
+      guint new_size = MIN (MAX (self->ring_size * 2, 8), MAX (self->capacity, 1));
+      Item *ring = g_new (Item, new_size);
+
+      for (guint i = 0; i < self->n_items; i++)
+        ring[i] = self->ring[(self->head + i) % self->ring_size];
+      g_free (self->ring);
+      self->ring = ring;
+      self->ring_size = new_size;
+      self->head = 0;
+    }
+  self->ring[(self->head + self->n_items) % self->ring_size] = *item;
+  *item = (Item) ITEM_INIT;
+  self->n_items++;
+}
+
+/* Moves the first buffered item to @out (empty), if there is one. */
+static gboolean
+ring_pop_locked (NurseryChannel *self,
+                 Item           *out)
+{
+  if (self->n_items == 0)
+    return FALSE;
+  *out = self->ring[self->head];
+  self->head = (self->head + 1) % self->ring_size;
+  self->n_items--;
+  return TRUE;
+}
+
+/* The completion queue of each context */
+
+static gboolean
+dispatcher_prepare (GSource *source,
+                    int     *timeout)
+{
+  *timeout = -1;
+  return g_atomic_int_get (&((Dispatcher *) source)->n_ready) > 0;
+}
+
+static gboolean
+dispatcher_check (GSource *source)
+{
+  return g_atomic_int_get (&((Dispatcher *) source)->n_ready) > 0;
+}
+
+static NurseryChannelOp *op_complete (NurseryChannelOp *op);
+static void op_keep_spare_locked (NurseryChannel   *self,
+                                  NurseryChannelOp *op);
+
+/* Takes the next finished Op out, and puts @spare (if any) aside for
+ * reuse: one lock for both, as each Op is dispatched. Ops leave one at a
+ * time, so that a callback that iterates the context (a nested loop)
+ * still finds the ones after it. */
+static NurseryChannelOp *
+dispatcher_next (Dispatcher       *dispatcher,
+                 NurseryChannelOp *spare)
+{
+  NurseryChannel *self = dispatcher->channel;
+  GList *link;
+
+  g_mutex_lock (&self->lock);
+  if (spare != NULL)
+    op_keep_spare_locked (self, spare);
+  link = g_queue_pop_head_link (&dispatcher->ready);
+  if (link != NULL)
+    g_atomic_int_add (&dispatcher->n_ready, -1);
+  g_mutex_unlock (&self->lock);
+  return link != NULL ? link->data : NULL;
+}
+
+static gboolean
+dispatcher_dispatch (GSource     *source,
+                     GSourceFunc  callback,
+                     gpointer     user_data)
+{
+  Dispatcher *dispatcher = (Dispatcher *) source;
+  NurseryChannelOp *spare = NULL;
+  NurseryChannelOp *op;
+  NurseryChannel *self;
+  guint n = 0;
+
+  /* Only dispatches take Ops out, and while there are any the channel
+   * owns itself: it is alive now, and kept so until the loop is over. */
+  if (g_atomic_int_get (&dispatcher->n_ready) == 0)
+    return G_SOURCE_CONTINUE;
+  self = g_object_ref (dispatcher->channel);
+  g_atomic_int_inc (&dispatcher->dispatching);
+  while (n++ < DISPATCH_BUDGET && (op = dispatcher_next (dispatcher, g_steal_pointer (&spare))) != NULL)
+    spare = op_complete (op);
+  if (spare != NULL)
+    {
+      g_mutex_lock (&self->lock);
+      op_keep_spare_locked (self, spare);
+      g_mutex_unlock (&self->lock);
+    }
+  g_atomic_int_add (&dispatcher->dispatching, -1);
+  /* May finalize the channel, which destroys this source: allowed. */
+  g_object_unref (self);
+  return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs dispatcher_funcs = {
+  dispatcher_prepare,
+  dispatcher_check,
+  dispatcher_dispatch,
+  NULL, NULL, NULL,
+};
+
+/* The dispatcher for the calling thread's thread-default context. */
+static Dispatcher *
+dispatcher_get_locked (NurseryChannel *self)
+{
+  GMainContext *context = g_main_context_get_thread_default ();
+  Dispatcher *dispatcher;
+  GSource *source;
+
+  if (context == NULL)
+    context = g_main_context_default ();
+  for (GSList **l = &self->dispatchers; *l != NULL;)
+    {
+      dispatcher = (*l)->data;
+      /* A destroyed one belonged to a context that went away (its address
+       * may be a new context's now): dropped, so that threads that use a
+       * context per call do not make the list grow. */
+      if (g_source_is_destroyed ((GSource *) dispatcher))
+        {
+          g_source_unref ((GSource *) dispatcher);
+          *l = g_slist_delete_link (*l, *l);
+          continue;
+        }
+      if (dispatcher->context == context)
+        return dispatcher;
+      l = &(*l)->next;
+    }
+
+  source = g_source_new (&dispatcher_funcs, sizeof (Dispatcher));
+  dispatcher = (Dispatcher *) source;
+  dispatcher->channel = self;
+  dispatcher->context = context;
+  g_source_set_priority (source, G_PRIORITY_DEFAULT_IDLE);
+  g_source_set_static_name (source, "NurseryChannel completions");
+  /* A callback may iterate the context (a nested loop) and wait there
+   * for another completion of this channel. */
+  g_source_set_can_recurse (source, TRUE);
+  g_source_attach (source, context);
+  self->dispatchers = g_slist_prepend (self->dispatchers, dispatcher);
+  return dispatcher;
+}
+
+/* Queues a finished @op on its dispatcher, with the lock held. */
+static void
+dispatcher_push_locked (NurseryChannelOp *op)
+{
+  Dispatcher *dispatcher = op->dispatcher;
+
+  g_queue_push_tail_link (&dispatcher->ready, &op->waiter.link);
+  /* The context's own thread prepares the source before it polls again,
+   * and a running dispatch takes this Op too (or leaves it to the next
+   * prepare): only a context that may be polling needs waking, once per
+   * batch. */
+  if (g_atomic_int_add (&dispatcher->n_ready, 1) == 0 &&
+      g_atomic_int_get (&dispatcher->dispatching) == 0 &&
+      !g_main_context_is_owner (dispatcher->context))
+    g_main_context_wakeup (dispatcher->context);
+}
+
+static void
+dispatchers_free (NurseryChannel *self)
+{
+  for (GSList *l = self->dispatchers; l != NULL; l = l->next)
+    {
+      /* While Ops are in flight the channel owns itself: none is queued. */
+      g_assert (((Dispatcher *) l->data)->ready.length == 0);
+      g_source_destroy (l->data);
+      g_source_unref (l->data);
+    }
+  g_clear_pointer (&self->dispatchers, g_slist_free);
+}
+
+/* Ops
+ *
+ * Internal paths cast an Op, or a result already checked to be one,
+ * without GType checks: a checked cast to an interface costs more than
+ * the rest of a completion. */
+
+static void
+nursery_channel_op_async_result_iface_init (GAsyncResultIface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (NurseryChannelOp, nursery_channel_op, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (G_TYPE_ASYNC_RESULT,
+                                                      nursery_channel_op_async_result_iface_init))
+
+/* Frees what the Op still holds: an item nobody took (a sender's refused
+ * one, or a receiver's never finished), an error nobody read. */
+static void
+op_clear (NurseryChannelOp *op)
+{
+  g_assert (op->waiter.queue == NULL && op->handler_id == 0 && op->disconnect_id == 0);
+  item_clear (&op->waiter.item);
+  g_clear_error (&op->waiter.error);
+  g_clear_object (&op->cancellable);
+  op->callback = NULL;
+  op->user_data = NULL;
+}
+
+static void
+nursery_channel_op_finalize (GObject *object)
+{
+  NurseryChannelOp *op = NURSERY_CHANNEL_OP (object);
+
+  op_clear (op);
+  if (op->owns_channel)
+    g_object_unref (op->channel);
+
+  G_OBJECT_CLASS (nursery_channel_op_parent_class)->finalize (object);
+}
+
+static void
+nursery_channel_op_class_init (NurseryChannelOpClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = nursery_channel_op_finalize;
+}
+
+static void
+nursery_channel_op_init (NurseryChannelOp *op)
+{
+  op->waiter.link.data = op;
+}
+
+static gpointer
+op_get_user_data (GAsyncResult *result)
+{
+  return NURSERY_CHANNEL_OP (result)->user_data;
+}
+
+static GObject *
+op_get_source_object (GAsyncResult *result)
+{
+  NurseryChannelOp *op = NURSERY_CHANNEL_OP (result);
+
+  return op->channel != NULL ? g_object_ref (G_OBJECT (op->channel)) : NULL;
+}
+
+static gboolean
+op_is_tagged (GAsyncResult *result,
+              gpointer      source_tag)
+{
+  return NURSERY_CHANNEL_OP (result)->source_tag == source_tag;
+}
+
+static void
+nursery_channel_op_async_result_iface_init (GAsyncResultIface *iface)
+{
+  iface->get_user_data = op_get_user_data;
+  iface->get_source_object = op_get_source_object;
+  iface->is_tagged = op_is_tagged;
+}
+
+/* A spare Op if there is one, else a new one; the lock is held. */
+static NurseryChannelOp *
+op_new_locked (NurseryChannel      *self,
+               gpointer             source_tag,
+               GAsyncReadyCallback  callback,
+               gpointer             user_data)
+{
+  GList *link = g_queue_pop_head_link (&self->spare_ops);
+  NurseryChannelOp *op;
+
+  op = link != NULL ? link->data : g_object_new (NURSERY_TYPE_CHANNEL_OP, NULL);
+  /* One reference for all the Ops in flight, not one each: a producer
+   * and a consumer that restart from their completions never let the
+   * count drop to 0. */
+  op->channel = self;
+  if (g_atomic_int_add (&self->n_ops, 1) == 0)
+    g_object_ref (self);
+  op->dispatcher = dispatcher_get_locked (self);
+  op->source_tag = source_tag;
+  op->callback = callback;
+  op->user_data = user_data;
+  return op;
+}
+
+/* After its callback: nobody else holds @op (the usual case) makes it a
+ * spare, returned to be kept for the next operation, which then
+ * allocates nothing; anyone who does (a caller that kept the result, a
+ * cancellable connection not yet ended) gets an ordinary object, which
+ * owns its channel from now on. The dispatch holds the channel: the
+ * references dropped here never finalize it. */
+static NurseryChannelOp *
+op_release (NurseryChannelOp *op)
+{
+  NurseryChannel *self = op->channel;
+
+  if (op->owns_dispatcher)
+    {
+      g_main_context_unref (op->dispatcher->context);
+      g_source_unref ((GSource *) op->dispatcher);
+    }
+  op->owns_dispatcher = FALSE;
+  op->dispatcher = NULL;
+  if (g_atomic_int_get (&((GObject *) op)->ref_count) != 1)
+    {
+      op->owns_channel = TRUE;
+      g_object_ref (self);
+      g_object_unref (op);
+      op = NULL;
+    }
+  else
+    {
+      op_clear (op);
+      op->channel = NULL;
+    }
+  if (g_atomic_int_dec_and_test (&self->n_ops))
+    g_object_unref (self);
+  return op;
+}
+
+/* With the lock held. */
+static void
+op_keep_spare_locked (NurseryChannel   *self,
+                      NurseryChannelOp *op)
+{
+  if (self->spare_ops.length < MAX_SPARE_OPS)
+    g_queue_push_head_link (&self->spare_ops, &op->waiter.link);
+  else
+    /* Not the last reference to anything but the Op's own state. */
+    g_object_unref (op);
+}
+
+/* Runs @op's callback, in a dispatch on its context; returns it if it
+ * can be reused. */
+static NurseryChannelOp *
+op_complete (NurseryChannelOp *op)
+{
+  /* Set before the Op was queued here, under the lock this thread took
+   * to take it out: nobody changes it any more. */
+  gulong disconnect_id = op->disconnect_id;
+
+  op->disconnect_id = 0;
+  if (disconnect_id != 0)
+    g_signal_handler_disconnect (op->cancellable, disconnect_id);
+
+  /* A sender's refused item goes before the sender hears of it. */
+  if (op->source_tag == nursery_channel_send_async)
+    item_clear (&op->waiter.item);
+  if (op->callback != NULL)
+    op->callback ((GObject *) op->channel, (GAsyncResult *) op, op->user_data);
+  return op_release (op);
+}
+
+/* Takes @op's result: where its item is (to move out from there), or
+ * NULL with @error set. */
+static Item *
+op_propagate (NurseryChannelOp  *op,
+              GError           **error)
+{
+  if (op->waiter.error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&op->waiter.error));
+      return NULL;
+    }
+  return &op->waiter.item;
+}
+
+static gboolean
+op_is_valid (GAsyncResult   *result,
+             NurseryChannel *self)
+{
+  return NURSERY_IS_CHANNEL_OP (result) && ((NurseryChannelOp *) result)->channel == self;
+}
+
+static gpointer
+op_source_tag (GAsyncResult *result)
+{
+  return ((NurseryChannelOp *) result)->source_tag;
+}
+
+/* TRUE, with @error set, if @op failed. */
+static gboolean
+op_failed (NurseryChannelOp  *op,
+           GError           **error)
+{
+  if (op->waiter.error == NULL)
+    return FALSE;
+  g_propagate_error (error, g_steal_pointer (&op->waiter.error));
+  return TRUE;
+}
+
+/* Waiters, with the lock held */
+
+/* Takes @waiter out of its queue; returns the cancellable connection to
+ * end, if any (see the top comment). */
+static gulong
+leave_queue_locked (Waiter *waiter)
+{
+  NurseryChannelOp *op;
+  gulong handler_id;
+
+  g_queue_unlink (waiter->queue, &waiter->link);
+  waiter->queue = NULL;
+  if (waiter->cond != NULL)
+    return 0;
+  op = waiter->link.data;
+  handler_id = op->handler_id;
+  op->handler_id = 0;
+  return handler_id;
+}
+
+/* Done with @waiter: it receives @received (a receiver) or @error, and
+ * wakes up or completes. */
+static void
+finish_waiter_locked (Waiter *waiter,
+                      Item   *received,
+                      GError *error)
+{
+  if (received != NULL)
+    item_move (&waiter->item, received);
+  waiter->error = error;
+  if (waiter->cond != NULL)
+    g_cond_signal (waiter->cond);
+  else
+    dispatcher_push_locked (waiter->link.data);
+}
+
+static void
+serve_locked (Waiter *waiter,
+              Item   *received,
+              GError *error)
+{
+  gulong handler_id = leave_queue_locked (waiter);
+
+  if (waiter->cond == NULL)
+    ((NurseryChannelOp *) waiter->link.data)->disconnect_id = handler_id;
+  finish_waiter_locked (waiter, received, error);
+}
+
 /* The core moves, with the lock held */
 
-/* Returns TRUE if @item was taken (delivered or buffered). */
+/* The oldest waiter in @queue, if any: its link comes first in a Waiter. */
+static Waiter *
+peek_waiter (GQueue *queue)
+{
+  return (Waiter *) g_queue_peek_head_link (queue);
+}
+
+/* Returns TRUE if @item was taken (delivered or buffered). Never ahead
+ * of a waiting sender (FIFO), even when there is room. */
 static gboolean
 offer_locked (NurseryChannel *self,
-              Item           *item,
-              GArray         *served)
+              Item           *item)
 {
-  Waiter *receiver = g_queue_peek_head (&self->receivers);
+  Waiter *receiver = peek_waiter (&self->receivers);
 
   if (receiver != NULL)
     {
-      serve_locked (served, receiver, item, NULL);
+      serve_locked (receiver, item, NULL);
       return TRUE;
     }
-  if (self->buffer.length < self->capacity)
+  if (self->n_items < self->capacity && self->senders.length == 0)
     {
-      g_queue_push_tail (&self->buffer, item);
+      ring_push_locked (self, item);
       return TRUE;
     }
   return FALSE;
 }
 
-/* Returns the next item, or NULL if none is available. */
-static Item *
-take_locked (NurseryChannel *self,
-             GArray         *served)
+/* Moves waiting senders' items into the buffer, oldest first, once it
+ * has drained to half its capacity: a sender blocked on a full channel is
+ * woken once per half-buffer, and then sends the next items without
+ * waiting, instead of being woken (a futex call, a context switch) for
+ * every single item. */
+static void
+admit_senders_locked (NurseryChannel *self)
 {
-  Waiter *sender = g_queue_peek_head (&self->senders);
-  Item *item = g_queue_pop_head (&self->buffer);
+  Waiter *sender;
 
-  if (sender == NULL)
-    return item;
-
-  /* The oldest waiting sender moves up: into the buffer, or straight to
-   * this receiver when there is no buffer (rendezvous). */
-  if (item != NULL)
-    g_queue_push_tail (&self->buffer, g_steal_pointer (&sender->item));
-  else
-    item = g_steal_pointer (&sender->item);
-  serve_locked (served, sender, NULL, NULL);
-  return item;
+  if (self->n_items > self->capacity / 2)
+    return;
+  while (self->n_items < self->capacity && (sender = peek_waiter (&self->senders)) != NULL)
+    {
+      ring_push_locked (self, &sender->item);
+      serve_locked (sender, NULL, NULL);
+    }
 }
 
-static void
-waiter_cancelled_cb (GCancellable *cancellable,
-                     gpointer      data)
+/* Moves the next item to @out (empty); FALSE if none is available. */
+static gboolean
+take_locked (NurseryChannel *self,
+             Item           *out)
 {
-  Waiter *waiter = data;
-  NurseryChannel *self = g_task_get_source_object (waiter->task);
-  gboolean was_waiting;
-  gulong handler_id = 0;
+  gboolean taken = ring_pop_locked (self, out);
+  Waiter *sender;
+
+  /* Without a buffered item (a rendezvous, or senders not admitted yet),
+   * the oldest waiting sender hands its item over directly. */
+  if (!taken && (sender = peek_waiter (&self->senders)) != NULL)
+    {
+      item_move (out, &sender->item);
+      serve_locked (sender, NULL, NULL);
+      taken = TRUE;
+    }
+  admit_senders_locked (self);
+  return taken;
+}
+
+/* Async waits */
+
+static void
+op_cancelled_cb (GCancellable *cancellable,
+                 gpointer      data)
+{
+  NurseryChannelOp *op = data;
+  NurseryChannel *self = op->channel;
 
   /* Any thread. If it was already served, the cancel came too late. */
   g_mutex_lock (&self->lock);
-  was_waiting = waiter->queue != NULL;
-  if (was_waiting)
-    handler_id = leave_queue_locked (waiter);
+  if (op->waiter.queue != NULL)
+    serve_locked (&op->waiter, NULL, cancelled_error ());
   g_mutex_unlock (&self->lock);
-
-  if (was_waiting)
-    waiter_finish (waiter, handler_id, NULL,
-                   g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, "The channel operation was cancelled"));
 }
 
-/* Queues @waiter, drops the lock (taken by the caller), then watches its
+/* Queues @op, drops the lock (taken by the caller), then watches its
  * cancellable; see the top comment. Returns with nothing held. */
 static void
-wait_in (NurseryChannel *self,
-         Waiter         *waiter,
-         GQueue         *queue,
-         GCancellable   *cancellable)
+op_wait (NurseryChannel   *self,
+         NurseryChannelOp *op,
+         GQueue           *queue,
+         GCancellable     *cancellable)
 {
   gulong handler_id;
 
-  g_queue_push_tail_link (queue, &waiter->link);
-  waiter->queue = queue;
+  /* Kept alive while the Op waits, as a GTask keeps its context: whoever
+   * serves it later queues it there and may wake the context up. (One
+   * that completes at once is queued before the lock is dropped, while
+   * its caller's thread-default context is alive.) */
+  g_source_ref ((GSource *) op->dispatcher);
+  g_main_context_ref (op->dispatcher->context);
+  op->owns_dispatcher = TRUE;
+  g_queue_push_tail_link (queue, &op->waiter.link);
+  op->waiter.queue = queue;
   if (cancellable == NULL)
     {
       g_mutex_unlock (&self->lock);
       return;
     }
-  waiter->cancellable = g_object_ref (cancellable);
-  /* The connection's own reference, dropped when it ends. */
-  g_atomic_ref_count_inc (&waiter->ref_count);
+  op->cancellable = g_object_ref (cancellable);
   g_mutex_unlock (&self->lock);
 
-  handler_id = g_cancellable_connect (cancellable, G_CALLBACK (waiter_cancelled_cb),
-                                      waiter, waiter_unref);
+  /* The connection's own reference, dropped when it ends. */
+  handler_id = g_cancellable_connect (cancellable, G_CALLBACK (op_cancelled_cb),
+                                      g_object_ref (op), g_object_unref);
   /* 0: it was already cancelled; the handler ran and the connection's
-   * reference is gone, so the waiter may be too. */
+   * reference is gone. */
   if (handler_id == 0)
     return;
   g_mutex_lock (&self->lock);
-  if (waiter->queue != NULL)
+  if (op->waiter.queue != NULL)
     {
-      waiter->handler_id = handler_id;
+      op->handler_id = handler_id;
       handler_id = 0;
     }
   g_mutex_unlock (&self->lock);
@@ -434,6 +883,63 @@ wait_in (NurseryChannel *self,
     g_signal_handler_disconnect (cancellable, handler_id);
 }
 
+/* Blocking waits */
+
+typedef struct
+{
+  NurseryChannel *channel;
+  Waiter         *waiter;
+} BlockingWatch;
+
+static void
+blocking_cancelled_cb (GCancellable *cancellable,
+                       gpointer      data)
+{
+  BlockingWatch *watch = data;
+  NurseryChannel *self = watch->channel;
+
+  g_mutex_lock (&self->lock);
+  if (watch->waiter->queue != NULL)
+    serve_locked (watch->waiter, NULL, cancelled_error ());
+  g_mutex_unlock (&self->lock);
+}
+
+/* Queues @waiter and waits, on the calling thread, until it was served or
+ * cancelled. Called with the lock held; returns with nothing held. */
+static void
+blocking_wait (NurseryChannel *self,
+               Waiter         *waiter,
+               GQueue         *queue,
+               GCancellable   *cancellable)
+{
+  BlockingWatch watch = { self, waiter };
+  gulong handler_id = 0;
+  GCond cond;
+
+  g_cond_init (&cond);
+  waiter->cond = &cond;
+  waiter->link.data = waiter;
+  g_queue_push_tail_link (queue, &waiter->link);
+  waiter->queue = queue;
+  if (cancellable != NULL)
+    {
+      /* Not under the lock: an already cancelled cancellable runs the
+       * handler right here, and the handler takes the lock. */
+      g_mutex_unlock (&self->lock);
+      handler_id = g_cancellable_connect (cancellable, G_CALLBACK (blocking_cancelled_cb), &watch, NULL);
+      g_mutex_lock (&self->lock);
+    }
+  while (waiter->queue != NULL)
+    g_cond_wait (&cond, &self->lock); /* blocking */
+  g_mutex_unlock (&self->lock);
+
+  /* Waits for a handler still running on another thread: @watch lives on
+   * this stack. */
+  if (handler_id != 0)
+    g_cancellable_disconnect (cancellable, handler_id);
+  g_cond_clear (&cond);
+}
+
 /* GObject */
 
 static void
@@ -441,9 +947,20 @@ nursery_channel_finalize (GObject *object)
 {
   NurseryChannel *self = NURSERY_CHANNEL (object);
 
-  /* Waiters hold the channel (their GTask's source object). */
+  /* While Ops are in flight the channel owns itself, and a blocking
+   * caller must own it too: nobody waits. */
   g_assert (self->senders.length == 0 && self->receivers.length == 0);
-  g_queue_clear_full (&self->buffer, (GDestroyNotify) item_free);
+  while (self->n_items > 0)
+    {
+      Item item = ITEM_INIT;
+
+      ring_pop_locked (self, &item);
+      item_clear (&item);
+    }
+  g_free (self->ring);
+  while (self->spare_ops.length > 0)
+    g_object_unref (g_queue_pop_head_link (&self->spare_ops)->data);
+  dispatchers_free (self);
   g_mutex_clear (&self->lock);
 
   G_OBJECT_CLASS (nursery_channel_parent_class)->finalize (object);
@@ -595,7 +1112,7 @@ nursery_channel_get_n_items (NurseryChannel *self)
   g_return_val_if_fail (NURSERY_IS_CHANNEL (self), 0);
 
   g_mutex_lock (&self->lock);
-  n = self->buffer.length;
+  n = self->n_items;
   g_mutex_unlock (&self->lock);
   return n;
 }
@@ -637,28 +1154,26 @@ nursery_channel_is_closed (NurseryChannel *self)
 void
 nursery_channel_close (NurseryChannel *self)
 {
-  GArray *served;
   Waiter *waiter;
 
   g_return_if_fail (NURSERY_IS_CHANNEL (self));
 
-  served = g_array_new (FALSE, FALSE, sizeof (Served));
   g_mutex_lock (&self->lock);
   if (!self->closed)
     {
       self->closed = TRUE;
-      while ((waiter = g_queue_peek_head (&self->senders)) != NULL)
-        serve_locked (served, waiter, NULL, closed_error ());
+      while ((waiter = peek_waiter (&self->senders)) != NULL)
+        serve_locked (waiter, NULL, closed_error ());
       /* Receivers wait only when nothing is buffered. */
-      while ((waiter = g_queue_peek_head (&self->receivers)) != NULL)
-        serve_locked (served, waiter, NULL, closed_error ());
+      while ((waiter = peek_waiter (&self->receivers)) != NULL)
+        serve_locked (waiter, NULL, closed_error ());
     }
   g_mutex_unlock (&self->lock);
-  finish_served (served);
 }
 
 /* Sending */
 
+/* Starts an async send of @item (moved out). */
 static void
 send_item_async (NurseryChannel      *self,
                  Item                *item,
@@ -666,32 +1181,28 @@ send_item_async (NurseryChannel      *self,
                  GAsyncReadyCallback  callback,
                  gpointer             user_data)
 {
-  Waiter *waiter = waiter_new (self, nursery_channel_send_async, NULL, callback, user_data);
-  GArray *served = g_array_new (FALSE, FALSE, sizeof (Served));
+  NurseryChannelOp *op;
   GError *error = NULL;
 
   g_mutex_lock (&self->lock);
+  op = op_new_locked (self, nursery_channel_send_async, callback, user_data);
   if (self->closed)
     error = closed_error ();
   /* Asked once: another thread may cancel at any moment, and an item that
    * was offered successfully belongs to its receiver from then on. */
   else if (g_cancellable_is_cancelled (cancellable))
-    error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, "The channel operation was cancelled");
-  else if (!offer_locked (self, item, served))
+    error = cancelled_error ();
+  else if (!offer_locked (self, item))
     {
-      waiter->item = item;
-      wait_in (self, waiter, &self->senders, cancellable);
-      finish_served (served);
+      item_move (&op->waiter.item, item);
+      op_wait (self, op, &self->senders, cancellable);
       return;
     }
-  g_mutex_unlock (&self->lock);
-
-  finish_served (served);
-  /* Not taken: the sender hears why, and the item is dropped. */
+  /* Not taken: the item is dropped before the sender hears why. */
   if (error != NULL)
-    item_free (item);
-  complete_later (waiter->task, NULL, error);
-  waiter_unref (waiter);
+    item_move (&op->waiter.item, item);
+  finish_waiter_locked (&op->waiter, NULL, error);
+  g_mutex_unlock (&self->lock);
 }
 
 /**
@@ -718,11 +1229,14 @@ nursery_channel_send_async (NurseryChannel      *self,
                             GAsyncReadyCallback  callback,
                             gpointer             user_data)
 {
+  Item item = ITEM_INIT;
+
   g_return_if_fail (NURSERY_IS_CHANNEL (self));
   g_return_if_fail (G_IS_VALUE (value));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  send_item_async (self, item_new_value (value), cancellable, callback, user_data);
+  item_init_value (&item, value);
+  send_item_async (self, &item, cancellable, callback, user_data);
 }
 
 static gboolean
@@ -756,6 +1270,8 @@ nursery_channel_send_pointer_async (NurseryChannel      *self,
                                     GAsyncReadyCallback  callback,
                                     gpointer             user_data)
 {
+  Item moved = ITEM_INIT;
+
   if (!pointer_send_args_valid (self, cancellable))
     {
       /* R24: refused, but the item is not leaked. */
@@ -764,7 +1280,8 @@ nursery_channel_send_pointer_async (NurseryChannel      *self,
       return;
     }
 
-  send_item_async (self, item_new_pointer (item, item_destroy), cancellable, callback, user_data);
+  item_init_pointer (&moved, item, item_destroy);
+  send_item_async (self, &moved, cancellable, callback, user_data);
 }
 
 /**
@@ -786,10 +1303,10 @@ nursery_channel_send_finish (NurseryChannel  *self,
                              GError         **error)
 {
   g_return_val_if_fail (NURSERY_IS_CHANNEL (self), FALSE);
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == nursery_channel_send_async, FALSE);
+  g_return_val_if_fail (op_is_valid (result, self), FALSE);
+  g_return_val_if_fail (op_source_tag (result) == nursery_channel_send_async, FALSE);
 
-  return g_task_propagate_boolean (G_TASK (result), error);
+  return !op_failed ((NurseryChannelOp *) result, error);
 }
 
 static gboolean
@@ -797,20 +1314,18 @@ try_send_item (NurseryChannel  *self,
                Item            *item,
                GError         **error)
 {
-  GArray *served = g_array_new (FALSE, FALSE, sizeof (Served));
   gboolean taken = FALSE;
   gboolean closed;
 
   g_mutex_lock (&self->lock);
   closed = self->closed;
   if (!closed)
-    taken = offer_locked (self, item, served);
+    taken = offer_locked (self, item);
   g_mutex_unlock (&self->lock);
-  finish_served (served);
 
   if (taken)
     return TRUE;
-  item_free (item);
+  item_clear (item);
   if (closed)
     g_propagate_error (error, closed_error ());
   else
@@ -835,10 +1350,13 @@ nursery_channel_try_send (NurseryChannel  *self,
                           const GValue    *value,
                           GError         **error)
 {
+  Item item = ITEM_INIT;
+
   g_return_val_if_fail (NURSERY_IS_CHANNEL (self), FALSE);
   g_return_val_if_fail (G_IS_VALUE (value), FALSE);
 
-  return try_send_item (self, item_new_value (value), error);
+  item_init_value (&item, value);
+  return try_send_item (self, &item, error);
 }
 
 /**
@@ -861,6 +1379,8 @@ nursery_channel_try_send_pointer (NurseryChannel  *self,
                                   GDestroyNotify   item_destroy,
                                   GError         **error)
 {
+  Item moved = ITEM_INIT;
+
   if (!pointer_send_args_valid (self, NULL))
     {
       /* R24: refused, but the item is not leaked. */
@@ -869,7 +1389,8 @@ nursery_channel_try_send_pointer (NurseryChannel  *self,
       return FALSE;
     }
 
-  return try_send_item (self, item_new_pointer (item, item_destroy), error);
+  item_init_pointer (&moved, item, item_destroy);
+  return try_send_item (self, &moved, error);
 }
 
 /* Receiving */
@@ -894,35 +1415,27 @@ nursery_channel_receive_async (NurseryChannel      *self,
                                GAsyncReadyCallback  callback,
                                gpointer             user_data)
 {
-  Waiter *waiter;
-  GArray *served;
+  NurseryChannelOp *op;
   GError *error = NULL;
-  Item *item = NULL;
 
   g_return_if_fail (NURSERY_IS_CHANNEL (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  waiter = waiter_new (self, nursery_channel_receive_async, NULL, callback, user_data);
-  served = g_array_new (FALSE, FALSE, sizeof (Served));
-
   g_mutex_lock (&self->lock);
+  op = op_new_locked (self, nursery_channel_receive_async, callback, user_data);
   if (g_cancellable_is_cancelled (cancellable))
-    error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, "The channel operation was cancelled");
-  else if ((item = take_locked (self, served)) == NULL)
+    error = cancelled_error ();
+  else if (!take_locked (self, &op->waiter.item))
     {
       if (!self->closed)
         {
-          wait_in (self, waiter, &self->receivers, cancellable);
-          finish_served (served);
+          op_wait (self, op, &self->receivers, cancellable);
           return;
         }
       error = closed_error ();
     }
+  finish_waiter_locked (&op->waiter, NULL, error);
   g_mutex_unlock (&self->lock);
-
-  finish_served (served);
-  complete_later (waiter->task, item, error);
-  waiter_unref (waiter);
 }
 
 /**
@@ -948,10 +1461,10 @@ nursery_channel_receive_finish (NurseryChannel  *self,
                                 GError         **error)
 {
   g_return_val_if_fail (NURSERY_IS_CHANNEL (self), FALSE);
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == nursery_channel_receive_async, FALSE);
+  g_return_val_if_fail (op_is_valid (result, self), FALSE);
+  g_return_val_if_fail (op_source_tag (result) == nursery_channel_receive_async, FALSE);
 
-  return deliver_value (g_task_propagate_pointer (G_TASK (result), error), value);
+  return deliver_value (op_propagate ((NurseryChannelOp *) result, error), value);
 }
 
 /**
@@ -976,32 +1489,32 @@ nursery_channel_receive_pointer_finish (NurseryChannel  *self,
   Item *item;
 
   g_return_val_if_fail (NURSERY_IS_CHANNEL (self), NULL);
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == nursery_channel_receive_async, NULL);
+  g_return_val_if_fail (op_is_valid (result, self), NULL);
+  g_return_val_if_fail (op_source_tag (result) == nursery_channel_receive_async, NULL);
 
-  item = g_task_propagate_pointer (G_TASK (result), error);
-  return item != NULL ? item_take_pointer (item) : NULL;
+  item = op_propagate ((NurseryChannelOp *) result, error);
+  return item_take_pointer (item);
 }
 
-static Item *
+/* Moves the next item to @out (empty) if there is one. */
+static gboolean
 try_take (NurseryChannel  *self,
+          Item            *out,
           GError         **error)
 {
-  GArray *served = g_array_new (FALSE, FALSE, sizeof (Served));
+  gboolean taken;
   gboolean closed;
-  Item *item;
 
   g_mutex_lock (&self->lock);
-  item = take_locked (self, served);
+  taken = take_locked (self, out);
   closed = self->closed;
   g_mutex_unlock (&self->lock);
-  finish_served (served);
 
-  if (item == NULL && closed)
+  if (!taken && closed)
     g_propagate_error (error, closed_error ());
-  else if (item == NULL)
+  else if (!taken)
     g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK, "The channel is empty");
-  return item;
+  return taken;
 }
 
 /**
@@ -1022,9 +1535,12 @@ nursery_channel_try_receive (NurseryChannel  *self,
                              GValue          *value,
                              GError         **error)
 {
+  Item item = ITEM_INIT;
+
   g_return_val_if_fail (NURSERY_IS_CHANNEL (self), FALSE);
 
-  return deliver_value (try_take (self, error), value);
+  try_take (self, &item, error);
+  return deliver_value (&item, value);
 }
 
 /**
@@ -1042,44 +1558,75 @@ gpointer
 nursery_channel_try_receive_pointer (NurseryChannel  *self,
                                      GError         **error)
 {
-  Item *item;
+  Item item = ITEM_INIT;
 
   g_return_val_if_fail (NURSERY_IS_CHANNEL (self), NULL);
 
-  item = try_take (self, error);
-  return item != NULL ? item_take_pointer (item) : NULL;
+  try_take (self, &item, error);
+  return item_take_pointer (&item);
 }
 
 /* Blocking forms, for thread children */
 
-static void
-store_result_cb (GObject      *source,
-                 GAsyncResult *result,
-                 gpointer      user_data)
+/* Sends @item (moved out), blocking until it was taken or refused. */
+static gboolean
+send_item_blocking (NurseryChannel  *self,
+                    Item            *item,
+                    GCancellable    *cancellable,
+                    GError         **error)
 {
-  *(GAsyncResult **) user_data = g_object_ref (result);
+  Waiter waiter = { { NULL, }, NULL, ITEM_INIT, NULL, NULL };
+
+  g_mutex_lock (&self->lock);
+  if (self->closed)
+    waiter.error = closed_error ();
+  else if (g_cancellable_is_cancelled (cancellable))
+    waiter.error = cancelled_error ();
+  else if (!offer_locked (self, item))
+    {
+      item_move (&waiter.item, item);
+      blocking_wait (self, &waiter, &self->senders, cancellable);
+      /* Refused: the waiter still holds its item. */
+      item_move (item, &waiter.item);
+      g_mutex_lock (&self->lock);
+    }
+  g_mutex_unlock (&self->lock);
+
+  item_clear (item);
+  if (waiter.error == NULL)
+    return TRUE;
+  g_propagate_error (error, waiter.error);
+  return FALSE;
 }
 
-/* Runs an async call on a private context until it completes: a thread
- * child has no main loop of its own. */
-static GAsyncResult *
-run_private (NurseryChannel *self,
-             const GValue   *send_value,
-             GCancellable   *cancellable)
+/* Receives an item into @out (empty), blocking until one arrives or none
+ * ever will. */
+static void
+receive_item_blocking (NurseryChannel  *self,
+                       Item            *out,
+                       GCancellable    *cancellable,
+                       GError         **error)
 {
-  GMainContext *context = g_main_context_new ();
-  GAsyncResult *result = NULL;
+  Waiter waiter = { { NULL, }, NULL, ITEM_INIT, NULL, NULL };
 
-  g_main_context_push_thread_default (context);
-  if (send_value != NULL)
-    nursery_channel_send_async (self, send_value, cancellable, store_result_cb, &result);
-  else
-    nursery_channel_receive_async (self, cancellable, store_result_cb, &result);
-  while (result == NULL)
-    g_main_context_iteration (context, TRUE);
-  g_main_context_pop_thread_default (context);
-  g_main_context_unref (context);
-  return result;
+  g_mutex_lock (&self->lock);
+  if (g_cancellable_is_cancelled (cancellable))
+    waiter.error = cancelled_error ();
+  else if (!take_locked (self, out))
+    {
+      if (self->closed)
+        waiter.error = closed_error ();
+      else
+        {
+          blocking_wait (self, &waiter, &self->receivers, cancellable);
+          item_move (out, &waiter.item);
+          g_mutex_lock (&self->lock);
+        }
+    }
+  g_mutex_unlock (&self->lock);
+
+  if (waiter.error != NULL)
+    g_propagate_error (error, waiter.error);
 }
 
 /**
@@ -1103,14 +1650,14 @@ nursery_channel_send (NurseryChannel  *self,
                       GCancellable    *cancellable,
                       GError         **error)
 {
-  g_autoptr(GAsyncResult) result = NULL;
+  Item item = ITEM_INIT;
 
   g_return_val_if_fail (NURSERY_IS_CHANNEL (self), FALSE);
   g_return_val_if_fail (G_IS_VALUE (value), FALSE);
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
 
-  result = run_private (self, value, cancellable);
-  return nursery_channel_send_finish (self, result, error);
+  item_init_value (&item, value);
+  return send_item_blocking (self, &item, cancellable, error);
 }
 
 /**
@@ -1139,11 +1686,80 @@ nursery_channel_receive (NurseryChannel  *self,
                          GCancellable    *cancellable,
                          GError         **error)
 {
-  g_autoptr(GAsyncResult) result = NULL;
+  Item item = ITEM_INIT;
 
   g_return_val_if_fail (NURSERY_IS_CHANNEL (self), FALSE);
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
 
-  result = run_private (self, NULL, cancellable);
-  return nursery_channel_receive_finish (self, result, value, error);
+  receive_item_blocking (self, &item, cancellable, error);
+  return deliver_value (&item, value);
+}
+
+/**
+ * nursery_channel_send_pointer_blocking: (skip)
+ * @self: a channel
+ * @item: (nullable): the item; the receiver owns it once delivered
+ * @item_destroy: (nullable): frees @item if it is never delivered
+ * @cancellable: (nullable): cancelling it withdraws the item if it still waits
+ * @error: return location for %NURSERY_ERROR_CLOSED or `G_IO_ERROR_CANCELLED`
+ *
+ * Sends a pointer item, blocking the calling thread until it is taken:
+ * the pointer form of [method@Nursery.Channel.send], for thread children,
+ * with the same caveats. An item that is not delivered (the channel
+ * closed, or @cancellable fired while it waited) is freed with
+ * @item_destroy before this returns.
+ *
+ * Returns: %TRUE if the item was delivered or buffered
+ *
+ * Since: 1.0
+ */
+gboolean
+nursery_channel_send_pointer_blocking (NurseryChannel  *self,
+                                       gpointer         item,
+                                       GDestroyNotify   item_destroy,
+                                       GCancellable    *cancellable,
+                                       GError         **error)
+{
+  Item moved = ITEM_INIT;
+
+  if (!pointer_send_args_valid (self, cancellable))
+    {
+      /* R24: refused, but the item is not leaked. */
+      if (item_destroy != NULL)
+        item_destroy (item);
+      return FALSE;
+    }
+
+  item_init_pointer (&moved, item, item_destroy);
+  return send_item_blocking (self, &moved, cancellable, error);
+}
+
+/**
+ * nursery_channel_receive_pointer_blocking: (skip)
+ * @self: a channel
+ * @cancellable: (nullable): cancelling it gives up; no item is consumed
+ * @error: return location for %NURSERY_ERROR_CLOSED or `G_IO_ERROR_CANCELLED`
+ *
+ * Receives a pointer item (or an object item, as a new reference),
+ * blocking the calling thread until one arrives: the pointer form of
+ * [method@Nursery.Channel.receive], for thread children, with the same
+ * caveats. The caller owns the item (its destroy notify is not called).
+ *
+ * Returns: (transfer full) (nullable): the item; %NULL with @error set
+ *   if none was received
+ *
+ * Since: 1.0
+ */
+gpointer
+nursery_channel_receive_pointer_blocking (NurseryChannel  *self,
+                                          GCancellable    *cancellable,
+                                          GError         **error)
+{
+  Item item = ITEM_INIT;
+
+  g_return_val_if_fail (NURSERY_IS_CHANNEL (self), NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+
+  receive_item_blocking (self, &item, cancellable, error);
+  return item_take_pointer (&item);
 }

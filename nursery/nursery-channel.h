@@ -92,4 +92,15 @@ NURSERY_AVAILABLE_IN_1_0
 gpointer        nursery_channel_try_receive_pointer    (NurseryChannel       *self,
                                                         GError              **error);
 
+NURSERY_AVAILABLE_IN_1_0
+gboolean        nursery_channel_send_pointer_blocking  (NurseryChannel       *self,
+                                                        gpointer              item,
+                                                        GDestroyNotify        item_destroy,
+                                                        GCancellable         *cancellable,
+                                                        GError              **error);
+NURSERY_AVAILABLE_IN_1_0
+gpointer        nursery_channel_receive_pointer_blocking (NurseryChannel     *self,
+                                                          GCancellable       *cancellable,
+                                                          GError            **error);
+
 G_END_DECLS

@@ -751,6 +751,410 @@ test_channel_randomized (void)
     run_random_channel (rand);
 }
 
+/* R26: the blocking pointer forms, between two plain threads: FIFO,
+ * exactly once, the receiver owns each item */
+
+#define BLOCKING_ITEMS 20000
+
+typedef struct
+{
+  NurseryChannel *channel;
+} PointerPipe;
+
+static gpointer
+pointer_sender_thread (gpointer data)
+{
+  PointerPipe *pipe = data;
+
+  for (guint i = 1; i <= BLOCKING_ITEMS; i++)
+    g_assert_true (nursery_channel_send_pointer_blocking (pipe->channel, GUINT_TO_POINTER (i),
+                                                          NULL, NULL, NULL));
+  nursery_channel_close (pipe->channel);
+  return NULL;
+}
+
+static gpointer
+pointer_receiver_thread (gpointer data)
+{
+  PointerPipe *pipe = data;
+  GError *error = NULL;
+  gpointer item;
+  guint expected = 1;
+
+  while ((item = nursery_channel_receive_pointer_blocking (pipe->channel, NULL, &error)) != NULL)
+    g_assert_cmpuint (GPOINTER_TO_UINT (item), ==, expected++);
+  g_assert_error (error, NURSERY_ERROR, NURSERY_ERROR_CLOSED);
+  g_error_free (error);
+  return GUINT_TO_POINTER (expected - 1);
+}
+
+static void
+test_channel_blocking_pointers_across_threads (void)
+{
+  const guint capacities[] = { 0, 1, 16 };
+
+  for (guint c = 0; c < G_N_ELEMENTS (capacities); c++)
+    {
+      g_autoptr(NurseryChannel) channel = nursery_channel_new (capacities[c]);
+      PointerPipe pipe = { channel };
+      GThread *receiver = g_thread_new ("receiver", pointer_receiver_thread, &pipe);
+      GThread *sender = g_thread_new ("sender", pointer_sender_thread, &pipe);
+
+      g_thread_join (sender);
+      g_assert_cmpuint (GPOINTER_TO_UINT (g_thread_join (receiver)), ==, BLOCKING_ITEMS);
+      g_assert_cmpuint (nursery_channel_get_n_items (channel), ==, 0);
+    }
+}
+
+/* A blocking call has queued itself once it watches its cancellable: the
+ * only moment a test can see from outside without sleeping. */
+static void
+wait_until_watched (GCancellable *cancellable)
+{
+  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+  guint signal_id = g_signal_lookup ("cancelled", G_TYPE_CANCELLABLE);
+
+  while (!g_signal_has_handler_pending (cancellable, signal_id, 0, TRUE))
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_thread_yield ();
+    }
+}
+
+typedef struct
+{
+  NurseryChannel *channel;
+  GCancellable   *cancellable;
+  gpointer        item;
+  GError         *error;
+  gboolean        ok;
+  guint           destroyed;   /* atomic */
+} BlockedCall;
+
+static void
+blocked_call_destroy (gpointer data)
+{
+  g_atomic_int_inc (&((BlockedCall *) data)->destroyed);
+}
+
+static gpointer
+blocked_receive_thread (gpointer data)
+{
+  BlockedCall *call = data;
+
+  call->item = nursery_channel_receive_pointer_blocking (call->channel, call->cancellable, &call->error);
+  return NULL;
+}
+
+static gpointer
+blocked_send_thread (gpointer data)
+{
+  BlockedCall *call = data;
+
+  call->ok = nursery_channel_send_pointer_blocking (call->channel, call, blocked_call_destroy,
+                                                    call->cancellable, &call->error);
+  return NULL;
+}
+
+/* R26: a blocking receive cancelled from another thread wakes up with
+ * G_IO_ERROR_CANCELLED and takes no item: the item sent after stays */
+static void
+test_channel_blocking_receive_cancelled (void)
+{
+  g_autoptr(NurseryChannel) channel = nursery_channel_new (1);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  BlockedCall call = { channel, cancellable, NULL, NULL, FALSE, 0 };
+  GThread *thread = g_thread_new ("receiver", blocked_receive_thread, &call);
+  guint destroyed = 0;
+
+  wait_until_watched (cancellable);
+  g_cancellable_cancel (cancellable);
+  g_thread_join (thread);
+  g_assert_error (call.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_null (call.item);
+  g_clear_error (&call.error);
+
+  /* Nobody waits any more: the item is buffered, not handed over. */
+  g_assert_true (nursery_channel_try_send_pointer (channel, &destroyed, nt_count_destroy, NULL));
+  g_assert_cmpuint (nursery_channel_get_n_items (channel), ==, 1);
+  g_assert_true (nursery_channel_try_receive_pointer (channel, NULL) == &destroyed);
+  g_assert_cmpuint (destroyed, ==, 0);
+}
+
+/* R26: a blocking send cancelled while it waits for room moves no item:
+ * its item is freed once, the buffer holds only what was there */
+static void
+test_channel_blocking_send_cancelled (void)
+{
+  g_autoptr(NurseryChannel) channel = nursery_channel_new (1);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  BlockedCall call = { channel, cancellable, NULL, NULL, FALSE, 0 };
+  GThread *thread;
+  GError *error = NULL;
+
+  g_assert_true (nursery_channel_try_send_pointer (channel, GUINT_TO_POINTER (1), NULL, NULL));
+  thread = g_thread_new ("sender", blocked_send_thread, &call);
+  wait_until_watched (cancellable);
+  g_cancellable_cancel (cancellable);
+  g_thread_join (thread);
+  g_assert_false (call.ok);
+  g_assert_error (call.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&call.error);
+  g_assert_cmpuint (g_atomic_int_get (&call.destroyed), ==, 1);
+
+  g_assert_true (nursery_channel_try_receive_pointer (channel, NULL) == GUINT_TO_POINTER (1));
+  g_assert_null (nursery_channel_try_receive_pointer (channel, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK);
+  g_clear_error (&error);
+}
+
+/* R26: close wakes blocked receivers (NURSERY_ERROR_CLOSED) and blocked
+ * senders (NURSERY_ERROR_CLOSED, their item freed); what was buffered
+ * before still drains */
+static void
+test_channel_close_wakes_blocked (void)
+{
+  g_autoptr(NurseryChannel) empty = nursery_channel_new (0);
+  g_autoptr(NurseryChannel) full = nursery_channel_new (1);
+  g_autoptr(GCancellable) receiver_watch = g_cancellable_new ();
+  g_autoptr(GCancellable) sender_watch = g_cancellable_new ();
+  BlockedCall receive = { empty, receiver_watch, NULL, NULL, FALSE, 0 };
+  BlockedCall send = { full, sender_watch, NULL, NULL, FALSE, 0 };
+  GThread *receiver = g_thread_new ("receiver", blocked_receive_thread, &receive);
+  GThread *sender;
+  GError *error = NULL;
+
+  g_assert_true (nursery_channel_try_send_pointer (full, GUINT_TO_POINTER (7), NULL, NULL));
+  sender = g_thread_new ("sender", blocked_send_thread, &send);
+
+  /* The cancellables are never cancelled: they show the calls waiting. */
+  wait_until_watched (receiver_watch);
+  wait_until_watched (sender_watch);
+  nursery_channel_close (empty);
+  nursery_channel_close (full);
+  g_thread_join (receiver);
+  g_thread_join (sender);
+
+  g_assert_error (receive.error, NURSERY_ERROR, NURSERY_ERROR_CLOSED);
+  g_assert_null (receive.item);
+  g_assert_error (send.error, NURSERY_ERROR, NURSERY_ERROR_CLOSED);
+  g_assert_false (send.ok);
+  g_assert_cmpuint (g_atomic_int_get (&send.destroyed), ==, 1);
+  g_clear_error (&receive.error);
+  g_clear_error (&send.error);
+
+  g_assert_true (nursery_channel_receive_pointer_blocking (full, NULL, NULL) == GUINT_TO_POINTER (7));
+  g_assert_null (nursery_channel_receive_pointer_blocking (full, NULL, &error));
+  g_assert_error (error, NURSERY_ERROR, NURSERY_ERROR_CLOSED);
+  g_clear_error (&error);
+}
+
+/* R26: an async operation started on a thread with its own context
+ * completes there, never inside the call, whichever thread served it */
+
+typedef struct
+{
+  NurseryChannel *channel;
+  GMainContext   *context;
+  GThread        *thread;
+  gboolean        in_call;
+  gboolean        done;
+  gboolean        ok;
+} ContextCall;
+
+static void
+context_received_cb (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      data)
+{
+  ContextCall *call = data;
+  g_auto(GValue) value = G_VALUE_INIT;
+
+  g_assert_false (call->in_call);
+  g_assert_true (g_thread_self () == call->thread);
+  g_assert_true (g_main_context_is_owner (call->context));
+  call->ok = nursery_channel_receive_finish (NURSERY_CHANNEL (source), result, &value, NULL);
+  g_assert_cmpint (g_value_get_int (&value), ==, 42);
+  call->done = TRUE;
+}
+
+static gpointer
+context_receiver_thread (gpointer data)
+{
+  ContextCall *call = data;
+
+  call->context = g_main_context_new ();
+  call->thread = g_thread_self ();
+  g_main_context_push_thread_default (call->context);
+  call->in_call = TRUE;
+  nursery_channel_receive_async (call->channel, NULL, context_received_cb, call);
+  call->in_call = FALSE;
+  while (!call->done)
+    g_main_context_iteration (call->context, TRUE);
+  g_main_context_pop_thread_default (call->context);
+  g_main_context_unref (call->context);
+  return NULL;
+}
+
+static void
+test_channel_completes_on_callers_context (void)
+{
+  for (guint round = 0; round < 2; round++)
+    {
+      g_autoptr(NurseryChannel) channel = nursery_channel_new (1);
+      ContextCall call = { channel, NULL, NULL, FALSE, FALSE, FALSE };
+      g_auto(GValue) v = G_VALUE_INIT;
+      GThread *thread;
+
+      /* Round 0: the item is there first; round 1: the receive may wait. */
+      if (round == 0)
+        g_assert_true (nursery_channel_try_send (channel, int_value (&v, 42), NULL));
+      thread = g_thread_new ("receiver", context_receiver_thread, &call);
+      if (round == 1)
+        g_assert_true (nursery_channel_send (channel, int_value (&v, 42), NULL, NULL));
+      g_thread_join (thread);
+      g_assert_true (call.ok);
+    }
+}
+
+/* A callback that runs a nested loop until another completion of the same
+ * channel arrived: completions are not held back behind the running one */
+
+typedef struct
+{
+  NurseryChannel *channel;
+  Op              inner;
+  gboolean        outer_done;
+} Nested;
+
+static void
+nested_outer_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      data)
+{
+  Nested *nested = data;
+
+  g_assert_true (nursery_channel_send_finish (NURSERY_CHANNEL (source), result, NULL));
+  nursery_channel_receive_async (nested->channel, NULL, received_cb, &nested->inner);
+  nt_run_until (&nested->inner.done);
+  nested->outer_done = TRUE;
+}
+
+static void
+test_channel_nested_loop_in_callback (void)
+{
+  g_autoptr(NurseryChannel) channel = nursery_channel_new (1);
+  Nested nested = { channel, { 0, }, FALSE };
+  g_auto(GValue) v = G_VALUE_INIT;
+
+  nursery_channel_send_async (channel, int_value (&v, 3), NULL, nested_outer_cb, &nested);
+  nt_run_until (&nested.outer_done);
+  g_assert_true (nested.inner.ok);
+  g_assert_cmpint (g_value_get_int (&nested.inner.value), ==, 3);
+  op_clear (&nested.inner);
+}
+
+/* R26: in one context, completions of a producer and a consumer run
+ * many to a main-loop iteration (one source per context drains them), not
+ * one iteration (and one GSource) per operation */
+
+typedef struct
+{
+  NurseryChannel *channel;
+  guint           n;
+  guint           sent;
+  guint           received;
+} Batch;
+
+static void batch_produce (Batch *batch);
+
+static void
+batch_sent_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      data)
+{
+  g_assert_true (nursery_channel_send_finish (NURSERY_CHANNEL (source), result, NULL));
+  batch_produce (data);
+}
+
+static void
+batch_produce (Batch *batch)
+{
+  if (batch->sent < batch->n)
+    nursery_channel_send_pointer_async (batch->channel, GUINT_TO_POINTER (++batch->sent), NULL, NULL,
+                                        batch_sent_cb, batch);
+}
+
+static void
+batch_received_cb (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      data)
+{
+  Batch *batch = data;
+  gpointer item = nursery_channel_receive_pointer_finish (NURSERY_CHANNEL (source), result, NULL);
+
+  g_assert_cmpuint (GPOINTER_TO_UINT (item), ==, ++batch->received);
+  if (batch->received < batch->n)
+    nursery_channel_receive_async (batch->channel, NULL, batch_received_cb, batch);
+}
+
+static void
+test_channel_completions_batched (void)
+{
+  g_autoptr(NurseryChannel) channel = nursery_channel_new (16);
+  Batch batch = { channel, 20000, 0, 0 };
+  guint iterations = 0;
+
+  batch_produce (&batch);
+  nursery_channel_receive_async (channel, NULL, batch_received_cb, &batch);
+  while (batch.received < batch.n)
+    {
+      g_main_context_iteration (NULL, TRUE);
+      iterations++;
+    }
+  g_test_message ("%u items in %u iterations", batch.n, iterations);
+  g_assert_cmpuint (iterations, <=, batch.n / 16);
+}
+
+/* A result a callback keeps is not reused for later operations: it still
+ * gives its own item, and its source object, when finished later */
+
+static void
+keep_result_cb (GObject      *source,
+                GAsyncResult *result,
+                gpointer      data)
+{
+  g_ptr_array_add (data, g_object_ref (result));
+}
+
+static void
+test_channel_kept_results (void)
+{
+  g_autoptr(NurseryChannel) channel = nursery_channel_new (4);
+  g_autoptr(GPtrArray) kept = g_ptr_array_new_with_free_func (g_object_unref);
+
+  for (guint round = 0; round < 3; round++)
+    {
+      for (guint i = 0; i < 4; i++)
+        g_assert_true (nursery_channel_try_send_pointer (channel, GUINT_TO_POINTER (round * 4 + i + 1),
+                                                         NULL, NULL));
+      for (guint i = 0; i < 4; i++)
+        nursery_channel_receive_async (channel, NULL, keep_result_cb, kept);
+      while (kept->len < (round + 1) * 4)
+        g_main_context_iteration (NULL, TRUE);
+    }
+
+  for (guint i = 0; i < kept->len; i++)
+    {
+      GAsyncResult *result = g_ptr_array_index (kept, i);
+      g_autoptr(GObject) source = g_async_result_get_source_object (result);
+
+      g_assert_true (source == G_OBJECT (channel));
+      g_assert_cmpuint (GPOINTER_TO_UINT (nursery_channel_receive_pointer_finish (channel, result, NULL)),
+                        ==, i + 1);
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -771,6 +1175,18 @@ main (int   argc,
   g_test_add_func ("/nursery/streams/channel/pipeline-100k", test_channel_pipeline);
   g_test_add_func ("/nursery/streams/channel/thread-producer", test_channel_thread_producer);
   g_test_add_func ("/nursery/streams/channel/randomized", test_channel_randomized);
+  g_test_add_func ("/nursery/streams/channel/R26/blocking-pointers-across-threads",
+                   test_channel_blocking_pointers_across_threads);
+  g_test_add_func ("/nursery/streams/channel/R26/blocking-receive-cancelled-moves-no-item",
+                   test_channel_blocking_receive_cancelled);
+  g_test_add_func ("/nursery/streams/channel/R26/blocking-send-cancelled-moves-no-item",
+                   test_channel_blocking_send_cancelled);
+  g_test_add_func ("/nursery/streams/channel/R26/close-wakes-blocked", test_channel_close_wakes_blocked);
+  g_test_add_func ("/nursery/streams/channel/R26/completes-on-callers-context",
+                   test_channel_completes_on_callers_context);
+  g_test_add_func ("/nursery/streams/channel/nested-loop-in-callback", test_channel_nested_loop_in_callback);
+  g_test_add_func ("/nursery/streams/channel/R26/completions-batched", test_channel_completions_batched);
+  g_test_add_func ("/nursery/streams/channel/kept-results", test_channel_kept_results);
 
   return g_test_run ();
 }

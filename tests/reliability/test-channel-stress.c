@@ -8,7 +8,8 @@
  * back to its sender as an error (and freed), a cancelled receive never
  * consumes an item, completions come on the caller's context, and
  * cancellable handlers never deadlock. Here producer and consumer threads
- * (the blocking forms run the async ones on a private context) and the
+ * (half the calls with the channel's blocking pointer forms, half with
+ * the async forms on a private context) and the
  * owner context hammer one channel while helper threads cancel their
  * cancellables at random moments and finally close it. Checked:
  *  - each item's destroy notify ran exactly once in all (after it was
@@ -52,8 +53,10 @@ item_destroy (gpointer data)
   g_free (item);
 }
 
-/* Blocking pointer send and receive, for threads: the async form on a
- * private context, like the channel's own blocking forms. */
+/* Pointer send and receive on a thread: at random, the channel's own
+ * blocking forms (a condition variable), or the async forms run on a
+ * private context (completions from the dispatcher of a short-lived
+ * context). */
 
 static void
 store_result (GObject      *source,
@@ -76,12 +79,17 @@ static gboolean
 send_pointer (NurseryChannel *channel,
               Item           *item,
               GCancellable   *cancellable,
+              GRand          *rand,
               GError        **error)
 {
-  GMainContext *context = g_main_context_new ();
+  GMainContext *context;
   GAsyncResult *result = NULL;
   gboolean ok;
 
+  if (g_rand_boolean (rand))
+    return nursery_channel_send_pointer_blocking (channel, item, item_destroy, cancellable, error);
+
+  context = g_main_context_new ();
   g_main_context_push_thread_default (context);
   nursery_channel_send_pointer_async (channel, item, item_destroy, cancellable, store_result, &result);
   ok = nursery_channel_send_finish (channel, wait_result (context, &result), error);
@@ -94,12 +102,17 @@ send_pointer (NurseryChannel *channel,
 static Item *
 receive_pointer (NurseryChannel *channel,
                  GCancellable   *cancellable,
+                 GRand          *rand,
                  GError        **error)
 {
-  GMainContext *context = g_main_context_new ();
+  GMainContext *context;
   GAsyncResult *result = NULL;
   Item *item;
 
+  if (g_rand_boolean (rand))
+    return nursery_channel_receive_pointer_blocking (channel, cancellable, error);
+
+  context = g_main_context_new ();
   g_main_context_push_thread_default (context);
   nursery_channel_receive_async (channel, cancellable, store_result, &result);
   item = nursery_channel_receive_pointer_finish (channel, wait_result (context, &result), error);
@@ -210,7 +223,7 @@ producer_thread (gpointer data)
       item->id = id;
       /* The channel owns @item now: delivered (then the receiver
        * destroys it), or destroyed by the channel. */
-      if (send_pointer (w->run->channel, item, cancellable, &error))
+      if (send_pointer (w->run->channel, item, cancellable, rand, &error))
         g_atomic_int_set (&w->run->sent_ok[id], 1);   /* @item may be gone already */
       else
         g_assert_true (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ||
@@ -246,7 +259,7 @@ consumer_thread (gpointer data)
     {
       GCancellable *cancellable = maybe_cancellable (w->run, w->canceller, rand);
       GError *error = NULL;
-      Item *item = receive_pointer (w->run->channel, cancellable, &error);
+      Item *item = receive_pointer (w->run->channel, cancellable, rand, &error);
 
       g_clear_object (&cancellable);
       if (item != NULL)
