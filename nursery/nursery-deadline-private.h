@@ -16,8 +16,8 @@ typedef void (*NurseryDeadlineFunc) (gpointer target);
 
 /* A deadline is one GSource on the owner context whose ready time *is*
  * the deadline (monotonic µs): setting, moving or clearing it re-arms
- * that one source, so exactly one timer is armed per deadline (DESIGN
- * R16), and a deadline in the past fires on the next iteration. The
+ * that one source, so exactly one timer is armed per deadline (R16),
+ * and a deadline in the past fires on the next iteration. The
  * source is created on first use and holds no reference to @target:
  * its owner destroys it first. */
 void _nursery_deadline_set     (GSource            **source,

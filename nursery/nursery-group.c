@@ -9,7 +9,7 @@
  * A group is bound to its owner context (the thread-default GMainContext
  * when it was created) and does all of its bookkeeping there, in one
  * GSource of its own: each dispatch of that source is a *batch* that
- *   1. finishes the children cancelled before they started (DESIGN R5),
+ *   1. finishes the children cancelled before they started (R5),
  *   2. starts the pending children in spawn order, as many as
  *      max-concurrent allows (R1, R19),
  *   3. reports the children that returned since the last batch, in
@@ -845,7 +845,7 @@ maybe_close (NurseryGroup *self)
   g_clear_error (&error);
 }
 
-/* next_async() (issue: completion order) */
+/* next_async(): finished children, in completion order */
 
 typedef struct
 {
@@ -1442,7 +1442,7 @@ nursery_group_class_init (NurseryGroupClass *klass)
    * How many children have succeeded. With
    * [property@Nursery.Group:n-spawned] it makes a progress bar that does
    * not jump to 100 % on Cancel: n-succeeded + n-failed + n-cancelled is
-   * n-finished, not counting start children that never started (R18).
+   * n-finished, not counting start children that never started ([R18](rules.html#R18)).
    *
    * Since: 1.0
    */
@@ -1496,7 +1496,7 @@ nursery_group_class_init (NurseryGroupClass *klass)
    *
    * Emitted on the owner context when a child fails, before
    * [signal@Nursery.Group::task-finished]. A handler that returns %TRUE
-   * *handles* the failure (R29): it is still counted in
+   * *handles* the failure ([R29](rules.html#R29)): it is still counted in
    * [property@Nursery.Group:n-failed], but it is not kept (neither in
    * [method@Nursery.Group.get_errors] nor in
    * [method@Nursery.Group.get_failed_task_names]), it does not decide the
@@ -1622,13 +1622,13 @@ spawn_args_valid (NurseryGroup     *self,
  *
  * Adds an in-context child. Its function runs on a later iteration of the
  * owner context, never inside this call, and children start in spawn
- * order (DESIGN R1). The child finishes when it calls one of the
- * `nursery_task_return_*()` functions, possibly much later (R2).
+ * order ([R1](rules.html#R1)). The child finishes when it calls one of the
+ * `nursery_task_return_*()` functions, possibly much later ([R2](rules.html#R2)).
  *
  * Spawning is allowed while the group is open or joining, cancelled or
  * not; a child spawned into a cancelled group finishes as cancelled
- * without running (R5). A closed group refuses with
- * %NURSERY_ERROR_CLOSED and calls @destroy (R4).
+ * without running ([R5](rules.html#R5)). A closed group refuses with
+ * %NURSERY_ERROR_CLOSED and calls @destroy ([R4](rules.html#R4)).
  *
  * Call it on the owner context's thread.
  *
@@ -1667,9 +1667,9 @@ nursery_group_spawn (NurseryGroup     *self,
  *   child has finished (or at once if the group refuses the child)
  * @error: return location for a [error@Nursery.Error]
  *
- * Adds a thread child. It starts like an in-context child (R1) but its
+ * Adds a thread child. It starts like an in-context child ([R1](rules.html#R1)) but its
  * function runs on a worker thread; it may return a result from there,
- * and if it returns without one it succeeds with no value (R2). It
+ * and if it returns without one it succeeds with no value ([R2](rules.html#R2)). It
  * finishes only once its function has returned. It should poll
  * [method@Nursery.Task.is_cancelled] or pass its cancellable to blocking
  * calls: nothing can stop a thread from outside.
@@ -1704,12 +1704,12 @@ nursery_group_spawn_in_thread (NurseryGroup     *self,
  * nursery_group_wait_async:
  * @self: a group
  * @cancellable: (nullable): cancelling it cancels the group; the wait
- *   still completes only once every child has finished (DESIGN R10)
+ *   still completes only once every child has finished ([R10](rules.html#R10))
  * @callback: (scope async): called on the owner context with the outcome
  * @user_data: (closure): data for @callback
  *
  * Joins the group: it completes once no child is left, then closes the
- * group (R6). It never completes inside this call, even for an empty
+ * group ([R6](rules.html#R6)). It never completes inside this call, even for an empty
  * group. Any number of waiters may wait; all get the same outcome.
  *
  * Call it on the owner context's thread.
@@ -1761,7 +1761,7 @@ nursery_group_wait_async (NurseryGroup        *self,
  * @result: the result given to the callback
  * @error: return location for the group's error
  *
- * Finishes [method@Nursery.Group.wait_async]. The outcome (DESIGN R7) is:
+ * Finishes [method@Nursery.Group.wait_async]. The outcome ([R7](rules.html#R7)) is:
  * the first child failure, unchanged, if any child failed (errors win
  * over cancellation); otherwise `G_IO_ERROR_TIMED_OUT` if its deadline
  * cancelled it; otherwise `G_IO_ERROR_CANCELLED` if it was cancelled from
@@ -1862,8 +1862,8 @@ nursery_group_wait (NurseryGroup  *self,
  * @self: a group
  *
  * Cancels the group: every child's cancellable is cancelled and children
- * that have not started finish as cancelled without running (DESIGN R5,
- * R12). The group still waits for its running children. Idempotent, and
+ * that have not started finish as cancelled without running ([R5](rules.html#R5),
+ * [R12](rules.html#R12)). The group still waits for its running children. Idempotent, and
  * safe to call from any thread; does nothing once the group is closed.
  *
  * Since: 1.0
@@ -1939,7 +1939,7 @@ nursery_group_get_state (NurseryGroup *self)
  * nursery_group_get_errors:
  * @self: a group
  *
- * Every child failure so far, in the order they happened (DESIGN R8).
+ * Every child failure so far, in the order they happened ([R8](rules.html#R8)).
  * Cancelled children are not failures.
  *
  * Returns: (transfer container) (element-type GLib.Error): copies of the
@@ -2046,7 +2046,7 @@ nursery_group_get_policy (NurseryGroup *self)
  * @self: a group
  * @policy: the new policy
  *
- * Sets what the group does when a child fails or succeeds (DESIGN R11).
+ * Sets what the group does when a child fails or succeeds ([R11](rules.html#R11)).
  * It applies to the children that finish from now on.
  *
  * Since: 1.0
@@ -2088,7 +2088,7 @@ nursery_group_get_max_concurrent (NurseryGroup *self)
  * @self: a group
  * @max_concurrent: how many children may run at once, 0 for no limit
  *
- * Limits how many children run at once (DESIGN R19). Raising the limit
+ * Limits how many children run at once ([R19](rules.html#R19)). Raising the limit
  * starts waiting children on the next iteration; lowering it lets the
  * running ones finish.
  *
@@ -2249,7 +2249,7 @@ new_under (GCancellable *parent)
  * Creates a group nested in @parent: cancelling @parent (by any cause,
  * including the cancellation of its own group) cancels the new group and
  * all its children, also when @parent was cancelled before this call
- * (DESIGN R14). The nesting shows in [method@Nursery.Group.dump_tree].
+ * ([R14](rules.html#R14)). The nesting shows in [method@Nursery.Group.dump_tree].
  *
  * Create it, like any group, on the thread whose thread-default context
  * is to own it.
@@ -2279,7 +2279,7 @@ nursery_group_new_for_task (NurseryTask *parent)
  * nursery_group_new_with_cancellable:
  * @parent: a cancellable
  *
- * Creates a group that is cancelled when @parent is (DESIGN R14), for
+ * Creates a group that is cancelled when @parent is ([R14](rules.html#R14)), for
  * code that has a GCancellable rather than a task.
  *
  * Returns: (transfer full): a new, open group
@@ -2299,8 +2299,8 @@ nursery_group_new_with_cancellable (GCancellable *parent)
  * @self: a nested group
  * @shielded: whether to shield it
  *
- * Shields a nested group from the cancellation of its parent (DESIGN
- * R15); its own cancel and deadline still reach it. Unshielding a group
+ * Shields a nested group from the cancellation of its parent ([R15](rules.html#R15));
+ * its own cancel and deadline still reach it. Unshielding a group
  * whose parent was cancelled cancels it then.
  *
  * Since: 1.0
@@ -2367,9 +2367,9 @@ group_deadline_fired (gpointer target)
  * @deadline: when the group times out, in monotonic microseconds
  *   (g_get_monotonic_time()), or -1 for never
  *
- * Sets, moves (earlier or later) or clears the group's deadline (DESIGN
- * R16). When it passes the group is cancelled; waiting for it then fails
- * with `G_IO_ERROR_TIMED_OUT`, unless a child failed (R7). Shielded
+ * Sets, moves (earlier or later) or clears the group's deadline ([R16](rules.html#R16)).
+ * When it passes the group is cancelled; waiting for it then fails
+ * with `G_IO_ERROR_TIMED_OUT`, unless a child failed ([R7](rules.html#R7)). Shielded
  * children are not reached. A deadline in the past fires on the next
  * iteration. Does nothing once the group is closed.
  *
@@ -2472,8 +2472,8 @@ start_args_valid (NurseryGroup    *self,
  * @callback_data: (closure): data for @callback
  *
  * Spawns an in-context child and completes once it calls
- * [method@Nursery.Task.started] — trio's and anyio's `start()` (DESIGN
- * R18). If the child finishes first, its failure goes to this caller and
+ * [method@Nursery.Task.started] — trio's and anyio's `start()` ([R18](rules.html#R18)).
+ * If the child finishes first, its failure goes to this caller and
  * not to the group, and a success is %NURSERY_ERROR_NOT_STARTED. After
  * started() the child is an ordinary child of the group.
  *
@@ -2636,7 +2636,7 @@ nursery_group_cancel_on_unix_signal (NurseryGroup *self,
  * @user_data: data for @func
  * @destroy: (nullable): frees @user_data after @func ran
  *
- * Pushes a cleanup on the group's exit stack (DESIGN R22): cleanups run
+ * Pushes a cleanup on the group's exit stack ([R22](rules.html#R22)): cleanups run
  * on the owner context once every child has finished, most recent first,
  * before the group closes and its waiters complete. A cleanup may spawn
  * more children; the group waits for them too.
@@ -2871,7 +2871,7 @@ nursery_group_next_finish (NurseryGroup  *self,
  * The group's unfinished tasks, in spawn order, as a live list model for
  * `GtkListView` and friends: children appear on the batch after their
  * spawn and disappear when they finish, with `items-changed` on the owner
- * context. A batch announces its changes in ranges (R27): one
+ * context. A batch announces its changes in ranges ([R27](rules.html#R27)): one
  * `items-changed` for the children it adds, one per contiguous range of
  * positions for the children it reports finished, emitted before anybody
  * hears that they finished. The list exists only once somebody asked for
@@ -2995,7 +2995,7 @@ nursery_group_get_cancel_signal (NurseryGroup *self)
  * nursery_group_get_failed_task_names:
  * @self: a group
  *
- * Which children produced the failures the group kept (R29): the
+ * Which children produced the failures the group kept ([R29](rules.html#R29)): the
  * name at index `i` is the name of the task whose error is at index `i`
  * of [method@Nursery.Group.get_errors] (an empty string for an unnamed
  * task), so the first one names the task whose error wait returned,

@@ -57,9 +57,9 @@ steal_cleanups (NurseryTask *self)
  * half-written file, telling a peer goodbye. When the task is reported
  * finished that way, each cleanup becomes a new child of the group, named
  * after the task with “ cleanup” appended, most recent first. It is
- * shielded from the group's cancellation (R15), so it runs even
+ * shielded from the group's cancellation ([R15](rules.html#R15)), so it runs even
  * when the group is being cancelled and may call asynchronous functions
- * with its own cancellable; @timeout becomes its deadline (R16), and the
+ * with its own cancellable; @timeout becomes its deadline ([R16](rules.html#R16)), and the
  * group waits for it before it closes. A cleanup that fails is a failure
  * of the group like any other; a second Unix signal (see
  * [method@Nursery.Group.cancel_on_unix_signal]) cancels it too.
@@ -190,9 +190,9 @@ nested_closed_cb (GObject      *source,
  *
  * Finishes @self with @nested's outcome once @nested has closed: this
  * joins @nested (as [method@Nursery.Group.wait_async] does), then @self
- * fails with @nested's error, unchanged (R7), or succeeds — with
+ * fails with @nested's error, unchanged ([R7](rules.html#R7)), or succeeds — with
  * the winner's value for a race. If @self was cancelled and so was
- * @nested, @self ends cancelled (R8). This replaces the hand-written
+ * @nested, @self ends cancelled ([R8](rules.html#R8)). This replaces the hand-written
  * “wait, then return what the wait gave” callback of a task that runs a
  * nested group.
  *

@@ -43,7 +43,7 @@ struct _NurseryTask
   gint64           deadline;         /* monotonic µs, NURSERY_NO_DEADLINE if none */
   GSource         *deadline_source;  /* created on first deadline */
 
-  /* Start handshake (DESIGN R18): the start_async() caller waits here
+  /* Start handshake (R18): the start_async() caller waits here
    * until started() or the end. (lock) */
   GSList          *starters;
   GValue          *started_value;

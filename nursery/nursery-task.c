@@ -513,8 +513,8 @@ _nursery_task_mark_cancelled_locked (NurseryTask *self)
  * @self: a task
  *
  * Cancels this task only: its cancellable is cancelled and, if it has not
- * started yet, it finishes as cancelled without running (DESIGN R5).
- * Cancelling a task is not a failure of its group (R13).
+ * started yet, it finishes as cancelled without running ([R5](rules.html#R5)).
+ * Cancelling a task is not a failure of its group ([R13](rules.html#R13)).
  *
  * May be called from any thread, any number of times, also after the task
  * finished (then it does nothing).
@@ -621,10 +621,10 @@ nursery_task_returned (NurseryTask *self)
  *
  * Finishes the task successfully with @value. The value stays readable
  * with [method@Nursery.Task.get_value], even if the task is cancelled
- * afterwards (DESIGN R9).
+ * afterwards ([R9](rules.html#R9)).
  *
  * Every task returns exactly once; a second return is a critical and is
- * ignored (R3). May be called from any thread.
+ * ignored ([R3](rules.html#R3)). May be called from any thread.
  *
  * Since: 1.0
  */
@@ -729,7 +729,7 @@ nursery_task_return_pointer (NurseryTask    *self,
  * Finishes the task with @error. It is a failure of the group (kept in
  * [method@Nursery.Group.get_errors], and under the fail-fast policy it
  * cancels the siblings), unless @error is `G_IO_ERROR_CANCELLED` and this
- * task was cancelled: then the task is simply cancelled (DESIGN R8).
+ * task was cancelled: then the task is simply cancelled ([R8](rules.html#R8)).
  *
  * Every task returns exactly once; a second return is a critical and is
  * ignored. May be called from any thread.
@@ -1063,7 +1063,7 @@ nursery_task_wait_finish (NurseryTask   *self,
  * @self: a task
  * @shielded: whether to shield the task
  *
- * Shields the task from cancellation of its group (DESIGN R15): an
+ * Shields the task from cancellation of its group ([R15](rules.html#R15)): an
  * explicit group cancel, fail-fast, the group's deadline, its parent, its
  * waiters' cancellables and Unix signals all pass it by, while its own
  * [method@Nursery.Task.cancel] and its own deadline still reach it. The
@@ -1145,9 +1145,9 @@ nursery_task_deadline_fired (gpointer target)
  * @deadline: when the task times out, in monotonic microseconds
  *   (g_get_monotonic_time()), or -1 for never
  *
- * Sets, moves (earlier or later) or clears the task's deadline (DESIGN
- * R16). When it passes, the task is cancelled; if it then ends cancelled
- * it fails with `G_IO_ERROR_TIMED_OUT` (R17), which under fail-fast
+ * Sets, moves (earlier or later) or clears the task's deadline ([R16](rules.html#R16)).
+ * When it passes, the task is cancelled; if it then ends cancelled
+ * it fails with `G_IO_ERROR_TIMED_OUT` ([R17](rules.html#R17)), which under fail-fast
  * cancels the group. A deadline in the past fires on the next iteration.
  * A shielded task keeps its own deadline.
  *
@@ -1259,7 +1259,7 @@ _nursery_task_steal_starters_locked (NurseryTask *self)
  *
  * Tells the [method@Nursery.Group.start_async] caller that the task is
  * ready (the server listens, the file is open…), handing it @value. From
- * now on the task is an ordinary child of its group (DESIGN R18).
+ * now on the task is an ordinary child of its group ([R18](rules.html#R18)).
  *
  * Calling it twice, or for a task that was not spawned with start_async(),
  * is a critical. May be called from any thread.

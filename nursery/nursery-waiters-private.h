@@ -14,7 +14,7 @@ typedef void (*NurseryCancelTarget) (gpointer target);
 
 /* Adds @waiter to @waiters. Cancelling @cancellable does not fail the
  * waiter: it calls @cancel_target (@target), and the waiter still
- * completes with the target's outcome (DESIGN R10). The waiter's GTask
+ * completes with the target's outcome (R10). The waiter's GTask
  * keeps @target alive, so the handler never sees it freed. */
 void _nursery_waiters_add      (GSList              **waiters,
                                 GTask                *waiter,

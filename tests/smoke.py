@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Python smoke test: Nursery through plain GObject Introspection.
 
 Run by `meson test` (suite python) with Debian's /usr/bin/python3, which

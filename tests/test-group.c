@@ -1,4 +1,4 @@
-/* test-group.c: NurseryGroup rules (DESIGN R1–R12, R20, R21, R24)
+/* test-group.c: NurseryGroup rules (R1–R12, R20, R21, R24)
  *
  * Copyright 2026 The Nursery authors
  * SPDX-License-Identifier: LGPL-2.1-or-later

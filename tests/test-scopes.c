@@ -1,5 +1,5 @@
 /* test-scopes.c: deadlines, shielding, nesting, start, limits, signals,
- * cleanups, tree dumps (DESIGN R14–R19, R21, R22)
+ * cleanups, tree dumps (R14–R19, R21, R22)
  *
  * Copyright 2026 The Nursery authors
  * SPDX-License-Identifier: LGPL-2.1-or-later

@@ -1,4 +1,4 @@
-/* test-task.c: NurseryTask rules (DESIGN R3, R8, R9, R13, R24)
+/* test-task.c: NurseryTask rules (R3, R8, R9, R13, R24)
  *
  * Copyright 2026 The Nursery authors
  * SPDX-License-Identifier: LGPL-2.1-or-later

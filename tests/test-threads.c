@@ -1,4 +1,4 @@
-/* test-threads.c: thread children and cross-thread calls (DESIGN R2, R6, R23)
+/* test-threads.c: thread children and cross-thread calls (R2, R6, R23)
  *
  * Copyright 2026 The Nursery authors
  * SPDX-License-Identifier: LGPL-2.1-or-later

@@ -41,6 +41,8 @@ import sys
 import threading
 import time
 
+from loopback import skip_without_loopback  # examples/checks/loopback.py
+
 TIMEOUT = 10            # seconds, for any one step: a failure guard only
 N_CLIENTS = 5
 N_ROUNDS = 4
@@ -210,6 +212,7 @@ def read_to_eof(sock):
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
+    skip_without_loopback()
     server = subprocess.Popen([sys.argv[1], '0'], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE)
     try:

@@ -27,6 +27,8 @@ import sys
 import threading
 import time
 
+from loopback import skip_without_loopback  # examples/checks/loopback.py
+
 SLOW_DELAY = 10.0     # the slow server's answer; race must not wait for it
 TIMEOUT = 20          # a failure guard for every wait, never a synchronisation
 
@@ -151,6 +153,7 @@ def check_all_fail(program):
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
+    skip_without_loopback()
     program = sys.argv[1]
     check_fast_wins(program, fast_first=True)
     check_fast_wins(program, fast_first=False)

@@ -30,7 +30,7 @@ Children
     call it as ``func(task, *args)``: on the owner context, or on a worker
     thread of the GTask pool. ``name`` defaults to the callable's
     ``__qualname__``. ``shielded=True`` and ``timeout`` (seconds, see
-    Deadlines) are applied before the child can start (DESIGN R1).
+    Deadlines) are applied before the child can start (R1).
 
     A Python child behaves like a plain function: when ``func`` returns,
     the task succeeds with the returned value (``None`` for none); when it
@@ -88,7 +88,7 @@ Deadlines and shields
     NaN timeout raises ``ValueError``. The C methods keep their units:
     ``set_timeout()`` takes microseconds and ``set_deadline()`` an absolute
     ``GLib.get_monotonic_time()``, both on groups and tasks, so deadlines
-    can be moved or cleared later (DESIGN R16). A child whose own deadline
+    can be moved or cleared later (R16). A child whose own deadline
     passes is cancelled and, if it ends cancelled, fails with
     ``Gio.IOErrorEnum.TIMED_OUT`` (R17): a failure, so it appears in the
     ``ExceptionGroup``. A group whose deadline passes is cancelled and
@@ -99,7 +99,7 @@ Deadlines and shields
 
 Start handshake
     ``task, value = group.start(func, *args, name=None, cancellable=None,
-    async_return=False)`` is trio's and anyio's ``start()`` (DESIGN R18):
+    async_return=False)`` is trio's and anyio's ``start()`` (R18):
     it spawns an in-context child and iterates the owner context until the
     child calls ``task.started(value)`` (any value, as for results), then
     returns the task and that value. If the child finishes first, ``start``
@@ -127,7 +127,7 @@ Nested groups
     ``Nursery.Group.new_for_task(task)`` and
     ``Nursery.Group.new_with_cancellable(cancellable)`` return groups of
     this class, usable with ``with``; they are cancelled with their parent
-    (DESIGN R14) unless shielded (``set_shielded(True)``, R15). Inside an
+    (R14) unless shielded (``set_shielded(True)``, R15). Inside an
     in-context child, prefer ``inner.wait_async()`` with a callback that
     finishes the parent task over a ``with`` block, which iterates the
     context from inside the parent's function.
@@ -323,7 +323,7 @@ def _call_and_wait(context, start):
 
 def _acquire_owner(context, what):
     """Acquires the owner context of a group, or raises RuntimeError: where
-    another thread iterates it, waiting here would never end (DESIGN R23)."""
+    another thread iterates it, waiting here would never end (R23)."""
     if not context.acquire():
         raise RuntimeError("%s must run on the thread of the group's owner context" % what)
 
@@ -396,7 +396,7 @@ class Task(Nursery.Task):
         """Fails with @error: a GLib.Error as it is, any other exception
         as a Nursery.Error.FAILED failure (kept in :attr:`exception`)."""
         record = _record(self)
-        # A second return is refused by C (DESIGN R3): keep the first story.
+        # A second return is refused by C (R3): keep the first story.
         if not record.returned:
             record.returned = True
             record.exception = error
@@ -412,7 +412,7 @@ class Task(Nursery.Task):
     def started(self, value=None):
         """Tells the :meth:`Group.start` caller that the task is ready,
         handing it @value: any Python object (see the module doc). A
-        second call is a critical and is ignored (DESIGN R18)."""
+        second call is a critical and is ignored (R18)."""
         super().started(_to_gvalue(value))
 
 
@@ -464,7 +464,7 @@ def _failure_log(group):
 def _log_failure(group, task, log):
     """task-finished handler of _failure_log()."""
     # A start child that failed before started() failed its start caller,
-    # not the group (DESIGN R18): get_n_failed() did not count it.
+    # not the group (R18): get_n_failed() did not count it.
     if task.get_state() == Nursery.TaskState.FAILED and len(log) < group.get_n_failed():
         log.append(task.exception)
 
@@ -507,7 +507,7 @@ class Group(Nursery.Group):
         """Creates a group owned by the thread-default main context.
 
         @timeout: seconds from now after which the group is cancelled and
-        times out (DESIGN R16, R17); None for no deadline. The other
+        times out (R16, R17); None for no deadline. The other
         keywords are GObject properties (name, policy, max_concurrent).
         """
         usec = _timeout_usec(timeout) if timeout is not None else None
@@ -519,7 +519,7 @@ class Group(Nursery.Group):
         """Adds an in-context child: ``func(task, *args)`` runs on a later
         iteration of the owner context. See the module doc for when it
         finishes. ``shielded=True`` shields it from the group's
-        cancellation (DESIGN R15); ``timeout`` is its own deadline in
+        cancellation (R15); ``timeout`` is its own deadline in
         seconds from now (R16, R17). Raises GLib.Error
         (Nursery.Error.CLOSED) if the group is closed.
 
@@ -541,7 +541,7 @@ class Group(Nursery.Group):
 
     def _spawn(self, c_spawn, func, args, name, async_return, shielded, timeout):
         # The one place for per-task spawn options, applied to the task
-        # right after spawning: it cannot have started yet (DESIGN R1), so
+        # right after spawning: it cannot have started yet (R1), so
         # a shield also covers a group cancelled already (R5, R15).
         name = _check_child(func, name)
         usec = _timeout_usec(timeout) if timeout is not None else None
@@ -556,7 +556,7 @@ class Group(Nursery.Group):
     def start_async(self, func, *args, name=None, cancellable=None, callback=None,
                     async_return=False):
         """Spawns an in-context child ``func(task, *args)`` that calls
-        ``task.started(value)`` once it is ready (DESIGN R18); the callback
+        ``task.started(value)`` once it is ready (R18); the callback
         form of :meth:`start`.
 
         ``callback(group, result)`` runs on the owner context once the
@@ -576,7 +576,7 @@ class Group(Nursery.Group):
         Nursery.Group.start_async(self, name, _run_child, (child,), cancellable, callback)
 
     def start(self, func, *args, name=None, cancellable=None, async_return=False):
-        """trio's and anyio's ``start()`` (DESIGN R18): spawns an
+        """trio's and anyio's ``start()`` (R18): spawns an
         in-context child ``func(task, *args)`` and iterates the owner
         context until it calls ``task.started(value)``.
 
@@ -595,7 +595,7 @@ class Group(Nursery.Group):
         results = []
         context = self.get_context()
         # As wait() does: refuse, before spawning anything, where another
-        # thread iterates the owner context (DESIGN R23).
+        # thread iterates the owner context (R23).
         if not context.acquire():
             raise RuntimeError("start() must run on the thread of the group's owner context")
         try:
@@ -614,7 +614,7 @@ class Group(Nursery.Group):
             raise error from raised
 
     def as_completed(self, cancellable=None):
-        """Python's ``as_completed()`` for children (issue 7): yields each
+        """Python's ``as_completed()`` for children: yields each
         child as it finishes, in completion order, each exactly once, and
         ends once the group is closed and every child was handed over.
 

@@ -113,7 +113,7 @@ function isError(e, domain, code) {
     return e instanceof GLib.Error && e.matches(domain, code);
 }
 
-// DESIGN R1, R2: JS children return values; the group is joined with await.
+// R1, R2: JS children return values; the group is joined with await.
 async function testJsChildren() {
     const group = new Nursery.Group();
     const order = [];

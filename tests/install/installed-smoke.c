@@ -65,5 +65,12 @@ main (void)
          "a closed group refuses with NURSERY_ERROR_CLOSED");
   check (G_TYPE_IS_ENUM (NURSERY_TYPE_TASK_STATE), "nursery-enums.h registers NurseryTaskState");
 
+  /* The generated nursery-version.h is installed and agrees with the library. */
+  check (NURSERY_CHECK_VERSION (1, 0, 0) && nursery_check_version (1, 0, 0)
+         && nursery_get_major_version () == NURSERY_MAJOR_VERSION
+         && nursery_get_minor_version () == NURSERY_MINOR_VERSION
+         && nursery_get_micro_version () == NURSERY_MICRO_VERSION,
+         "the installed nursery-version.h matches the installed library");
+
   return n_failed == 0 ? 0 : 1;
 }

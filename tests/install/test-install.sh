@@ -4,16 +4,23 @@
 # Copyright 2026 The Nursery authors
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# Usage: test-install.sh BUILDDIR SRCDIR [PYTHON] [VALAC]
+# Usage: test-install.sh BUILDDIR SRCDIR [PYTHON] [VALAC] [GJS]
 #
-# Installs BUILDDIR into a temporary DESTDIR, then, with every search path
-# pointing into that tree only:
+# Installs BUILDDIR into a temporary DESTDIR, then, from a directory
+# outside the source tree and with only the environment variables the
+# README's "Installing" section documents (GI_TYPELIB_PATH,
+# LD_LIBRARY_PATH, PYTHONPATH, PKG_CONFIG_PATH) pointing into that tree:
 #   1. checks the library exports nothing but nursery_* symbols;
 #   2. builds installed-smoke.c with `pkg-config libnursery-1` and runs it;
 #   3. imports Nursery from PYTHON (needs `gi`) with only the installed
-#      typelib and library, then again with the installed override;
-#   4. builds installed-smoke.vala against the installed VAPI with VALAC.
-# Steps 3 and 4 are skipped when PYTHON / VALAC is empty or no such file
+#      typelib and library, then again with the installed override, which
+#      must sit in a directory PYTHON searches for the chosen prefix; then
+#      runs every python-*.py snippet here with the override;
+#   4. builds installed-smoke.vala against the installed VAPI with VALAC;
+#   5. runs installed-smoke.js with GJS;
+#   6. runs the installed tests (-Dinstalled_tests=true) from their .test
+#      files, as gnome-desktop-testing-runner would.
+# Steps 3-6 are skipped when PYTHON / VALAC / GJS is empty or no such file
 # was installed. Output is TAP. The temporary tree is always removed.
 
 set -euo pipefail
@@ -22,6 +29,7 @@ builddir=$1
 srcdir=$2
 python=${3:-}
 valac=${4:-}
+gjs=${5:-}
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/nursery-install.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
@@ -45,6 +53,9 @@ run () {
 # that the installed files are enough on their own.
 unset LD_LIBRARY_PATH GI_TYPELIB_PATH PKG_CONFIG_PATH PYTHONPATH \
       LIBRARY_PATH CPATH C_INCLUDE_PATH
+# Clients run from outside the source and build trees.
+mkdir "$tmp/run"
+cd "$tmp/run"
 
 # --no-rebuild: a second ninja in the same build directory could race
 # with a concurrent one. But `meson test` only builds what tests depend
@@ -79,9 +90,20 @@ esac
 export LD_LIBRARY_PATH=$libdir
 
 # 1. The ABI is exactly what is annotated (hidden visibility + export macro).
-foreign=$(nm -D --defined-only "$libdir/libnursery-1.so" | awk '$3 !~ /^nursery_/ { print $3 }')
-[ -z "$foreign" ] || fail "libnursery-1.so exports symbols outside nursery_*: ${foreign//$'\n'/ }"
-ok "libnursery-1.so exports only nursery_* symbols"
+# A static-only build (-Ddefault_library=static) has no dynamic symbols.
+shared=$libdir/libnursery-1.so
+if [ -e "$shared" ]; then
+  # A -Db_coverage=true build links libgcov in, which exports its own
+  # symbols (__gcov_*, mangle_path): not part of the ABI.
+  foreign=$(nm -D --defined-only "$shared" |
+            awk '$3 !~ /^nursery_/ && $3 !~ /^__gcov_/ && $3 != "mangle_path" { print $3 }')
+  [ -z "$foreign" ] || fail "libnursery-1.so exports symbols outside nursery_*: ${foreign//$'\n'/ }"
+  ok "libnursery-1.so exports only nursery_* symbols"
+elif [ -e "$libdir/libnursery-1.a" ]; then
+  skip "static-only build: no libnursery-1.so"
+else
+  fail "neither libnursery-1.so nor libnursery-1.a was installed in $libdir"
+fi
 
 # 2. A C client of the installed headers, .pc file and library.
 mkdir "$tmp/c"
@@ -91,11 +113,13 @@ mkdir "$tmp/c"
 run "installed-smoke.c did not build against the installed headers and .pc file" \
   ${CC:-cc} -Wall -Wextra -Werror -Wno-unused-parameter -o "$tmp/c/installed-smoke" \
     "$srcdir/installed-smoke.c" $(pkg-config --cflags --libs libnursery-1)
-loaded=$(ldd "$tmp/c/installed-smoke" | awk '/libnursery-1\.so/ { print $3 }')
-case $loaded in
-  "$dest"/*) ;;
-  *) fail "installed-smoke would load libnursery-1 from '$loaded', not from DESTDIR" ;;
-esac
+if [ -e "$shared" ]; then
+  loaded=$(ldd "$tmp/c/installed-smoke" | awk '/libnursery-1\.so/ { print $3 }')
+  case $loaded in
+    "$dest"/*) ;;
+    *) fail "installed-smoke would load libnursery-1 from '$loaded', not from DESTDIR" ;;
+  esac
+fi
 run "installed-smoke (C client of the installed library) failed" "$tmp/c/installed-smoke"
 ok "C client built with pkg-config libnursery-1 spawns and joins"
 
@@ -115,11 +139,31 @@ else
   if [ -z "$override" ]; then
     skip "no Python override was installed"
   else
+    purelib=${override%/gi/overrides/Nursery.py}
+    # Installed where this Python looks for the real prefix: on its
+    # sys.path for the system prefixes (/usr, /usr/local). meson's own
+    # default, lib/python3/dist-packages, is not searched under /usr/local.
+    case $prefix in
+      /usr|/usr/local)
+        if ! "$python" -c 'import sys; sys.exit(sys.argv[1] not in sys.path)' "${purelib#"$dest"}"; then
+          fail "the override went to ${purelib#"$dest"}, which $python does not search"
+        fi
+        ok "the override is in ${purelib#"$dest"}, on $python's sys.path" ;;
+      *)
+        skip "prefix $prefix is not a system prefix: its purelib goes on PYTHONPATH" ;;
+    esac
     # gi.overrides is a pkgutil namespace: any gi/overrides on sys.path counts.
     run "Python could not use the installed override" \
-      env GI_TYPELIB_PATH="$(dirname "$typelib")" PYTHONPATH="${override%/gi/overrides/Nursery.py}" \
+      env GI_TYPELIB_PATH="$(dirname "$typelib")" PYTHONPATH="$purelib" \
         "$python" "$srcdir/installed-import.py" "$dest" override
     ok "Python uses the installed gi.overrides.Nursery"
+    # The snippets: python-with.py, and any other python-*.py added here.
+    for snippet in "$srcdir"/python-*.py; do
+      run "$(basename "$snippet") failed with the installed override" \
+        env GI_TYPELIB_PATH="$(dirname "$typelib")" PYTHONPATH="$purelib" \
+          "$python" "$snippet"
+      ok "Python snippet $(basename "$snippet") runs against the installed tree"
+    done
   fi
 fi
 
@@ -141,6 +185,34 @@ else
       $(pkg-config --cflags --libs libnursery-1)
   run "installed-smoke (Vala client of the installed VAPI) failed" "$tmp/vala/installed-smoke"
   ok "Vala client built with the installed VAPI spawns and joins"
+fi
+
+# 5. GJS with only the installed typelib and library.
+if [ -z "$gjs" ]; then
+  skip "no gjs"
+elif [ -z "$typelib" ]; then
+  skip "no typelib was installed (introspection disabled)"
+else
+  run "installed-smoke.js (GJS client of the installed typelib) failed" \
+    env GI_TYPELIB_PATH="$(dirname "$typelib")" "$gjs" -m "$srcdir/installed-smoke.js" "$dest"
+  ok "GJS imports Nursery from the installed typelib"
+fi
+
+# 6. The installed tests, from their .test files: Exec names the real
+# prefix, so run it from DESTDIR.
+tests=$(find "$dest" -path '*/installed-tests/libnursery-1/*.test' | sort)
+if [ -z "$tests" ]; then
+  skip "no installed tests (-Dinstalled_tests=false)"
+else
+  for t in $tests; do
+    exec_line=$(sed -n 's/^Exec=//p' "$t")
+    [ -n "$exec_line" ] || fail "$t has no Exec= line"
+    # Exec is "PROGRAM ARGS..."; word splitting is the .test format's own.
+    # shellcheck disable=SC2086
+    run "installed test $(basename "$t") failed" $dest$exec_line
+    grep -q '^not ok' "$tmp/last.log" && fail "installed test $(basename "$t") reported a failure"
+    ok "installed test $(basename "$t") passes from DESTDIR"
+  done
 fi
 
 echo "1..$n"

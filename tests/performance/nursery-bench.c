@@ -62,7 +62,7 @@ static const guint spawn_sizes[] = { 10000, 100000, 1000000 };
 #define DEADLINE_SPREAD_MS 1000
 #define WARM_UP_MAX       100000  /* a warm-up round needs no more */
 
-/* Targets of issue 8. */
+/* The targets (docs/performance.md). */
 #define TARGET_SPAWN_RATIO    0.70
 #define TARGET_MEMORY_BYTES   400.0
 #define TARGET_MEMORY_RATIO   0.80
@@ -272,7 +272,7 @@ static void
 empty_thread_child (NurseryTask *task,
                     gpointer     user_data)
 {
-  /* DESIGN R2: a thread child that returns no result succeeds. */
+  /* R2: a thread child that returns no result succeeds. */
 }
 
 static void
@@ -513,7 +513,7 @@ deadlines_nursery (DeadlineProbe *probes,
   g_autoptr(GError) error = NULL;
   gint64 base = g_get_monotonic_time ();
 
-  /* DESIGN R17: a task whose deadline fires fails with TIMED_OUT; under
+  /* R17: a task whose deadline fires fails with TIMED_OUT; under
    * fail-fast the first one would cancel the siblings before their own
    * deadlines. */
   nursery_group_set_policy (group, NURSERY_POLICY_SUPERVISE);

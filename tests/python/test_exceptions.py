@@ -1,5 +1,5 @@
 # test_exceptions.py: Python exceptions in and out of a group
-# (DESIGN R7, R8 and section 3, "Python")
+# (R7, R8; Python exceptions in docs/bindings.md)
 #
 # Copyright 2026 The Nursery authors
 # SPDX-License-Identifier: LGPL-2.1-or-later

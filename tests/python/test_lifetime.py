@@ -1,4 +1,4 @@
-# test_lifetime.py: nothing leaks, nothing outlives its group (DESIGN R4,
+# test_lifetime.py: nothing leaks, nothing outlives its group (R4,
 # R5, R20)
 #
 # Copyright 2026 The Nursery authors

@@ -1,5 +1,5 @@
 # test_streams.py: completion order, the live task list and channels
-# from Python (issue 7; mirrors tests/test-streams.c)
+# from Python (mirrors tests/test-streams.c)
 #
 # Copyright 2026 The Nursery authors
 # SPDX-License-Identifier: LGPL-2.1-or-later
@@ -66,7 +66,7 @@ def is_would_block(error):
 
 
 def test_as_completed_yields_in_completion_order():
-    """Issue 7 (next): as_completed() hands over every child exactly once,
+    """Streams, next: as_completed() hands over every child exactly once,
     in completion order, then ends with the group closed; task-finished
     (R21) is still emitted once per child."""
     signalled = []
@@ -83,7 +83,7 @@ def test_as_completed_yields_in_completion_order():
 
 
 def test_next_callback_form_gives_none_at_the_end():
-    """Issue 7 (next): the raw next_async()/next_finish() pair works from
+    """Streams, next: the raw next_async()/next_finish() pair works from
     Python: tasks in completion order, then None once the group is closed."""
     group = Nursery.Group()
     spawn_slow_medium_fast(group)
@@ -107,7 +107,7 @@ def test_next_callback_form_gives_none_at_the_end():
 
 
 def test_cancelled_next_takes_no_task():
-    """Issue 7 (next): cancelling a next call gives up that call only: it
+    """Streams, next: cancelling a next call gives up that call only: it
     raises CANCELLED, the group is not cancelled, and the child goes to the
     next caller."""
     group = Nursery.Group()
@@ -130,7 +130,7 @@ def test_cancelled_next_takes_no_task():
 
 
 def test_as_completed_cancelled_then_resumed():
-    """Issue 7 (next): a cancelled as_completed() raises CANCELLED without
+    """Streams, next: a cancelled as_completed() raises CANCELLED without
     taking a task; a later as_completed() carries on with it."""
     group = Nursery.Group()
     child = group.spawn(until_cancelled, name='only', async_return=True)
@@ -148,7 +148,7 @@ def test_as_completed_cancelled_then_resumed():
 
 
 def test_next_on_empty_group():
-    """Issue 7 (next): on an empty group next gives None, never inside the
+    """Streams, next: on an empty group next gives None, never inside the
     call, and closes the group; as_completed() yields nothing."""
     group = Nursery.Group()
     done = []
@@ -163,7 +163,7 @@ def test_next_on_empty_group():
 
 
 def test_as_completed_under_fail_fast():
-    """Issue 7 (next) with R8: the first failure cancels the siblings, which
+    """Streams, next, with R8: the first failure cancels the siblings, which
     are handed over too, cancelled; leaving ``with`` raises the failure."""
     def fail(task):
         raise my_error('broken')
@@ -183,7 +183,7 @@ def test_as_completed_under_fail_fast():
 
 
 def test_list_tasks_is_live():
-    """Issue 7 (list_tasks): a Gio.ListModel of the unfinished tasks in
+    """Streams, list_tasks: a Gio.ListModel of the unfinished tasks in
     spawn order; spawns show up in the batch after spawn(), never inside
     it, and a finished task leaves from its position."""
     group = Nursery.Group()
@@ -217,7 +217,7 @@ def test_list_tasks_is_live():
 
 
 def test_channel_buffered_fifo_and_try_forms():
-    """Issue 7 (channel): a buffered channel keeps FIFO order; try_send()
+    """Streams, channel: a buffered channel keeps FIFO order; try_send()
     returns None, or raises WOULD_BLOCK when full; try_receive() returns
     the item, or raises WOULD_BLOCK when empty."""
     channel = Nursery.Channel(2)
@@ -235,7 +235,7 @@ def test_channel_buffered_fifo_and_try_forms():
 
 
 def test_channel_values_round_trip():
-    """Issue 7 (channel): Python values survive the GValue: ints beyond
+    """Streams, channel: Python values survive the GValue: ints beyond
     gint32 and beyond gint64, str, float, bool, None, GObjects and any
     object (as itself); a GObject.Value goes as given."""
     marker = object()
@@ -255,7 +255,7 @@ def test_channel_values_round_trip():
 
 
 def test_channel_rendezvous():
-    """Issue 7 (channel): with capacity 0 a send waits for a receiver (and
+    """Streams, channel: with capacity 0 a send waits for a receiver (and
     never completes inside a call); a receive then completes both."""
     channel = Nursery.Channel()
     assert channel.get_capacity() == 0
@@ -276,7 +276,7 @@ def test_channel_rendezvous():
 
 
 def test_channel_fifo_receivers_and_close_drains_in_order():
-    """Issue 7 (channel): waiting receivers are served in order; after
+    """Streams, channel: waiting receivers are served in order; after
     close() senders are refused with CLOSED, receivers drain the buffer in
     order, then get CLOSED; ``for item in channel`` ends there."""
     channel = Nursery.Channel(4)
@@ -315,7 +315,7 @@ def test_channel_fifo_receivers_and_close_drains_in_order():
 
 
 def test_channel_close_refuses_waiting_senders():
-    """Issue 7 (channel): close() refuses a sender that waits for room
+    """Streams, channel: close() refuses a sender that waits for room
     with CLOSED; its item is never delivered."""
     channel = Nursery.Channel(0)
     refused = []
@@ -334,7 +334,7 @@ def test_channel_close_refuses_waiting_senders():
 
 
 def test_cancelled_receive_never_consumes_an_item():
-    """Issue 7 (channel): a receive cancelled while it waits raises
+    """Streams, channel: a receive cancelled while it waits raises
     CANCELLED and consumes nothing: the item goes to the next receiver,
     for the callback form and for receive() on the owner thread alike."""
     channel = Nursery.Channel(1)
@@ -363,7 +363,7 @@ def test_cancelled_receive_never_consumes_an_item():
 
 
 def test_cancel_races_send_from_another_thread():
-    """Issue 7 (channel): a receive cancelled from another thread while an
+    """Streams, channel: a receive cancelled from another thread while an
     item arrives either gets the item or leaves it in the channel, never
     both and never neither."""
     channel = Nursery.Channel(1)
@@ -395,7 +395,7 @@ def test_cancel_races_send_from_another_thread():
 
 
 def test_send_on_the_owner_thread_lets_children_run():
-    """Issue 7 (channel): send() on the main thread iterates its context
+    """Streams, channel: send() on the main thread iterates its context
     while the channel is full, so an in-context consumer child drains it."""
     def consumer(task, channel):
         got = []
@@ -420,7 +420,7 @@ def test_send_on_the_owner_thread_lets_children_run():
 
 
 def test_waiting_on_a_thread_with_its_own_context_iterates_it():
-    """Issue 7 (channel): on a thread that pushed a context, send() waits
+    """Streams, channel: on a thread that pushed a context, send() waits
     by iterating that context (an idle on it runs meanwhile), and the item
     reaches a receive() on the main thread."""
     channel = Nursery.Channel(0)
@@ -449,7 +449,7 @@ def test_waiting_on_a_thread_with_its_own_context_iterates_it():
 
 
 def test_thread_consumer_is_released_by_group_cancel():
-    """Issue 7 (channel) with R12: a thread child waiting in receive()
+    """Streams, channel, with R12: a thread child waiting in receive()
     with its task's cancellable is released when the group is cancelled,
     so the group can be joined."""
     channel = Nursery.Channel(0)
@@ -474,7 +474,7 @@ N_PIPELINE = 100_000
 
 
 def test_pipeline_100k_in_context():
-    """Issue 7 (channel): 100 000 items through a capacity-16 channel from
+    """Streams, channel: 100 000 items through a capacity-16 channel from
     an in-context producer child to an in-context consumer child, both
     with callbacks: nothing lost, nothing twice, order kept."""
     def producer(task, channel):
@@ -512,7 +512,7 @@ def test_pipeline_100k_in_context():
 
 
 def test_pipeline_thread_producer_blocking_send():
-    """Issue 7 (channel): a thread child sends with the blocking form, an
+    """Streams, channel: a thread child sends with the blocking form, an
     in-context child receives with ``for`` (iterating the owner context):
     20 000 items through a capacity-16 channel, in order, none lost."""
     n_items = 20_000
@@ -601,7 +601,7 @@ def random_round(rng, ledger):
 
 
 def test_channel_randomized():
-    """Issue 7 (channel): random producers, consumers, cancels and closes;
+    """Streams, channel: random producers, consumers, cancels and closes;
     every item sent is received exactly once or reported back to its
     sender. The seed is printed; NURSERY_TEST_SEED reproduces a run."""
     seed = int(os.environ.get('NURSERY_TEST_SEED', random.randrange(2 ** 32)))

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <nursery.h>
 
 static void answer (NurseryTask *task, gpointer data) { nursery_task_return_int (task, 42); }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 import Gio from 'gi://Gio';
 import Nursery from 'gi://Nursery?version=1.0';
 Gio._promisify(Nursery.Group.prototype, 'wait_async', 'wait_finish');

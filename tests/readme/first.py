@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 import gi
 gi.require_version("Nursery", "1.0")
 from gi.repository import Nursery

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 async void run () throws Error {
     var group = new Nursery.Group ();
     var a = group.spawn ("answer", (task) => task.return_int (42));

@@ -1,4 +1,4 @@
-/* test-bad-input.c: every public function with bad input (DESIGN R4, R24)
+/* test-bad-input.c: every public function with bad input (R4, R24)
  *
  * Copyright 2026 The Nursery authors
  * SPDX-License-Identifier: LGPL-2.1-or-later

@@ -1,5 +1,5 @@
 /* test-corners.c: the corners of the API the rule tests do not reach
- * (DESIGN R2, R16, R21, R23; found with tools/coverage)
+ * (R2, R16, R21, R23; found with tools/coverage)
  *
  * Copyright 2026 The Nursery authors
  * SPDX-License-Identifier: LGPL-2.1-or-later

@@ -1,5 +1,5 @@
-/* test-lifetime.c: lifetime traps of GLib 2.74, one scene each (DESIGN
- * R14, R20, R22)
+/* test-lifetime.c: lifetime traps of GLib 2.74, one scene each (R14,
+ * R20, R22)
  *
  * Copyright 2026 The Nursery authors
  * SPDX-License-Identifier: LGPL-2.1-or-later

@@ -1,5 +1,5 @@
-/* test-model.c: randomized scenarios checked against a model of DESIGN
- * R1–R22
+/* test-model.c: randomized scenarios checked against a model of the
+ * rules R1–R22 (docs/rules.md)
  *
  * Copyright 2026 The Nursery authors
  * SPDX-License-Identifier: LGPL-2.1-or-later

@@ -1,4 +1,4 @@
-/* test-stress.c: thread races, thousands of times over (DESIGN R3, R5–R10,
+/* test-stress.c: thread races, thousands of times over (R3, R5–R10,
  * R12, R13, R18, R20, R23)
  *
  * Copyright 2026 The Nursery authors

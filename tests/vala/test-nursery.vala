@@ -60,7 +60,7 @@ void run_until_cancelled (Nursery.Task task) {
     });
 }
 
-/* DESIGN R2: a lambda child returns a value, the group joins with `yield`. */
+/* R2: a lambda child returns a value, the group joins with `yield`. */
 async void test_lambda_child () throws Error {
     var group = new Nursery.Group ();
     var task = group.spawn ("answer", (task) => { task.return_int (42); });
