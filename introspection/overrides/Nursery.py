@@ -307,8 +307,6 @@ class Task(Nursery.Task):
         if not self.is_finished() and '_nursery_exception' not in d:
             group = self.get_group()
             failures = group.__dict__.get('_nursery_failures') if group is not None else None
-            if isinstance(error, GLib.Error):
-                failures = None    # as it is: the GLib.Error of get_errors()
             d['_nursery_exception'] = error
             if failures is not None:
                 failures.append((_error_key(_to_gerror(error)), error))
@@ -876,6 +874,8 @@ class Group(Nursery.Group):
                 if exc is not interrupt:
                     interrupt.add_note('Nursery: a child failed: %r' % (exc,))
             return interrupt
+        if join_error is None and body is None:
+            return None    # a success (under RACE: a winner, R11)
         # A cancellation caused by the group's failure never hides it.
         if body is not None and failures and _is_cancelled_error(body):
             body = None

@@ -457,13 +457,11 @@ def test_thread_consumer_is_released_by_group_cancel():
     def consumer(task):
         return list(channel.iter(task.get_cancellable()))
 
-    with pytest.raises(GLib.Error) as info:
-        with Nursery.Group() as group:
-            task = group.spawn_in_thread(consumer)
-            # A rendezvous: once send() returns, the consumer has the item.
-            channel.send(1)
-            group.cancel()
-    assert is_cancelled_error(info.value)
+    with Nursery.Group() as group:
+        task = group.spawn_in_thread(consumer)
+        # A rendezvous: once send() returns, the consumer has the item.
+        channel.send(1)
+        group.cancel()
     assert task.state == TS.CANCELLED
 
 
