@@ -413,7 +413,8 @@ outcome_error (NurseryGroup *self)
   cause = self->cancel_cause;
   g_mutex_unlock (&self->anchor->lock);
 
-  if (cause == CANCEL_NONE)
+  /* R7: the owner's own cancel is no failure; outside causes are. */
+  if (cause == CANCEL_NONE || cause == CANCEL_EXPLICIT)
     return NULL;
   if (cause == CANCEL_DEADLINE)
     return g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
@@ -1461,8 +1462,10 @@ nursery_group_wait_async (NurseryGroup        *self,
  *
  * Finishes [method@Nursery.Group.wait_async]. The outcome (DESIGN R7) is:
  * the first child failure, unchanged, if any child failed (errors win
- * over cancellation); otherwise `G_IO_ERROR_CANCELLED` if the group was
- * cancelled; otherwise success. Under the race policy a winner makes it a
+ * over cancellation); otherwise `G_IO_ERROR_TIMED_OUT` if its deadline
+ * cancelled it; otherwise `G_IO_ERROR_CANCELLED` if it was cancelled from
+ * outside (a waiter's cancellable, its parent, a Unix signal); otherwise
+ * success. An explicit [method@Nursery.Group.cancel] is no error. Under the race policy a winner makes it a
  * success. Every failure is in [method@Nursery.Group.get_errors].
  *
  * Returns: %TRUE if the group succeeded

@@ -67,9 +67,7 @@ class Smoke(unittest.TestCase):
         shielded.set_shielded(True)
         plain = group.spawn("plain", until_cancelled, None)
         group.cancel()
-        with self.assertRaises(GLib.Error) as raised:
-            group.wait(None)
-        self.assertTrue(raised.exception.matches(Gio.io_error_quark(), Gio.IOErrorEnum.CANCELLED))
+        self.assertTrue(group.wait(None))  # R7: the owner's own cancel is quiet
         self.assertEqual(shielded.get_state(), Nursery.TaskState.SUCCEEDED)
         self.assertEqual(plain.get_state(), Nursery.TaskState.CANCELLED)
 
@@ -90,8 +88,7 @@ class Smoke(unittest.TestCase):
         # PyGObject 3.42 takes callback data as varargs: with two callbacks
         # in one call, the first one's data must be given as a tuple.
         group.start_async("server", server, (None,), None, on_started, None)
-        with self.assertRaises(GLib.Error):
-            group.wait(None)
+        self.assertTrue(group.wait(None))  # R7: the owner's own cancel is quiet
         self.assertEqual(result["value"], 8080)
         self.assertEqual(result["task"].get_name(), "server")
         self.assertEqual(result["task"].get_state(), Nursery.TaskState.CANCELLED)

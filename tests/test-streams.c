@@ -219,7 +219,7 @@ test_list_tasks (void)
 
   nursery_group_cancel (group);
   error = nt_wait (group);
-  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_no_error (error);  /* R7: the owner's own cancel is quiet */
   g_assert_cmpuint (g_list_model_get_n_items (model), ==, 0);
 }
 

@@ -260,8 +260,8 @@ test_value_survives_cancel (void)
   g_assert_no_error (error);
   g_assert_cmpint (nursery_task_get_state (task), ==, NURSERY_TASK_SUCCEEDED);
   g_assert_cmpint (nursery_task_get_int (task), ==, 77);
-  g_assert_false (nursery_group_wait (group, NULL, &error));
-  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_true (nursery_group_wait (group, NULL, &error));  /* R7: own cancel is quiet */
+  g_assert_no_error (error);
 }
 
 /* Every async call completes exactly once, even when its group is

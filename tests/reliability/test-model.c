@@ -776,7 +776,8 @@ m_outcome (MGroup *g)
     return merror_copy (g->errors->pdata[0]);
   if (g->cause == C_DEADLINE)
     return merror_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT, NULL);
-  if (g->cause != C_NONE)
+  /* R7: the owner's own cancel is quiet. */
+  if (g->cause != C_NONE && g->cause != C_EXPLICIT)
     return merror_new (G_IO_ERROR, G_IO_ERROR_CANCELLED, NULL);
   return NULL;
 }

@@ -128,22 +128,29 @@ async void test_child_failure () throws Error {
     check (group.n_failed == 1, "n-failed is 1");
 }
 
-/* R7: a cancelled group with no failure ends with IOError.CANCELLED. */
+/* R7: the owner's own cancel is quiet; a cancel from outside (here the
+ * waiter's cancellable) ends with IOError.CANCELLED. */
 async void test_cancelled_group () throws Error {
     var group = new Nursery.Group ();
     var task = group.spawn ("never-runs", (task) => { task.return_int (1); });
     group.cancel ();
 
-    var caught = false;
-    try {
-        yield group.wait_async (null);
-    } catch (IOError.CANCELLED e) {
-        caught = true;
-    }
-    check (caught, "wait_async on a cancelled group throws IOError.CANCELLED");
+    yield group.wait_async (null);
     /* R5: cancelled before its turn, so the function never ran. */
     check (task.get_state () == Nursery.TaskState.CANCELLED, "the queued child was cancelled");
     check (group.get_errors ().length == 0, "cancellation is not a failure");
+
+    var outside = new Nursery.Group ();
+    outside.spawn ("never-runs", (task) => { task.return_int (1); });
+    var cancellable = new Cancellable ();
+    cancellable.cancel ();
+    var caught = false;
+    try {
+        yield outside.wait_async (cancellable);
+    } catch (IOError.CANCELLED e) {
+        caught = true;
+    }
+    check (caught, "wait_async with a cancelled cancellable throws IOError.CANCELLED");
 }
 
 /* Task.wait_async on an async child; the group is joined afterwards. */
