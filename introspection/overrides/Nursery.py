@@ -532,12 +532,27 @@ def _apply_options(task, shielded, usec):
     return task
 
 
+def _libc_sigaction():
+    """libc's sigaction(), to save and restore a C-level handler that
+    Python does not know of (a GLib Unix signal source's); None if absent."""
+    try:
+        import ctypes
+        import ctypes.util
+        return ctypes.CDLL(ctypes.util.find_library('c'), use_errno=True).sigaction
+    except (ImportError, OSError, AttributeError):
+        return None
+
+
 class _SigintCancels:
     """While a synchronous join runs on the main thread, Ctrl-C cancels
     the group instead of raising KeyboardInterrupt inside whatever Python
     callback runs next (where it would be lost, or leave a task unreturned);
     the join then raises it. A wakeup fd watched on the owner context makes
-    the Python handler run even while the join sleeps in C."""
+    the Python handler run even while the join sleeps in C. The C-level
+    handler in place before (Python's, or GLib's for a Unix signal source
+    such as cancel_on_unix_signal()'s) is put back afterwards."""
+
+    _sigaction = None
 
     def __init__(self, group):
         self.group = group
@@ -548,11 +563,29 @@ class _SigintCancels:
         if threading.current_thread() is not threading.main_thread() or \
                 signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
             return self    # someone else's Ctrl-C policy: leave it alone
+        if _SigintCancels._sigaction is None:
+            _SigintCancels._sigaction = _libc_sigaction() or False
+        if not _SigintCancels._sigaction:
+            return self
+        import ctypes
+        # Opaque: larger than any libc's struct sigaction.
+        self.saved = ctypes.create_string_buffer(1024)
+        if _SigintCancels._sigaction(signal.SIGINT, None, self.saved) != 0:
+            return self
+        signal.signal(signal.SIGINT, self._on_sigint)
+        ours = ctypes.create_string_buffer(1024)
+        _SigintCancels._sigaction(signal.SIGINT, None, ours)
+        size = ctypes.sizeof(ctypes.c_void_p)
+        if ours.raw[:size] != self.saved.raw[:size]:
+            # The C handler was not Python's: a GLib Unix signal source
+            # (cancel_on_unix_signal()) handles Ctrl-C its own way.
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            _SigintCancels._sigaction(signal.SIGINT, self.saved, None)
+            return self
         self.rsock, self.wsock = socket.socketpair()
         self.rsock.setblocking(False)
         self.wsock.setblocking(False)
         self.old_fd = signal.set_wakeup_fd(self.wsock.fileno(), warn_on_full_buffer=False)
-        signal.signal(signal.SIGINT, self._on_sigint)
         channel = GLib.IOChannel.unix_new(self.rsock.fileno())
         self.source = GLib.io_create_watch(channel, GLib.IOCondition.IN)
         self.source.set_callback(self._drain)
@@ -576,6 +609,7 @@ class _SigintCancels:
         if not self.armed:
             return False
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        _SigintCancels._sigaction(signal.SIGINT, self.saved, None)
         signal.set_wakeup_fd(self.old_fd)
         self.source.destroy()
         self.rsock.close()
@@ -737,12 +771,6 @@ class Group(Nursery.Group):
             _apply_options(task, shielded, usec)
         return task
 
-    def cancel(self):
-        """Cancels the group: every unshielded child (R5). The group's own
-        cancel() is no failure: leaving ``with`` stays quiet (R7)."""
-        self.__dict__['_nursery_own_cancel'] = True
-        _c_cancel(self)
-
     def start_async(self, func, *args, name=None, cancellable=None, callback=None,
                     async_return=False):
         """Spawns an in-context child ``func(task, *args)`` that calls
@@ -893,8 +921,6 @@ class Group(Nursery.Group):
             timeout = TimeoutError(join_error.message)
             timeout.__cause__ = join_error
             return timeout
-        if _is_cancelled_error(join_error) and self.__dict__.get('_nursery_own_cancel'):
-            return None    # the group's own cancel() (R7)
         return join_error
 
     def __enter__(self):

@@ -207,9 +207,7 @@ def test_list_tasks_is_live():
     assert list(model) == [a, c]
 
     group.cancel()
-    with pytest.raises(GLib.Error) as info:
-        group.wait(None)
-    assert is_cancelled_error(info.value)
+    assert group.wait(None)    # R7: its own cancel() is no failure
     assert len(model) == 0 and changes[3:] == [(0, 1, 0), (0, 1, 0)]
 
 
