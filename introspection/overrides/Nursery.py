@@ -383,6 +383,9 @@ def _run_child(task, data):
                 return    # a return_*() that failed: already the outcome
             raise         # too late to fail the task (R3): PyGObject prints it
         _fail(task, _trim_traceback(exc, 1), failures)
+        # The child's frame, kept by its traceback, keeps this one as
+        # f_back: leave no task in it (no cycle through the task's dict).
+        del task, data, func, args, context, failures, exc
         return
     if _running.pop(task) or async_return:
         return
@@ -949,14 +952,17 @@ class Group(Nursery.Group):
         if not joined:
             raise RuntimeError('wait() refused to join the group (see the critical)')
         raised = self._exit_exception(exc, join_error, sigint.interrupted)
-        if raised is None:
+        # This frame stays alive as the f_back of a child's frame kept by a
+        # traceback, and as part of what is raised: no group, no exception.
+        del self, tb, join_error, sigint
+        if raised is None or raised is exc:
+            # Quiet, or the body's own KeyboardInterrupt, unchanged.
+            del exc, raised
             return False
-        if raised is exc:
-            return False    # the body's own KeyboardInterrupt, unchanged
         try:
             raise raised
         finally:
-            exc = raised = None    # no frame -> exception cycle
+            del exc, raised
 
     async def __aenter__(self):
         """``async with``: the group on the running asyncio loop, whose
