@@ -20,6 +20,7 @@ import threading
 import traceback
 from types import CoroutineType as _CoroutineType
 from contextvars import copy_context
+from functools import partial
 
 from gi.repository import Gio, GLib, GObject
 
@@ -224,8 +225,10 @@ def _future_from_async(loop, start, finish):
         try:
             value = finish(result)
         except BaseException as exc:    # noqa: B036 (handed over, not lost)
+            # Its traceback would only show this frame, which holds the
+            # future (a cycle): the awaiting code raises it afresh.
             if not future.done():
-                future.set_exception(exc)
+                future.set_exception(exc.with_traceback(None))
             return
         if not future.done():
             future.set_result(value)
@@ -385,7 +388,7 @@ def _run_child(task, data):
         _fail(task, _trim_traceback(exc, 1), failures)
         # The child's frame, kept by its traceback, keeps this one as
         # f_back: leave no task in it (no cycle through the task's dict).
-        del task, data, func, args, context, failures, exc
+        task = data = func = args = context = failures = None
         return
     if _running.pop(task) or async_return:
         return
@@ -905,7 +908,7 @@ class Group(Nursery.Group):
                 if exc is not interrupt:
                     interrupt.add_note('Nursery: a child failed: %r' % (exc,))
             return interrupt
-        if join_error is None and body is None:
+        if join_error is None and body is None and not outside_cancel:
             return None    # a success (under RACE: a winner, R11)
         # A cancellation caused by the group's failure never hides it.
         if body is not None and failures and _is_cancelled_error(body):
@@ -990,8 +993,7 @@ class Group(Nursery.Group):
             exc = None
         if exc is not None or outside:
             _c_cancel(self)
-        future = _future_from_async(d['_nursery_loop'],
-                                    lambda callback: self.wait_async(None, callback),
+        future = _future_from_async(d['_nursery_loop'], partial(self.wait_async, None),
                                     self.wait_finish)
         join_error = None
         while True:
@@ -1018,12 +1020,14 @@ class Group(Nursery.Group):
             except asyncio.CancelledError:
                 self._own_host_cancel(host)
         raised = self._exit_exception(exc, join_error, False, outside)
+        # As in __exit__: what is raised keeps this frame; it keeps no group.
+        del self, d, host, future, join_error, exc, tb
         if raised is None:
-            return False
+            return True    # quiet: the body's CancelledError was the group's
         try:
             raise raised
         finally:
-            exc = raised = None
+            del raised
 
     def _own_host_cancel(self, host):
         """True if the body's CancelledError came from this group alone."""

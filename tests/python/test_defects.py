@@ -7,7 +7,6 @@
 
 import asyncio
 import gc
-import os
 import subprocess
 import sys
 import textwrap
@@ -210,7 +209,7 @@ def run_group(body_raises, child_fails):
                 if child_fails:
                     watched.append(weakref.ref(group.spawn(fail)))
                 watched.append(weakref.ref(group))
-                run_until(lambda: group.get_n_finished() == len(watched) - 1)
+                run_until(lambda g=group: g.get_n_finished() == len(watched) - 1)
                 if body_raises:
                     raise Oops('body')
             finally:
