@@ -18,6 +18,7 @@ import socket
 import sys
 import threading
 import traceback
+import weakref
 from types import CoroutineType as _CoroutineType
 from contextvars import copy_context
 from functools import partial
@@ -279,9 +280,7 @@ class Task(Nursery.Task):
         try:
             c_return(self, value)
         except (TypeError, OverflowError, ValueError) as exc:
-            group = self.get_group()
-            failures = group.__dict__.get('_nursery_failures') if group is not None else None
-            _fail(self, exc, failures)
+            _fail(self, exc, _group_failures(self))
             raise
 
     def return_value(self, value=None):
@@ -308,8 +307,7 @@ class Task(Nursery.Task):
         d = self.__dict__
         # A second return is refused by C (R3): keep the first story.
         if not self.is_finished() and '_nursery_exception' not in d:
-            group = self.get_group()
-            failures = group.__dict__.get('_nursery_failures') if group is not None else None
+            failures = _group_failures(self)
             d['_nursery_exception'] = error
             if failures is not None:
                 failures.append((_error_key(_to_gerror(error)), error))
@@ -374,30 +372,63 @@ __all__.append('Task')
 
 
 def _run_child(task, data):
-    """The NurseryTaskFunc of every plain Python child, in context or in a
-    thread: ``func(task, *args)`` in a copy of the spawner's contextvars."""
+    """The NurseryTaskFunc of a plain Python child, in context or in a
+    thread: ``func(task, *args)`` in a copy of the spawner's contextvars;
+    its return value is the task's result. The hot path of every child."""
+    func, args, context = data
+    _running[task] = False
+    try:
+        result = context.run(func, task, *args)
+    except BaseException as exc:
+        _child_raised(task, exc, _group_failures(task))
+        # The child's frame, kept by its traceback, keeps this one as
+        # f_back: leave no task in it (no cycle through the task's dict).
+        task = data = func = args = context = None
+        return
+    if _running.pop(task):
+        return
+    if result is None:
+        _c_return_value(task, None)
+    elif type(result) is _CoroutineType:
+        _returned_coroutine(task, result, context, _group_failures(task))
+    else:
+        Task.return_value(task, result)
+
+
+def _run_general(task, data):
+    """The NurseryTaskFunc of start children and async_return children:
+    @data also holds their failure list (or start sink) and whether the
+    function's return value is ignored."""
     func, args, context, failures, async_return = data
     _running[task] = False
     try:
         result = context.run(func, task, *args)
     except BaseException as exc:
-        if _running.pop(task):
-            if exc is task.__dict__.get('_nursery_exception'):
-                return    # a return_*() that failed: already the outcome
-            raise         # too late to fail the task (R3): PyGObject prints it
-        _fail(task, _trim_traceback(exc, 1), failures)
-        # The child's frame, kept by its traceback, keeps this one as
-        # f_back: leave no task in it (no cycle through the task's dict).
+        _child_raised(task, exc, failures)
         task = data = func = args = context = failures = None
         return
     if _running.pop(task) or async_return:
         return
-    if result is None:
-        _c_return_value(task, None)
-    elif type(result) is _CoroutineType:
+    if type(result) is _CoroutineType:
         _returned_coroutine(task, result, context, failures)
     else:
         Task.return_value(task, result)
+
+
+def _child_raised(task, exc, failures):
+    """A child's function raised @exc: it fails the task, unless the task
+    returned already."""
+    if _running.pop(task):
+        if exc is task.__dict__.get('_nursery_exception'):
+            return    # a return_*() that failed: already the outcome
+        raise exc     # too late to fail the task (R3): PyGObject prints it
+    _fail(task, _trim_traceback(exc, 1), failures)
+
+
+def _group_failures(task):
+    """The failure list of @task's group (looked up on failure only)."""
+    group = task.get_group()
+    return group._failure_list() if group is not None else None
 
 
 def _returned_coroutine(task, coro, context, failures):
@@ -516,6 +547,26 @@ def _lazy_flags(func):
         return 0
 
 
+def _nothing():
+    return None
+
+
+# (a weakref to func, its _CO_LAZY flags, its __qualname__) of the last
+# function spawned: a weakref, so that the cache keeps no callable alive.
+_last_child = (_nothing, 0, None)
+
+
+def _remember_child(func):
+    """Looks @func up for spawn() (TypeError if it is not callable)."""
+    global _last_child
+    found = (_nothing, _lazy_flags(func), getattr(func, '__qualname__', None))
+    try:
+        _last_child = (weakref.ref(func),) + found[1:]
+    except TypeError:
+        pass    # no weakref to it: not cached
+    return found
+
+
 def _refuse_lazy(func, flags, where):
     if flags & 0x80:    # CO_COROUTINE
         raise TypeError(_LAZY_MESSAGE % (getattr(func, '__qualname__', func),)
@@ -543,8 +594,8 @@ def _libc_sigaction():
     Python does not know of (a GLib Unix signal source's); None if absent."""
     try:
         import ctypes
-        import ctypes.util
-        return ctypes.CDLL(ctypes.util.find_library('c'), use_errno=True).sigaction
+        # The process's own symbols (libc's among them): no library search.
+        return ctypes.CDLL(None, use_errno=True).sigaction
     except (ImportError, OSError, AttributeError):
         return None
 
@@ -713,6 +764,7 @@ class Group(Nursery.Group):
             self.set_timeout(usec)
 
     def _failure_list(self):
+        """The (key, exception) list of Python failures, for the exit."""
         d = self.__dict__
         failures = d.get('_nursery_failures')
         if failures is None:
@@ -723,25 +775,35 @@ class Group(Nursery.Group):
         """Adds an in-context child: ``func(task, *args)`` runs on a later
         iteration of the owner context, in a copy of the caller's
         contextvars. An ``async def`` func, inside ``async with``, runs as
-        an asyncio task (a coroutine child). ``shielded=True`` shields it
-        from the group's cancellation (R15); ``timeout`` is its own
-        deadline in seconds from now (R16, R17). Raises GLib.Error
+        an asyncio task (a coroutine child). ``name`` defaults to the
+        callable's ``__qualname__``. ``shielded=True`` shields it from the
+        group's cancellation (R15); ``timeout`` is its own deadline in
+        seconds from now (R16, R17). Raises GLib.Error
         (Nursery.Error.CLOSED) if the group is closed.
 
         Returns: the :class:`Task`
         """
-        lazy = _lazy_flags(func)
+        # The hot path (a plain function, no option) stays inline, and
+        # what is known of the last function is reused: a loop spawns one.
+        last = _last_child
+        if last[0]() is not func:
+            last = _remember_child(func)
+        if last[1] or async_return or shielded or timeout is not None:
+            return self._spawn_with_options(func, args, name, async_return, shielded,
+                                            timeout, last[1])
+        return _c_spawn(self, last[2] if name is None else name, _run_child,
+                        (func, args, copy_context()))
+
+    def _spawn_with_options(self, func, args, name, async_return, shielded, timeout, lazy):
         usec = _timeout_usec(timeout) if timeout is not None else None
         if name is None:
-            name = getattr(func, '__qualname__', None)
+            name = _last_child[2] if _last_child[0]() is func else _remember_child(func)[2]
         if lazy:
             task = self._spawn_coroutine(func, args, name, lazy)
         else:
-            task = _c_spawn(self, name, _run_child,
+            task = _c_spawn(self, name, _run_general,
                             (func, args, copy_context(), self._failure_list(), async_return))
-        if shielded or usec is not None:
-            _apply_options(task, shielded, usec)
-        return task
+        return _apply_options(task, shielded, usec)
 
     def _coroutine_loop(self, func, flags, what):
         """The asyncio loop a coroutine child of this group runs on;
@@ -771,8 +833,7 @@ class Group(Nursery.Group):
         usec = _timeout_usec(timeout) if timeout is not None else None
         if name is None:
             name = getattr(func, '__qualname__', None)
-        task = _c_spawn_in_thread(self, name, _run_child,
-                                  (func, args, copy_context(), self._failure_list(), False))
+        task = _c_spawn_in_thread(self, name, _run_child, (func, args, copy_context()))
         if shielded or usec is not None:
             _apply_options(task, shielded, usec)
         return task
@@ -800,7 +861,7 @@ class Group(Nursery.Group):
             loop = self._coroutine_loop(func, flags, 'start()')
             run, data = _run_coroutine, (func, args, copy_context(), sink, loop)
         else:
-            run, data = _run_child, (func, args, copy_context(), sink, async_return)
+            run, data = _run_general, (func, args, copy_context(), sink, async_return)
         if callback is None:
             callback = _ignore_start
         # PyGObject 3.42 takes a callback's data as varargs: with two
