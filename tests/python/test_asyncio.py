@@ -424,7 +424,7 @@ REQUEST = contextvars.ContextVar('request', default='none')
 
 
 def test_children_run_in_a_copy_of_the_spawner_context(run):
-    """Section 3b (anyio's rule): sync, thread and coroutine children see
+    """docs/bindings.md (anyio's rule): sync, thread and coroutine children see
     the spawner's context; what they set stays theirs."""
     def plain(task):
         seen = REQUEST.get()
@@ -496,7 +496,7 @@ def test_coroutine_traceback_starts_at_the_child(run):
 
 
 def test_async_def_refused_in_a_thread(run):
-    """Section 3b: an async def where a plain function is required is a
+    """docs/bindings.md: an async def where a plain function is required is a
     TypeError; so is a generator function."""
     def generator(task):
         yield
@@ -513,7 +513,7 @@ def test_async_def_refused_in_a_thread(run):
 
 
 def test_returned_coroutine_runs_as_a_coroutine_child(run):
-    """Section 3b: a plain function (a lambda) returning a coroutine runs
+    """docs/bindings.md: a plain function (a lambda) returning a coroutine runs
     it as a coroutine child inside `async with`."""
     async def main():
         async with Nursery.Group() as group:

@@ -1,4 +1,4 @@
-# test_cancel.py: cancellation (DESIGN R8, R9, R11 fail-fast, R12, R13)
+# test_cancel.py: cancellation (R8, R9, R11 fail-fast, R12, R13)
 #
 # Copyright 2026 The Nursery authors
 # SPDX-License-Identifier: LGPL-2.1-or-later

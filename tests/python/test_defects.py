@@ -285,7 +285,7 @@ def test_returned_coroutine_fails_the_child():
 
 
 def test_synchronous_with_refused_in_a_running_loop():
-    """Section 3b: a synchronous with inside a running asyncio loop would
+    """docs/bindings.md: a synchronous with inside a running asyncio loop would
     block it: RuntimeError pointing to async with, nothing joined."""
     async def main():
         group = Nursery.Group()

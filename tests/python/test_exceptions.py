@@ -1,5 +1,5 @@
 # test_exceptions.py: Python exceptions in and out of a group
-# (DESIGN R7, R8 and section 3, "Python")
+# (R7, R8; docs/bindings.md, Python)
 #
 # Copyright 2026 The Nursery authors
 # SPDX-License-Identifier: LGPL-2.1-or-later
@@ -82,7 +82,7 @@ def test_exception_group_shape():
 
 
 def test_except_star_catches_child_failures():
-    """Section 3b: `except*` matches the original exception types: a
+    """docs/bindings.md: `except*` matches the original exception types: a
     child's KeyError by `except* KeyError`, a GLib.Error by its class."""
     caught = []
     try:
@@ -97,7 +97,7 @@ def test_except_star_catches_child_failures():
 
 
 def test_except_star_can_split_by_domain():
-    """Section 3: failures can be told apart by GLib domain."""
+    """docs/bindings.md: failures can be told apart by GLib domain."""
     ours = None
     try:
         with Nursery.Group(policy=Nursery.Policy.SUPERVISE) as group:
@@ -158,7 +158,7 @@ def test_body_exception_propagates_unchanged_after_children():
 
 
 def test_body_exception_carries_child_failures_as_notes():
-    """Section 3b: child failures seen while the body unwinds join the
+    """docs/bindings.md: child failures seen while the body unwinds join the
     body's exception in one ExceptionGroup, body first."""
     def fails_when_cancelled(task):
         on_cancelled(task, lambda: task.return_error(my_error('cleanup broke')))
@@ -175,7 +175,7 @@ def test_body_exception_carries_child_failures_as_notes():
 
 
 def test_keyboard_interrupt_in_child_propagates_as_itself():
-    """Section 3: a KeyboardInterrupt in a child fails it (the group cannot
+    """docs/bindings.md: a KeyboardInterrupt in a child fails it (the group cannot
     hang), and leaves `with` as itself once every child has finished."""
     with pytest.raises(KeyboardInterrupt):
         with Nursery.Group() as group:

@@ -1,4 +1,4 @@
-# test_join.py: joining a group and its outcome (DESIGN R6, R7, R10)
+# test_join.py: joining a group and its outcome (R6, R7, R10)
 #
 # Copyright 2026 The Nursery authors
 # SPDX-License-Identifier: LGPL-2.1-or-later

@@ -1,4 +1,4 @@
-# test_lifetime.py: nothing leaks, nothing outlives its group (DESIGN R4,
+# test_lifetime.py: nothing leaks, nothing outlives its group (R4,
 # R5, R20)
 #
 # Copyright 2026 The Nursery authors
@@ -102,7 +102,7 @@ def test_group_and_task_objects_are_freed():
 
 
 def test_task_exception_survives_new_wrappers():
-    """R21/section 3: the exception record belongs to the task, not to
+    """R21, docs/bindings.md: the exception record belongs to the task, not to
     one Python wrapper: it is found from any handle, e.g. task-finished."""
     seen = []
     with pytest.raises(ExceptionGroup):

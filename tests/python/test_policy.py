@@ -1,4 +1,4 @@
-# test_policy.py: policies and the concurrency limit (DESIGN R8, R11, R19)
+# test_policy.py: policies and the concurrency limit (R8, R11, R19)
 #
 # Copyright 2026 The Nursery authors
 # SPDX-License-Identifier: LGPL-2.1-or-later

@@ -1,4 +1,4 @@
-# test_properties.py: properties, notify and signals (DESIGN R21)
+# test_properties.py: properties, notify and signals (R21)
 #
 # Copyright 2026 The Nursery authors
 # SPDX-License-Identifier: LGPL-2.1-or-later

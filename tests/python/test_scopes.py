@@ -1,5 +1,5 @@
 # test_scopes.py: deadlines, shields, nesting, limits, signals, cleanups,
-# tree dumps from Python (DESIGN R5, R7, R14–R17, R19, R21, R22)
+# tree dumps from Python (R5, R7, R14–R17, R19, R21, R22)
 #
 # Copyright 2026 The Nursery authors
 # SPDX-License-Identifier: LGPL-2.1-or-later

@@ -1,4 +1,4 @@
-# test_spawn.py: spawning and running children (DESIGN R1–R5)
+# test_spawn.py: spawning and running children (R1–R5)
 #
 # Copyright 2026 The Nursery authors
 # SPDX-License-Identifier: LGPL-2.1-or-later

@@ -1,4 +1,4 @@
-# test_start.py: the start handshake from Python (DESIGN R18)
+# test_start.py: the start handshake from Python (R18)
 #
 # Copyright 2026 The Nursery authors
 # SPDX-License-Identifier: LGPL-2.1-or-later

@@ -1,5 +1,5 @@
 # test_streams.py: completion order, the live task list and channels
-# from Python (issue 7; mirrors tests/test-streams.c)
+# from Python (mirrors tests/test-streams.c)
 #
 # Copyright 2026 The Nursery authors
 # SPDX-License-Identifier: LGPL-2.1-or-later

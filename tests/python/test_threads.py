@@ -1,5 +1,5 @@
 # test_threads.py: thread children and returns from other threads
-# (DESIGN R2, R23)
+# (R2, R23)
 #
 # Copyright 2026 The Nursery authors
 # SPDX-License-Identifier: LGPL-2.1-or-later
