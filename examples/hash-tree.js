@@ -12,10 +12,13 @@
 //    reads its file with Gio's async calls (the task's cancellable on
 //    each) and feeds a GLib.Checksum block by block; at most --jobs of
 //    them run at once (the group's max_concurrent);
+//  - Nursery's GJS module (introspection/gjs/nursery.js, installed as
+//    <datadir>/nursery-1/gjs/nursery.js): the digest an async child
+//    returns is its task's value, and what it throws fails the task;
 //  - a timeout per file: the child calls task.set_timeout() as it starts
 //    (it runs on the owner context, where deadlines belong);
-//  - the supervise policy, `await group.wait_async(null)` (promisified)
-//    and each task's own outcome: value, error, or cancelled;
+//  - the supervise policy, `await NurseryJS.wait(group)` and each task's
+//    own outcome: value, error, or cancelled;
 //  - a live progress line on stderr, driven by notify on the group's
 //    n-finished, n-running and n-failed properties;
 //  - Ctrl-C: group.cancel_on_unix_signal(SIGINT) cancels the group; the
@@ -29,6 +32,9 @@ import GLib from 'gi://GLib';
 import Gio from 'gi://Gio';
 import Nursery from 'gi://Nursery?version=1.0';
 import System from 'system';
+// From the source tree; an installed program imports it by URI, e.g.
+// 'file:///usr/share/nursery-1/gjs/nursery.js' (docs/bindings.md).
+import * as NurseryJS from '../introspection/gjs/nursery.js';
 
 const BLOCK_SIZE = 64 * 1024;
 const PROGRESS_LOG_INTERVAL_US = 200 * 1000;
@@ -36,7 +42,6 @@ const SIGINT = 2;
 
 // gobject-introspection 1.74 has no finish-func annotation: _promisify
 // pairs each _async with its _finish by the name we give it.
-Gio._promisify(Nursery.Group.prototype, 'wait_async', 'wait_finish');
 Gio._promisify(Gio.File.prototype, 'read_async', 'read_finish');
 Gio._promisify(Gio.InputStream.prototype, 'read_bytes_async', 'read_bytes_finish');
 
@@ -137,18 +142,15 @@ async function hashFile(task, path, options) {
     }
 }
 
-// Spawns the child of one file. A JS exception must never escape a
-// child: the task would never return and the group never close.
+// Spawns the child of one file: its promise settles the task, with the
+// digest or with what hashFile() threw (a Gio error as it is).
 function spawnHash(group, path, options) {
-    return group.spawn(path, task => {
+    return NurseryJS.spawn(group, path, task => {
         // The child runs on the owner context: its timeout can be armed
         // right here, counting from the start of hashing.
         if (options.timeout > 0)
             task.set_timeout(Math.round(options.timeout * GLib.USEC_PER_SEC));
-        hashFile(task, path, options).then(
-            digest => task.return_value(digest),
-            e => task.return_error(e instanceof GLib.Error ? e
-                : new GLib.Error(Nursery.Error, Nursery.Error.FAILED, String(e))));
+        return hashFile(task, path, options);
     });
 }
 
@@ -240,7 +242,7 @@ async function main() {
     const progress = new Progress(group, paths.length);
     const entries = paths.map(path => ({path, task: spawnHash(group, path, options)}));
     try {
-        await group.wait_async(null);
+        await NurseryJS.wait(group);
     } catch (e) {
         // The first failure, or CANCELLED after Ctrl-C: each task's own
         // outcome is read below instead.

@@ -33,6 +33,9 @@ G_BEGIN_DECLS
  * @NURSERY_ERROR_CLOSED: the group (or channel) is closed and takes no more work
  * @NURSERY_ERROR_NOT_STARTED: a child passed to [method@Nursery.Group.start_async]
  *   finished successfully without calling [method@Nursery.Task.started]
+ * @NURSERY_ERROR_WOULD_DEADLOCK: a blocking call was made where it could
+ *   never return, such as [method@Nursery.Group.wait] from inside one of
+ *   the group's own callbacks
  *
  * Error codes of the [error@Nursery.Error] domain.
  *
@@ -43,6 +46,7 @@ typedef enum
   NURSERY_ERROR_FAILED,
   NURSERY_ERROR_CLOSED,
   NURSERY_ERROR_NOT_STARTED,
+  NURSERY_ERROR_WOULD_DEADLOCK,
 } NurseryError;
 
 NURSERY_AVAILABLE_IN_1_0

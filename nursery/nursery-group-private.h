@@ -37,5 +37,7 @@ void _nursery_group_task_unshielded_locked (NurseryGroup *self,
                                             GCancellable **to_cancel);
 void _nursery_group_task_started_locked   (NurseryGroup *self,
                                            NurseryTask  *task);
+void _nursery_group_task_notify_locked    (NurseryGroup *self,
+                                           NurseryTask  *task);
 
 G_END_DECLS

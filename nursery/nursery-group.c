@@ -44,7 +44,9 @@
 #include <signal.h>
 #include <glib-unix.h>
 
+#include "nursery-cancel-private.h"
 #include "nursery-deadline-private.h"
+#include "nursery-debug-private.h"
 #include "nursery-enums.h"
 #include "nursery-error.h"
 #include "nursery-group-private.h"
@@ -99,12 +101,18 @@ struct _NurseryGroup
   GQueue          doomed;       /* cancelled before they started (R5) */
   GQueue          returned;     /* returned, not reported yet */
   GPtrArray      *started;      /* tasks whose started() is not delivered yet */
+  GPtrArray      *task_notifies; /* tasks with property notifies to emit */
   CancelCause     cancel_cause;
   gboolean        scheduled;
   gboolean        shielded;     /* ignores its parent's cancellation (R15) */
   gboolean        parent_cancelled;
+  gboolean        orphaned;     /* keeps itself alive until closed (R20, R30) */
+  guint           orphan_retries;
 
-  /* Owner context only. */
+  /* Written on the owner context only. The name and the deadline are
+   * written under the lock too, and the counters atomically, because a
+   * tree dump from another context reads them (R14). */
+  GThread        *owner_thread; /* the thread that created the group */
   NurseryPolicy   policy;
   guint           max_concurrent;
   guint           n_running;
@@ -126,8 +134,8 @@ struct _NurseryGroup
   NurseryTask    *parent_task;  /* for nursery_group_new_for_task() */
   GCancellable   *parent_cancellable;
   gulong          parent_handler;
+  gboolean        in_batch;     /* its source is dispatching: wait() would hang */
   guint           errors_observed : 1;
-  guint           orphaned : 1;
   guint           tracking_completions : 1;  /* since the first next_async() */
 
   int             state;        /* NurseryGroupState, atomic */
@@ -203,8 +211,6 @@ static guint signals[N_SIGNALS];
  */
 G_DEFINE_FINAL_TYPE (NurseryGroup, nursery_group, G_TYPE_OBJECT)
 
-/* Per-task debug lines cost a check each; decided once, at class init. */
-static gboolean debug_tasks;
 
 static const char *
 group_name (NurseryGroup *self)
@@ -239,6 +245,21 @@ _nursery_anchor_unref (NurseryAnchor *anchor)
     return;
   g_mutex_clear (&anchor->lock);
   g_free (anchor);
+}
+
+/* Counters change on the owner context only, but atomically: a tree dump
+ * from another context reads them (R14). */
+static inline void
+counter_add (guint *counter,
+             int    delta)
+{
+  g_atomic_int_add ((gint *) counter, delta);
+}
+
+static inline guint
+counter_get (guint *counter)
+{
+  return (guint) g_atomic_int_get ((gint *) counter);
 }
 
 /* Scheduling and notification */
@@ -300,9 +321,9 @@ set_state (NurseryGroup      *self,
 static void
 cancel_and_unref (gpointer data)
 {
-  g_cancellable_cancel (data);
-  g_object_unref (data);
+  _nursery_cancel_take (data);
 }
+
 
 /* R5: a task cancelled before it started leaves the pending queue at
  * once, so it finishes on the next batch even when the concurrency limit
@@ -335,19 +356,17 @@ cancel_task_locked (NurseryGroup  *self,
   _nursery_group_task_cancelled_locked (self, task);
 }
 
-static void
-cancel_with_cause (NurseryGroup *self,
-                   CancelCause   cause)
+/* Cancels the group for @cause, once (R12): marks every unshielded child
+ * and collects the cancellables to cancel once the lock is dropped, since
+ * their handlers may call straight back into Nursery. */
+static gboolean
+cancel_locked (NurseryGroup  *self,
+               CancelCause    cause,
+               GPtrArray    **cancellables)
 {
-  GPtrArray *cancellables = NULL;
-
-  g_mutex_lock (&self->anchor->lock);
   if (self->cancel_cause != CANCEL_NONE ||
       g_atomic_int_get (&self->state) == NURSERY_GROUP_CLOSED)
-    {
-      g_mutex_unlock (&self->anchor->lock);
-      return;
-    }
+    return FALSE;
 
   self->cancel_cause = cause;
   for (GList *l = self->unfinished.head; l != NULL; l = l->next)
@@ -356,13 +375,30 @@ cancel_with_cause (NurseryGroup *self,
 
       /* R15: only a task's own cancel and deadline reach a shielded task. */
       if (!task->shielded)
-        cancel_task_locked (self, task, &cancellables);
+        cancel_task_locked (self, task, cancellables);
     }
   mark_dirty (self, BIT (PROP_CANCELLED));
   schedule_locked (self);
+  return TRUE;
+}
+
+/* Any thread. */
+static void
+cancel_with_cause (NurseryGroup *self,
+                   CancelCause   cause)
+{
+  GPtrArray *cancellables = NULL;
+  char *name = NULL;
+
+  g_mutex_lock (&self->anchor->lock);
+  /* A copy: the owner may rename the group once the lock is dropped. */
+  if (cancel_locked (self, cause, &cancellables) && NURSERY_DEBUG_ON (CANCEL))
+    name = g_strdup (group_name (self));
   g_mutex_unlock (&self->anchor->lock);
 
-  g_debug ("group “%s”: cancelled by %s", group_name (self), cancel_cause_names[cause]);
+  if (name != NULL)
+    NURSERY_NOTE (CANCEL, "group “%s”: cancelled by %s", name, cancel_cause_names[cause]);
+  g_free (name);
 
   /* Outside the lock: the cancellables' handlers run right here. */
   g_clear_pointer (&cancellables, g_ptr_array_unref);
@@ -430,17 +466,16 @@ record_outcome (NurseryGroup     *self,
                 NurseryTask      *task,
                 NurseryTaskState  outcome)
 {
-  self->n_finished++;
+  counter_add (&self->n_finished, 1);
   mark_dirty (self, BIT (PROP_N_FINISHED));
 
-  if (debug_tasks)
-    g_debug ("group “%s”: task “%s” %s", group_name (self),
-             nursery_task_get_name (task) ? nursery_task_get_name (task) : "(unnamed)",
-             g_enum_get_value (g_type_class_peek (NURSERY_TYPE_TASK_STATE), outcome)->value_nick);
+  NURSERY_NOTE (SPAWN, "group “%s”: task “%s” %s", group_name (self),
+                nursery_task_get_name (task) ? nursery_task_get_name (task) : "(unnamed)",
+                g_enum_get_value (g_type_class_peek (NURSERY_TYPE_TASK_STATE), outcome)->value_nick);
 
   if (outcome == NURSERY_TASK_FAILED)
     {
-      self->n_failed++;
+      counter_add (&self->n_failed, 1);
       mark_dirty (self, BIT (PROP_N_FAILED));
       g_ptr_array_add (self->errors, g_error_copy (task->error));
       return self->policy == NURSERY_POLICY_FAIL_FAST ? CANCEL_FAILURE : CANCEL_NONE;
@@ -497,7 +532,7 @@ report_finished (NurseryGroup *self,
     }
   else
     {
-      self->n_finished++;
+      counter_add (&self->n_finished, 1);
       mark_dirty (self, BIT (PROP_N_FINISHED));
       report_to_starters (task, &starters, outcome);
     }
@@ -531,7 +566,7 @@ finish_doomed (NurseryGroup *self)
 
   while ((link = g_queue_pop_head_link (&doomed)) != NULL)
     {
-      self->n_pending--;
+      counter_add (&self->n_pending, -1);
       _nursery_task_finish_unstarted (link->data);
       report_finished (self, link->data);
       mark_dirty (self, BIT (PROP_N_PENDING));
@@ -564,15 +599,16 @@ take_startable_locked (NurseryGroup  *self,
         break;
       g_queue_unlink (&self->pending, link);
       task->queue = NULL;
-      self->n_pending--;
       if (cancelled)
         {
+          /* Still counted as pending until it is reported (R21). */
           cancel_task_locked (self, task, cancellables);
           g_queue_push_tail_link (doomed, link);
         }
       else
         {
-          self->n_running++;
+          counter_add (&self->n_pending, -1);
+          counter_add (&self->n_running, 1);
           g_queue_push_tail_link (starting, link);
         }
     }
@@ -599,6 +635,7 @@ start_pending (NurseryGroup *self)
 
   while ((link = g_queue_pop_head_link (&doomed)) != NULL)
     {
+      counter_add (&self->n_pending, -1);
       _nursery_task_finish_unstarted (link->data);
       report_finished (self, link->data);
     }
@@ -610,15 +647,14 @@ start_pending (NurseryGroup *self)
       /* R5 again: cancelled from another thread since it was taken out. */
       if (nursery_task_is_cancelled (task))
         {
-          self->n_running--;
+          counter_add (&self->n_running, -1);
           _nursery_task_finish_unstarted (task);
           report_finished (self, task);
         }
       else
         {
-          if (debug_tasks)
-            g_debug ("group “%s”: task “%s” starts", group_name (self),
-                     nursery_task_get_name (task) ? nursery_task_get_name (task) : "(unnamed)");
+          NURSERY_NOTE (SPAWN, "group “%s”: task “%s” starts", group_name (self),
+                        nursery_task_get_name (task) ? nursery_task_get_name (task) : "(unnamed)");
           _nursery_task_run (task);
         }
     }
@@ -667,7 +703,7 @@ report_returned (NurseryGroup *self)
 
   while ((link = g_queue_pop_head_link (&returned)) != NULL)
     {
-      self->n_running--;
+      counter_add (&self->n_running, -1);
       report_finished (self, link->data);
     }
 }
@@ -701,7 +737,7 @@ release_watchers (NurseryGroup *self)
         g_source_destroy (self->signal_sources->pdata[i]);
       g_clear_pointer (&self->signal_sources, g_ptr_array_unref);
     }
-  /* Not g_cancellable_disconnect(): see ParentLink. */
+  /* Not g_cancellable_disconnect(): see parent_cancelled_cb(). */
   if (self->parent_handler != 0)
     g_signal_handler_disconnect (self->parent_cancellable, self->parent_handler);
   self->parent_handler = 0;
@@ -722,7 +758,7 @@ maybe_close (NurseryGroup *self)
 
   set_state (self, NURSERY_GROUP_CLOSED);
   release_watchers (self);
-  g_debug ("group “%s”: closed after %u children, %u failed", group_name (self),
+  NURSERY_NOTE (GROUP, "group “%s”: closed after %u children, %u failed", group_name (self),
            self->n_finished, self->n_failed);
   flush_notifications (self);
 
@@ -815,6 +851,67 @@ add_to_task_list (NurseryGroup *self)
       _nursery_task_list_append (self->task_list, additions->pdata[i]);
 }
 
+/* R21: the task setters' notifications, emitted here rather than inside
+ * the setter. */
+static void
+flush_task_notifications (NurseryGroup *self)
+{
+  g_autoptr(GPtrArray) tasks = NULL;
+
+  g_mutex_lock (&self->anchor->lock);
+  if (self->task_notifies->len > 0)
+    {
+      tasks = g_steal_pointer (&self->task_notifies);
+      self->task_notifies = g_ptr_array_new_with_free_func (g_object_unref);
+    }
+  g_mutex_unlock (&self->anchor->lock);
+
+  for (guint i = 0; tasks != NULL && i < tasks->len; i++)
+    _nursery_task_flush_notifications (tasks->pdata[i]);
+}
+
+/* Called with the anchor's lock held, from any thread. */
+void
+_nursery_group_task_notify_locked (NurseryGroup *self,
+                                   NurseryTask  *task)
+{
+  g_ptr_array_add (self->task_notifies, g_object_ref (task));
+  schedule_locked (self);
+}
+
+/* R20, R30: the reference a dropped group keeps on itself goes once it is
+ * closed, here on the owner context, where the group may then be
+ * finalized. A thread that dropped the last reference off the owner is
+ * still inside g_object_unref() for a moment after dispose() took that
+ * reference, and would finalize the group itself if it were dropped
+ * then. So it goes only when it and this batch's own are the last two;
+ * otherwise the batch looks again a millisecond later, and after
+ * ORPHAN_RETRIES looks it goes anyway: another holder then is no passing
+ * unref but a real owner, and the group is finalized when that one lets
+ * go (on the owner context again, if it is dropped off it). */
+#define ORPHAN_RETRIES 200
+
+static void
+release_orphan (NurseryGroup *self)
+{
+  gboolean release, others;
+
+  g_mutex_lock (&self->anchor->lock);
+  release = self->orphaned && g_atomic_int_get (&self->state) == NURSERY_GROUP_CLOSED;
+  others = g_atomic_int_get ((gint *) &G_OBJECT (self)->ref_count) > 2;
+  if (release && others && self->orphan_retries++ < ORPHAN_RETRIES)
+    {
+      g_source_set_ready_time (self->source, g_get_monotonic_time () + 1000);
+      release = FALSE;
+    }
+  if (release)
+    self->orphaned = FALSE;
+  g_mutex_unlock (&self->anchor->lock);
+
+  if (release)
+    g_object_unref (self);
+}
+
 static void
 run_batch (NurseryGroup *self)
 {
@@ -823,6 +920,9 @@ run_batch (NurseryGroup *self)
   g_source_set_ready_time (self->source, -1);
   g_mutex_unlock (&self->anchor->lock);
 
+  /* User code runs below (signals, notifies, destroy notifies, cleanups,
+   * async callbacks); a blocking wait() from there would never return. */
+  self->in_batch = TRUE;
   add_to_task_list (self);
   deliver_started (self);
   finish_doomed (self);
@@ -830,7 +930,9 @@ run_batch (NurseryGroup *self)
   report_returned (self);
   maybe_close (self);
   serve_next (self);
+  flush_task_notifications (self);
   flush_notifications (self);
+  self->in_batch = FALSE;
 
   /* Slots freed by this batch start the waiting children on the next one
    * (not this one: they may have been spawned during it, R1). */
@@ -839,12 +941,7 @@ run_batch (NurseryGroup *self)
     schedule_locked (self);
   g_mutex_unlock (&self->anchor->lock);
 
-  /* R20: the keep-alive taken in dispose goes once the group closed. */
-  if (self->orphaned && g_atomic_int_get (&self->state) == NURSERY_GROUP_CLOSED)
-    {
-      self->orphaned = FALSE;
-      g_object_unref (self);
-    }
+  release_orphan (self);
 }
 
 static gboolean
@@ -875,32 +972,82 @@ _nursery_group_task_returned_locked (NurseryGroup *self,
 
 /* GObject */
 
+/* R30: where a group may be finalized. Its batch source and the children
+ * returning from other threads reach it without a reference, so it goes
+ * only on its owner context (or the thread that made it). */
+static gboolean
+may_finalize_here (NurseryGroup *self)
+{
+  return self->owner_thread == g_thread_self () || g_main_context_is_owner (self->context);
+}
+
+/* Whether dispose must keep the group alive instead (R20, R30): children
+ * still run, cleanups have yet to (and may spawn more), or the last
+ * reference was dropped off the owner, perhaps while its batch runs. Off
+ * the owner nothing else of the group is read here: the batch may be
+ * running. */
+static gboolean
+must_outlive_dispose (NurseryGroup *self)
+{
+  if (!may_finalize_here (self))
+    return TRUE;
+  return self->unfinished.length > 0 || self->cleanups != NULL;
+}
+
+/* Takes a reference on itself that the batch closing the group drops on
+ * the owner context; dropped with children, it cancels them. Weak
+ * pointers are only notified when the group really goes. */
+static gboolean
+orphan (NurseryGroup *self)
+{
+  gboolean orphaned = FALSE;
+
+  /* Taken before it is published (the batch may drop it at once), and
+   * outside the lock (a toggle reference's callback may run). */
+  g_object_ref (self);
+  g_mutex_lock (&self->anchor->lock);
+  if (!self->orphaned && must_outlive_dispose (self))
+    self->orphaned = orphaned = TRUE;
+  g_mutex_unlock (&self->anchor->lock);
+
+  if (!orphaned)
+    {
+      g_object_unref (self);
+      return FALSE;
+    }
+  if (g_atomic_int_get (&self->state) == NURSERY_GROUP_OPEN)
+    set_state (self, NURSERY_GROUP_JOINING);
+  cancel_with_cause (self, CANCEL_DROPPED);
+  schedule (self);
+  return TRUE;
+}
+
+static void
+leave_parent_task (NurseryGroup *self)
+{
+  NurseryAnchor *parent_anchor;
+
+  if (self->parent_task == NULL)
+    return;
+  /* Under the parent's lock: a tree dump may walk the list from any
+   * context (R14). */
+  parent_anchor = self->parent_task->anchor;
+  g_mutex_lock (&parent_anchor->lock);
+  self->parent_task->nested_groups = g_slist_remove (self->parent_task->nested_groups, self);
+  g_mutex_unlock (&parent_anchor->lock);
+  g_clear_object (&self->parent_task);
+}
+
 static void
 nursery_group_dispose (GObject *object)
 {
   NurseryGroup *self = NURSERY_GROUP (object);
 
-  /* R20: children still run, or cleanups have yet to (and may spawn
-   * more). Cancel and stay alive: the batch that closes the group drops
-   * this reference, and weak pointers are only notified when the group
-   * really goes. */
-  if ((self->unfinished.length > 0 || self->cleanups != NULL) && !self->orphaned)
-    {
-      self->orphaned = TRUE;
-      g_object_ref (self);
-      if (g_atomic_int_get (&self->state) == NURSERY_GROUP_OPEN)
-        set_state (self, NURSERY_GROUP_JOINING);
-      cancel_with_cause (self, CANCEL_DROPPED);
-      schedule (self);
-      return;
-    }
+  if (orphan (self))
+    return;
 
   release_watchers (self);
-  if (self->parent_task != NULL)
-    {
-      self->parent_task->nested_groups = g_slist_remove (self->parent_task->nested_groups, self);
-      g_clear_object (&self->parent_task);
-    }
+  leave_parent_task (self);
   g_clear_object (&self->parent_cancellable);
 
   G_OBJECT_CLASS (nursery_group_parent_class)->dispose (object);
@@ -947,6 +1094,7 @@ nursery_group_finalize (GObject *object)
   g_clear_pointer (&self->source, g_source_unref);
   g_clear_pointer (&self->errors, g_ptr_array_unref);
   g_clear_pointer (&self->started, g_ptr_array_unref);
+  g_clear_pointer (&self->task_notifies, g_ptr_array_unref);
   release_completed (self);
   g_clear_pointer (&self->list_additions, g_ptr_array_unref);
   g_clear_object (&self->task_list);
@@ -1218,7 +1366,6 @@ nursery_group_class_init (NurseryGroupClass *klass)
                   0, NULL, NULL, NULL,
                   G_TYPE_NONE, 1, NURSERY_TYPE_TASK);
 
-  debug_tasks = !g_log_writer_default_would_drop (G_LOG_LEVEL_DEBUG, G_LOG_DOMAIN);
 }
 
 static void
@@ -1228,6 +1375,8 @@ nursery_group_init (NurseryGroup *self)
   self->context = g_main_context_ref_thread_default ();
   self->errors = g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
   self->started = g_ptr_array_new_with_free_func (g_object_unref);
+  self->task_notifies = g_ptr_array_new_with_free_func (g_object_unref);
+  self->owner_thread = g_thread_self ();
   self->create_time = g_get_monotonic_time ();
   self->deadline = NURSERY_NO_DEADLINE;
 
@@ -1289,7 +1438,7 @@ spawn (NurseryGroup    *self,
   schedule_locked (self);
   g_mutex_unlock (&self->anchor->lock);
 
-  self->n_pending++;
+  counter_add (&self->n_pending, 1);
   mark_dirty (self, BIT (PROP_N_PENDING));
   if (self->task_list != NULL)
     g_ptr_array_add (self->list_additions, g_object_ref (task));
@@ -1506,6 +1655,12 @@ store_result_cb (GObject      *source,
  * blocking form of [method@Nursery.Group.wait_async], for the owner
  * context's thread. Other sources of the context keep running meanwhile.
  *
+ * It cannot be called from inside one of the group's own callbacks
+ * ([signal@Nursery.Group::task-finished], a notify, a child's destroy
+ * notify, a cleanup, a next_async() callback): the group could not make
+ * progress until the callback returned. That is a critical, and it
+ * returns %FALSE with %NURSERY_ERROR_WOULD_DEADLOCK.
+ *
  * Returns: %TRUE if the group succeeded; see
  *   [method@Nursery.Group.wait_finish] for the outcome
  *
@@ -1522,6 +1677,19 @@ nursery_group_wait (NurseryGroup  *self,
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
+  if (self->in_batch)
+    {
+      /* The group's own source is dispatching this callback: it cannot
+       * run again until the callback returns, so the wait would hang. */
+      g_critical ("%s: called from inside a callback of group “%s” (task-finished, "
+                  "a notify, a destroy notify, a cleanup or an async callback), "
+                  "where it could never return; use nursery_group_wait_async()",
+                  G_STRFUNC, group_name (self));
+      g_set_error (error, NURSERY_ERROR, NURSERY_ERROR_WOULD_DEADLOCK,
+                   "Waiting for group “%s” from inside its own callback would never return",
+                   group_name (self));
+      return FALSE;
+    }
   if (!g_main_context_acquire (self->context))
     {
       g_critical ("%s: the owner context of group “%s” is owned by another thread",
@@ -1676,8 +1844,11 @@ nursery_group_set_name (NurseryGroup *self,
 
   if (g_strcmp0 (self->name, name) == 0)
     return;
+  /* Under the lock: cancels and tree dumps on other threads read it. */
+  g_mutex_lock (&self->anchor->lock);
   g_free (self->name);
   self->name = g_strdup (name);
+  g_mutex_unlock (&self->anchor->lock);
   mark_dirty (self, BIT (PROP_NAME));
   schedule (self);
 }
@@ -1876,58 +2047,46 @@ nursery_group_get_n_failed (NurseryGroup *self)
 
 /* Nesting (R14) and shielding (R15) */
 
-/* What the parent's cancellable holds: not the group, which may be
- * dropped at any time, even from inside that cancellable's own handlers.
- * The handler reaches the group through a weak reference, and the group
- * disconnects without waiting for a running handler (which is what
- * g_cancellable_disconnect() does, deadlocking in that case); the link
- * itself lives until the connection is gone. */
-typedef struct
-{
-  GWeakRef group;
-} ParentLink;
-
-static void
-parent_link_free (gpointer data)
-{
-  ParentLink *link = data;
-
-  g_weak_ref_clear (&link->group);
-  g_free (link);
-}
-
+/* The parent's cancellable holds the group's anchor, not the group, and its
+ * handler takes no reference to the group: a temporary one could become
+ * the last and finalize the group on the cancelling thread, racing its
+ * owner (R30). Under the anchor's lock the group is alive or NULL. The
+ * group disconnects without waiting for a running handler (which is what
+ * g_cancellable_disconnect() does, deadlocking when the group is dropped
+ * from another handler of the same cancellable). */
 static void
 parent_cancelled_cb (GCancellable *cancellable,
                      gpointer      data)
 {
-  g_autoptr(NurseryGroup) self = g_weak_ref_get (&((ParentLink *) data)->group);
-  gboolean shielded;
-
-  if (self == NULL)
-    return;
+  NurseryAnchor *anchor = data;
+  GPtrArray *cancellables = NULL;
+  NurseryGroup *self;
 
   /* Any thread: the parent may be cancelled from anywhere. */
-  g_mutex_lock (&self->anchor->lock);
-  self->parent_cancelled = TRUE;
-  shielded = self->shielded;
-  g_mutex_unlock (&self->anchor->lock);
+  g_mutex_lock (&anchor->lock);
+  self = anchor->group;
+  if (self != NULL)
+    {
+      self->parent_cancelled = TRUE;
+      if (!self->shielded)
+        cancel_locked (self, CANCEL_PARENT, &cancellables);
+    }
+  g_mutex_unlock (&anchor->lock);
 
-  if (!shielded)
-    cancel_with_cause (self, CANCEL_PARENT);
+  g_clear_pointer (&cancellables, g_ptr_array_unref);
 }
 
 static NurseryGroup *
 new_under (GCancellable *parent)
 {
   NurseryGroup *self = nursery_group_new ();
-  ParentLink *link = g_new0 (ParentLink, 1);
 
-  g_weak_ref_init (&link->group, self);
   /* Connected now: a parent that is already cancelled cancels the new
    * group at once, and its children never run (R5). */
   self->parent_cancellable = g_object_ref (parent);
   self->parent_handler = g_cancellable_connect (parent, G_CALLBACK (parent_cancelled_cb),
-                                                link, parent_link_free);
+                                                _nursery_anchor_ref (self->anchor),
+                                                (GDestroyNotify) _nursery_anchor_unref);
   return self;
 }
 
@@ -1956,7 +2115,11 @@ nursery_group_new_for_task (NurseryTask *parent)
 
   self = new_under (nursery_task_get_cancellable (parent));
   self->parent_task = g_object_ref (parent);
+  /* Under the parent's lock: a thread child may nest groups while its
+   * group's owner dumps the tree (R14). */
+  g_mutex_lock (&parent->anchor->lock);
   parent->nested_groups = g_slist_prepend (parent->nested_groups, self);
+  g_mutex_unlock (&parent->anchor->lock);
   return self;
 }
 
@@ -2069,7 +2232,10 @@ nursery_group_set_deadline (NurseryGroup *self,
 
   if (self->deadline == deadline || nursery_group_is_closed (self))
     return;
+  /* Under the lock: a tree dump on another context reads it (R14). */
+  g_mutex_lock (&self->anchor->lock);
   self->deadline = deadline;
+  g_mutex_unlock (&self->anchor->lock);
   _nursery_deadline_set (&self->deadline_source, self->context, deadline,
                          group_deadline_fired, self);
   mark_dirty (self, BIT (PROP_DEADLINE));
@@ -2250,7 +2416,7 @@ nursery_group_start_finish (NurseryGroup  *self,
 static gboolean
 unix_signal_cb (gpointer data)
 {
-  g_debug ("group “%s”: Unix signal received", group_name (data));
+  NURSERY_NOTE (CANCEL, "group “%s”: Unix signal received", group_name (data));
   cancel_with_cause (data, CANCEL_SIGNAL);
   return G_SOURCE_CONTINUE;
 }
@@ -2335,6 +2501,23 @@ nick (GType        enum_type,
 
 static void dump_group (NurseryGroup *self, GString *out, const char *prefix, gint64 now);
 
+/* A tree may span contexts and threads: a thread child may nest a group on
+ * a context of its own. So what another thread may change is read under
+ * that object's lock, and every object is held while it is described. */
+static GPtrArray *
+nested_groups_ref (NurseryTask *task,
+                   gint64      *deadline)
+{
+  GPtrArray *groups = g_ptr_array_new_with_free_func (g_object_unref);
+
+  g_mutex_lock (&task->anchor->lock);
+  *deadline = task->deadline;
+  for (GSList *l = task->nested_groups; l != NULL; l = l->next)
+    g_ptr_array_add (groups, g_object_ref (l->data));
+  g_mutex_unlock (&task->anchor->lock);
+  return groups;
+}
+
 static void
 dump_task (NurseryTask *task,
            GString     *out,
@@ -2342,7 +2525,9 @@ dump_task (NurseryTask *task,
            gboolean     last,
            gint64       now)
 {
-  g_autofree char *deadline = _nursery_deadline_describe (nursery_task_get_deadline (task), now);
+  gint64 deadline;
+  g_autoptr(GPtrArray) nested = nested_groups_ref (task, &deadline);
+  g_autofree char *deadline_text = _nursery_deadline_describe (deadline, now);
   g_autofree char *child_prefix = g_strconcat (prefix, last ? "   " : "│  ", NULL);
 
   g_string_append_printf (out, "%s%s task “%s” [%s%s%s] age %.1f ms, deadline %s\n",
@@ -2351,34 +2536,42 @@ dump_task (NurseryTask *task,
                           nick (NURSERY_TYPE_TASK_STATE, nursery_task_get_state (task)),
                           nursery_task_get_shielded (task) ? ", shielded" : "",
                           nursery_task_is_cancelled (task) ? ", cancelled" : "",
-                          (now - task->spawn_time) / 1000.0, deadline);
-  for (GSList *l = task->nested_groups; l != NULL; l = l->next)
-    dump_group (l->data, out, child_prefix, now);
+                          (now - task->spawn_time) / 1000.0, deadline_text);
+  for (guint i = 0; i < nested->len; i++)
+    dump_group (nested->pdata[i], out, child_prefix, now);
 }
 
 static void
 dump_group (NurseryGroup *self,
-                     GString      *out,
-                     const char   *prefix,
-                     gint64        now)
+            GString      *out,
+            const char   *prefix,
+            gint64        now)
 {
-  g_autofree char *deadline = _nursery_deadline_describe (self->deadline, now);
   g_autoptr(GPtrArray) tasks = g_ptr_array_new_with_free_func (g_object_unref);
+  GString *line = g_string_new (NULL);
 
-  g_string_append_printf (out, "%sgroup “%s” [%s%s%s] age %.1f ms, deadline %s, "
-                          "%u running, %u pending, %u finished, %u failed\n",
-                          prefix, group_name (self),
-                          nick (NURSERY_TYPE_GROUP_STATE, nursery_group_get_state (self)),
-                          nursery_group_is_cancelled (self) ? ", cancelled" : "",
-                          nursery_group_get_shielded (self) ? ", shielded" : "",
-                          (now - self->create_time) / 1000.0, deadline,
-                          self->n_running, self->n_pending, self->n_finished, self->n_failed);
-
+  /* All in one locked section: the group may belong to another thread,
+   * which finalizes it (under this lock) once the dump lets it go. */
   g_mutex_lock (&self->anchor->lock);
+  {
+    g_autofree char *deadline = _nursery_deadline_describe (self->deadline, now);
+
+    g_string_printf (line, "%sgroup “%s” [%s%s%s] age %.1f ms, deadline %s, "
+                     "%u running, %u pending, %u finished, %u failed\n",
+                     prefix, group_name (self),
+                     nick (NURSERY_TYPE_GROUP_STATE, g_atomic_int_get (&self->state)),
+                     self->cancel_cause != CANCEL_NONE ? ", cancelled" : "",
+                     self->shielded ? ", shielded" : "",
+                     (now - self->create_time) / 1000.0, deadline,
+                     counter_get (&self->n_running), counter_get (&self->n_pending),
+                     counter_get (&self->n_finished), counter_get (&self->n_failed));
+  }
   for (GList *l = self->unfinished.head; l != NULL; l = l->next)
     g_ptr_array_add (tasks, g_object_ref (l->data));
   g_mutex_unlock (&self->anchor->lock);
 
+  g_string_append (out, line->str);
+  g_string_free (line, TRUE);
   for (guint i = 0; i < tasks->len; i++)
     dump_task (tasks->pdata[i], out, prefix, i + 1 == tasks->len, now);
 }

@@ -52,12 +52,24 @@ struct _NurseryTask
   GSequenceIter   *model_iter;       /* its node in the group's task list, if any */
 
   int              state;            /* NurseryTaskState, atomic */
-  int              returned;         /* atomic: set once by the first return */
+  int              returned;         /* atomic, written under (lock) by the first return */
   int              cancelled;        /* atomic, written under (lock) */
+  guint            dirty;            /* atomic: property bits to notify in a batch */
   gboolean         shielded;         /* (lock) */
   gboolean         started;          /* (lock) */
-  guint            in_thread : 1;
-  guint            timed_out : 1;    /* its own deadline cancelled it */
+  gboolean         timed_out;        /* (lock) its own deadline cancelled it */
+
+  /* What decides the outcome, fixed when the child returns (R7, R8, R17):
+   * whether it was cancelled then, and by its own deadline. A later
+   * cancel, by a sibling's failure or a deadline passing before the batch
+   * reports it, changes nothing. (lock) */
+  gboolean         cancelled_at_return;
+  gboolean         timed_out_at_return;
+
+  /* Set at spawn and read by the worker thread. Its own storage, not a
+   * bit-field: a bit-field's word is rewritten whole, so a bit written
+   * later on the owner (as timed_out was) would race this read. */
+  gboolean         in_thread;
 };
 
 NurseryTask *_nursery_task_new              (NurseryAnchor    *anchor,
@@ -76,5 +88,6 @@ void          _nursery_task_add_starter     (NurseryTask      *self,
                                              GTask            *starter,
                                              GCancellable     *cancellable);
 GSList       *_nursery_task_steal_starters_locked (NurseryTask *self);
+void          _nursery_task_flush_notifications (NurseryTask *self);
 
 G_END_DECLS

@@ -8,18 +8,22 @@
  * (when the function runs, when completion is reported); the task owns
  * the result.
  *
- * Results may be returned from any thread. The first return wins an
- * atomic flag (`returned`) and writes the result; every later return is a
- * critical and is ignored (DESIGN R3). The result is then handed to the
+ * Results may be returned from any thread. The first return sets
+ * `returned` under the lock and writes the result; every later return is a
+ * critical and is ignored (R3). The result is then handed to the
  * group, which reports completion on its owner context:
  *  - an in-context child is handed over by the return itself;
  *  - a thread child is handed over by its worker once the function has
  *    returned, so "finished" always means "function returned" (R6).
  *
- * Whether the outcome is SUCCEEDED, FAILED or CANCELLED is decided only at
- * completion, from the stored result and the `cancelled` flag: a value is
- * never turned into CANCELLED (R9), and G_IO_ERROR_CANCELLED counts as a
- * cancellation only when this task was cancelled (R8).
+ * Whether the outcome is SUCCEEDED, FAILED or CANCELLED is settled at
+ * completion, from the stored result and whether the task was cancelled
+ * *when it returned*: a value is never turned into CANCELLED (R9), and
+ * G_IO_ERROR_CANCELLED counts as a cancellation only when this task had
+ * been cancelled (R8); nothing that happens after the return changes it.
+ *
+ * Property notifications are queued on the group and emitted in its next
+ * batch, never inside the setter (R21).
  *
  * The GCancellable is created on first request: most children never ask
  * for it, and a GObject per child is the largest cost of a spawn.
@@ -27,7 +31,9 @@
 
 #include "config.h"
 
+#include "nursery-cancel-private.h"
 #include "nursery-deadline-private.h"
+#include "nursery-debug-private.h"
 #include "nursery-enums.h"
 #include "nursery-error.h"
 #include "nursery-task-private.h"
@@ -248,6 +254,35 @@ _nursery_task_new (NurseryAnchor   *anchor,
   return self;
 }
 
+/* Notifications (R21): queued on the group, emitted in its next batch on
+ * the owner context, never inside the setter that caused them. */
+
+static void
+queue_notify (NurseryTask *self,
+              guint        prop)
+{
+  NurseryAnchor *anchor = self->anchor;
+
+  /* Already queued: the batch will see this bit too. */
+  if (g_atomic_int_or (&self->dirty, 1u << prop) != 0)
+    return;
+  g_mutex_lock (&anchor->lock);
+  if (anchor->group != NULL)
+    _nursery_group_task_notify_locked (anchor->group, self);
+  g_mutex_unlock (&anchor->lock);
+}
+
+/* Owner context, in the group's batch. */
+void
+_nursery_task_flush_notifications (NurseryTask *self)
+{
+  guint dirty = g_atomic_int_and (&self->dirty, 0);
+
+  for (guint prop = 1; prop < N_PROPS; prop++)
+    if (dirty & (1u << prop))
+      g_object_notify_by_pspec (G_OBJECT (self), properties[prop]);
+}
+
 /* Running */
 
 static void
@@ -261,10 +296,24 @@ nursery_task_deliver (NurseryTask *self)
   g_mutex_unlock (&anchor->lock);
 }
 
+/* The first return wins, and fixes what decides the outcome as of now
+ * (R7, R8, R17). Under the lock, so that a cancel or a deadline is either
+ * wholly before the return or wholly after it. */
 static gboolean
-claim_default_success (NurseryTask *self)
+claim_return (NurseryTask *self)
 {
-  return g_atomic_int_compare_and_exchange (&self->returned, FALSE, TRUE);
+  gboolean claimed;
+
+  g_mutex_lock (&self->anchor->lock);
+  claimed = !g_atomic_int_get (&self->returned);
+  if (claimed)
+    {
+      g_atomic_int_set (&self->returned, TRUE);
+      self->cancelled_at_return = g_atomic_int_get (&self->cancelled);
+      self->timed_out_at_return = self->timed_out;
+    }
+  g_mutex_unlock (&self->anchor->lock);
+  return claimed;
 }
 
 static void
@@ -278,7 +327,7 @@ nursery_task_thread_func (GTask        *gtask,
   self->func (self, self->user_data);
 
   /* R2: a thread child that returns without a result succeeds. */
-  claim_default_success (self);
+  claim_return (self);
 
   /* GLib ≥ 2.76 warns about a GTask that never returned. */
   g_task_return_boolean (gtask, TRUE);
@@ -331,7 +380,8 @@ _nursery_task_run (NurseryTask *self)
 void
 _nursery_task_finish_unstarted (NurseryTask *self)
 {
-  g_atomic_int_set (&self->returned, TRUE);
+  /* It never ran, so nothing returned before: this claim wins. */
+  claim_return (self);
   self->error = g_error_new (G_IO_ERROR, G_IO_ERROR_CANCELLED,
                              "Task “%s” was cancelled before it started",
                              display_name (self));
@@ -344,10 +394,10 @@ _nursery_task_settle_outcome (NurseryTask *self)
 {
   if (self->error == NULL)
     return NURSERY_TASK_SUCCEEDED;
-  if (!g_atomic_int_get (&self->cancelled) ||
+  if (!self->cancelled_at_return ||
       !g_error_matches (self->error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return NURSERY_TASK_FAILED;
-  if (!self->timed_out)
+  if (!self->timed_out_at_return)
     return NURSERY_TASK_CANCELLED;
 
   /* R17: cancelled by its own deadline, it failed. */
@@ -382,6 +432,47 @@ _nursery_task_complete_waiters (NurseryTask *self)
 
 /* Cancellation */
 
+typedef enum
+{
+  CANCEL_ALWAYS         = 0,
+  CANCEL_UNLESS_STARTED = 1 << 0,  /* R18: started() makes it ordinary */
+  CANCEL_BY_DEADLINE    = 1 << 1,  /* R17: unless it has returned already */
+} TaskCancelFlags;
+
+static gboolean
+spared_locked (NurseryTask     *self,
+               TaskCancelFlags  flags)
+{
+  if (nursery_task_is_finished (self))
+    return TRUE;
+  if ((flags & CANCEL_UNLESS_STARTED) && self->started)
+    return TRUE;
+  return (flags & CANCEL_BY_DEADLINE) && g_atomic_int_get (&self->returned);
+}
+
+/* Cancels this task alone (R13), from any thread. */
+static void
+cancel_task (NurseryTask     *self,
+             TaskCancelFlags  flags)
+{
+  NurseryAnchor *anchor = self->anchor;
+  GCancellable *cancellable = NULL;
+
+  g_mutex_lock (&anchor->lock);
+  if (!spared_locked (self, flags))
+    {
+      if (flags & CANCEL_BY_DEADLINE)
+        self->timed_out = TRUE;
+      cancellable = _nursery_task_mark_cancelled_locked (self);
+      _nursery_group_task_cancelled_locked (anchor->group, self);
+    }
+  g_mutex_unlock (&anchor->lock);
+
+  /* Outside the lock: the cancellable's handlers run from here. */
+  if (cancellable != NULL)
+    _nursery_cancel_take (cancellable);
+}
+
 /* Returns a reference to the cancellable to cancel once the lock is
  * dropped (its handlers may call back into Nursery), or NULL. */
 GCancellable *
@@ -409,25 +500,9 @@ _nursery_task_mark_cancelled_locked (NurseryTask *self)
 void
 nursery_task_cancel (NurseryTask *self)
 {
-  NurseryAnchor *anchor;
-  GCancellable *cancellable = NULL;
-
   g_return_if_fail (NURSERY_IS_TASK (self));
 
-  anchor = self->anchor;
-  g_mutex_lock (&anchor->lock);
-  if (!nursery_task_is_finished (self))
-    {
-      cancellable = _nursery_task_mark_cancelled_locked (self);
-      _nursery_group_task_cancelled_locked (anchor->group, self);
-    }
-  g_mutex_unlock (&anchor->lock);
-
-  if (cancellable != NULL)
-    {
-      g_cancellable_cancel (cancellable);
-      g_object_unref (cancellable);
-    }
+  cancel_task (self, CANCEL_ALWAYS);
 }
 
 /**
@@ -497,7 +572,7 @@ nursery_task_claim_return (NurseryTask *self,
       g_critical ("%s: task “%s” has not started yet", func, display_name (self));
       return FALSE;
     }
-  if (!g_atomic_int_compare_and_exchange (&self->returned, FALSE, TRUE))
+  if (!claim_return (self))
     {
       g_critical ("%s: task “%s” has already returned; this result is ignored",
                   func, display_name (self));
@@ -1002,11 +1077,8 @@ nursery_task_set_shielded (NurseryTask *self,
   g_mutex_unlock (&anchor->lock);
 
   if (to_cancel != NULL)
-    {
-      g_cancellable_cancel (to_cancel);
-      g_object_unref (to_cancel);
-    }
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SHIELDED]);
+    _nursery_cancel_take (to_cancel);
+  queue_notify (self, PROP_SHIELDED);
 }
 
 /**
@@ -1039,9 +1111,8 @@ nursery_task_deadline_fired (gpointer target)
 {
   NurseryTask *self = target;
 
-  g_debug ("task “%s”: deadline passed", display_name (self));
-  self->timed_out = TRUE;
-  nursery_task_cancel (self);
+  NURSERY_NOTE (DEADLINE, "task “%s”: deadline passed", display_name (self));
+  cancel_task (self, CANCEL_BY_DEADLINE);
 }
 
 /**
@@ -1073,10 +1144,13 @@ nursery_task_set_deadline (NurseryTask *self,
   group = nursery_task_get_group (self);
   if (nursery_task_is_finished (self) || self->timed_out || self->deadline == deadline)
     return;
+  /* Under the lock: a tree dump on another context reads it (R14). */
+  g_mutex_lock (&self->anchor->lock);
   self->deadline = deadline;
+  g_mutex_unlock (&self->anchor->lock);
   _nursery_deadline_set (&self->deadline_source, nursery_group_get_context (group),
                          deadline, nursery_task_deadline_fired, self);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DEADLINE]);
+  queue_notify (self, PROP_DEADLINE);
 }
 
 /**
@@ -1135,7 +1209,7 @@ nursery_task_get_deadline (NurseryTask *self)
 static void
 nursery_task_cancel_before_started (gpointer target)
 {
-  nursery_task_cancel (target);
+  cancel_task (target, CANCEL_UNLESS_STARTED);
 }
 
 void

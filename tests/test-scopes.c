@@ -745,6 +745,35 @@ test_notify_deadline_once (void)
 
 /* R21: lifecycle debug logs in the Nursery domain */
 
+/* NURSERY_DEBUG selects categories, shown without G_MESSAGES_DEBUG */
+
+static void
+test_debug_categories (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_autoptr(NurseryGroup) group = g_object_new (NURSERY_TYPE_GROUP, "name", "noted", NULL);
+
+      g_object_unref (nursery_group_spawn (group, "child", nt_child_until_cancelled, NULL, NULL, NULL));
+      while (nursery_group_get_n_running (group) == 0)
+        g_main_context_iteration (NULL, TRUE);
+      nursery_group_cancel (group);
+      g_assert_true (nursery_group_wait (group, NULL, NULL));
+      return;
+    }
+
+  /* The quotes may reach stderr as "?", converted to the locale's charset. */
+  g_setenv ("NURSERY_DEBUG", "cancel,group", TRUE);
+  g_unsetenv ("G_MESSAGES_DEBUG");
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_unsetenv ("NURSERY_DEBUG");
+  g_test_trap_assert_passed ();
+  g_test_trap_assert_stderr ("*group ?noted?: cancelled by explicit cancel*");
+  g_test_trap_assert_stderr ("*group ?noted?: closed after 1 children*");
+  /* The spawn category was not asked for. */
+  g_test_trap_assert_stderr_unmatched ("*task ?child? starts*");
+}
+
 static void
 test_debug_logs (void)
 {
@@ -797,6 +826,7 @@ main (int   argc,
   g_test_add_func ("/nursery/scopes/cleanups/lifo", test_cleanups_lifo);
   g_test_add_func ("/nursery/scopes/notify/deadline-once", test_notify_deadline_once);
   g_test_add_func ("/nursery/scopes/debug-logs", test_debug_logs);
+  g_test_add_func ("/nursery/scopes/debug-categories", test_debug_categories);
 
   return g_test_run ();
 }

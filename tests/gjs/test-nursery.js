@@ -6,8 +6,10 @@
 // Run as an ES module: `gjs -m test-nursery.js`. Each case is an async
 // function whose children are JS functions, joined with `await`. Only
 // in-context children (spawn, not spawn_in_thread): GJS refuses to run JS
-// on another thread. Output is TAP; the exit status is non-zero if any
-// check failed or a case threw something unexpected.
+// on another thread. This file uses the typelib alone, as a program that
+// does not import Nursery's GJS module; test-children.js tests the module
+// (introspection/gjs/nursery.js). Output is TAP; the exit status is
+// non-zero if any check failed or a case threw something unexpected.
 
 import GLib from 'gi://GLib';
 import Gio from 'gi://Gio';

@@ -169,6 +169,8 @@ typedef struct
   gboolean     cancelled;
   gboolean     shielded;
   gboolean     timed_out;
+  gboolean     cancelled_at_return;  /* R7, R8, R17: fixed by the return */
+  gboolean     timed_out_at_return;
   gboolean     started;
   gboolean     woken;        /* thread child woken by its cancellable */
   gboolean     in_pending;
@@ -614,6 +616,8 @@ m_return (MTask  *t,
 {
   g_assert (t->state == MT_RUNNING);
   t->state = MT_RETURNED;
+  t->cancelled_at_return = t->cancelled;
+  t->timed_out_at_return = t->timed_out;
   t->error = error;
   t->has_value = error == NULL;
   t->value = value;
@@ -765,6 +769,8 @@ m_finish_unstarted (MTask *t)
 {
   t->error = merror_new (G_IO_ERROR, G_IO_ERROR_CANCELLED, NULL);
   t->state = MT_RETURNED;
+  t->cancelled_at_return = t->cancelled;
+  t->timed_out_at_return = t->timed_out;
 }
 
 static MError *
@@ -808,9 +814,9 @@ m_report (MGroup *g,
 
   if (t->error == NULL)
     outcome = MT_SUCCEEDED;
-  else if (!t->cancelled || !merror_is_cancelled (t->error))
+  else if (!t->cancelled_at_return || !merror_is_cancelled (t->error))
     outcome = MT_FAILED;
-  else if (!t->timed_out)
+  else if (!t->timed_out_at_return)
     outcome = MT_CANCELLED;
   else
     {
@@ -1169,6 +1175,9 @@ m_settle (Scenario *sc)
               if (!r->task->deadline_due)
                 continue;
               r->task->deadline_due = FALSE;
+              /* R17: a deadline passing after the return changes nothing. */
+              if (r->task->state == MT_RETURNED)
+                continue;
               r->task->timed_out = TRUE;
               m_cancel_task (r->task);
             }
