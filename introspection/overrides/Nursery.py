@@ -462,16 +462,50 @@ def _run_coroutine(task, data):
 
 
 def _start_coroutine(task, coro, context, failures, loop):
+    """Runs @coro as an asyncio task that finishes its Nursery task itself
+    (no done callback: one loop iteration less per child)."""
     _running[task] = False
-    atask = loop.create_task(coro, context=context)
+    loop.create_task(_drive_coroutine(task, coro, failures, loop), context=context)
+
+
+async def _drive_coroutine(task, coro, failures, loop):
+    """The asyncio task of a coroutine child: awaits @coro, then returns
+    its Nursery task with the result, the exception, or as cancelled."""
     cancellable = task.get_cancellable()
-    # The Nursery task's cancellation cancels the asyncio task; the handler
-    # (which holds the asyncio task) goes once it is done: no cycle.
-    handler = GObject.Object.connect(cancellable, 'cancelled', _cancel_soon, atask, loop)
-    atask.add_done_callback(
-        lambda done: _coroutine_done(task, done, cancellable, handler, failures))
-    if cancellable.is_cancelled():
-        atask.cancel()
+    # The Nursery task's cancellation cancels this asyncio task at the
+    # coroutine's next await; the handler (which holds the asyncio task)
+    # goes once it is done: no cycle.
+    import asyncio
+    handler = GObject.Object.connect(cancellable, 'cancelled', _cancel_soon,
+                                     asyncio.current_task(), loop)
+    try:
+        if cancellable.is_cancelled():
+            coro.close()
+            raise asyncio.CancelledError()
+        result = await coro
+    except BaseException as exc:    # noqa: B036 (it becomes the outcome)
+        GObject.Object.disconnect(cancellable, handler)
+        if not _running.pop(task, False):
+            if isinstance(exc, asyncio.CancelledError):
+                _return_cancelled(task)
+            else:
+                _fail(task, _trim_traceback(exc, 1), failures)
+        # As in _run_child: the child's frame keeps this one; no task here.
+        task = coro = failures = cancellable = None
+        return
+    GObject.Object.disconnect(cancellable, handler)
+    if _running.pop(task, False):
+        return
+    if result is None:
+        _c_return_value(task, None)
+    else:
+        Task.return_value(task, result)
+
+
+def _return_cancelled(task):
+    if not task.return_error_if_cancelled():
+        _c_return_error(task, GLib.Error.new_literal(
+            _IO_ERROR, 'The coroutine was cancelled', Gio.IOErrorEnum.CANCELLED))
 
 
 def _cancel_soon(cancellable, atask, loop):
@@ -480,28 +514,6 @@ def _cancel_soon(cancellable, atask, loop):
         atask.cancel()
     else:
         loop.call_soon_threadsafe(atask.cancel)
-
-
-def _coroutine_done(task, atask, cancellable, handler, failures):
-    """Finishes the Nursery task of a coroutine child as its asyncio task
-    ended: result, exception, or cancelled."""
-    GObject.Object.disconnect(cancellable, handler)
-    if _running.pop(task, False):
-        return
-    if atask.cancelled():
-        if not task.return_error_if_cancelled():
-            _c_return_error(task, GLib.Error.new_literal(
-                _IO_ERROR, 'The coroutine was cancelled', Gio.IOErrorEnum.CANCELLED))
-        return
-    exc = atask.exception()
-    if exc is not None:
-        _fail(task, _trim_traceback(exc, 0), failures)
-        return
-    result = atask.result()
-    if result is None:
-        _c_return_value(task, None)
-    else:
-        Task.return_value(task, result)
 
 
 class _StartFailures:
