@@ -7,7 +7,11 @@
  *  - no threads: every child drives async GIO calls with its task's
  *    cancellable, so cancelling the group stops all of them at once;
  *  - the supervise policy: a client that resets its connection is logged
- *    and the other clients do not notice;
+ *    and the other clients do not notice; its failure is *handled* in a
+ *    `task-failed` handler, so the group does not keep it: a server that
+ *    sees millions of reset connections runs in bounded memory;
+ *  - each callback reaches its connection's state through its task
+ *    (nursery_task_get_task_data()), no borrowed task pointer kept;
  *  - graceful shutdown: SIGINT or SIGTERM (cancel_on_unix_signal) cancels
  *    the group; the acceptor stops and every connection stops reading.
  *    A connection's last words (the rest of an echo that was being
@@ -19,8 +23,8 @@
  * Usage: echo-server [PORT]   (0 or nothing: pick a free port)
  * The first line on stdout is "listening on 127.0.0.1:PORT"; what
  * happens to each connection is logged on stderr.
- * Exit status: 0 after a signal-driven shutdown, 1 if the server could
- * not listen or accept, 2 on bad usage.
+ * Exit status: 0 after a signal-driven shutdown (the log names the
+ * signal), 1 if the server could not listen or accept, 2 on bad usage.
  *
  * Try it: echo-server 7000 & nc 127.0.0.1 7000, type, then kill -INT %1.
  *
@@ -47,15 +51,15 @@ typedef struct
   gboolean         failed;      /* could not accept: exit status 1 */
 } Server;
 
-/* One client. Shared by its connection child and, at shutdown, its
- * goodbye child, hence the reference count. */
+/* One client: the user data of its connection child and, at shutdown,
+ * of its goodbye child, hence the reference count. The callbacks get the
+ * task and find the connection with nursery_task_get_task_data(). */
 typedef struct
 {
   Server            *server;
   GSocketConnection *connection;
   GDataInputStream  *in;
   GOutputStream     *out;
-  NurseryTask       *task;      /* the child driving it now (borrowed) */
   GString           *unsent;    /* what is owed to the client */
   guint              n_echoed;
 } Connection;
@@ -99,19 +103,20 @@ goodbye_written (GObject      *stream,
                  GAsyncResult *result,
                  gpointer      data)
 {
-  Connection *conn = data;
+  NurseryTask *task = data;
+  Connection *conn = nursery_task_get_task_data (task);
   GError *error = NULL;
 
   if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (stream), result, NULL, &error))
     {
       /* Cancelled by its own deadline: the task fails with TIMED_OUT. */
-      nursery_task_return_error (conn->task, error);
+      nursery_task_return_error (task, error);
       return;
     }
   /* Closing the socket is quick and local; the peer sees EOF after the
    * goodbye. */
   g_io_stream_close (G_IO_STREAM (conn->connection), NULL, NULL);
-  nursery_task_return_boolean (conn->task, TRUE);
+  nursery_task_return_boolean (task, TRUE);
 }
 
 static void
@@ -120,20 +125,20 @@ say_goodbye (NurseryTask *task,
 {
   Connection *conn = data;
 
-  conn->task = task;
   g_string_append (conn->unsent, GOODBYE);
   g_output_stream_write_all_async (conn->out, conn->unsent->str, conn->unsent->len,
                                    G_PRIORITY_DEFAULT, nursery_task_get_cancellable (task),
-                                   goodbye_written, conn);
+                                   goodbye_written, task);
 }
 
 /* Called when the connection child sees the group's cancellation. The
  * group is cancelled, but a child spawned into it and shielded before its
  * turn comes still runs (R5, R15), and the group waits for it. */
 static void
-spawn_goodbye (Connection *conn)
+spawn_goodbye (NurseryTask *task,
+               Connection  *conn)
 {
-  g_autofree char *name = g_strdup_printf ("goodbye %s", nursery_task_get_name (conn->task));
+  g_autofree char *name = g_strdup_printf ("goodbye %s", nursery_task_get_name (task));
   g_autoptr(NurseryTask) goodbye = NULL;
 
   goodbye = nursery_group_spawn (conn->server->group, name, say_goodbye,
@@ -144,18 +149,18 @@ spawn_goodbye (Connection *conn)
 
 /* The connection child: read a line, echo it, again */
 
-static void read_next_line (Connection *conn);
+static void read_next_line (NurseryTask *task);
 
 /* Ends the connection child with @error: at shutdown (the task was
  * cancelled) the goodbye child takes over and the task ends cancelled;
- * anything else is this client's failure, logged by the group. */
+ * anything else is this client's failure, handled in on_task_failed(). */
 static void
-connection_failed (Connection *conn,
-                   GError     *error)
+connection_failed (NurseryTask *task,
+                   GError      *error)
 {
-  if (nursery_task_is_cancelled (conn->task))
-    spawn_goodbye (conn);
-  nursery_task_return_error (conn->task, error);
+  if (nursery_task_is_cancelled (task))
+    spawn_goodbye (task, nursery_task_get_task_data (task));
+  nursery_task_return_error (task, error);
 }
 
 static void
@@ -163,7 +168,8 @@ echo_written (GObject      *stream,
               GAsyncResult *result,
               gpointer      data)
 {
-  Connection *conn = data;
+  NurseryTask *task = data;
+  Connection *conn = nursery_task_get_task_data (task);
   GError *error = NULL;
   gsize written = 0;
 
@@ -173,11 +179,11 @@ echo_written (GObject      *stream,
   g_string_erase (conn->unsent, 0, written);
   if (error != NULL)
     {
-      connection_failed (conn, error);
+      connection_failed (task, error);
       return;
     }
   conn->n_echoed++;
-  read_next_line (conn);
+  read_next_line (task);
 }
 
 static void
@@ -185,7 +191,8 @@ line_read (GObject      *stream,
            GAsyncResult *result,
            gpointer      data)
 {
-  Connection *conn = data;
+  NurseryTask *task = data;
+  Connection *conn = nursery_task_get_task_data (task);
   GError *error = NULL;
   gsize length;
   char *line;
@@ -193,39 +200,38 @@ line_read (GObject      *stream,
   line = g_data_input_stream_read_line_finish (G_DATA_INPUT_STREAM (stream), result, &length, &error);
   if (error != NULL)
     {
-      connection_failed (conn, error);
+      connection_failed (task, error);
       return;
     }
   if (line == NULL)
     {
       /* End of stream: the client hung up, after its last echo. */
-      nursery_task_return_int (conn->task, conn->n_echoed);
+      nursery_task_return_int (task, conn->n_echoed);
       return;
     }
   g_string_append_len (conn->unsent, line, length);
   g_string_append_c (conn->unsent, '\n');
   g_free (line);
   g_output_stream_write_all_async (conn->out, conn->unsent->str, conn->unsent->len,
-                                   G_PRIORITY_DEFAULT, nursery_task_get_cancellable (conn->task),
-                                   echo_written, conn);
+                                   G_PRIORITY_DEFAULT, nursery_task_get_cancellable (task),
+                                   echo_written, task);
 }
 
 static void
-read_next_line (Connection *conn)
+read_next_line (NurseryTask *task)
 {
+  Connection *conn = nursery_task_get_task_data (task);
+
   g_data_input_stream_read_line_async (conn->in, G_PRIORITY_DEFAULT,
-                                       nursery_task_get_cancellable (conn->task),
-                                       line_read, conn);
+                                       nursery_task_get_cancellable (task),
+                                       line_read, task);
 }
 
 static void
 serve (NurseryTask *task,
        gpointer     data)
 {
-  Connection *conn = data;
-
-  conn->task = task;
-  read_next_line (conn);
+  read_next_line (task);
 }
 
 /* The acceptor child */
@@ -293,6 +299,23 @@ accept_connections (NurseryTask *task,
 
 /* Logging, on the owner context */
 
+/* R29: a client's failure is logged and handled here, so the group does
+ * not keep it (memory stays flat however many clients fail) and it is
+ * not the server's outcome. The acceptor's is not handled: it is. */
+static gboolean
+on_task_failed (NurseryGroup *group,
+                NurseryTask  *task,
+                GError       *error,
+                gpointer      data)
+{
+  Server *server = data;
+
+  if (task == server->acceptor)
+    return FALSE;
+  g_printerr ("echo-server: %s failed: %s\n", nursery_task_get_name (task), error->message);
+  return TRUE;
+}
+
 static void
 on_task_finished (NurseryGroup *group,
                   NurseryTask  *task,
@@ -319,11 +342,12 @@ on_task_finished (NurseryGroup *group,
       break;
 
     default:
-      g_printerr ("echo-server: %s: %s\n", name, error->message);
-      /* Supervise keeps the clients apart, but without its acceptor the
-       * server is useless: shut down like on a signal. */
+      /* Clients' failures were logged by on_task_failed(). Supervise
+       * keeps the clients apart, but without its acceptor the server is
+       * useless: shut down like on a signal. */
       if (task == server->acceptor)
         {
+          g_printerr ("echo-server: %s: %s\n", name, error->message);
           server->failed = TRUE;
           nursery_group_cancel (group);
         }
@@ -378,6 +402,8 @@ main (int    argc,
   if (!parse_port (argc, argv, &port))
     return 2;
 
+  /* Clients may come in floods: a longer accept queue than GIO's 10. */
+  g_socket_listener_set_backlog (listener, 128);
   port = listen_on_loopback (listener, port, &error);
   if (port == 0)
     {
@@ -396,6 +422,7 @@ main (int    argc,
   nursery_group_cancel_on_unix_signal (group, SIGTERM);
   server.group = group;
   server.listener = listener;
+  g_signal_connect (group, "task-failed", G_CALLBACK (on_task_failed), &server);
   g_signal_connect (group, "task-finished", G_CALLBACK (on_task_finished), &server);
 
   acceptor = nursery_group_spawn (group, "acceptor", accept_connections, &server, NULL, NULL);
@@ -405,6 +432,10 @@ main (int    argc,
    * every goodbye was sent or timed out. Clients' failures are theirs:
    * logged, not the server's exit status. */
   nursery_group_wait (group, NULL, NULL);
-  g_printerr ("echo-server: stopped after %u clients\n", server.n_accepted);
+  g_printerr ("echo-server: stopped after %u clients, %u failed%s%s\n", server.n_accepted,
+              nursery_group_get_n_failed (group),
+              nursery_group_get_cancel_signal (group) != 0 ? ", on " : "",
+              nursery_group_get_cancel_signal (group) == SIGINT ? "SIGINT" :
+              nursery_group_get_cancel_signal (group) == SIGTERM ? "SIGTERM" : "");
   return server.failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

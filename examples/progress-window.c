@@ -5,9 +5,14 @@
  *    notify of the group arrives there, on the GTK thread, even when the
  *    children run on worker threads, so the group's properties can be
  *    bound straight to widgets (g_object_bind_property_full): the
- *    progress bar follows n-finished, the labels n-running, n-pending and
- *    n-failed, and the Cancel button is insensitive once the group is
+ *    progress bar follows n-succeeded + n-failed out of n-spawned (not
+ *    n-finished, which counts the cancelled steps too: the bar would jump
+ *    to 100 % on Cancel), the labels n-running, n-pending, n-failed and
+ *    n-cancelled, and the Cancel button is insensitive once the group is
  *    closed;
+ *  - each step publishes its own progress from its worker thread
+ *    (nursery_task_set_progress()); the window hears of it on the GTK
+ *    thread, at most once per batch, and shows the latest step's;
  *  - the Cancel button is just nursery_group_cancel(): running steps see
  *    their cancellables and stop, queued steps never start, and the
  *    window says "Cancelled" only when the last running one has stopped;
@@ -39,9 +44,9 @@ typedef struct
   GtkWindow    *window;
   GtkWidget    *cancel;
   GtkLabel     *status;
+  GtkLabel     *step_progress;
   guint         n_steps;
   guint         step_ms;
-  guint         n_cancelled;
   char         *screenshot;     /* NULL unless --screenshot */
   gboolean      screenshot_taken;
   gboolean      done;
@@ -73,13 +78,34 @@ run_step (NurseryTask *task,
   App *app = data;
   guint number = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (task), "step"));
 
-  /* A worker thread: the UI stays live meanwhile. */
-  pause_unless_cancelled (nursery_task_get_cancellable (task), app->step_ms);
+  /* A worker thread: the UI stays live meanwhile. It works in ten
+   * slices and says how far it is after each. */
+  for (guint slice = 1; slice <= 10 && !nursery_task_is_cancelled (task); slice++)
+    {
+      pause_unless_cancelled (nursery_task_get_cancellable (task), app->step_ms / 10);
+      nursery_task_set_progress (task, slice / 10.0);
+    }
   if (nursery_task_return_error_if_cancelled (task))
     return;
   if (number % 7 == 0)
     nursery_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED,
                                    "step %u failed on purpose", number);
+}
+
+/* On the GTK thread, whichever thread set the progress. */
+static void
+on_step_progress (NurseryTask *task,
+                  GParamSpec  *pspec,
+                  gpointer     data)
+{
+  App *app = data;
+  g_autofree char *text = NULL;
+
+  if (app->window == NULL)
+    return;
+  text = g_strdup_printf ("%s: %.0f %%", nursery_task_get_name (task),
+                          100 * nursery_task_get_progress (task));
+  gtk_label_set_text (app->step_progress, text);
 }
 
 static void
@@ -93,33 +119,43 @@ spawn_steps (App *app)
 
       /* Set before the step can start: it starts on a later iteration (R1). */
       g_object_set_data (G_OBJECT (task), "step", GUINT_TO_POINTER (i));
+      g_signal_connect (task, "notify::progress", G_CALLBACK (on_step_progress), app);
     }
 }
 
 /* Bindings: group properties → widgets */
 
+/* Done means succeeded or failed: a cancelled step is not done. */
+static guint
+n_done (App *app)
+{
+  return nursery_group_get_n_succeeded (app->group) + nursery_group_get_n_failed (app->group);
+}
+
+/* Bound to each of n-succeeded, n-failed and n-spawned: whichever moved,
+ * the bar shows done out of spawned. */
 static gboolean
-finished_to_fraction (GBinding     *binding,
-                      const GValue *from,
-                      GValue       *to,
-                      gpointer      data)
+counts_to_fraction (GBinding     *binding,
+                    const GValue *from,
+                    GValue       *to,
+                    gpointer      data)
 {
   App *app = data;
 
-  g_value_set_double (to, (double) g_value_get_uint (from) / MAX (app->n_steps, 1));
+  g_value_set_double (to, (double) n_done (app) / MAX (nursery_group_get_n_spawned (app->group), 1));
   return TRUE;
 }
 
 static gboolean
-finished_to_text (GBinding     *binding,
-                  const GValue *from,
-                  GValue       *to,
-                  gpointer      data)
+counts_to_text (GBinding     *binding,
+                const GValue *from,
+                GValue       *to,
+                gpointer      data)
 {
   App *app = data;
 
-  g_value_take_string (to, g_strdup_printf ("%u of %u steps finished",
-                                            g_value_get_uint (from), app->n_steps));
+  g_value_take_string (to, g_strdup_printf ("%u of %u steps done", n_done (app),
+                                            nursery_group_get_n_spawned (app->group)));
   return TRUE;
 }
 
@@ -152,11 +188,16 @@ progress_bar (App *app)
 {
   GtkWidget *bar = gtk_progress_bar_new ();
 
+  const char *counts[] = { "n-succeeded", "n-failed", "n-spawned" };
+
   gtk_progress_bar_set_show_text (GTK_PROGRESS_BAR (bar), TRUE);
-  g_object_bind_property_full (app->group, "n-finished", bar, "fraction", G_BINDING_SYNC_CREATE,
-                               finished_to_fraction, NULL, app, NULL);
-  g_object_bind_property_full (app->group, "n-finished", bar, "text", G_BINDING_SYNC_CREATE,
-                               finished_to_text, NULL, app, NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (counts); i++)
+    {
+      g_object_bind_property_full (app->group, counts[i], bar, "fraction", G_BINDING_SYNC_CREATE,
+                                   counts_to_fraction, NULL, app, NULL);
+      g_object_bind_property_full (app->group, counts[i], bar, "text", G_BINDING_SYNC_CREATE,
+                                   counts_to_text, NULL, app, NULL);
+    }
   return bar;
 }
 
@@ -168,6 +209,7 @@ counters_row (App *app)
   gtk_box_append (GTK_BOX (row), counter_label (app, "n-running", "%u running"));
   gtk_box_append (GTK_BOX (row), counter_label (app, "n-pending", "%u waiting"));
   gtk_box_append (GTK_BOX (row), counter_label (app, "n-failed", "%u failed"));
+  gtk_box_append (GTK_BOX (row), counter_label (app, "n-cancelled", "%u cancelled"));
   return row;
 }
 
@@ -195,18 +237,6 @@ on_cancelled (NurseryGroup *group,
   g_print ("cancelling\n");
 }
 
-/* n-finished counts every end; the summary tells the cancelled apart. */
-static void
-on_task_finished (NurseryGroup *group,
-                  NurseryTask  *task,
-                  gpointer      data)
-{
-  App *app = data;
-
-  if (nursery_task_get_state (task) == NURSERY_TASK_CANCELLED)
-    app->n_cancelled++;
-}
-
 static void
 on_group_closed (GObject      *source,
                  GAsyncResult *result,
@@ -221,8 +251,9 @@ on_group_closed (GObject      *source,
   cancelled = nursery_group_is_cancelled (app->group);
   text = g_strdup_printf ("%s: %u succeeded, %u failed, %u cancelled",
                           cancelled ? "Cancelled" : "Done",
-                          nursery_group_get_n_finished (app->group) - nursery_group_get_n_failed (app->group) - app->n_cancelled,
-                          nursery_group_get_n_failed (app->group), app->n_cancelled);
+                          nursery_group_get_n_succeeded (app->group),
+                          nursery_group_get_n_failed (app->group),
+                          nursery_group_get_n_cancelled (app->group));
   g_print ("%s\n", text);
   /* The window may be gone already: closing it cancelled the group. */
   if (app->window == NULL)
@@ -324,6 +355,8 @@ build_content (App  *app,
   gtk_box_append (GTK_BOX (box), gtk_label_new (intro));
   gtk_box_append (GTK_BOX (box), progress_bar (app));
   gtk_box_append (GTK_BOX (box), counters_row (app));
+  app->step_progress = GTK_LABEL (gtk_label_new ("No step has started yet"));
+  gtk_box_append (GTK_BOX (box), GTK_WIDGET (app->step_progress));
   app->status = GTK_LABEL (gtk_label_new ("Working…"));
   gtk_box_append (GTK_BOX (box), GTK_WIDGET (app->status));
 
@@ -413,7 +446,6 @@ main (int    argc,
   app.n_steps = steps;
   app.step_ms = step_ms;
   g_signal_connect (group, "notify::cancelled", G_CALLBACK (on_cancelled), &app);
-  g_signal_connect (group, "task-finished", G_CALLBACK (on_task_finished), &app);
   if (app.screenshot != NULL)
     g_signal_connect (group, "notify::n-finished", G_CALLBACK (maybe_take_screenshot), &app);
 

@@ -140,6 +140,15 @@ struct _NurseryGroup
 
   int             state;        /* NurseryGroupState, atomic */
   guint           dirty;        /* atomic: property bits to notify */
+
+  /* Real-application API (R21, R29). Owner context unless marked. */
+  guint           n_succeeded;
+  guint           n_cancelled;
+  guint           n_spawned;
+  GPtrArray      *failed_names; /* (element-type utf8): the tasks of errors */
+  int             cancel_signum;  /* the signal that cancelled it, or 0 (lock) */
+  int             first_signum;   /* the first signal received, or 0 */
+  guint           n_signals;      /* how many of first_signum arrived */
 };
 
 enum {
@@ -157,11 +166,15 @@ enum {
   PROP_N_PENDING,
   PROP_N_FINISHED,
   PROP_N_FAILED,
+  PROP_N_SUCCEEDED,
+  PROP_N_CANCELLED,
+  PROP_N_SPAWNED,
   N_PROPS
 };
 
 enum {
   TASK_FINISHED,
+  TASK_FAILED,
   N_SIGNALS
 };
 
@@ -434,6 +447,8 @@ _nursery_group_task_started_locked (NurseryGroup *self,
 
 /* Reporting completions */
 
+static GError *signal_error (NurseryGroup *self, const char *name);
+
 static GError *
 outcome_error (NurseryGroup *self)
 {
@@ -455,8 +470,39 @@ outcome_error (NurseryGroup *self)
   if (cause == CANCEL_DEADLINE)
     return g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
                         "Group “%s” timed out", name);
+  if (cause == CANCEL_SIGNAL)
+    return signal_error (self, name);
   return g_error_new (G_IO_ERROR, G_IO_ERROR_CANCELLED,
                       "Group “%s” was cancelled by %s", name, cancel_cause_names[cause]);
+}
+
+/* R29: a `task-failed` handler that returns TRUE takes the failure over:
+ * it is counted but neither kept nor part of the outcome. Nobody
+ * connected costs one check, no emission. */
+static gboolean
+failure_handled (NurseryGroup *self,
+                 NurseryTask  *task)
+{
+  gboolean handled = FALSE;
+
+  if (!g_signal_has_handler_pending (self, signals[TASK_FAILED], 0, TRUE))
+    return FALSE;
+  g_signal_emit (self, signals[TASK_FAILED], 0, task, task->error, &handled);
+  return handled;
+}
+
+/* R29: a kept failure stays traceable to its task, in the same order.
+ * Its name, not the task: a task kept by its group would keep alive
+ * whatever a binding hung on it (a Python exception and its traceback,
+ * which reaches the group again), a cycle no collector can break. */
+static void
+keep_failure (NurseryGroup *self,
+              NurseryTask  *task)
+{
+  const char *name = nursery_task_get_name (task);
+
+  g_ptr_array_add (self->errors, g_error_copy (task->error));
+  g_ptr_array_add (self->failed_names, g_strdup (name != NULL ? name : ""));
 }
 
 /* Counts the outcome; returns the cancel it calls for, applied only after
@@ -468,6 +514,16 @@ record_outcome (NurseryGroup     *self,
 {
   counter_add (&self->n_finished, 1);
   mark_dirty (self, BIT (PROP_N_FINISHED));
+  if (outcome == NURSERY_TASK_SUCCEEDED)
+    {
+      counter_add (&self->n_succeeded, 1);
+      mark_dirty (self, BIT (PROP_N_SUCCEEDED));
+    }
+  else if (outcome == NURSERY_TASK_CANCELLED)
+    {
+      counter_add (&self->n_cancelled, 1);
+      mark_dirty (self, BIT (PROP_N_CANCELLED));
+    }
 
   NURSERY_NOTE (SPAWN, "group “%s”: task “%s” %s", group_name (self),
                 nursery_task_get_name (task) ? nursery_task_get_name (task) : "(unnamed)",
@@ -477,7 +533,9 @@ record_outcome (NurseryGroup     *self,
     {
       counter_add (&self->n_failed, 1);
       mark_dirty (self, BIT (PROP_N_FAILED));
-      g_ptr_array_add (self->errors, g_error_copy (task->error));
+      if (failure_handled (self, task))
+        return CANCEL_NONE;
+      keep_failure (self, task);
       return self->policy == NURSERY_POLICY_FAIL_FAST ? CANCEL_FAILURE : CANCEL_NONE;
     }
   if (outcome == NURSERY_TASK_SUCCEEDED &&
@@ -536,10 +594,13 @@ report_finished (NurseryGroup *self,
       mark_dirty (self, BIT (PROP_N_FINISHED));
       report_to_starters (task, &starters, outcome);
     }
-  _nursery_task_release (task);
+  /* Its cleanups are spawned before it is reported: the group waits for them. */
+  _nursery_task_spawn_cleanups (task, self, outcome);
   if (self->task_list != NULL)
     _nursery_task_list_remove (self->task_list, task);
   g_signal_emit (self, signals[TASK_FINISHED], 0, task);
+  /* The user data outlives task-finished, so its handlers can read it. */
+  _nursery_task_release (task);
   _nursery_task_complete_waiters (task);
   if (consequence != CANCEL_NONE)
     cancel_with_cause (self, consequence);
@@ -553,6 +614,20 @@ report_finished (NurseryGroup *self,
 
 /* The batch */
 
+/* R27: the tasks a batch is about to report leave the live list first,
+ * one items-changed per contiguous range, so whoever hears that a task
+ * finished already sees the list without it. */
+static void
+unlist_tasks (NurseryGroup *self,
+              GQueue       *tasks)
+{
+  if (self->task_list == NULL)
+    return;
+  for (GList *l = tasks->head; l != NULL; l = l->next)
+    _nursery_task_list_remove (self->task_list, l->data);
+  _nursery_task_list_flush (self->task_list);
+}
+
 static void
 finish_doomed (NurseryGroup *self)
 {
@@ -563,6 +638,7 @@ finish_doomed (NurseryGroup *self)
   doomed = self->doomed;
   g_queue_init (&self->doomed);
   g_mutex_unlock (&self->anchor->lock);
+  unlist_tasks (self, &doomed);
 
   while ((link = g_queue_pop_head_link (&doomed)) != NULL)
     {
@@ -632,6 +708,7 @@ start_pending (NurseryGroup *self)
   if (starting.length == 0 && doomed.length == 0)
     return;
   mark_dirty (self, BIT (PROP_N_RUNNING) | BIT (PROP_N_PENDING));
+  unlist_tasks (self, &doomed);
 
   while ((link = g_queue_pop_head_link (&doomed)) != NULL)
     {
@@ -699,6 +776,7 @@ report_returned (NurseryGroup *self)
 
   if (returned.length == 0)
     return;
+  unlist_tasks (self, &returned);
   mark_dirty (self, BIT (PROP_N_RUNNING));
 
   while ((link = g_queue_pop_head_link (&returned)) != NULL)
@@ -846,9 +924,8 @@ add_to_task_list (NurseryGroup *self)
     return;
   additions = g_steal_pointer (&self->list_additions);
   self->list_additions = g_ptr_array_new_with_free_func (g_object_unref);
-  for (guint i = 0; i < additions->len; i++)
-    if (!nursery_task_is_finished (additions->pdata[i]))
-      _nursery_task_list_append (self->task_list, additions->pdata[i]);
+  /* R27: one items-changed for all of them. */
+  _nursery_task_list_append_many (self->task_list, additions);
 }
 
 /* R21: the task setters' notifications, emitted here rather than inside
@@ -931,6 +1008,8 @@ run_batch (NurseryGroup *self)
   maybe_close (self);
   serve_next (self);
   flush_task_notifications (self);
+  if (self->task_list != NULL)
+    _nursery_task_list_flush (self->task_list);
   flush_notifications (self);
   self->in_batch = FALSE;
 
@@ -1093,6 +1172,7 @@ nursery_group_finalize (GObject *object)
   g_source_destroy (self->source);
   g_clear_pointer (&self->source, g_source_unref);
   g_clear_pointer (&self->errors, g_ptr_array_unref);
+  g_clear_pointer (&self->failed_names, g_ptr_array_unref);
   g_clear_pointer (&self->started, g_ptr_array_unref);
   g_clear_pointer (&self->task_notifies, g_ptr_array_unref);
   release_completed (self);
@@ -1154,6 +1234,15 @@ nursery_group_get_property (GObject    *object,
       break;
     case PROP_N_FAILED:
       g_value_set_uint (value, self->n_failed);
+      break;
+    case PROP_N_SUCCEEDED:
+      g_value_set_uint (value, self->n_succeeded);
+      break;
+    case PROP_N_CANCELLED:
+      g_value_set_uint (value, self->n_cancelled);
+      break;
+    case PROP_N_SPAWNED:
+      g_value_set_uint (value, self->n_spawned);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1347,6 +1436,37 @@ nursery_group_class_init (NurseryGroupClass *klass)
    */
   properties[PROP_N_FAILED] = counter_pspec ("n-failed");
 
+  /**
+   * NurseryGroup:n-succeeded:
+   *
+   * How many children have succeeded. With
+   * [property@Nursery.Group:n-spawned] it makes a progress bar that does
+   * not jump to 100 % on Cancel: n-succeeded + n-failed + n-cancelled is
+   * n-finished, not counting start children that never started (R18).
+   *
+   * Since: 1.0
+   */
+  properties[PROP_N_SUCCEEDED] = counter_pspec ("n-succeeded");
+
+  /**
+   * NurseryGroup:n-cancelled:
+   *
+   * How many children have finished cancelled.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_N_CANCELLED] = counter_pspec ("n-cancelled");
+
+  /**
+   * NurseryGroup:n-spawned:
+   *
+   * How many children have been spawned so far, however they ended: the
+   * total for a progress bar.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_N_SPAWNED] = counter_pspec ("n-spawned");
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /**
@@ -1355,7 +1475,9 @@ nursery_group_class_init (NurseryGroupClass *klass)
    * @task: the child that finished
    *
    * Emitted on the owner context once per child, in completion order,
-   * after the group has counted it.
+   * after the group has counted it. The child's user data is still alive
+   * here ([method@Nursery.Task.get_task_data]); its destroy notify runs
+   * right after this emission.
    *
    * Since: 1.0
    */
@@ -1366,6 +1488,34 @@ nursery_group_class_init (NurseryGroupClass *klass)
                   0, NULL, NULL, NULL,
                   G_TYPE_NONE, 1, NURSERY_TYPE_TASK);
 
+  /**
+   * NurseryGroup::task-failed:
+   * @self: the group
+   * @task: the child that failed
+   * @error: its error
+   *
+   * Emitted on the owner context when a child fails, before
+   * [signal@Nursery.Group::task-finished]. A handler that returns %TRUE
+   * *handles* the failure (R29): it is still counted in
+   * [property@Nursery.Group:n-failed], but it is not kept (neither in
+   * [method@Nursery.Group.get_errors] nor in
+   * [method@Nursery.Group.get_failed_task_names]), it does not decide the
+   * outcome of wait and it does not cancel the group under
+   * %NURSERY_POLICY_FAIL_FAST. A server that handles its failed
+   * connections this way runs in bounded memory. Whatever the handler
+   * returns, the failure stays readable from @task.
+   *
+   * Returns: %TRUE if the failure is handled
+   *
+   * Since: 1.0
+   */
+  signals[TASK_FAILED] =
+    g_signal_new ("task-failed",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, g_signal_accumulator_true_handled, NULL, NULL,
+                  G_TYPE_BOOLEAN, 2, NURSERY_TYPE_TASK, G_TYPE_ERROR);
+
 }
 
 static void
@@ -1374,6 +1524,7 @@ nursery_group_init (NurseryGroup *self)
   self->anchor = nursery_anchor_new (self);
   self->context = g_main_context_ref_thread_default ();
   self->errors = g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
+  self->failed_names = g_ptr_array_new_with_free_func (g_free);
   self->started = g_ptr_array_new_with_free_func (g_object_unref);
   self->task_notifies = g_ptr_array_new_with_free_func (g_object_unref);
   self->owner_thread = g_thread_self ();
@@ -1439,7 +1590,8 @@ spawn (NurseryGroup    *self,
   g_mutex_unlock (&self->anchor->lock);
 
   counter_add (&self->n_pending, 1);
-  mark_dirty (self, BIT (PROP_N_PENDING));
+  counter_add (&self->n_spawned, 1);
+  mark_dirty (self, BIT (PROP_N_PENDING) | BIT (PROP_N_SPAWNED));
   if (self->task_list != NULL)
     g_ptr_array_add (self->list_additions, g_object_ref (task));
 
@@ -2413,11 +2565,21 @@ nursery_group_start_finish (NurseryGroup  *self,
 
 /* Graceful shutdown and the exit stack (R22) */
 
+static void signal_received (NurseryGroup *self, int signum);
+
+typedef struct
+{
+  NurseryGroup *group;   /* the source is destroyed before the group goes */
+  int           signum;
+} SignalWatch;
+
 static gboolean
 unix_signal_cb (gpointer data)
 {
-  NURSERY_NOTE (CANCEL, "group “%s”: Unix signal received", group_name (data));
-  cancel_with_cause (data, CANCEL_SIGNAL);
+  SignalWatch *watch = data;
+
+  NURSERY_NOTE (CANCEL, "group “%s”: Unix signal %d received", group_name (watch->group), watch->signum);
+  signal_received (watch->group, watch->signum);
   return G_SOURCE_CONTINUE;
 }
 
@@ -2431,6 +2593,17 @@ unix_signal_cb (gpointer data)
  * for them. The handler is a GLib Unix signal source on the owner context
  * (see g_unix_signal_source_new()), removed when the group closes.
  *
+ * Which signal cancelled the group is readable with
+ * [method@Nursery.Group.get_cancel_signal] and named in the message of
+ * the `G_IO_ERROR_CANCELLED` that wait gives, e.g. “Group “server” was
+ * cancelled by a Unix signal (SIGINT)”; a program exits with
+ * `128 + signum` as shells expect (130 for SIGINT, 143 for SIGTERM).
+ *
+ * A second signal of the same kind as the first one escalates: it
+ * cancels every unfinished child, shielded ones included (their own
+ * [method@Nursery.Task.cancel]), so a second Ctrl-C stops cleanups that
+ * take too long. The group still waits for its children.
+ *
  * Since: 1.0
  */
 void
@@ -2438,13 +2611,17 @@ nursery_group_cancel_on_unix_signal (NurseryGroup *self,
                                      int           signum)
 {
   GSource *source;
+  SignalWatch *watch;
 
   g_return_if_fail (NURSERY_IS_GROUP (self));
   g_return_if_fail (signum == SIGINT || signum == SIGTERM || signum == SIGHUP);
   g_return_if_fail (!nursery_group_is_closed (self));
 
+  watch = g_new (SignalWatch, 1);
+  watch->group = self;
+  watch->signum = signum;
   source = g_unix_signal_source_new (signum);
-  g_source_set_callback (source, unix_signal_cb, self, NULL);
+  g_source_set_callback (source, unix_signal_cb, watch, g_free);
   g_source_set_static_name (source, "NurseryGroup unix signal");
   g_source_attach (source, self->context);
   if (self->signal_sources == NULL)
@@ -2694,8 +2871,11 @@ nursery_group_next_finish (NurseryGroup  *self,
  * The group's unfinished tasks, in spawn order, as a live list model for
  * `GtkListView` and friends: children appear on the batch after their
  * spawn and disappear when they finish, with `items-changed` on the owner
- * context. The list exists only once somebody asked for it; then each
- * change costs O(log n).
+ * context. A batch announces its changes in ranges (R27): one
+ * `items-changed` for the children it adds, one per contiguous range of
+ * positions for the children it reports finished, emitted before anybody
+ * hears that they finished. The list exists only once somebody asked for
+ * it; then each change costs O(log n).
  *
  * Returns: (transfer full): a list model of [class@Nursery.Task]
  *
@@ -2717,8 +2897,186 @@ nursery_group_list_tasks (NurseryGroup *self)
 
       self->task_list = _nursery_task_list_new ();
       self->list_additions = g_ptr_array_new_with_free_func (g_object_unref);
-      for (guint i = 0; i < unfinished->len; i++)
-        _nursery_task_list_append (self->task_list, unfinished->pdata[i]);
+      _nursery_task_list_append_many (self->task_list, unfinished);
     }
   return g_object_ref (G_LIST_MODEL (self->task_list));
+}
+
+/* Real applications: failures with their task, counters, signals (R21, R22, R29) */
+
+static const char *
+signal_name (int signum)
+{
+  switch (signum)
+    {
+    case SIGINT: return "SIGINT";
+    case SIGTERM: return "SIGTERM";
+    case SIGHUP: return "SIGHUP";
+    default: return "unknown signal";
+    }
+}
+
+static GError *
+signal_error (NurseryGroup *self,
+              const char   *name)
+{
+  int signum;
+
+  g_mutex_lock (&self->anchor->lock);
+  signum = self->cancel_signum;
+  g_mutex_unlock (&self->anchor->lock);
+  return g_error_new (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                      "Group “%s” was cancelled by a Unix signal (%s)", name, signal_name (signum));
+}
+
+/* R22: a second signal of the first kind also cancels shielded children,
+ * through their own cancel, which shielding does not stop. */
+static void
+cancel_shielded_too (NurseryGroup *self)
+{
+  g_autoptr(GPtrArray) tasks = g_ptr_array_new_with_free_func (g_object_unref);
+
+  g_mutex_lock (&self->anchor->lock);
+  for (GList *l = self->unfinished.head; l != NULL; l = l->next)
+    g_ptr_array_add (tasks, g_object_ref (l->data));
+  g_mutex_unlock (&self->anchor->lock);
+
+  NURSERY_NOTE (CANCEL, "group “%s”: second signal, cancelling shielded children too", group_name (self));
+  for (guint i = 0; i < tasks->len; i++)
+    nursery_task_cancel (tasks->pdata[i]);
+}
+
+static void
+signal_received (NurseryGroup *self,
+                 int           signum)
+{
+  if (self->first_signum == 0)
+    self->first_signum = signum;
+  if (signum == self->first_signum && ++self->n_signals >= 2)
+    {
+      cancel_shielded_too (self);
+      return;
+    }
+
+  g_mutex_lock (&self->anchor->lock);
+  if (self->cancel_cause == CANCEL_NONE)
+    self->cancel_signum = signum;
+  g_mutex_unlock (&self->anchor->lock);
+  cancel_with_cause (self, CANCEL_SIGNAL);
+}
+
+/**
+ * nursery_group_get_cancel_signal:
+ * @self: a group
+ *
+ * Which Unix signal cancelled the group, if one did (see
+ * [method@Nursery.Group.cancel_on_unix_signal]). A program that stops on
+ * it conventionally exits with `128 +` this number. Thread-safe.
+ *
+ * Returns: the signal number, or 0 if the group was not cancelled by a
+ *   signal
+ *
+ * Since: 1.0
+ */
+int
+nursery_group_get_cancel_signal (NurseryGroup *self)
+{
+  int signum;
+
+  g_return_val_if_fail (NURSERY_IS_GROUP (self), 0);
+
+  g_mutex_lock (&self->anchor->lock);
+  signum = self->cancel_cause == CANCEL_SIGNAL ? self->cancel_signum : 0;
+  g_mutex_unlock (&self->anchor->lock);
+  return signum;
+}
+
+/**
+ * nursery_group_get_failed_task_names:
+ * @self: a group
+ *
+ * Which children produced the failures the group kept (R29): the
+ * name at index `i` is the name of the task whose error is at index `i`
+ * of [method@Nursery.Group.get_errors] (an empty string for an unnamed
+ * task), so the first one names the task whose error wait returned,
+ * unchanged. Failures handled by a [signal@Nursery.Group::task-failed]
+ * handler are in neither.
+ *
+ * The group keeps names, not tasks. To keep the failed tasks themselves,
+ * keep them from a [signal@Nursery.Group::task-failed] handler, which
+ * gets each task with its error as it fails.
+ *
+ * Returns: (transfer full) (array zero-terminated=1): the names, in the
+ *   order the tasks failed
+ *
+ * Since: 1.0
+ */
+char **
+nursery_group_get_failed_task_names (NurseryGroup *self)
+{
+  GStrvBuilder *builder;
+  char **names;
+
+  g_return_val_if_fail (NURSERY_IS_GROUP (self), NULL);
+
+  builder = g_strv_builder_new ();
+  for (guint i = 0; i < self->failed_names->len; i++)
+    g_strv_builder_add (builder, self->failed_names->pdata[i]);
+  names = g_strv_builder_end (builder);
+  g_strv_builder_unref (builder);
+  return names;
+}
+
+/**
+ * nursery_group_get_n_succeeded:
+ * @self: a group
+ *
+ * How many children have succeeded; see [property@Nursery.Group:n-succeeded].
+ *
+ * Returns: the count
+ *
+ * Since: 1.0
+ */
+guint
+nursery_group_get_n_succeeded (NurseryGroup *self)
+{
+  g_return_val_if_fail (NURSERY_IS_GROUP (self), 0);
+
+  return self->n_succeeded;
+}
+
+/**
+ * nursery_group_get_n_cancelled:
+ * @self: a group
+ *
+ * How many children have finished cancelled.
+ *
+ * Returns: the count
+ *
+ * Since: 1.0
+ */
+guint
+nursery_group_get_n_cancelled (NurseryGroup *self)
+{
+  g_return_val_if_fail (NURSERY_IS_GROUP (self), 0);
+
+  return self->n_cancelled;
+}
+
+/**
+ * nursery_group_get_n_spawned:
+ * @self: a group
+ *
+ * How many children have been spawned so far.
+ *
+ * Returns: the count
+ *
+ * Since: 1.0
+ */
+guint
+nursery_group_get_n_spawned (NurseryGroup *self)
+{
+  g_return_val_if_fail (NURSERY_IS_GROUP (self), 0);
+
+  return self->n_spawned;
 }

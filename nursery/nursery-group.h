@@ -187,5 +187,18 @@ NURSERY_AVAILABLE_IN_1_0
 guint              nursery_group_get_n_finished   (NurseryGroup         *self);
 NURSERY_AVAILABLE_IN_1_0
 guint              nursery_group_get_n_failed     (NurseryGroup         *self);
+NURSERY_AVAILABLE_IN_1_0
+guint              nursery_group_get_n_succeeded  (NurseryGroup         *self);
+NURSERY_AVAILABLE_IN_1_0
+guint              nursery_group_get_n_cancelled  (NurseryGroup         *self);
+NURSERY_AVAILABLE_IN_1_0
+guint              nursery_group_get_n_spawned    (NurseryGroup         *self);
+NURSERY_AVAILABLE_IN_1_0
+char             **nursery_group_get_failed_task_names (NurseryGroup    *self);
+NURSERY_AVAILABLE_IN_1_0
+int                nursery_group_get_cancel_signal (NurseryGroup        *self);
+NURSERY_AVAILABLE_IN_1_0
+void               nursery_group_hold_application (NurseryGroup         *self,
+                                                   GApplication         *application);
 
 G_END_DECLS

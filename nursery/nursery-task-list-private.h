@@ -21,5 +21,8 @@ void             _nursery_task_list_append (NurseryTaskList *self,
                                             NurseryTask     *task);
 void             _nursery_task_list_remove (NurseryTaskList *self,
                                             NurseryTask     *task);
+void             _nursery_task_list_append_many (NurseryTaskList *self,
+                                                 GPtrArray       *tasks);
+void             _nursery_task_list_flush  (NurseryTaskList *self);
 
 G_END_DECLS

@@ -70,6 +70,10 @@ struct _NurseryTask
    * bit-field: a bit-field's word is rewritten whole, so a bit written
    * later on the owner (as timed_out was) would race this read. */
   gboolean         in_thread;
+
+  /* Real-application API. */
+  double           progress;         /* -1 unknown, else 0–1 (lock) */
+  GSList          *cleanups;         /* TaskCleanup, most recent first (lock) */
 };
 
 NurseryTask *_nursery_task_new              (NurseryAnchor    *anchor,
@@ -89,5 +93,9 @@ void          _nursery_task_add_starter     (NurseryTask      *self,
                                              GCancellable     *cancellable);
 GSList       *_nursery_task_steal_starters_locked (NurseryTask *self);
 void          _nursery_task_flush_notifications (NurseryTask *self);
+void          _nursery_task_spawn_cleanups  (NurseryTask      *self,
+                                             NurseryGroup     *group,
+                                             NurseryTaskState  outcome);
+void          _nursery_task_drop_cleanups   (NurseryTask      *self);
 
 G_END_DECLS

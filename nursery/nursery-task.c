@@ -45,6 +45,7 @@ enum {
   PROP_STATE,
   PROP_SHIELDED,
   PROP_DEADLINE,
+  PROP_PROGRESS,
   N_PROPS
 };
 
@@ -89,6 +90,7 @@ nursery_task_finalize (GObject *object)
   g_assert (self->nested_groups == NULL);
 
   _nursery_task_release (self);
+  _nursery_task_drop_cleanups (self);
   if (self->started_value != NULL)
     {
       g_value_unset (self->started_value);
@@ -132,6 +134,10 @@ nursery_task_get_property (GObject    *object,
       g_value_set_int64 (value, self->deadline);
       break;
 
+    case PROP_PROGRESS:
+      g_value_set_double (value, nursery_task_get_progress (self));
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -153,6 +159,10 @@ nursery_task_set_property (GObject      *object,
 
     case PROP_DEADLINE:
       nursery_task_set_deadline (self, g_value_get_int64 (value));
+      break;
+
+    case PROP_PROGRESS:
+      nursery_task_set_progress (self, g_value_get_double (value));
       break;
 
     default:
@@ -220,6 +230,19 @@ nursery_task_class_init (NurseryTaskClass *klass)
     g_param_spec_int64 ("deadline", NULL, NULL, -1, G_MAXINT64, -1,
                         (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
 
+  /**
+   * NurseryTask:progress:
+   *
+   * How far the task is, from 0 to 1, or -1 if unknown (the default).
+   * Settable from any thread with [method@Nursery.Task.set_progress];
+   * notified on the group's owner context, at most once per batch.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_PROGRESS] =
+    g_param_spec_double ("progress", NULL, NULL, -1.0, 1.0, -1.0,
+                         (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
@@ -229,6 +252,7 @@ nursery_task_init (NurseryTask *self)
   self->all_link.data = self;
   self->queue_link.data = self;
   self->deadline = NURSERY_NO_DEADLINE;
+  self->progress = -1.0;
 }
 
 NurseryTask *
@@ -1272,3 +1296,84 @@ nursery_task_started (NurseryTask  *self,
     g_critical ("%s: task “%s” was already started, or not spawned with "
                 "nursery_group_start_async()", G_STRFUNC, display_name (self));
 }
+
+/* Task data and progress (R21) */
+
+/**
+ * nursery_task_get_task_data: (skip)
+ * @self: a task
+ *
+ * The user data the task was spawned with, like g_task_get_task_data():
+ * every callback of a multi-step child can reach its state through the
+ * task alone. It stays valid until the task has finished and
+ * [signal@Nursery.Group::task-finished] has been emitted for it; then its
+ * destroy notify runs and this returns %NULL.
+ *
+ * Returns: (transfer none) (nullable): the spawn's user data
+ *
+ * Since: 1.0
+ */
+gpointer
+nursery_task_get_task_data (NurseryTask *self)
+{
+  g_return_val_if_fail (NURSERY_IS_TASK (self), NULL);
+
+  return self->user_data;
+}
+
+/**
+ * nursery_task_set_progress:
+ * @self: a task
+ * @progress: from 0 to 1, or -1 for unknown
+ *
+ * Publishes how far the task is, for a progress bar bound to
+ * [property@Nursery.Task:progress]. May be called from any thread and as
+ * often as the work allows: the notification is emitted on the group's
+ * owner context, at most once per batch, with the latest value.
+ *
+ * Since: 1.0
+ */
+void
+nursery_task_set_progress (NurseryTask *self,
+                           double       progress)
+{
+  NurseryAnchor *anchor;
+  gboolean changed;
+
+  g_return_if_fail (NURSERY_IS_TASK (self));
+  g_return_if_fail (progress == -1.0 || (progress >= 0.0 && progress <= 1.0));
+
+  anchor = self->anchor;
+  g_mutex_lock (&anchor->lock);
+  changed = self->progress != progress;
+  self->progress = progress;
+  g_mutex_unlock (&anchor->lock);
+
+  /* Notified in the group's next batch, once however often it was set. */
+  if (changed)
+    queue_notify (self, PROP_PROGRESS);
+}
+
+/**
+ * nursery_task_get_progress:
+ * @self: a task
+ *
+ * The task's latest progress. Thread-safe.
+ *
+ * Returns: from 0 to 1, or -1 if unknown
+ *
+ * Since: 1.0
+ */
+double
+nursery_task_get_progress (NurseryTask *self)
+{
+  double progress;
+
+  g_return_val_if_fail (NURSERY_IS_TASK (self), -1.0);
+
+  g_mutex_lock (&self->anchor->lock);
+  progress = self->progress;
+  g_mutex_unlock (&self->anchor->lock);
+  return progress;
+}
+

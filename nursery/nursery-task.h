@@ -123,4 +123,21 @@ gboolean          nursery_task_wait_finish                (NurseryTask          
                                                            GAsyncResult         *result,
                                                            GError              **error);
 
+NURSERY_AVAILABLE_IN_1_0
+gpointer          nursery_task_get_task_data              (NurseryTask          *self);
+NURSERY_AVAILABLE_IN_1_0
+void              nursery_task_set_progress               (NurseryTask          *self,
+                                                           double                progress);
+NURSERY_AVAILABLE_IN_1_0
+double            nursery_task_get_progress               (NurseryTask          *self);
+NURSERY_AVAILABLE_IN_1_0
+void              nursery_task_add_cleanup                (NurseryTask          *self,
+                                                           GTimeSpan             timeout,
+                                                           NurseryTaskFunc       func,
+                                                           gpointer              user_data,
+                                                           GDestroyNotify        destroy);
+NURSERY_AVAILABLE_IN_1_0
+void              nursery_task_return_from_group          (NurseryTask          *self,
+                                                           NurseryGroup         *nested);
+
 G_END_DECLS
