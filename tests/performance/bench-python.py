@@ -27,6 +27,10 @@
 #
 # Rows go to stdout and, when NURSERY_BENCH_RESULTS names a file, as JSON
 # lines to it (see tests/performance/run-benchmarks).
+#
+# Instruction counts, repeatable on a busy machine:
+#   valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+#       /usr/bin/python3 bench-python.py --one override 10000   (and 0)
 
 import asyncio
 import gc
@@ -206,7 +210,24 @@ def measure_counts(n, runs):
     return samples, coro, n_coro
 
 
+def run_one(side, n):
+    """--one SIDE N: one warm-up round and one run of one side, nothing
+    else, for an instruction count under callgrind (run it with N and with
+    0; the difference over N is the cost per child)."""
+    sides = {
+        'introspection': run_nursery,
+        'override': run_override,
+        'taskgroup': lambda k: run_asyncio(asyncio.new_event_loop(), k),
+    }
+    sides[side](100)
+    if n:
+        sides[side](n)
+    return 0
+
+
 def main():
+    if sys.argv[1:2] == ['--one']:
+        return run_one(sys.argv[2], int(sys.argv[3]))
     quick = '--quick' in sys.argv[1:]
     runs = int(os.environ.get('NURSERY_BENCH_RUNS', '5'))
     n = int(os.environ.get('NURSERY_BENCH_PY_N', '10000' if quick else '100000'))
