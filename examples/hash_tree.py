@@ -8,10 +8,12 @@
 
 What it shows (the same job as examples/hash-tree.c):
 
-- ``with Nursery.Group(...) as group``: leaving the block joins the group;
-  the supervise policy keeps one unreadable file from stopping the rest,
-  and the failures it raises (an ExceptionGroup of GLib.Error) are
-  handled with ``except*``;
+- ``async with Nursery.Group(...) as group`` in a coroutine, on asyncio
+  running GLib's main loop (python3-gbulb): leaving the block joins the
+  group without blocking the loop; the supervise policy keeps one
+  unreadable file from stopping the rest, and the failures it raises (one
+  ExceptionGroup: a child's OSError as raised, a timeout as GLib.Error)
+  are handled with ``except*``;
 - ``group.spawn_in_thread(func, *args, name=...)``: one thread child per
   file, at most --jobs at once (the ``max-concurrent`` property); a child
   that returns a value succeeds with it (``task.result``), one that
@@ -33,6 +35,7 @@ GI_TYPELIB_PATH, LD_LIBRARY_PATH and PYTHONPATH.
 """
 
 import argparse
+import asyncio
 import hashlib
 import os
 import select
@@ -40,6 +43,7 @@ import signal
 import sys
 import time
 
+import gbulb
 import gi
 gi.require_version('Nursery', '1.0')
 from gi.repository import Gio, GLib, Nursery  # noqa: E402
@@ -177,18 +181,18 @@ class HashTree:
         out.flush()
         return n_hashed
 
-    def run(self, root):
+    async def run(self, root):
         walk(root, self.entries, self.errors)
         for error in self.errors:
             print('hash-tree: ' + error, file=sys.stderr)
         # Byte order, as `LC_ALL=C sort` orders whole paths.
         self.entries.sort(key=lambda entry: os.fsencode(entry.path))
         try:
-            with self.group as group:
+            async with self.group as group:
                 for entry in self.entries:
                     entry.task = group.spawn_in_thread(self.hash_file, entry.path,
                                                        name=entry.path)
-        except* GLib.Error:
+        except* (OSError, GLib.Error):
             # The failures (and the cancellation by Ctrl-C) are read per
             # task below; the ExceptionGroup adds nothing here.
             pass
@@ -231,9 +235,15 @@ def parse_args():
     return args
 
 
+async def hash_tree(args):
+    # The group belongs to the running loop's context: created in here.
+    return await HashTree(args).run(args.dir)
+
+
 def main():
     args = parse_args()
-    sys.exit(HashTree(args).run(args.dir))
+    gbulb.install()    # asyncio's loop runs GLib's default main context
+    sys.exit(asyncio.run(hash_tree(args)))
 
 
 if __name__ == '__main__':

@@ -3,213 +3,27 @@
 # Copyright 2026 The Nursery authors
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
-"""Structured concurrency for GLib, the Python way.
+"""Structured concurrency for GLib, the Python way: ``with`` and
+``async with Nursery.Group() as group``, ``group.spawn()`` of plain
+functions, thread functions and coroutine functions, ``await task``,
+``group.start()``, ``group.as_completed()`` and channels.
 
-A :class:`Group` is a nursery (trio) or task group (anyio, asyncio)::
-
-    from gi.repository import GLib, Nursery
-
-    def fetch(task, url):
-        return download(url, task.get_cancellable())   # becomes task.result
-
-    try:
-        with Nursery.Group(name='fetch') as group:
-            for url in urls:
-                group.spawn(fetch, url)
-    except* GLib.Error as failures:
-        ...
-
-Leaving the ``with`` block joins the group: it iterates the owner context
-(the thread-default ``GLib.MainContext`` when the group was created) until
-every child has finished and the group is closed.
-
-Children
-    ``group.spawn(func, *args, name=None, async_return=False,
-    shielded=False, timeout=None)`` and ``group.spawn_in_thread(func,
-    *args, name=None, shielded=False, timeout=None)`` take any callable and
-    call it as ``func(task, *args)``: on the owner context, or on a worker
-    thread of the GTask pool. ``name`` defaults to the callable's
-    ``__qualname__``. ``shielded=True`` and ``timeout`` (seconds, see
-    Deadlines) are applied before the child can start (R1).
-
-    A Python child behaves like a plain function: when ``func`` returns,
-    the task succeeds with the returned value (``None`` for none); when it
-    raises, the task fails. ``func`` may instead finish the task itself
-    with one of the ``task.return_*()`` methods (for instance
-    ``task.return_int()`` so C code can read ``get_int()``); then its
-    return value is ignored.
-
-    The C semantics, where an in-context child finishes only when it calls
-    ``task.return_*()``, possibly much later from a callback, are one
-    keyword away: with ``spawn(..., async_return=True)`` the return value
-    of ``func`` is ignored and the task runs until a ``return_*()`` call
-    (an exception raised by ``func`` before that still fails it). Call the
-    return methods through the task object, so the override sees them.
-
-    An exception raised after the task has returned cannot change the
-    outcome any more; it is printed like any exception in a callback.
-
-Values
-    ``None``, ``bool`` and ``int`` (within gint64) are stored as plain
-    GValues, so C code can read them with ``get_boolean()``/``get_int()``;
-    a ``GObject.Value`` is stored as given; any other object travels as a
-    ``GObject.TYPE_PYOBJECT`` value and ``task.result`` is that very object.
-
-Failures
-    A child that raises ``GLib.Error`` fails with that error's domain, code
-    and message. Any other exception becomes a ``Nursery.Error.FAILED``
-    failure whose message names the exception type and text.
-    ``task.return_error()`` takes either kind too. The exception object a
-    task failed with from Python is ``task.exception`` (None for failures
-    made in C); it lives exactly as long as the task.
-
-Leaving ``with``
-    * Success (under ``Nursery.Policy.RACE``: a winner) leaves quietly.
-    * If children failed, an ``ExceptionGroup`` of ``GLib.Error`` is raised,
-      one entry per ``group.get_errors()`` failure, in the order they
-      happened, so ``except* GLib.Error`` works; each entry's
-      ``__cause__`` is the exception its child raised, if it raised one.
-    * Without failures, a cancelled or timed-out group raises its single
-      ``GLib.Error`` (``Gio.IOErrorEnum.CANCELLED`` / ``TIMED_OUT``).
-    * If the body of the ``with`` raises, the group is cancelled and still
-      joined (no child outlives it), then the body's exception propagates
-      unchanged, so ``except ValueError`` around the block keeps working;
-      child failures are attached to it as notes (``add_note``) and stay
-      readable from ``group.get_errors()``.
-    * ``KeyboardInterrupt``, ``SystemExit`` and other ``BaseException``
-      that are not ``Exception`` are never wrapped: raised by a child, it
-      fails the task like any exception (so the group cannot hang), and
-      once the group is closed the first one propagates as itself.
-
-Deadlines and shields
-    Timeouts are in seconds (``float``) in Python and count from the call:
-    ``Nursery.Group(timeout=5)`` and ``spawn(..., timeout=0.5)``; 0 expires
-    on the next iteration, ``math.inf`` means no deadline, a negative or
-    NaN timeout raises ``ValueError``. The C methods keep their units:
-    ``set_timeout()`` takes microseconds and ``set_deadline()`` an absolute
-    ``GLib.get_monotonic_time()``, both on groups and tasks, so deadlines
-    can be moved or cleared later (R16). A child whose own deadline
-    passes is cancelled and, if it ends cancelled, fails with
-    ``Gio.IOErrorEnum.TIMED_OUT`` (R17): a failure, so it appears in the
-    ``ExceptionGroup``. A group whose deadline passes is cancelled and
-    raises a single TIMED_OUT ``GLib.Error`` unless a child failed (R7).
-    A shielded child (``shielded=True`` or ``task.set_shielded(True)``) is
-    passed by the group's cancellation and deadline, but not by its own
-    ``cancel()`` or deadline; the group still waits for it (R15).
-
-Start handshake
-    ``task, value = group.start(func, *args, name=None, cancellable=None,
-    async_return=False)`` is trio's and anyio's ``start()`` (R18):
-    it spawns an in-context child and iterates the owner context until the
-    child calls ``task.started(value)`` (any value, as for results), then
-    returns the task and that value. If the child finishes first, ``start``
-    raises: the child's own failure as a ``GLib.Error`` (whose
-    ``__cause__`` is what the child raised, if it raised), or
-    ``Nursery.Error.NOT_STARTED`` if it succeeded without calling
-    ``started()``, or CANCELLED if ``cancellable`` was cancelled first
-    (which cancels the child). Such a failure belongs to the caller, not to
-    the group. After ``started()`` the child is an ordinary child.
-
-    A child that should keep running after ``started()`` (the usual case:
-    a server) needs ``async_return=True``, since a plain function's return
-    ends its task; it then finishes with a ``task.return_*()`` call, for
-    instance from a callback or once cancelled. Such a child may also call
-    ``started()`` later, from a callback. Under the default, a child that
-    returns before calling ``started()`` makes ``start`` raise NOT_STARTED.
-    The child can shield itself or set its own timeout in its body.
-
-    The callback form is ``group.start_async(func, *args, name=None,
-    cancellable=None, callback=None, async_return=False)``; ``callback(group,
-    result)`` runs on the owner context and ``group.start_finish(result)``
-    returns ``(task, value)`` or raises.
-
-Nested groups
-    ``Nursery.Group.new_for_task(task)`` and
-    ``Nursery.Group.new_with_cancellable(cancellable)`` return groups of
-    this class, usable with ``with``; they are cancelled with their parent
-    (R14) unless shielded (``set_shielded(True)``, R15). Inside an
-    in-context child, prefer ``inner.wait_async()`` with a callback that
-    finishes the parent task over a ``with`` block, which iterates the
-    context from inside the parent's function.
-
-Completion order
-    ``for task in group.as_completed(cancellable=None):`` yields each
-    child as it finishes, each exactly once, in completion order (Python's
-    ``asyncio.as_completed()``, Tokio's ``JoinSet::join_next()``), and
-    ends once the group is closed and every finished child was handed
-    over. Iterating it runs the owner context until the next child
-    finishes, so it belongs on the owner context's thread, like
-    ``start()`` (RuntimeError where another thread runs that context). It is ``next_async()`` and
-    ``next_finish()`` in a loop: like ``wait()`` it joins the group, and
-    it hands over the children that finish from its first call on, which
-    ``as_completed()`` makes at once, so call it right after spawning.
-    ``cancellable`` gives up the loop only: it raises CANCELLED and takes
-    no task; the group is not cancelled and a later ``as_completed()``
-    carries on. The callback form works as is:
-    ``group.next_async(cancellable, callback)`` and, in
-    ``callback(group, result)``, ``group.next_finish(result)``: a task, or
-    None at the end.
-
-    ``group.list_tasks()`` is a live ``Gio.ListModel`` of the unfinished
-    children: ``len()``, indexing, iteration and ``items-changed``.
-
-Channels
-    ``Nursery.Channel(capacity=0)`` (or ``Nursery.Channel.new(capacity)``)
-    carries Python values from producers to consumers, in FIFO order,
-    each item exactly once or handed back to its sender as an error:
-
-    * ``channel.try_send(value)`` and ``channel.try_receive()`` never
-      wait: they return None and the item, or raise ``GLib.Error``
-      (``Gio.IOErrorEnum.WOULD_BLOCK`` when full or empty,
-      ``Nursery.Error.CLOSED`` once closed, and drained for receivers).
-    * ``channel.send(value, cancellable=None)`` and
-      ``channel.receive(cancellable=None)`` wait, and raise the same way
-      (CANCELLED instead of WOULD_BLOCK; a cancelled receive consumes no
-      item). On a thread that runs its thread-default context (the main
-      thread, a thread that pushed a context, any code dispatched by a
-      context) they use the async form and iterate that context until it
-      completes, so children on that context keep running meanwhile; on
-      any other thread (a ``spawn_in_thread()`` child) they call the
-      blocking C form. Iterating the context from inside an in-context
-      child nests the loop: fine for one such child, but two in-context
-      children that wait on each other this way deadlock, as the inner
-      one must finish first; give them callbacks or put one in a thread.
-    * ``for item in channel:`` (or ``channel.iter(cancellable)``)
-      receives until the channel is closed and drained; any other error
-      (a cancel) is raised.
-    * ``send_async(value, cancellable, callback)`` /
-      ``send_finish(result)`` and ``receive_async(cancellable, callback)``
-      / ``receive_finish(result)`` are the callback forms;
-      ``receive_finish()`` returns the item.
-
-    Values go through a GValue: ``str``, ``float`` and GObjects as
-    G_TYPE_STRING, G_TYPE_DOUBLE and their own type, so C, GJS and Vala
-    receivers read them directly; ``bool`` and ``int`` as for results
-    (G_TYPE_BOOLEAN, and G_TYPE_INT64 within gint64: C reads it with
-    ``g_value_get_int64()``); a ``GObject.Value`` as given (for a
-    G_TYPE_INT, say); anything else, ``None`` included, as
-    ``GObject.TYPE_PYOBJECT``. A Python receiver gets back an equal
-    ``int``, ``str``, ``float`` or ``bool``, the contents of a
-    ``GObject.Value``, and the very object otherwise.
-
-Task helpers
-    ``task.result``, ``task.error``, ``task.exception``, ``task.state``,
-    ``task.name``; ``task.cancel()`` and everything else of the C API.
-
-Versions
-    Written for PyGObject 3.42, where the pattern is callbacks plus a
-    ``GLib.MainLoop`` (or the blocking ``group.wait()``, which iterates the
-    owner context). Where PyGObject >= 3.50 is present, ``await
-    group.wait_async()`` should work too, through its asyncio integration
-    and the ``wait_async``/``wait_finish`` pair (untested here). The
-    override's ``start_async()`` is not awaitable: use ``start()`` or its
-    callback.
+The guide is docs/bindings.md (Python); the rules it cites are
+docs/rules.md.
 """
 
 import math
+import signal
+import socket
+import sys
 import threading
+import traceback
+import weakref
+from types import CoroutineType as _CoroutineType
+from contextvars import copy_context
+from functools import partial
 
-from gi.repository import GLib, GObject
+from gi.repository import Gio, GLib, GObject
 
 from ..module import get_introspection_module
 from ..overrides import override
@@ -223,40 +37,44 @@ _GINT64_MAX = 2 ** 63 - 1
 # Longer timeouts than this (about 146 000 years) mean no deadline: the C
 # deadline is now + timeout in a gint64.
 _MAX_TIMEOUT_USEC = 2 ** 62
+# The code flags of functions whose call only makes an object (a coroutine
+# or a generator) and runs nothing: CO_GENERATOR, CO_COROUTINE,
+# CO_ITERABLE_COROUTINE, CO_ASYNC_GENERATOR.
+_CO_LAZY = 0x20 | 0x80 | 0x100 | 0x200
+
+_IO_ERROR = Gio.io_error_quark()
+
+# The C methods the hot paths call without the override's wrappers.
+_c_return_value = Nursery.Task.return_value
+_c_return_error = Nursery.Task.return_error
+_c_spawn = Nursery.Group.spawn
+_c_spawn_in_thread = Nursery.Group.spawn_in_thread
+_c_cancel = Nursery.Group.cancel
+
+# Tasks whose function runs now (plain and thread children) or whose
+# coroutine has not finished: task -> True once a return_*() call went
+# through the override. A dict is atomic under the GIL, from any thread.
+_running = {}
 
 
-class _Record:
-    """What the override knows of a task beyond its C state."""
-
-    __slots__ = ('returned', 'exception')
-
-    def __init__(self):
-        self.returned = False    # a return_*() went through the override
-        self.exception = None    # the Python exception the task failed with
+def _mark_returned(task):
+    if task in _running:
+        _running[task] = True
 
 
-def _record(task):
-    """The task's record, created on first use, from any thread.
-
-    It lives in the wrapper's instance dict rather than in a dict keyed by
-    the wrapper: PyGObject creates a new wrapper whenever the old one was
-    dropped, so a WeakKeyDictionary would lose records; an instance dict
-    makes PyGObject keep the one wrapper (a toggle reference) exactly as
-    long as the task exists, and leaves cycles through a stored traceback
-    to Python's GC. setdefault() is atomic under the GIL.
-    """
-    return task.__dict__.setdefault('_nursery_record', _Record())
+def _is_plain(value):
+    """True for the values kept in C as plain GValues (bool, gint64 int)."""
+    return value is None or type(value) is bool or (
+        type(value) is int and _GINT64_MIN <= value <= _GINT64_MAX)
 
 
 def _to_gvalue(value):
-    """A Python result as the GValue the C task stores."""
+    """A plain Python result as the GValue the C task stores."""
     if value is None or isinstance(value, GObject.Value):
         return value
     if isinstance(value, bool):
         return GObject.Value(GObject.TYPE_BOOLEAN, value)
-    if isinstance(value, int) and _GINT64_MIN <= value <= _GINT64_MAX:
-        return GObject.Value(GObject.TYPE_INT64, value)
-    return GObject.Value(GObject.TYPE_PYOBJECT, value)
+    return GObject.Value(GObject.TYPE_INT64, value)
 
 
 def _timeout_usec(seconds):
@@ -282,17 +100,68 @@ def _to_gerror(exc):
     return GLib.Error.new_literal(Nursery.error_quark(), message, Nursery.Error.FAILED)
 
 
+def _error_key(error):
+    return (error.domain, error.code, error.message)
+
+
 def _to_item(value):
-    """A Python value as the GValue a channel carries (module doc: Channels)."""
+    """A Python value as the GValue a channel carries (docs/bindings.md)."""
     if type(value) is str:
         return GObject.Value(GObject.TYPE_STRING, value)
     if type(value) is float:
         return GObject.Value(GObject.TYPE_DOUBLE, value)
     if isinstance(value, GObject.Object):
         return GObject.Value(value.__gtype__, value)
-    if value is None:
-        return GObject.Value(GObject.TYPE_PYOBJECT, None)
-    return _to_gvalue(value)
+    if _is_plain(value) and value is not None or isinstance(value, GObject.Value):
+        return _to_gvalue(value)
+    return GObject.Value(GObject.TYPE_PYOBJECT, value)
+
+
+def _running_loop():
+    """The asyncio loop running on this thread, or None. asyncio is not
+    imported for a program that does not use it."""
+    asyncio = sys.modules.get('asyncio')
+    return asyncio._get_running_loop() if asyncio is not None else None
+
+
+def _is_cancelled_error(error):
+    return isinstance(error, GLib.Error) and error.matches(_IO_ERROR, Gio.IOErrorEnum.CANCELLED)
+
+
+def _is_timeout_error(error):
+    return isinstance(error, GLib.Error) and error.matches(_IO_ERROR, Gio.IOErrorEnum.TIMED_OUT)
+
+
+def _is_interrupt(exc):
+    """KeyboardInterrupt, SystemExit and their kind: never wrapped."""
+    asyncio = sys.modules.get('asyncio')
+    if asyncio is not None and isinstance(exc, asyncio.CancelledError):
+        return False
+    return not isinstance(exc, Exception)
+
+
+def _trim_traceback(exc, skip):
+    """Starts @exc's traceback at the child's own frame (@skip frames of
+    the override go) and clears the frames' locals: the exception is kept
+    with its task, and a frame holding the task would make a cycle."""
+    tb = exc.__traceback__
+    for _ in range(skip):
+        if tb is not None and tb.tb_frame.f_globals is globals():
+            tb = tb.tb_next
+    traceback.clear_frames(tb)
+    exc.__traceback__ = tb
+    return exc
+
+
+def _fail(task, exc, failures):
+    """Fails @task with @exc, a Python exception; @failures (a list, or
+    None for a start child before started()) keeps it for the group's
+    ExceptionGroup."""
+    task.__dict__['_nursery_exception'] = exc
+    error = _to_gerror(exc)
+    if failures is not None:
+        failures.append((_error_key(error), exc, task))
+    _c_return_error(task, error)
 
 
 def _iterate_until(context, results):
@@ -348,8 +217,30 @@ def _is_closed_error(error):
     return error.matches(Nursery.error_quark(), Nursery.Error.CLOSED)
 
 
+def _future_from_async(loop, start, finish):
+    """An asyncio future of a GIO-style call: ``start(callback)`` now,
+    ``finish(result)`` in the callback gives the future's outcome."""
+    future = loop.create_future()
+
+    def callback(source, result, *unused):
+        try:
+            value = finish(result)
+        except BaseException as exc:    # noqa: B036 (handed over, not lost)
+            # Its traceback would only show this frame, which holds the
+            # future (a cycle): the awaiting code raises it afresh.
+            if not future.done():
+                future.set_exception(exc.with_traceback(None))
+            return
+        if not future.done():
+            future.set_result(value)
+
+    start(callback)
+    return future
+
+
 class Task(Nursery.Task):
-    """One child of a :class:`Group`, with Python-friendly accessors."""
+    """One child of a :class:`Group`, with Python-friendly accessors;
+    ``await task`` inside a coroutine returns its result or raises."""
 
     @property
     def name(self):
@@ -374,115 +265,317 @@ class Task(Nursery.Task):
     @property
     def exception(self):
         """The Python exception the task failed with, or None."""
-        record = getattr(self, '_nursery_record', None)
-        return record.exception if record is not None else None
+        return self.__dict__.get('_nursery_exception')
+
+    def get_value(self):
+        """The value the task succeeded with: a Python object is kept on
+        the Python side (so the cyclic GC sees it), a plain one in C."""
+        value = self.__dict__.get('_nursery_value', self)
+        return super().get_value() if value is self else value
+
+    def _returning(self, c_return, value):
+        """Runs a C return_*() call; if converting @value fails, the task
+        fails with that exception (and it is raised), never left running."""
+        _mark_returned(self)
+        try:
+            c_return(self, value)
+        except (TypeError, OverflowError, ValueError) as exc:
+            _fail(self, exc, _group_failures(self))
+            raise
 
     def return_value(self, value=None):
-        """Succeeds with @value: any Python object (see the module doc)."""
-        _record(self).returned = True
-        super().return_value(_to_gvalue(value))
+        """Succeeds with @value: any Python object (docs/bindings.md)."""
+        if _is_plain(value) or isinstance(value, GObject.Value):
+            self._returning(_c_return_value, _to_gvalue(value))
+            return
+        # Kept by the wrapper, not in a C GValue the cyclic GC cannot see.
+        self.__dict__['_nursery_value'] = value
+        self._returning(_c_return_value, None)
 
     def return_boolean(self, result):
         """Succeeds with a boolean, readable from C with get_boolean()."""
-        _record(self).returned = True
-        super().return_boolean(result)
+        self._returning(Nursery.Task.return_boolean, result)
 
     def return_int(self, result):
         """Succeeds with an integer, readable from C with get_int()."""
-        _record(self).returned = True
-        super().return_int(result)
+        self._returning(Nursery.Task.return_int, result)
 
     def return_error(self, error):
         """Fails with @error: a GLib.Error as it is, any other exception
         as a Nursery.Error.FAILED failure (kept in :attr:`exception`)."""
-        record = _record(self)
+        _mark_returned(self)
+        d = self.__dict__
         # A second return is refused by C (R3): keep the first story.
-        if not record.returned:
-            record.returned = True
-            record.exception = error
-        super().return_error(_to_gerror(error))
+        if not self.is_finished() and '_nursery_exception' not in d:
+            failures = _group_failures(self)
+            d['_nursery_exception'] = error
+            if failures is not None:
+                failures.append((_error_key(_to_gerror(error)), error, self))
+        _c_return_error(self, _to_gerror(error))
 
     def return_error_if_cancelled(self):
         """If the task was cancelled, finishes it as cancelled: True."""
         if not super().return_error_if_cancelled():
             return False
-        _record(self).returned = True
+        _mark_returned(self)
         return True
 
     def started(self, value=None):
         """Tells the :meth:`Group.start` caller that the task is ready,
-        handing it @value: any Python object (see the module doc). A
-        second call is a critical and is ignored (R18)."""
-        super().started(_to_gvalue(value))
+        handing it @value: any Python object (docs/bindings.md). A second
+        call is a critical and is ignored (R18)."""
+        d = self.__dict__
+        if _is_plain(value) or isinstance(value, GObject.Value):
+            d['_nursery_started'] = True
+            super().started(_to_gvalue(value))
+            return
+        # Handed over on the Python side and dropped by start(): a value
+        # that refers to its own task makes no cycle through C.
+        d['_nursery_started'] = (value,)
+        super().started(None)
+
+    def _started_value(self, c_value):
+        """The value of started(), once; for start() and start_finish()."""
+        held = self.__dict__.pop('_nursery_started', True)
+        return held[0] if type(held) is tuple else c_value
+
+    def _outcome(self):
+        """The result of a finished task, or raises what it failed with."""
+        state = self.get_state()
+        if state == Nursery.TaskState.SUCCEEDED:
+            return self.get_value()
+        exc = self.__dict__.get('_nursery_exception')
+        if state == Nursery.TaskState.FAILED:
+            raise exc if exc is not None else self.get_error()
+        import asyncio
+        raise asyncio.CancelledError(self.get_error().message)
+
+    def __await__(self):
+        """``await task``: its result, or raises its exception
+        (CancelledError if it was cancelled), without blocking the loop."""
+        if not self.is_finished():
+            import asyncio
+            future = _future_from_async(asyncio.get_running_loop(),
+                                        lambda callback: self.wait_async(None, callback),
+                                        _ignore_wait)
+            yield from future.__await__()
+        return self._outcome()
+
+
+def _ignore_wait(result):
+    """The wait_finish() of ``await task``: the outcome is read after."""
+    return None
 
 
 Task = override(Task)
 __all__.append('Task')
 
 
-class _Child:
-    """A Python child: the user data its C task holds until it finished."""
-
-    __slots__ = ('func', 'args', 'async_return', 'raised')
-
-    def __init__(self, func, args, async_return, keep_raised=False):
-        self.func = func
-        self.args = args
-        self.async_return = async_return
-        # For start(): what func raised, as the start error's __cause__.
-        self.raised = [] if keep_raised else None
-
-
-def _run_child(task, child):
-    """The NurseryTaskFunc of every Python child, in context or in a thread."""
-    record = _record(task)
+def _run_child(task, data):
+    """The NurseryTaskFunc of a plain Python child, in context or in a
+    thread: ``func(task, *args)`` in a copy of the spawner's contextvars;
+    its return value is the task's result. The hot path of every child."""
+    func, args, context = data
+    _running[task] = False
     try:
-        result = child.func(task, *child.args)
+        result = context.run(func, task, *args)
     except BaseException as exc:
-        # Too late to fail the task (R3): let PyGObject print it.
-        if record.returned:
-            raise
-        if child.raised is not None:
-            child.raised.append(exc)
-        task.return_error(exc)
+        _child_raised(task, exc, _group_failures(task))
+        # The child's frame, kept by its traceback, keeps this one as
+        # f_back: leave no task in it (no cycle through the task's dict).
+        task = data = func = args = context = None
         return
-    if not record.returned and not child.async_return:
-        task.return_value(result)
+    if _running.pop(task):
+        return
+    if result is None:
+        _c_return_value(task, None)
+    elif type(result) is _CoroutineType:
+        _returned_coroutine(task, result, context, _group_failures(task))
+    else:
+        Task.return_value(task, result)
 
 
-def _failure_log(group):
-    """The exceptions behind the group's failures, in completion order
-    (None where a failure did not come from Python)."""
-    log = getattr(group, '_nursery_failures', None)
-    if log is None:
-        log = group.__dict__.setdefault('_nursery_failures', [])
-        # The signal comes in completion order, the order of get_errors().
-        group.connect('task-finished', _log_failure, log)
-    return log
+def _run_general(task, data):
+    """The NurseryTaskFunc of start children and async_return children:
+    @data also holds their failure list (or start sink) and whether the
+    function's return value is ignored."""
+    func, args, context, failures, async_return = data
+    _running[task] = False
+    try:
+        result = context.run(func, task, *args)
+    except BaseException as exc:
+        _child_raised(task, exc, failures)
+        task = data = func = args = context = failures = None
+        return
+    if _running.pop(task) or async_return:
+        return
+    if type(result) is _CoroutineType:
+        _returned_coroutine(task, result, context, failures)
+    else:
+        Task.return_value(task, result)
 
 
-def _log_failure(group, task, log):
-    """task-finished handler of _failure_log()."""
-    # A start child that failed before started() failed its start caller,
-    # not the group (R18): get_n_failed() did not count it.
-    if task.get_state() == Nursery.TaskState.FAILED and len(log) < group.get_n_failed():
-        log.append(task.exception)
+def _child_raised(task, exc, failures):
+    """A child's function raised @exc: it fails the task, unless the task
+    returned already."""
+    if _running.pop(task):
+        if exc is task.__dict__.get('_nursery_exception'):
+            return    # a return_*() that failed: already the outcome
+        raise exc     # too late to fail the task (R3): PyGObject prints it
+    _fail(task, _trim_traceback(exc, 1), failures)
 
 
-def _add_failure_notes(exc, failures):
-    """Tells about child failures on an exception that propagates instead."""
-    for failure in failures:
-        exc.add_note('Nursery: a child failed: %s (%s, %d)'
-                     % (failure.message, failure.domain, failure.code))
+def _group_failures(task):
+    """The failure list of @task's group (looked up on failure only)."""
+    group = task.get_group()
+    return group._failure_list() if group is not None else None
 
 
-def _first_interrupt(failures):
-    """The first KeyboardInterrupt-like exception a child raised, or None."""
-    for failure in failures:
-        cause = failure.__cause__
-        if cause is not None and not isinstance(cause, Exception):
-            return cause
-    return None
+def _returned_coroutine(task, coro, context, failures):
+    """A plain child returned a coroutine (a lambda or partial around an
+    async def): run it where a loop runs, else refuse it (never a
+    coroutine object as the value)."""
+    loop = _running_loop()
+    if loop is None or threading.current_thread() is not threading.main_thread() \
+            and loop is not _running_loop():
+        coro.close()
+        _fail(task, TypeError(_LAZY_MESSAGE % (coro.__qualname__,)), failures)
+        return
+    _start_coroutine(task, coro, context, failures, loop)
+
+
+_LAZY_MESSAGE = ('%s is a coroutine function: a synchronous group cannot run it; '
+                 "spawn it inside 'async with Nursery.Group() as group' on an asyncio "
+                 'loop that runs on GLib (gbulb, gi.events), or pass a plain function')
+
+
+def _run_coroutine(task, data):
+    """The NurseryTaskFunc of a coroutine child: starts an asyncio task
+    of ``func(task, *args)`` in a copy of the spawner's contextvars."""
+    func, args, context, failures, loop = data
+    try:
+        coro = context.run(func, task, *args)
+    except BaseException as exc:
+        _fail(task, _trim_traceback(exc, 1), failures)
+        return
+    _start_coroutine(task, coro, context, failures, loop)
+
+
+def _start_coroutine(task, coro, context, failures, loop):
+    """Runs @coro as an asyncio task that finishes its Nursery task itself
+    (no done callback: one loop iteration less per child)."""
+    _running[task] = False
+    loop.create_task(_drive_coroutine(task, coro, failures, loop), context=context)
+
+
+async def _drive_coroutine(task, coro, failures, loop):
+    """The asyncio task of a coroutine child: awaits @coro, then returns
+    its Nursery task with the result, the exception, or as cancelled."""
+    cancellable = task.get_cancellable()
+    # The Nursery task's cancellation cancels this asyncio task at the
+    # coroutine's next await; the handler (which holds the asyncio task)
+    # goes once it is done: no cycle.
+    import asyncio
+    handler = GObject.Object.connect(cancellable, 'cancelled', _cancel_soon,
+                                     asyncio.current_task(), loop)
+    try:
+        if cancellable.is_cancelled():
+            coro.close()
+            raise asyncio.CancelledError()
+        result = await coro
+    except BaseException as exc:    # noqa: B036 (it becomes the outcome)
+        GObject.Object.disconnect(cancellable, handler)
+        if not _running.pop(task, False):
+            if isinstance(exc, asyncio.CancelledError):
+                _return_cancelled(task)
+            else:
+                _fail(task, _trim_traceback(exc, 1), failures)
+        # As in _run_child: the child's frame keeps this one; no task here.
+        task = coro = failures = cancellable = None
+        return
+    GObject.Object.disconnect(cancellable, handler)
+    if _running.pop(task, False):
+        return
+    if result is None:
+        _c_return_value(task, None)
+    else:
+        Task.return_value(task, result)
+
+
+def _return_cancelled(task):
+    if not task.return_error_if_cancelled():
+        _c_return_error(task, GLib.Error.new_literal(
+            _IO_ERROR, 'The coroutine was cancelled', Gio.IOErrorEnum.CANCELLED))
+
+
+def _cancel_soon(cancellable, atask, loop):
+    """Cancels @atask from whichever thread cancelled its Nursery task."""
+    if _running_loop() is loop:
+        atask.cancel()
+    else:
+        loop.call_soon_threadsafe(atask.cancel)
+
+
+class _FailureList(list):
+    """The Python failures of a group, matched with get_errors() at the
+    exit. A failure a task-failed handler handled (R29) is never kept by
+    the group, so its entry is pruned once the list outgrows what the group
+    keeps: a long-running group that handles its failures stays bounded."""
+
+    __slots__ = ('_group', '_limit')
+
+    def __init__(self, group):
+        super().__init__()
+        self._group = weakref.ref(group)   # the group holds the list
+        self._limit = 64
+
+    def append(self, item):
+        super().append(item)
+        if len(self) > self._limit:
+            self._prune()
+            self._limit = max(64, 2 * len(self))
+
+    def _prune(self):
+        group = self._group()
+        if group is None:
+            return
+        kept = {}
+        for error in group.get_errors():
+            key = _error_key(error)
+            kept[key] = kept.get(key, 0) + 1
+        survivors = []
+        for item in reversed(self):
+            key, _exc, task = item
+            if not task.is_finished():
+                survivors.append(item)      # not reported yet
+            elif kept.get(key, 0) > 0:
+                kept[key] -= 1
+                survivors.append(item)
+        self[:] = reversed(survivors)
+
+
+class _StartFailures:
+    """The failure sink of a start child: before started() its failure is
+    the start caller's (R18, kept in @raised), after it the group's."""
+
+    __slots__ = ('group_failures', 'raised')
+
+    def __init__(self, group_failures):
+        self.group_failures = group_failures
+        self.raised = []
+
+    def append(self, item):
+        self.raised.append(item[1])
+        self.group_failures.append(item)
+
+    def take_raised(self):
+        """What the child raised before started(), and not the group's."""
+        if not self.raised:
+            return None
+        exc = self.raised.pop()
+        self.group_failures.remove(next(item for item in self.group_failures
+                                        if item[1] is exc))
+        return exc
 
 
 def _ignore_start(group, result):
@@ -493,207 +586,567 @@ def _ignore_start(group, result):
         pass    # the caller did not ask; the child's failure is no group's
 
 
-def _check_child(func, name):
-    """The name a Python child gets; TypeError if @func cannot be one."""
-    if not callable(func):
-        raise TypeError('a Nursery child must be callable, not %r' % (func,))
-    return name if name is not None else getattr(func, '__qualname__', None)
+def _lazy_flags(func):
+    """The _CO_LAZY flags of @func (0 for a plain one); TypeError if it
+    cannot be a child."""
+    try:
+        return func.__code__.co_flags & _CO_LAZY
+    except AttributeError:
+        if not callable(func):
+            raise TypeError('a Nursery child must be callable, not %r' % (func,)) from None
+        return 0
+
+
+def _nothing():
+    return None
+
+
+# (a weakref to func, its _CO_LAZY flags, its __qualname__) of the last
+# function spawned: a weakref, so that the cache keeps no callable alive.
+_last_child = (_nothing, 0, None)
+
+
+def _remember_child(func):
+    """Looks @func up for spawn() (TypeError if it is not callable)."""
+    global _last_child
+    found = (_nothing, _lazy_flags(func), getattr(func, '__qualname__', None))
+    try:
+        _last_child = (weakref.ref(func),) + found[1:]
+    except TypeError:
+        pass    # no weakref to it: not cached
+    return found
+
+
+def _refuse_lazy(func, flags, where):
+    if flags & 0x80:    # CO_COROUTINE
+        raise TypeError(_LAZY_MESSAGE % (getattr(func, '__qualname__', func),)
+                        if where is None else
+                        '%s is a coroutine function: %s runs plain functions only'
+                        % (getattr(func, '__qualname__', func), where))
+    raise TypeError('%s is a generator function: its call would only make a generator; '
+                    'a Nursery child is a plain function or, inside '
+                    "'async with Nursery.Group()', an async def"
+                    % (getattr(func, '__qualname__', func),))
+
+
+def _apply_options(task, shielded, usec):
+    # Right after spawning: the task cannot have started yet (R1), so a
+    # shield also covers a group cancelled already (R5, R15).
+    if shielded:
+        task.set_shielded(True)
+    if usec is not None:
+        task.set_timeout(usec)
+    return task
+
+
+def _libc_sigaction():
+    """libc's sigaction(), to save and restore a C-level handler that
+    Python does not know of (a GLib Unix signal source's); None if absent."""
+    try:
+        import ctypes
+        # The process's own symbols (libc's among them): no library search.
+        return ctypes.CDLL(None, use_errno=True).sigaction
+    except (ImportError, OSError, AttributeError):
+        return None
+
+
+class _SigintCancels:
+    """While a synchronous join runs on the main thread, Ctrl-C cancels
+    the group instead of raising KeyboardInterrupt inside whatever Python
+    callback runs next (where it would be lost, or leave a task unreturned);
+    the join then raises it. A wakeup fd watched on the owner context makes
+    the Python handler run even while the join sleeps in C. The C-level
+    handler in place before (Python's, or GLib's for a Unix signal source
+    such as cancel_on_unix_signal()'s) is put back afterwards."""
+
+    _sigaction = None
+
+    def __init__(self, group):
+        self.group = group
+        self.interrupted = False
+        self.armed = False
+
+    def __enter__(self):
+        if threading.current_thread() is not threading.main_thread() or \
+                signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+            return self    # someone else's Ctrl-C policy: leave it alone
+        if _SigintCancels._sigaction is None:
+            _SigintCancels._sigaction = _libc_sigaction() or False
+        if not _SigintCancels._sigaction:
+            return self
+        import ctypes
+        # Opaque: larger than any libc's struct sigaction.
+        self.saved = ctypes.create_string_buffer(1024)
+        if _SigintCancels._sigaction(signal.SIGINT, None, self.saved) != 0:
+            return self
+        signal.signal(signal.SIGINT, self._on_sigint)
+        ours = ctypes.create_string_buffer(1024)
+        _SigintCancels._sigaction(signal.SIGINT, None, ours)
+        size = ctypes.sizeof(ctypes.c_void_p)
+        if ours.raw[:size] != self.saved.raw[:size]:
+            # The C handler was not Python's: a GLib Unix signal source
+            # (cancel_on_unix_signal()) handles Ctrl-C its own way.
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            _SigintCancels._sigaction(signal.SIGINT, self.saved, None)
+            return self
+        self.rsock, self.wsock = socket.socketpair()
+        self.rsock.setblocking(False)
+        self.wsock.setblocking(False)
+        self.old_fd = signal.set_wakeup_fd(self.wsock.fileno(), warn_on_full_buffer=False)
+        channel = GLib.IOChannel.unix_new(self.rsock.fileno())
+        self.source = GLib.io_create_watch(channel, GLib.IOCondition.IN)
+        self.source.set_callback(self._drain)
+        self.source.attach(self.group.get_context())
+        self.armed = True
+        return self
+
+    def _on_sigint(self, signum, frame):
+        self.interrupted = True
+        _c_cancel(self.group)
+
+    def _drain(self, *args):
+        try:
+            while self.rsock.recv(512):
+                pass
+        except BlockingIOError:
+            pass
+        return GLib.SOURCE_CONTINUE
+
+    def __exit__(self, *exc_info):
+        if not self.armed:
+            return False
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        _SigintCancels._sigaction(signal.SIGINT, self.saved, None)
+        signal.set_wakeup_fd(self.old_fd)
+        self.source.destroy()
+        self.rsock.close()
+        self.wsock.close()
+        self.group = self.source = None
+        return False
+
+
+class _AsCompleted:
+    """The iterator of :meth:`Group.as_completed`: ``for`` and ``async for``."""
+
+    def __init__(self, group, cancellable):
+        self._group = group
+        self._cancellable = cancellable
+        self._results = []
+        self._future = None
+        self._request()
+
+    def _request(self):
+        self._group.next_async(self._cancellable, self._on_next)
+
+    def _on_next(self, group, result):
+        self._results.append(result)
+        if self._future is not None and not self._future.done():
+            self._future.set_result(None)
+
+    def _take(self):
+        task = self._group.next_finish(self._results.pop())
+        if task is not None:
+            self._request()
+        return task
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        context = self._group.get_context()
+        _acquire_owner(context, 'as_completed()')
+        try:
+            while not self._results:
+                context.iteration(True)
+        finally:
+            context.release()
+        task = self._take()
+        if task is None:
+            raise StopIteration
+        return task
+
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self):
+        if not self._results:
+            self._future = _running_loop().create_future()
+            try:
+                await self._future
+            finally:
+                self._future = None
+        task = self._take()
+        if task is None:
+            raise StopAsyncIteration
+        return task
+
+
+def _cancel_host(group, pspec):
+    """notify::cancelled of a group in ``async with``: its cancellation
+    (a failure under fail-fast, cancel(), the deadline) cancels the body
+    at its next await, as asyncio.TaskGroup does."""
+    d = group.__dict__
+    host = d.get('_nursery_host')
+    if host is None or d.get('_nursery_host_cancelled') or not group.is_cancelled():
+        return
+    d['_nursery_host_cancelled'] = True
+    loop = d['_nursery_loop']
+    if _running_loop() is loop:
+        host.cancel()
+    else:
+        loop.call_soon_threadsafe(host.cancel)
 
 
 class Group(Nursery.Group):
-    """A nursery: ``with Nursery.Group() as group:`` (see the module doc)."""
+    """A nursery: ``with`` or ``async with Nursery.Group() as group``
+    (docs/bindings.md)."""
 
     def __init__(self, *, timeout=None, **properties):
         """Creates a group owned by the thread-default main context.
 
         @timeout: seconds from now after which the group is cancelled and
-        times out (R16, R17); None for no deadline. The other
-        keywords are GObject properties (name, policy, max_concurrent).
+        times out (R16, R17); None for no deadline. The other keywords are
+        GObject properties (name, policy, max_concurrent).
         """
         usec = _timeout_usec(timeout) if timeout is not None else None
         super().__init__(**properties)
         if usec is not None:
             self.set_timeout(usec)
 
+    def _failure_list(self):
+        """The (key, exception, task) list of Python failures, for the exit."""
+        d = self.__dict__
+        failures = d.get('_nursery_failures')
+        if failures is None:
+            failures = d['_nursery_failures'] = _FailureList(self)
+        return failures
+
     def spawn(self, func, *args, name=None, async_return=False, shielded=False, timeout=None):
         """Adds an in-context child: ``func(task, *args)`` runs on a later
-        iteration of the owner context. See the module doc for when it
-        finishes. ``shielded=True`` shields it from the group's
-        cancellation (R15); ``timeout`` is its own deadline in
+        iteration of the owner context, in a copy of the caller's
+        contextvars. An ``async def`` func, inside ``async with``, runs as
+        an asyncio task (a coroutine child). ``name`` defaults to the
+        callable's ``__qualname__``. ``shielded=True`` shields it from the
+        group's cancellation (R15); ``timeout`` is its own deadline in
         seconds from now (R16, R17). Raises GLib.Error
         (Nursery.Error.CLOSED) if the group is closed.
 
         Returns: the :class:`Task`
         """
-        return self._spawn(Nursery.Group.spawn, func, args, name, async_return,
-                           shielded, timeout)
+        # The hot path (a plain function, no option) stays inline, and
+        # what is known of the last function is reused: a loop spawns one.
+        last = _last_child
+        if last[0]() is not func:
+            last = _remember_child(func)
+        if last[1] or async_return or shielded or timeout is not None:
+            return self._spawn_with_options(func, args, name, async_return, shielded,
+                                            timeout, last[1])
+        return _c_spawn(self, last[2] if name is None else name, _run_child,
+                        (func, args, copy_context()))
+
+    def _spawn_with_options(self, func, args, name, async_return, shielded, timeout, lazy):
+        usec = _timeout_usec(timeout) if timeout is not None else None
+        if name is None:
+            name = _last_child[2] if _last_child[0]() is func else _remember_child(func)[2]
+        if lazy:
+            task = self._spawn_coroutine(func, args, name, lazy)
+        else:
+            task = _c_spawn(self, name, _run_general,
+                            (func, args, copy_context(), self._failure_list(), async_return))
+        return _apply_options(task, shielded, usec)
+
+    def _coroutine_loop(self, func, flags, what):
+        """The asyncio loop a coroutine child of this group runs on;
+        TypeError for what cannot be a child."""
+        loop = self.__dict__.get('_nursery_loop') or _running_loop()
+        if not flags & 0x80 or loop is None:
+            _refuse_lazy(func, flags, None)
+        return loop
+
+    def _spawn_coroutine(self, func, args, name, flags):
+        loop = self._coroutine_loop(func, flags, 'spawn()')
+        return _c_spawn(self, name, _run_coroutine,
+                        (func, args, copy_context(), self._failure_list(), loop))
 
     def spawn_in_thread(self, func, *args, name=None, shielded=False, timeout=None):
         """Adds a thread child: ``func(task, *args)`` runs on a worker
-        thread; its return value or exception is the task's outcome.
-        ``shielded`` and ``timeout`` as for :meth:`spawn`; a thread child
-        only sees its deadline through its cancellable.
+        thread, in a copy of the caller's contextvars; its return value or
+        exception is the task's outcome. ``shielded`` and ``timeout`` as
+        for :meth:`spawn`; a thread child only sees its deadline through
+        its cancellable. An ``async def`` is refused (TypeError).
 
         Returns: the :class:`Task`
         """
-        return self._spawn(Nursery.Group.spawn_in_thread, func, args, name, False,
-                           shielded, timeout)
-
-    def _spawn(self, c_spawn, func, args, name, async_return, shielded, timeout):
-        # The one place for per-task spawn options, applied to the task
-        # right after spawning: it cannot have started yet (R1), so
-        # a shield also covers a group cancelled already (R5, R15).
-        name = _check_child(func, name)
+        lazy = _lazy_flags(func)
+        if lazy:
+            _refuse_lazy(func, lazy, 'spawn_in_thread()')
         usec = _timeout_usec(timeout) if timeout is not None else None
-        _failure_log(self)
-        task = c_spawn(self, name, _run_child, _Child(func, args, async_return))
-        if shielded:
-            task.set_shielded(True)
-        if usec is not None:
-            task.set_timeout(usec)
+        if name is None:
+            name = getattr(func, '__qualname__', None)
+        task = _c_spawn_in_thread(self, name, _run_child, (func, args, copy_context()))
+        if shielded or usec is not None:
+            _apply_options(task, shielded, usec)
         return task
 
     def start_async(self, func, *args, name=None, cancellable=None, callback=None,
                     async_return=False):
         """Spawns an in-context child ``func(task, *args)`` that calls
-        ``task.started(value)`` once it is ready (R18); the callback
-        form of :meth:`start`.
+        ``task.started(value)`` once it is ready (R18); the callback form
+        of :meth:`start`.
 
         ``callback(group, result)`` runs on the owner context once the
         child started or finished without starting; ``start_finish(result)``
         then returns ``(task, value)`` or raises. A closed group refuses
         through the callback too (Nursery.Error.CLOSED).
         """
-        self._start_async(_Child(func, args, async_return), _check_child(func, name),
-                          cancellable, callback)
+        self._start_async(func, args, name, async_return, cancellable, callback)
 
-    def _start_async(self, child, name, cancellable, callback):
-        _failure_log(self)
+    def _start_async(self, func, args, name, async_return, cancellable, callback):
+        """Returns the start child's failure sink (_StartFailures)."""
+        flags = _lazy_flags(func)
+        if name is None:
+            name = getattr(func, '__qualname__', None)
+        sink = _StartFailures(self._failure_list())
+        if flags:
+            loop = self._coroutine_loop(func, flags, 'start()')
+            run, data = _run_coroutine, (func, args, copy_context(), sink, loop)
+        else:
+            run, data = _run_general, (func, args, copy_context(), sink, async_return)
         if callback is None:
             callback = _ignore_start
         # PyGObject 3.42 takes a callback's data as varargs: with two
         # callbacks in one call, the first one's data must be a 1-tuple.
-        Nursery.Group.start_async(self, name, _run_child, (child,), cancellable, callback)
+        Nursery.Group.start_async(self, name, run, (data,), cancellable, callback)
+        return sink
+
+    def start_finish(self, result):
+        """Finishes :meth:`start_async`: ``(task, value)``, or raises."""
+        task, value = super().start_finish(result)
+        return task, task._started_value(value)
 
     def start(self, func, *args, name=None, cancellable=None, async_return=False):
-        """trio's and anyio's ``start()`` (R18): spawns an
-        in-context child ``func(task, *args)`` and iterates the owner
-        context until it calls ``task.started(value)``.
+        """trio's and anyio's ``start()`` (R18): spawns a child
+        ``func(task, *args)`` and waits until it calls
+        ``task.started(value)``. Outside a loop it iterates the owner
+        context; in a coroutine it returns an awaitable
+        (``task, value = await group.start(...)``).
 
-        A child that keeps running after started() needs
-        ``async_return=True`` (see the module doc). Cancelling
-        @cancellable before started() cancels the child.
-
-        Returns: ``(task, value)``, value being what the child passed to
-        started(). Raises: GLib.Error if the child finished first: its own
-        failure (``__cause__``: the exception it raised, if any),
-        Nursery.Error.NOT_STARTED if it succeeded, CANCELLED if it was
-        cancelled; Nursery.Error.CLOSED if the group is closed.
+        Returns: ``(task, value)``. Raises: GLib.Error if the child
+        finished first: its own failure (``__cause__``: the exception it
+        raised, if any), Nursery.Error.NOT_STARTED if it succeeded,
+        CANCELLED if it was cancelled; Nursery.Error.CLOSED if the group
+        is closed.
         """
-        name = _check_child(func, name)
-        child = _Child(func, args, async_return, keep_raised=True)
+        loop = _running_loop()
+        if loop is not None:
+            return self._start_awaitable(loop, func, args, name, cancellable, async_return)
         results = []
         context = self.get_context()
         # As wait() does: refuse, before spawning anything, where another
         # thread iterates the owner context (R23).
-        if not context.acquire():
-            raise RuntimeError("start() must run on the thread of the group's owner context")
+        _acquire_owner(context, 'start()')
         try:
-            self._start_async(child, name, cancellable,
-                              lambda group, result: results.append(result))
+            sink = self._start_async(func, args, name, async_return, cancellable,
+                                     lambda group, result: results.append(result))
             while not results:
                 context.iteration(True)
         finally:
             context.release()
+        return self._start_outcome(sink, results.pop())
+
+    def _start_outcome(self, sink, result):
         try:
-            return self.start_finish(results.pop())
+            return self.start_finish(result)
         except GLib.Error as error:
-            raised = child.raised.pop() if child.raised else None
-            if raised is not None and not isinstance(raised, Exception):
+            raised = sink.take_raised()
+            if raised is not None and _is_interrupt(raised):
                 raise raised from None    # KeyboardInterrupt and company
             raise error from raised
 
+    async def _start_awaitable(self, loop, func, args, name, cancellable, async_return):
+        future = loop.create_future()
+        sink = self._start_async(func, args, name, async_return, cancellable,
+                                 lambda group, result: future.done() or future.set_result(result))
+        return self._start_outcome(sink, await future)
+
     def as_completed(self, cancellable=None):
-        """Python's ``as_completed()`` for children: yields each
-        child as it finishes, in completion order, each exactly once, and
-        ends once the group is closed and every child was handed over.
+        """Python's ``as_completed()`` for children: ``for task in
+        group.as_completed()`` (or ``async for``) yields each child as it
+        finishes, in completion order, each exactly once, and ends once
+        the group is closed and every child was handed over.
 
         The first ``next_async()`` is made now, so children that finish
-        from this call on are all handed over; iterating runs the owner
-        context. Cancelling @cancellable makes the loop raise CANCELLED
-        without taking a task; the group itself is not cancelled.
+        from this call on are all handed over. Cancelling @cancellable
+        makes the loop raise CANCELLED without taking a task; the group
+        itself is not cancelled.
 
         Returns: an iterator of :class:`Task`. Raises: RuntimeError where
         another thread runs the owner context.
         """
         context = self.get_context()
         _acquire_owner(context, 'as_completed()')
-        results = []
         try:
-            self.next_async(cancellable, lambda group, result: results.append(result))
+            return _AsCompleted(self, cancellable)
         finally:
             context.release()
-        return self._as_completed(context, results, cancellable)
 
-    def _as_completed(self, context, results, cancellable):
-        while True:
-            _acquire_owner(context, 'as_completed()')
-            task = self.next_finish(_iterate_until(context, results))
-            if task is None:
-                return
-            yield task
-            self.next_async(cancellable, lambda group, result: results.append(result))
+    def _take_failures(self):
+        """get_errors() as the exceptions behind them, in completion
+        order: what a Python child raised, else the GLib.Error."""
+        pending = self.__dict__.pop('_nursery_failures', None) or []
+        failures = []
+        for error in self.get_errors():
+            key = _error_key(error)
+            for i, (pending_key, exc, _task) in enumerate(pending):
+                if pending_key == key:
+                    del pending[i]
+                    failures.append(exc)
+                    break
+            else:
+                failures.append(error)
+        return failures
 
-    def _failures(self):
-        """get_errors(), each caused by what its child raised, if known."""
-        errors = self.get_errors()
-        causes = _failure_log(self)
-        # Equal lengths unless children finished before the log existed.
-        if len(causes) == len(errors):
-            for error, cause in zip(errors, causes):
-                error.__cause__ = cause
-        return errors
+    def _exit_exception(self, body, join_error, interrupted, outside_cancel=False):
+        """What leaving the block raises (None: quiet), docs/bindings.md."""
+        failures = self._take_failures()
+        interrupt = KeyboardInterrupt() if interrupted else None
+        if interrupt is None and body is not None and _is_interrupt(body):
+            interrupt = body
+        if interrupt is None:
+            interrupt = next((exc for exc in failures if _is_interrupt(exc)), None)
+        if interrupt is not None:
+            for exc in failures:
+                if exc is not interrupt:
+                    interrupt.add_note('Nursery: a child failed: %r' % (exc,))
+            return interrupt
+        if join_error is None and body is None and not outside_cancel:
+            return None    # a success (under RACE: a winner, R11)
+        # A cancellation caused by the group's failure never hides it.
+        if body is not None and failures and _is_cancelled_error(body):
+            body = None
+        errors = ([body] if body is not None else []) + failures
+        if errors:
+            name = self.get_name()
+            return BaseExceptionGroup('%d error(s) in Nursery group%s'
+                                      % (len(errors), ' %r' % name if name else ''), errors)
+        if outside_cancel:
+            import asyncio
+            return asyncio.CancelledError()
+        if join_error is None:
+            return None
+        if _is_timeout_error(join_error):
+            timeout = TimeoutError(join_error.message)
+            timeout.__cause__ = join_error
+            return timeout
+        return join_error
 
-    def _join(self):
-        """Waits for the group to close: None, or wait()'s GLib.Error."""
-        try:
-            joined = self.wait(None)
-        except GLib.Error as error:
-            return error
+    def __enter__(self):
+        """Returns the group itself; RuntimeError inside a running asyncio
+        loop, where only ``async with`` can wait without blocking it."""
+        if _running_loop() is not None:
+            raise RuntimeError("'with Nursery.Group()' would block the running asyncio loop: "
+                               "use 'async with Nursery.Group() as group' in a coroutine")
+        self._failure_list()
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        """Joins the group; raises as docs/bindings.md describes."""
+        if exc is not None:
+            # The body gave up: stop the children, but never leave them
+            # behind (structure first), so the group is joined regardless.
+            _c_cancel(self)
+        with _SigintCancels(self) as sigint:
+            try:
+                joined = self.wait(None)
+                join_error = None
+            except GLib.Error as error:
+                joined, join_error = True, error
         # False without an error: wait() refused with a critical (another
         # thread owns the context); the group is not joined at all.
         if not joined:
             raise RuntimeError('wait() refused to join the group (see the critical)')
-        return None
+        raised = self._exit_exception(exc, join_error, sigint.interrupted)
+        # This frame stays alive as the f_back of a child's frame kept by a
+        # traceback, and as part of what is raised: no group, no exception.
+        del self, tb, join_error, sigint
+        if raised is None or raised is exc:
+            # Quiet, or the body's own KeyboardInterrupt, unchanged.
+            del exc, raised
+            return False
+        try:
+            raise raised
+        finally:
+            del exc, raised
 
-    def __enter__(self):
-        """Returns the group itself, ready to record its failures."""
-        _failure_log(self)
+    async def __aenter__(self):
+        """``async with``: the group on the running asyncio loop, whose
+        current task (the body) it cancels when it is cancelled."""
+        import asyncio
+        d = self.__dict__
+        d['_nursery_loop'] = asyncio.get_running_loop()
+        d['_nursery_host'] = asyncio.current_task()
+        d['_nursery_host_cancelled'] = False
+        d['_nursery_notify'] = self.connect('notify::cancelled', _cancel_host)
+        self._failure_list()
+        _cancel_host(self, None)
         return self
 
-    def __exit__(self, exc_type, exc, tb):
-        """Joins the group; raises as the module doc describes."""
-        if exc is not None:
-            # The body gave up: stop the children, but never leave them
-            # behind (structure first), so the group is joined regardless.
-            self.cancel()
-        outcome = self._join()
-        if outcome is None:
+    async def __aexit__(self, exc_type, exc, tb):
+        """Joins the group without blocking the loop; raises as
+        docs/bindings.md describes."""
+        import asyncio
+        d = self.__dict__
+        host = d.pop('_nursery_host')
+        self.disconnect(d.pop('_nursery_notify'))
+        outside = False
+        if isinstance(exc, asyncio.CancelledError):
+            outside = not self._own_host_cancel(host)
+            exc = None
+        if exc is not None or outside:
+            _c_cancel(self)
+        future = _future_from_async(d['_nursery_loop'], partial(self.wait_async, None),
+                                    self.wait_finish)
+        join_error = None
+        while True:
+            try:
+                await asyncio.shield(future)
+                break
+            except asyncio.CancelledError:
+                if future.cancelled() or not self._own_host_cancel(host):
+                    outside = True
+                    _c_cancel(self)
+                if future.done() and not future.cancelled():
+                    try:
+                        future.result()
+                    except GLib.Error as error:
+                        join_error = error
+                    break
+            except GLib.Error as error:
+                join_error = error
+                break
+        if d.get('_nursery_host_cancelled'):
+            # A cancellation of the body that never reached an await.
+            try:
+                await asyncio.sleep(0)
+            except asyncio.CancelledError:
+                self._own_host_cancel(host)
+        raised = self._exit_exception(exc, join_error, False, outside)
+        # As in __exit__: what is raised keeps this frame; it keeps no group.
+        del self, d, host, future, join_error, exc, tb
+        if raised is None:
+            return True    # quiet: the body's CancelledError was the group's
+        try:
+            raise raised
+        finally:
+            del raised
+
+    def _own_host_cancel(self, host):
+        """True if the body's CancelledError came from this group alone."""
+        d = self.__dict__
+        if not d.get('_nursery_host_cancelled'):
             return False
-        failures = self._failures()
-        if exc is not None:
-            _add_failure_notes(exc, failures)
-            return False
-        if not failures:
-            raise outcome
-        interrupt = _first_interrupt(failures)
-        if interrupt is not None:
-            _add_failure_notes(interrupt, failures)
-            raise interrupt
-        name = self.get_name()
-        raise ExceptionGroup('%d child task(s) of %s failed'
-                             % (len(failures), 'group %r' % name if name else 'a group'),
-                             failures)
+        d['_nursery_host_cancelled'] = False
+        return host.uncancel() == 0
 
 
 Group = override(Group)
@@ -701,7 +1154,7 @@ __all__.append('Group')
 
 
 class Channel(Nursery.Channel):
-    """A bounded FIFO channel of Python values (module doc: Channels)."""
+    """A bounded FIFO channel of Python values (docs/bindings.md)."""
 
     def __init__(self, capacity=0, **properties):
         """A channel buffering @capacity items; 0 for a rendezvous."""
@@ -729,10 +1182,17 @@ class Channel(Nursery.Channel):
 
     def send(self, value, cancellable=None):
         """Sends @value, waiting while the channel is full: iterating this
-        thread's context, or blocking a thread that runs none (module doc).
+        thread's context, or blocking a thread that runs none. In a
+        coroutine it returns an awaitable (``await channel.send(value)``),
+        the send being under way already.
         Raises GLib.Error: Nursery.Error.CLOSED, or CANCELLED (the item
         was not sent)."""
         item = _to_item(value)
+        loop = _running_loop()
+        if loop is not None:
+            return _future_from_async(
+                loop, lambda callback: self.send_async(item, cancellable, callback),
+                super().send_finish)
         context = _waiting_context()
         if context is None:
             super().send(item, cancellable)
@@ -742,8 +1202,13 @@ class Channel(Nursery.Channel):
 
     def receive(self, cancellable=None):
         """The next item, waiting while the channel is empty, as send()
-        waits. Raises GLib.Error: Nursery.Error.CLOSED once closed and
+        waits (``await channel.receive()`` in a coroutine). Raises GLib.Error: Nursery.Error.CLOSED once closed and
         drained, or CANCELLED (no item was consumed)."""
+        loop = _running_loop()
+        if loop is not None:
+            return _future_from_async(
+                loop, lambda callback: self.receive_async(cancellable, callback),
+                self.receive_finish)
         context = _waiting_context()
         if context is None:
             return super().receive(cancellable)[1]
@@ -765,6 +1230,21 @@ class Channel(Nursery.Channel):
     def __iter__(self):
         """``for item in channel``: iter() without a cancellable."""
         return self.iter()
+
+    def __aiter__(self):
+        """``async for item in channel``: receives until the channel is
+        closed and drained."""
+        return self._aiter()
+
+    async def _aiter(self):
+        while True:
+            try:
+                item = await self.receive()
+            except GLib.Error as error:
+                if _is_closed_error(error):
+                    return
+                raise
+            yield item
 
 
 Channel = override(Channel)

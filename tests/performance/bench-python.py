@@ -16,8 +16,21 @@
 # that returns None. The clock starts before the first spawn and stops when
 # the join returns; creating the event loop is left out (one per process).
 #
+# The override (gi.overrides.Nursery) is measured as users write it, in
+# the same rounds: `with Nursery.Group() as g: g.spawn(f)` with
+# `def f(task): return None`, against asyncio.TaskGroup and against the
+# plain introspection above; and `async with Nursery.Group() as g:
+# g.spawn(f)` in a coroutine on python3-gbulb's GLib event loop, against
+# asyncio.TaskGroup on asyncio's own loop (the strongest baseline). Coroutine
+# children (`g.spawn(async_f)`) are compared with asyncio.TaskGroup on the
+# same GLib loop, since both then pay for the GLib-backed loop.
+#
 # Rows go to stdout and, when NURSERY_BENCH_RESULTS names a file, as JSON
 # lines to it (see tests/performance/run-benchmarks).
+#
+# Instruction counts, repeatable on a busy machine:
+#   valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+#       /usr/bin/python3 bench-python.py --one override 10000   (and 0)
 
 import asyncio
 import gc
@@ -34,7 +47,28 @@ import gi.module  # noqa: E402
 
 Nursery = gi.module.get_introspection_module('Nursery')
 
+
+def _find_override():
+    """The uninstalled override sits beside the uninstalled typelib
+    (GI_TYPELIB_PATH, set by the benchmark's environment)."""
+    for entry in os.environ.get('GI_TYPELIB_PATH', '').split(os.pathsep):
+        path = os.path.join(entry, 'overrides', 'overrides-path')
+        if os.path.isfile(os.path.join(path, 'gi', 'overrides', 'Nursery.py')):
+            if path not in sys.path:
+                sys.path.insert(0, path)
+            gi.overrides.__path__.insert(0, os.path.join(path, 'gi', 'overrides'))
+            return
+
+
+import gi.overrides  # noqa: E402
+
+_find_override()
+from gi.repository import Nursery as NurseryOverride  # noqa: E402
+
 TARGET_RATIO = 1.0
+OVERRIDE_VS_TASKGROUP = 0.8
+OVERRIDE_VS_INTROSPECTION = 1.1
+COROUTINES_VS_TASKGROUP = 1.0
 
 
 def nursery_child(task, data):
@@ -72,6 +106,37 @@ def run_asyncio(loop, n):
     return loop.run_until_complete(taskgroup(n))
 
 
+def plain_child(task):
+    return None
+
+
+def run_override(n):
+    """ns per child: the override's `with` form."""
+    start = time.perf_counter_ns()
+    with NurseryOverride.Group() as group:
+        spawn = group.spawn
+        for _ in range(n):
+            spawn(plain_child)
+    elapsed = time.perf_counter_ns() - start
+    assert group.get_n_finished() == n
+    return elapsed / n
+
+
+async def override_async(n, child):
+    start = time.perf_counter_ns()
+    async with NurseryOverride.Group() as group:
+        spawn = group.spawn
+        for _ in range(n):
+            spawn(child)
+    elapsed = time.perf_counter_ns() - start
+    assert group.get_n_finished() == n
+    return elapsed / n
+
+
+async def coroutine_child(task):
+    return None
+
+
 def measure(sides, n, runs):
     """Per side, its samples in round order, after one warm-up round."""
     for side in sides:
@@ -104,32 +169,88 @@ def report(row):
           f"{row['target']:<18} {row['status']}")
 
 
+def row(row_id, scenario, nursery, baseline, baseline_name, target):
+    """Reports one row: medians, and the median of the per-round ratios."""
+    ratio = statistics.median(a / b for a, b in zip(nursery, baseline))
+    report({
+        'id': row_id,
+        'scenario': scenario,
+        'unit': 'ns/child',
+        'nursery': statistics.median(nursery),
+        'baseline': statistics.median(baseline),
+        'baseline_name': baseline_name,
+        'ratio': ratio,
+        'target': f'≤ {target:.2f}×',
+        'status': 'PASS' if ratio <= target else 'MISS',
+        'note': None,
+    })
+    return ratio <= target
+
+
+def measure_counts(n, runs):
+    """Every side in the same rounds, so that the ratios are paired."""
+    import gbulb
+    loop = asyncio.new_event_loop()
+    glib_loop = gbulb.GLibEventLoopPolicy().new_event_loop()
+    sides = {
+        'introspection': run_nursery,
+        'override': run_override,
+        'override-async': lambda k: glib_loop.run_until_complete(
+            override_async(k, plain_child)),
+        'taskgroup': lambda k: run_asyncio(loop, k),
+    }
+    try:
+        samples = dict(zip(sides, measure(list(sides.values()), n, runs)))
+        # Coroutines are ten times dearer on a GLib-backed loop: fewer.
+        n_coro = max(n // 10, 100)
+        coro = measure([lambda k: glib_loop.run_until_complete(override_async(k, coroutine_child)),
+                        lambda k: run_asyncio(glib_loop, k)], n_coro, runs)
+    finally:
+        loop.close()
+    return samples, coro, n_coro
+
+
+def run_one(side, n):
+    """--one SIDE N: one warm-up round and one run of one side, nothing
+    else, for an instruction count under callgrind (run it with N and with
+    0; the difference over N is the cost per child)."""
+    sides = {
+        'introspection': run_nursery,
+        'override': run_override,
+        'taskgroup': lambda k: run_asyncio(asyncio.new_event_loop(), k),
+    }
+    sides[side](100)
+    if n:
+        sides[side](n)
+    return 0
+
+
 def main():
+    if sys.argv[1:2] == ['--one']:
+        return run_one(sys.argv[2], int(sys.argv[3]))
     quick = '--quick' in sys.argv[1:]
     runs = int(os.environ.get('NURSERY_BENCH_RUNS', '5'))
     n = int(os.environ.get('NURSERY_BENCH_PY_N', '10000' if quick else '100000'))
 
-    loop = asyncio.new_event_loop()
-    try:
-        nursery, baseline = measure([run_nursery, lambda k: run_asyncio(loop, k)], n, runs)
-    finally:
-        loop.close()
-
-    ratio = statistics.median(a / b for a, b in zip(nursery, baseline))
+    samples, coro, n_coro = measure_counts(n, runs)
     count = human_count(n)
-    report({
-        'id': f'python-{count}',
-        'scenario': f'Python: {count} children vs asyncio.TaskGroup',
-        'unit': 'ns/child',
-        'nursery': statistics.median(nursery),
-        'baseline': statistics.median(baseline),
-        'baseline_name': f'asyncio.TaskGroup, Python {sys.version.split()[0]}',
-        'ratio': ratio,
-        'target': f'≤ {TARGET_RATIO:.2f}×',
-        'status': 'PASS' if ratio <= TARGET_RATIO else 'MISS',
-        'note': None,
-    })
-    if ratio > TARGET_RATIO and os.environ.get('NURSERY_BENCH_STRICT'):
+    python = f'Python {sys.version.split()[0]}'
+    taskgroup = f'asyncio.TaskGroup, {python}'
+    ok = [
+        row(f'python-{count}', f'Python: {count} children vs asyncio.TaskGroup',
+            samples['introspection'], samples['taskgroup'], taskgroup, TARGET_RATIO),
+        row(f'python-override-{count}', f'Python override, with: {count} vs TaskGroup',
+            samples['override'], samples['taskgroup'], taskgroup, OVERRIDE_VS_TASKGROUP),
+        row(f'python-override-gi-{count}', f'Python override, with: {count} vs plain GI',
+            samples['override'], samples['introspection'],
+            'plain introspection: group.spawn(name, func, None)', OVERRIDE_VS_INTROSPECTION),
+        row(f'python-async-{count}', f'Python override, async with: {count} vs TaskGroup',
+            samples['override-async'], samples['taskgroup'], taskgroup, OVERRIDE_VS_TASKGROUP),
+        row(f'python-coroutines-{human_count(n_coro)}',
+            f'Python coroutine children: {human_count(n_coro)} vs TaskGroup, GLib loop',
+            coro[0], coro[1], f'asyncio.TaskGroup on gbulb, {python}', COROUTINES_VS_TASKGROUP),
+    ]
+    if not all(ok) and os.environ.get('NURSERY_BENCH_STRICT'):
         return 1
     return 0
 

@@ -44,6 +44,32 @@ def test_task_failed_handler_handles_failures():
     assert group.get_failed_task_names() == ['kept']
 
 
+def test_handled_python_failures_stay_bounded():
+    """R29: a long-running group whose handler handles the failures of
+    raising Python children keeps nothing of them (the override's own
+    record of exceptions included), while an unhandled one still reaches
+    the exit as the exception the child raised."""
+    def raises(task, i):
+        raise ValueError('handled %d' % i)
+
+    def last(task):
+        raise KeyError('kept')
+
+    group = Nursery.Group(policy=Nursery.Policy.SUPERVISE)
+    group.connect('task-failed', lambda group, task, error: 'handled' in error.message)
+    with pytest.raises(ExceptionGroup) as raised:
+        with group:
+            # In waves, as a server's connections fail over time.
+            for wave in range(1, 21):
+                for i in range(100):
+                    group.spawn(raises, i)
+                run_until(lambda: group.props.n_failed == 100 * wave)
+            assert len(group.__dict__.get('_nursery_failures', ())) <= 300
+            group.spawn(last)
+    assert group.props.n_failed == 2001
+    assert [type(exc) for exc in raised.value.exceptions] == [KeyError]
+
+
 def test_handled_failure_does_not_fail_fast():
     """R29: a handled failure does not cancel a fail-fast group."""
     group = Nursery.Group()

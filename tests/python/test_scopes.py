@@ -132,15 +132,15 @@ def test_timeout_keywords_are_seconds():
 
 def test_group_deadline_times_out():
     """R7, R16, R17: a group whose deadline passes is cancelled; leaving
-    the with block raises one TIMED_OUT error, never early."""
-    with pytest.raises(GLib.Error) as info:
+    the with block raises TimeoutError (the TIMED_OUT GLib.Error is its
+    __cause__), never early."""
+    with pytest.raises(TimeoutError) as info:
         with Nursery.Group(timeout=0.02) as group:
             task = group.spawn(until_cancelled, async_return=True)
             deadline = group.get_deadline()
             assert group.props.deadline == deadline
     returned = GLib.get_monotonic_time()
-    assert not isinstance(info.value, ExceptionGroup)
-    assert is_timed_out_error(info.value)
+    assert is_timed_out_error(info.value.__cause__)
     assert task.state == TS.CANCELLED
     assert returned >= deadline
     assert returned - deadline < 2_000_000
@@ -171,18 +171,16 @@ def test_group_deadline_moved_later_is_avoided():
 def test_shielded_task_ignores_group_cancel():
     """R15: neither the group's cancel nor its deadline reaches a shielded
     child; its own cancel does, and the group waits for it."""
-    with pytest.raises(GLib.Error) as info:
-        with Nursery.Group() as group:
-            shielded = group.spawn(until_cancelled, async_return=True, shielded=True)
-            plain = group.spawn(until_cancelled, async_return=True)
-            assert shielded.get_shielded() and not plain.get_shielded()
-            run_until(running(shielded))
-            group.cancel()
-            group.set_deadline(GLib.get_monotonic_time() - 1)
-            run_until(plain.is_finished)
-            assert not shielded.is_cancelled() and not shielded.is_finished()
-            shielded.cancel()
-    assert is_cancelled_error(info.value)
+    with Nursery.Group() as group:
+        shielded = group.spawn(until_cancelled, async_return=True, shielded=True)
+        plain = group.spawn(until_cancelled, async_return=True)
+        assert shielded.get_shielded() and not plain.get_shielded()
+        run_until(running(shielded))
+        group.cancel()
+        group.set_deadline(GLib.get_monotonic_time() - 1)
+        run_until(plain.is_finished)
+        assert not shielded.is_cancelled() and not shielded.is_finished()
+        shielded.cancel()
     assert states([shielded, plain]) == [TS.CANCELLED, TS.CANCELLED]
 
 
@@ -194,12 +192,11 @@ def test_shielded_thread_child_ignores_group_cancel():
         assert release.wait(30)
         return task.is_cancelled()
 
-    with pytest.raises(GLib.Error):
-        with Nursery.Group() as group:
-            task = group.spawn_in_thread(blocked, shielded=True)
-            run_until(running(task))
-            group.cancel()
-            release.set()
+    with Nursery.Group() as group:
+        task = group.spawn_in_thread(blocked, shielded=True)
+        run_until(running(task))
+        group.cancel()
+        release.set()
     assert task.state == TS.SUCCEEDED and task.result is False
 
 
@@ -219,15 +216,13 @@ def test_shielded_task_keeps_own_deadline():
 
 def test_unshield_in_cancelled_group_cancels():
     """R15: unshielding a child of a cancelled group cancels it at once."""
-    with pytest.raises(GLib.Error) as info:
-        with Nursery.Group() as group:
-            task = group.spawn(until_cancelled, async_return=True, shielded=True)
-            run_until(running(task))
-            group.cancel()
-            assert not task.is_cancelled()
-            task.set_shielded(False)
-            assert task.is_cancelled()
-    assert is_cancelled_error(info.value)
+    with Nursery.Group() as group:
+        task = group.spawn(until_cancelled, async_return=True, shielded=True)
+        run_until(running(task))
+        group.cancel()
+        assert not task.is_cancelled()
+        task.set_shielded(False)
+        assert task.is_cancelled()
     assert task.state == TS.CANCELLED
 
 
@@ -238,10 +233,8 @@ def test_shielded_spawn_into_cancelled_group_runs():
     group.cancel()
     cleanup = group.spawn(return_from_idle, async_return=True, shielded=True)
     plain = group.spawn(fail_if_called)
-    with pytest.raises(GLib.Error) as info:
-        with group:
-            pass
-    assert is_cancelled_error(info.value)
+    with group:
+        pass
     assert cleanup.state == TS.SUCCEEDED and cleanup.result == 5
     assert plain.state == TS.CANCELLED
 
@@ -273,14 +266,12 @@ def test_nested_group_cancelled_by_parent_group():
     """R14: cancelling the outer group cancels the task, hence the group
     nested in it and that group's children."""
     nested = {}
-    with pytest.raises(GLib.Error) as info:
-        with Nursery.Group() as outer:
-            parent = outer.spawn(open_nested, nested, async_return=True)
-            run_until(lambda: 'child' in nested and nested['child'].state == TS.RUNNING)
-            assert not nested['inner'].is_cancelled()
-            outer.cancel()
-            assert nested['inner'].is_cancelled()
-    assert is_cancelled_error(info.value)
+    with Nursery.Group() as outer:
+        parent = outer.spawn(open_nested, nested, async_return=True)
+        run_until(lambda: 'child' in nested and nested['child'].state == TS.RUNNING)
+        assert not nested['inner'].is_cancelled()
+        outer.cancel()
+        assert nested['inner'].is_cancelled()
     inner = nested['inner']
     assert isinstance(inner, Nursery.Group)
     assert inner.is_closed()

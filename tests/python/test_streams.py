@@ -207,9 +207,7 @@ def test_list_tasks_is_live():
     assert list(model) == [a, c]
 
     group.cancel()
-    with pytest.raises(GLib.Error) as info:
-        group.wait(None)
-    assert is_cancelled_error(info.value)
+    assert group.wait(None)    # R7: its own cancel() is no failure
     assert len(model) == 0 and changes[2:] == [(0, 2, 0)]  # both in one batch
 
 
@@ -457,13 +455,11 @@ def test_thread_consumer_is_released_by_group_cancel():
     def consumer(task):
         return list(channel.iter(task.get_cancellable()))
 
-    with pytest.raises(GLib.Error) as info:
-        with Nursery.Group() as group:
-            task = group.spawn_in_thread(consumer)
-            # A rendezvous: once send() returns, the consumer has the item.
-            channel.send(1)
-            group.cancel()
-    assert is_cancelled_error(info.value)
+    with Nursery.Group() as group:
+        task = group.spawn_in_thread(consumer)
+        # A rendezvous: once send() returns, the consumer has the item.
+        channel.send(1)
+        group.cancel()
     assert task.state == TS.CANCELLED
 
 
