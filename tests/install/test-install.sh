@@ -17,7 +17,8 @@
 #      must sit in a directory PYTHON searches for the chosen prefix; then
 #      runs every python-*.py snippet here with the override;
 #   4. builds installed-smoke.vala against the installed VAPI with VALAC;
-#   5. runs installed-smoke.js with GJS;
+#   5. runs installed-smoke.js with GJS, and the installed module
+#      nursery.js (async function children);
 #   6. runs the installed tests (-Dinstalled_tests=true) from their .test
 #      files, as gnome-desktop-testing-runner would.
 # Steps 3-6 are skipped when PYTHON / VALAC / GJS is empty or no such file
@@ -196,6 +197,13 @@ else
   run "installed-smoke.js (GJS client of the installed typelib) failed" \
     env GI_TYPELIB_PATH="$(dirname "$typelib")" "$gjs" -m "$srcdir/installed-smoke.js" "$dest"
   ok "GJS imports Nursery from the installed typelib"
+  # The GJS module: async function children (docs/bindings.md).
+  gjs_module=$(find "$dest" -path '*/nursery-1/gjs/nursery.js' -print -quit)
+  [ -n "$gjs_module" ] || fail "the typelib was installed but not the GJS module nursery-1/gjs/nursery.js"
+  run "gjs could not use the installed module nursery.js" \
+    env GI_TYPELIB_PATH="$(dirname "$typelib")" \
+      "$gjs" -m "$srcdir/../gjs/installed-import.js" "file://$gjs_module"
+  ok "GJS imports the installed nursery.js and runs async children"
 fi
 
 # 6. The installed tests, from their .test files: Exec names the real
