@@ -1,4 +1,4 @@
-/* nursery-deadline.c: one re-armable timer per deadline
+/* nursery-deadline.c: every deadline of a context in one timer
  *
  * Copyright 2026 The Nursery authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
@@ -8,62 +8,306 @@
 
 #include "nursery-deadline-private.h"
 
-typedef struct
+/* The timer of one owner context (R28): a binary min-heap of deadlines,
+ * each knowing its index so that it moves or leaves in O(log n), and one
+ * GSource whose ready time is at or before the earliest deadline. The
+ * ready time is moved only when the earliest deadline moves *earlier*:
+ * when it moves later (or leaves) the source wakes up once too early,
+ * finds nothing due and re-arms itself. That spares the eventfd write
+ * g_source_set_ready_time() does on every call. */
+struct _NurseryTimer
 {
-  GSource              source;
-  NurseryDeadlineFunc  fire;
-  gpointer             target;
-} DeadlineSource;
+  GSource          source;
+  GMainContext    *context;  /* the key in `timers`; no reference */
+  GPtrArray       *heap;     /* of NurseryDeadline*, root at 0 */
+  gint64           armed;    /* the source's ready time, -1 for none */
+  guint            seq;      /* the next deadline's set order */
+};
+
+/* Context → NurseryTimer. One lock guards this table and every heap:
+ * deadlines are set on their owner context, but a group may be
+ * disposed on any thread (R30), and one lock keeps a timer from being
+ * freed by one thread while another finds it. Never held across a
+ * callback. */
+static GMutex timers_lock;
+static GHashTable *timers;
 
 static gboolean
-deadline_dispatch (GSource     *source,
-                   GSourceFunc  callback,
-                   gpointer     user_data)
+deadline_before (const NurseryDeadline *a,
+                 const NurseryDeadline *b)
 {
-  DeadlineSource *ds = (DeadlineSource *) source;
+  if (a->when != b->when)
+    return a->when < b->when;
+  /* Equal deadlines fire in the order they were set. */
+  return (gint) (a->seq - b->seq) < 0;
+}
 
-  /* Disarm first: a deadline fires once until it is set again. */
+static inline NurseryDeadline *
+heap_at (NurseryTimer *timer,
+         guint         i)
+{
+  return timer->heap->pdata[i];
+}
+
+static inline void
+heap_put (NurseryTimer    *timer,
+          guint            i,
+          NurseryDeadline *deadline)
+{
+  timer->heap->pdata[i] = deadline;
+  deadline->index = i + 1;
+}
+
+static void
+sift_up (NurseryTimer *timer,
+         guint         i)
+{
+  NurseryDeadline *moving = heap_at (timer, i);
+
+  while (i > 0)
+    {
+      guint parent = (i - 1) / 2;
+
+      if (!deadline_before (moving, heap_at (timer, parent)))
+        break;
+      heap_put (timer, i, heap_at (timer, parent));
+      i = parent;
+    }
+  heap_put (timer, i, moving);
+}
+
+static void
+sift_down (NurseryTimer *timer,
+           guint         i)
+{
+  NurseryDeadline *moving = heap_at (timer, i);
+  guint len = timer->heap->len;
+
+  for (;;)
+    {
+      guint child = 2 * i + 1;
+
+      if (child >= len)
+        break;
+      if (child + 1 < len && deadline_before (heap_at (timer, child + 1), heap_at (timer, child)))
+        child++;
+      if (!deadline_before (heap_at (timer, child), moving))
+        break;
+      heap_put (timer, i, heap_at (timer, child));
+      i = child;
+    }
+  heap_put (timer, i, moving);
+}
+
+/* Puts the deadline at @i back in heap order after its `when` changed. */
+static void
+heap_fix (NurseryTimer *timer,
+          guint         i)
+{
+  if (i > 0 && deadline_before (heap_at (timer, i), heap_at (timer, (i - 1) / 2)))
+    sift_up (timer, i);
+  else
+    sift_down (timer, i);
+}
+
+static void
+heap_remove (NurseryTimer    *timer,
+             NurseryDeadline *deadline)
+{
+  guint i = deadline->index - 1;
+  NurseryDeadline *last = g_ptr_array_steal_index_fast (timer->heap, timer->heap->len - 1);
+
+  deadline->index = 0;
+  deadline->timer = NULL;
+  if (last == deadline)
+    return;
+  heap_put (timer, i, last);
+  heap_fix (timer, i);
+}
+
+/* Only ever earlier: see NurseryTimer. A negative ready time is "never"
+ * to GLib, and a deadline of 0 or less means "now" anyway. */
+static void
+rearm_if_earlier (NurseryTimer *timer)
+{
+  gint64 when;
+
+  if (timer->heap->len == 0)
+    return;
+  when = MAX (heap_at (timer, 0)->when, 0);
+  if (timer->armed >= 0 && timer->armed <= when)
+    return;
+  timer->armed = when;
+  g_source_set_ready_time (&timer->source, when);
+}
+
+/* Called with timers_lock held: the timer goes with its last deadline. */
+static void
+timer_release_if_empty_locked (NurseryTimer *timer)
+{
+  if (timer->heap->len > 0)
+    return;
+  g_hash_table_remove (timers, timer->context);
+  if (g_hash_table_size (timers) == 0)
+    g_clear_pointer (&timers, g_hash_table_unref);
+  /* Safe inside its own dispatch: GLib holds a reference until then. */
+  g_source_destroy (&timer->source);
+  g_source_unref (&timer->source);
+}
+
+/* Takes the earliest deadline off if it is due and was set before this
+ * dispatch began (one set during it waits for the next iteration, R16). */
+static NurseryDeadline *
+pop_due_locked (NurseryTimer *timer,
+                gint64        now,
+                guint         seq_limit)
+{
+  NurseryDeadline *first;
+
+  if (timer->heap->len == 0)
+    return NULL;
+  first = heap_at (timer, 0);
+  if (first->when > now || (gint) (first->seq - seq_limit) >= 0)
+    return NULL;
+  heap_remove (timer, first);
+  return first;
+}
+
+static gboolean
+timer_dispatch (GSource     *source,
+                GSourceFunc  callback,
+                gpointer     user_data)
+{
+  NurseryTimer *timer = (NurseryTimer *) source;
+  gint64 now = g_get_monotonic_time ();
+  NurseryDeadline *due;
+  guint seq_limit;
+
+  g_mutex_lock (&timers_lock);
+  seq_limit = timer->seq;
+  timer->armed = -1;
   g_source_set_ready_time (source, -1);
-  ds->fire (ds->target);
+  /* One at a time, the lock released around each callback: a callback
+   * may set, move or clear any deadline, this one's timer included. */
+  while ((due = pop_due_locked (timer, now, seq_limit)) != NULL)
+    {
+      NurseryDeadlineFunc fire = due->fire;
+      gpointer target = due->target;
+
+      g_mutex_unlock (&timers_lock);
+      fire (target);
+      g_mutex_lock (&timers_lock);
+    }
+  if (!g_source_is_destroyed (source))
+    {
+      rearm_if_earlier (timer);
+      timer_release_if_empty_locked (timer);
+    }
+  g_mutex_unlock (&timers_lock);
   return G_SOURCE_CONTINUE;
 }
 
-static GSourceFuncs deadline_funcs = {
-  .dispatch = deadline_dispatch,
+static void
+timer_finalize (GSource *source)
+{
+  NurseryTimer *timer = (NurseryTimer *) source;
+
+  g_ptr_array_unref (timer->heap);
+}
+
+static GSourceFuncs timer_funcs = {
+  .dispatch = timer_dispatch,
+  .finalize = timer_finalize,
 };
 
-void
-_nursery_deadline_set (GSource             **source,
-                       GMainContext         *context,
-                       gint64                deadline,
-                       NurseryDeadlineFunc   fire,
-                       gpointer              target)
+/* Called with timers_lock held. */
+static NurseryTimer *
+timer_for_context_locked (GMainContext *context)
 {
-  if (*source == NULL)
-    {
-      DeadlineSource *ds;
+  NurseryTimer *timer;
 
-      if (deadline == NURSERY_NO_DEADLINE)
-        return;
-      *source = g_source_new (&deadline_funcs, sizeof (DeadlineSource));
-      ds = (DeadlineSource *) *source;
-      ds->fire = fire;
-      ds->target = target;
-      g_source_set_static_name (*source, "NurseryDeadline");
-      g_source_attach (*source, context);
-    }
-  /* Negative ready times mean "never" to GLib; a deadline of 0 would be
-   * "now", which a past deadline also means. */
-  g_source_set_ready_time (*source, deadline == NURSERY_NO_DEADLINE ? -1 : MAX (deadline, 0));
+  if (timers == NULL)
+    timers = g_hash_table_new (NULL, NULL);
+  timer = g_hash_table_lookup (timers, context);
+  if (timer != NULL)
+    return timer;
+
+  timer = (NurseryTimer *) g_source_new (&timer_funcs, sizeof (NurseryTimer));
+  timer->context = context;
+  timer->heap = g_ptr_array_new ();
+  timer->armed = -1;
+  g_source_set_static_name (&timer->source, "NurseryTimer");
+  g_source_attach (&timer->source, context);
+  g_hash_table_insert (timers, context, timer);
+  return timer;
 }
 
 void
-_nursery_deadline_destroy (GSource **source)
+_nursery_deadline_set (NurseryDeadline     *deadline,
+                       GMainContext        *context,
+                       gint64               when,
+                       NurseryDeadlineFunc  fire,
+                       gpointer             target)
 {
-  if (*source == NULL)
+  NurseryTimer *timer;
+
+  if (when == NURSERY_NO_DEADLINE)
+    {
+      _nursery_deadline_destroy (deadline);
+      return;
+    }
+
+  g_mutex_lock (&timers_lock);
+  timer = deadline->timer;
+  deadline->when = when;
+  deadline->fire = fire;
+  deadline->target = target;
+  if (timer == NULL)
+    {
+      timer = deadline->timer = timer_for_context_locked (context);
+      deadline->seq = timer->seq++;
+      g_ptr_array_add (timer->heap, deadline);
+      deadline->index = timer->heap->len;
+      sift_up (timer, timer->heap->len - 1);
+    }
+  else
+    {
+      /* A moved deadline counts as set now, for ties and for R16. */
+      deadline->seq = timer->seq++;
+      heap_fix (timer, deadline->index - 1);
+    }
+  rearm_if_earlier (timer);
+  g_mutex_unlock (&timers_lock);
+}
+
+void
+_nursery_deadline_destroy (NurseryDeadline *deadline)
+{
+  NurseryTimer *timer;
+
+  /* Unlocked peek: an owner only races itself, and a deadline that is
+   * not armed stays so until its owner sets it. */
+  if (deadline->timer == NULL)
     return;
-  g_source_destroy (*source);
-  g_clear_pointer (source, g_source_unref);
+  g_mutex_lock (&timers_lock);
+  timer = deadline->timer;
+  if (timer != NULL)
+    {
+      heap_remove (timer, deadline);
+      timer_release_if_empty_locked (timer);
+    }
+  g_mutex_unlock (&timers_lock);
+}
+
+guint
+_nursery_deadline_n_timers (void)
+{
+  guint n;
+
+  g_mutex_lock (&timers_lock);
+  n = timers != NULL ? g_hash_table_size (timers) : 0;
+  g_mutex_unlock (&timers_lock);
+  return n;
 }
 
 char *

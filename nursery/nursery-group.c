@@ -122,7 +122,7 @@ struct _NurseryGroup
   GPtrArray      *signal_sources;
   gint64          create_time;
   gint64          deadline;
-  GSource        *deadline_source;
+  NurseryDeadline deadline_timer;    /* in the owner context's timer (R28) */
   NurseryTask    *parent_task;  /* for nursery_group_new_for_task() */
   GCancellable   *parent_cancellable;
   gulong          parent_handler;
@@ -693,7 +693,7 @@ run_cleanups (NurseryGroup *self)
 static void
 release_watchers (NurseryGroup *self)
 {
-  _nursery_deadline_destroy (&self->deadline_source);
+  _nursery_deadline_destroy (&self->deadline_timer);
   if (self->signal_sources != NULL)
     {
       for (guint i = 0; i < self->signal_sources->len; i++)
@@ -2067,7 +2067,7 @@ nursery_group_set_deadline (NurseryGroup *self,
   if (self->deadline == deadline || nursery_group_is_closed (self))
     return;
   self->deadline = deadline;
-  _nursery_deadline_set (&self->deadline_source, self->context, deadline,
+  _nursery_deadline_set (&self->deadline_timer, self->context, deadline,
                          group_deadline_fired, self);
   mark_dirty (self, BIT (PROP_DEADLINE));
   schedule (self);

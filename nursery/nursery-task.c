@@ -366,7 +366,7 @@ _nursery_task_release (NurseryTask *self)
   gpointer user_data = g_steal_pointer (&self->user_data);
 
   self->func = NULL;
-  _nursery_deadline_destroy (&self->deadline_source);
+  _nursery_deadline_destroy (&self->deadline_timer);
   if (destroy != NULL)
     destroy (user_data);
 }
@@ -1074,7 +1074,7 @@ nursery_task_set_deadline (NurseryTask *self,
   if (nursery_task_is_finished (self) || self->timed_out || self->deadline == deadline)
     return;
   self->deadline = deadline;
-  _nursery_deadline_set (&self->deadline_source, nursery_group_get_context (group),
+  _nursery_deadline_set (&self->deadline_timer, nursery_group_get_context (group),
                          deadline, nursery_task_deadline_fired, self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DEADLINE]);
 }
