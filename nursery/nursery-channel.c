@@ -36,6 +36,7 @@
 
 #include "nursery-channel.h"
 #include "nursery-error.h"
+#include "nursery-pool-private.h"
 
 typedef struct
 {
@@ -1109,7 +1110,9 @@ nursery_channel_send (NurseryChannel  *self,
   g_return_val_if_fail (G_IS_VALUE (value), FALSE);
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
 
+  _nursery_pool_blocking_begin ();
   result = run_private (self, value, cancellable);
+  _nursery_pool_blocking_end ();
   return nursery_channel_send_finish (self, result, error);
 }
 
@@ -1144,6 +1147,8 @@ nursery_channel_receive (NurseryChannel  *self,
   g_return_val_if_fail (NURSERY_IS_CHANNEL (self), FALSE);
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
 
+  _nursery_pool_blocking_begin ();
   result = run_private (self, NULL, cancellable);
+  _nursery_pool_blocking_end ();
   return nursery_channel_receive_finish (self, result, value, error);
 }

@@ -48,6 +48,7 @@
 #include "nursery-enums.h"
 #include "nursery-error.h"
 #include "nursery-group-private.h"
+#include "nursery-pool-private.h"
 #include "nursery-task-list-private.h"
 #include "nursery-task-private.h"
 #include "nursery-waiters-private.h"
@@ -1527,8 +1528,10 @@ nursery_group_wait (NurseryGroup  *self,
     }
 
   nursery_group_wait_async (self, cancellable, store_result_cb, &result);
+  _nursery_pool_blocking_begin ();
   while (result == NULL)
     g_main_context_iteration (self->context, TRUE);
+  _nursery_pool_blocking_end ();
   g_main_context_release (self->context);
 
   return nursery_group_wait_finish (self, result, error);
