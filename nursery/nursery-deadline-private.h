@@ -45,8 +45,10 @@ void _nursery_deadline_set     (NurseryDeadline     *deadline,
 /* Disarms @deadline; the timer goes with its last deadline. */
 void _nursery_deadline_destroy (NurseryDeadline     *deadline);
 
-/* For tests: how many contexts have a timer now. */
+/* For tests: how many contexts have a timer now, and how many times a
+ * timer's ready time was moved earlier (each one an eventfd write). */
 guint _nursery_deadline_n_timers (void);
+guint _nursery_deadline_n_rearms (void);
 
 /* now + @timeout, saturated: a huge timeout means "never", not an
  * overflow into the past. */

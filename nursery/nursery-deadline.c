@@ -31,6 +31,7 @@ struct _NurseryTimer
  * callback. */
 static GMutex timers_lock;
 static GHashTable *timers;
+static guint n_rearms;     /* ready-time changes outside dispatch, for tests */
 
 static gboolean
 deadline_before (const NurseryDeadline *a,
@@ -138,6 +139,7 @@ rearm_if_earlier (NurseryTimer *timer)
   if (timer->armed >= 0 && timer->armed <= when)
     return;
   timer->armed = when;
+  n_rearms++;
   g_source_set_ready_time (&timer->source, when);
 }
 
@@ -306,6 +308,17 @@ _nursery_deadline_n_timers (void)
 
   g_mutex_lock (&timers_lock);
   n = timers != NULL ? g_hash_table_size (timers) : 0;
+  g_mutex_unlock (&timers_lock);
+  return n;
+}
+
+guint
+_nursery_deadline_n_rearms (void)
+{
+  guint n;
+
+  g_mutex_lock (&timers_lock);
+  n = n_rearms;
   g_mutex_unlock (&timers_lock);
   return n;
 }

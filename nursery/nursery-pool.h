@@ -16,9 +16,9 @@
 
 G_BEGIN_DECLS
 
-NURSERY_AVAILABLE_IN_ALL
+NURSERY_AVAILABLE_IN_1_0
 void  nursery_set_max_threads (guint max_threads);
-NURSERY_AVAILABLE_IN_ALL
+NURSERY_AVAILABLE_IN_1_0
 guint nursery_get_max_threads (void);
 
 G_END_DECLS
