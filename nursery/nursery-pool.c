@@ -10,6 +10,7 @@
 #include "nursery-pool-private.h"
 
 #include <string.h>
+#include <time.h>
 
 /* How it grows (R28): a blocked worker must never keep a runnable job
  * waiting, or N thread children that wait for each other never finish.
@@ -19,16 +20,20 @@
  *    blocking channel calls and group waits) starts one in its place at
  *    once if jobs wait.
  *  - Anything else that blocks (a user's GCond, a read()) is caught by a
- *    monitor: when jobs have waited `grow_delay` and no worker took one
- *    meanwhile, every waiting job gets a worker of its own. Growing by
- *    the whole backlog (not one thread per delay, as GTask's pool does)
- *    is what lets N children in a barrier finish in a few delays.
+ *    monitor: when jobs have waited `grow_delay`, no worker finished one
+ *    meanwhile and the process left the processors mostly idle (so the
+ *    workers wait rather than compute), every waiting job gets a worker
+ *    of its own. Growing by the whole backlog (not one thread per delay,
+ *    as GTask's pool does) is what lets N children in a barrier finish
+ *    in a few delays; the CPU check keeps long computations from
+ *    multiplying threads that would only compete for the processors.
  * All of it within `max_threads`; a worker idle for `idle_timeout`
  * exits, and so does one the cap has just lowered. */
 
 #define DEFAULT_GROW_DELAY_US   1000
 #define DEFAULT_IDLE_TIMEOUT_US (10 * G_USEC_PER_SEC)
-#define MIN_DEFAULT_MAX_THREADS 64
+#define MIN_DEFAULT_MAX_THREADS 512
+#define MAX_THREADS_PER_CPU     64
 
 typedef struct
 {
@@ -53,7 +58,7 @@ typedef struct
   guint    n_idle;        /* in g_cond_wait for a job */
   guint    n_blocked;     /* between blocking_begin and blocking_end */
   guint    max_threads;   /* 0 until first read: then the default */
-  guint64  n_taken;       /* jobs taken so far: the monitor's progress */
+  guint64  n_finished;    /* jobs finished so far: the monitor's progress */
   gboolean monitor_running;
   gboolean monitor_waiting; /* for a backlog, not a delay */
 
@@ -88,7 +93,7 @@ n_processors (void)
 static guint
 default_max_threads (void)
 {
-  return MAX (MIN_DEFAULT_MAX_THREADS, 8 * n_processors ());
+  return MAX (MIN_DEFAULT_MAX_THREADS, MAX_THREADS_PER_CPU * n_processors ());
 }
 
 /* Called with the lock held, like everything *_locked below. */
@@ -128,7 +133,6 @@ ring_pop_locked (void)
 
   pool.head = (pool.head + 1) % pool.capacity;
   pool.n_queued--;
-  pool.n_taken++;
   if (pool.n_queued == 0)
     pool.head = 0;
   return job;
@@ -204,6 +208,7 @@ worker_main (gpointer data)
       g_mutex_unlock (&pool.lock);
       job.func (job.data);
       g_mutex_lock (&pool.lock);
+      pool.n_finished++;
     }
 
 exit:
@@ -211,6 +216,25 @@ exit:
   g_mutex_unlock (&pool.lock);
   g_private_set (&current_worker, NULL);
   return NULL;
+}
+
+/* CPU time of the whole process, µs. */
+static gint64
+process_cpu_us (void)
+{
+  struct timespec ts;
+
+  if (clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &ts) != 0)
+    return 0;
+  return (gint64) ts.tv_sec * G_USEC_PER_SEC + ts.tv_nsec / 1000;
+}
+
+/* Did the process use over half of the processors during @elapsed? */
+static gboolean
+processors_busy (gint64 cpu,
+                 gint64 elapsed)
+{
+  return elapsed > 0 && 2 * cpu > (gint64) n_processors () * elapsed;
 }
 
 /* The monitor: see the comment at the top. It sleeps without a timeout
@@ -221,7 +245,9 @@ monitor_main (gpointer data)
   g_mutex_lock (&pool.lock);
   for (;;)
     {
-      guint64 taken = pool.n_taken;
+      guint64 finished = pool.n_finished;
+      gint64 cpu = process_cpu_us ();
+      gint64 start = g_get_monotonic_time ();
       guint grow = 0;
 
       if (backlog_locked () == 0)
@@ -236,9 +262,9 @@ monitor_main (gpointer data)
           continue;
         }
 
-      g_cond_wait_until (&pool.monitor_cond, &pool.lock,
-                         g_get_monotonic_time () + pool.grow_delay);
-      if (pool.n_taken == taken)
+      g_cond_wait_until (&pool.monitor_cond, &pool.lock, start + pool.grow_delay);
+      if (pool.n_finished == finished &&
+          !processors_busy (process_cpu_us () - cpu, g_get_monotonic_time () - start))
         grow = reserve_workers_locked (backlog_locked ());
       if (grow > 0)
         {
@@ -368,7 +394,7 @@ _nursery_pool_set_timings (gint64 grow_delay,
  * Caps the worker pool that runs every thread child of the process
  * ([method@Nursery.Group.spawn_in_thread]). The pool starts one worker
  * per processor for a backlog and adds workers when they block (R28),
- * never more than this cap: the default is 8 per processor, at least 64.
+ * never more than this cap: the default is 64 per processor, at least 512.
  *
  * With the cap reached, more thread children wait for a worker. Children
  * that wait for each other then need more workers than the cap allows and

@@ -191,6 +191,7 @@ static void
 test_cap (void)
 {
   guint n = 12;
+  guint max = nursery_get_max_threads ();
   NurseryPoolStats stats;
   Barrier barrier;
 
@@ -214,13 +215,13 @@ test_cap (void)
   get_stats (&stats);
   g_assert_cmpuint (stats.n_threads, <=, 4);
 
-  nursery_set_max_threads (64);
+  nursery_set_max_threads (max);
   barrier_clear (&barrier);
   drain_pool ();
 }
 
 /* R28: a lowered cap lets surplus workers go; the default cap is
- * documented as 8 per processor, at least 64. */
+ * documented as 64 per processor, at least 512. */
 static void
 test_lowered_cap_and_default (void)
 {
@@ -228,7 +229,7 @@ test_lowered_cap_and_default (void)
   Barrier barrier;
 
   g_assert_cmpuint (nursery_get_max_threads (), ==,
-                    MAX (64, 8 * g_get_num_processors ()));
+                    MAX (512, 64 * g_get_num_processors ()));
   drain_pool ();
   barrier_init (&barrier, n);
   for (guint i = 0; i < n; i++)
@@ -239,7 +240,7 @@ test_lowered_cap_and_default (void)
   nursery_set_max_threads (1);
   wait_for_workers_at_most (1);
 
-  nursery_set_max_threads (MAX (64, 8 * g_get_num_processors ()));
+  nursery_set_max_threads (MAX (512, 64 * g_get_num_processors ()));
   barrier_clear (&barrier);
   drain_pool ();
 }
@@ -309,7 +310,7 @@ test_fifo_across_ring_growth (void)
   for (guint i = 0; i < log.n; i++)
     g_assert_cmpuint (g_array_index (log.order, guint, i), ==, i);
 
-  nursery_set_max_threads (MAX (64, 8 * g_get_num_processors ()));
+  nursery_set_max_threads (MAX (512, 64 * g_get_num_processors ()));
   drain_pool ();
   g_mutex_clear (&log.lock);
   g_cond_clear (&log.cond);
