@@ -40,7 +40,7 @@
 #define CANCEL_CHILDREN   100000
 #define THREAD_CHILDREN   20000
 #define DEADLINES         100000
-#define DEADLINE_LEAD_MS  500       /* after the spawns, which take a while */
+#define DEADLINE_LEAD_MS  1500      /* after spawning and starting them all */
 #define DEADLINE_SPREAD_MS 1000
 #define CHURN_CHILDREN    100000
 
@@ -759,11 +759,11 @@ scenario_barrier (void)
 
 typedef struct
 {
-  gint64       deadline;     /* monotonic µs */
-  gint64       fired;        /* when its owner saw it, 0 until then */
-  guint        index;        /* heap baseline: 1-based, 0 when out */
-  GTask       *task;         /* heap baseline */
-  guint       *remaining;
+  gint64        deadline;     /* monotonic µs */
+  gint64        fired;        /* when its owner saw it, 0 until then */
+  guint         index;        /* heap baseline: 1-based, 0 when out */
+  GTask        *task;         /* heap baseline */
+  GCancellable *cancellable;  /* heap baseline with cancellables */
 } Probe;
 
 typedef struct
@@ -862,8 +862,11 @@ deadlines_nursery (guint n)
   return run;
 }
 
-/* The baseline: one GSource over a binary heap of deadlines, each entry
- * knowing its index; on expiry the GTask returns TIMED_OUT. */
+/* The baselines: one GSource over a binary heap of deadlines, each entry
+ * knowing its index. On expiry either the GTask returns TIMED_OUT right
+ * away (an operation with nothing to abort: the cheapest), or, like a
+ * Nursery child, the operation is cancelled through its own GCancellable
+ * and its ::cancelled handler returns it TIMED_OUT. */
 typedef struct
 {
   GSource  source;
@@ -932,6 +935,11 @@ heap_timer_dispatch (GSource     *source,
     {
       Probe *probe = heap_pop (timer);
 
+      if (probe->cancellable != NULL)
+        {
+          g_cancellable_cancel (probe->cancellable);
+          continue;
+        }
       probe->fired = g_get_monotonic_time ();
       g_task_return_new_error (probe->task, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "Timed out");
       g_clear_object (&probe->task);
@@ -956,8 +964,20 @@ heap_task_done (GObject      *source,
   (*remaining)--;
 }
 
+static void
+heap_operation_cancelled (GCancellable *cancellable,
+                          gpointer      data)
+{
+  Probe *probe = data;
+
+  probe->fired = g_get_monotonic_time ();
+  g_task_return_new_error (probe->task, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "Timed out");
+  g_clear_object (&probe->task);
+}
+
 static DeadlineRun
-deadlines_heap (guint n)
+deadlines_heap (guint    n,
+                gboolean with_cancellables)
 {
   g_autofree Probe *probes = g_new0 (Probe, n);
   HeapTimer *timer;
@@ -972,7 +992,15 @@ deadlines_heap (guint n)
   for (guint i = 0; i < n; i++)
     {
       probes[i].deadline = deadline_for (base, i, n);
-      probes[i].task = g_task_new (NULL, NULL, heap_task_done, &remaining);
+      if (with_cancellables)
+        {
+          probes[i].cancellable = g_cancellable_new ();
+          g_cancellable_connect (probes[i].cancellable, G_CALLBACK (heap_operation_cancelled),
+                                 &probes[i], NULL);
+        }
+      probes[i].task = g_task_new (NULL, probes[i].cancellable, heap_task_done, &remaining);
+      /* The result is TIMED_OUT, not the CANCELLED of a cancelled task. */
+      g_task_set_check_cancellable (probes[i].task, FALSE);
       heap_push (timer, &probes[i]);
       /* Only an earlier first deadline moves the ready time. */
       if (timer->heap[0] == &probes[i])
@@ -982,35 +1010,58 @@ deadlines_heap (guint n)
   g_source_destroy (&timer->source);
   g_free (timer->heap);
   g_source_unref (&timer->source);
+  for (guint i = 0; i < n; i++)
+    g_clear_object (&probes[i].cancellable);
   run.cpu_ms = thread_cpu_ms () - cpu;
   run.p99_us = probes_p99 (probes, n);
   return run;
+}
+
+static DeadlineRun
+deadlines_run (guint impl,
+               guint n)
+{
+  switch (impl)
+    {
+    case 0:
+      return deadlines_nursery (n);
+    case 1:
+      return deadlines_heap (n, TRUE);
+    default:
+      return deadlines_heap (n, FALSE);
+    }
 }
 
 static void
 scenario_deadlines (void)
 {
   guint n = scaled (DEADLINES);
-  /* A round lasts over a second per side. */
+  /* A round lasts over two seconds per side. */
   guint runs = MIN ((guint) opt_runs, 5);
   g_autofree char *count = human_count (n);
   g_autofree char *label_cpu = g_strdup_printf ("%s deadlines over 1 s: main-thread CPU", count);
+  g_autofree char *label_cpu_bare = g_strdup_printf ("%s deadlines: CPU vs heap without cancellables", count);
   g_autofree char *label_p99 = g_strdup_printf ("%s deadlines over 1 s: lateness p99", count);
+  g_autofree char *label_p99_bare = g_strdup_printf ("%s deadlines: p99 vs heap without cancellables", count);
   g_autofree char *id_cpu = g_strdup_printf ("engine-deadlines-%s-cpu", count);
+  g_autofree char *id_cpu_bare = g_strdup_printf ("engine-deadlines-%s-cpu-no-cancellable", count);
   g_autofree char *id_p99 = g_strdup_printf ("engine-deadlines-%s-p99", count);
-  Rounds cpu = { 2, { g_array_new (FALSE, FALSE, sizeof (double)),
-                      g_array_new (FALSE, FALSE, sizeof (double)) } };
-  Rounds late = { 2, { g_array_new (FALSE, FALSE, sizeof (double)),
-                       g_array_new (FALSE, FALSE, sizeof (double)) } };
+  g_autofree char *id_p99_bare = g_strdup_printf ("engine-deadlines-%s-p99-no-cancellable", count);
+  Rounds cpu = { 3, { 0 } };
+  Rounds late = { 3, { 0 } };
   BenchRow row;
 
-  deadlines_nursery (MIN (n, 10000));
-  deadlines_heap (MIN (n, 10000));
+  for (guint i = 0; i < 3; i++)
+    {
+      cpu.samples[i] = g_array_new (FALSE, FALSE, sizeof (double));
+      late.samples[i] = g_array_new (FALSE, FALSE, sizeof (double));
+      deadlines_run (i, MIN (n, 10000));
+    }
   for (guint run = 0; run < runs; run++)
-    for (guint k = 0; k < 2; k++)
+    for (guint k = 0; k < 3; k++)
       {
-        guint i = (run + k) % 2;
-        DeadlineRun result = i == 0 ? deadlines_nursery (n) : deadlines_heap (n);
+        guint i = (run + k) % 3;
+        DeadlineRun result = deadlines_run (i, n);
 
         g_array_append_val (cpu.samples[i], result.cpu_ms);
         g_array_append_val (late.samples[i], result.p99_us);
@@ -1018,11 +1069,15 @@ scenario_deadlines (void)
 
   row = rounds_row (&cpu, 1);
   report (&row, id_cpu, label_cpu, "ms",
-          "a GTask per operation, one GSource over a binary heap returns it TIMED_OUT",
+          "GTask + GCancellable per operation, one GSource over a binary heap cancels it",
           TARGET_DEADLINE_CPU);
   row = rounds_row (&late, 1);
-  report (&row, id_p99, label_p99, "µs",
-          "the same heap baseline", TARGET_DEADLINE_P99);
+  report (&row, id_p99, label_p99, "µs", "the same heap baseline", TARGET_DEADLINE_P99);
+  row = rounds_row (&cpu, 2);
+  report (&row, id_cpu_bare, label_cpu_bare, "ms",
+          "GTask per operation, one GSource over a binary heap returns it TIMED_OUT", 0);
+  row = rounds_row (&late, 2);
+  report (&row, id_p99_bare, label_p99_bare, "µs", "the same, without cancellables", 0);
   rounds_clear (&cpu);
   rounds_clear (&late);
 }
