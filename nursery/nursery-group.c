@@ -1360,7 +1360,7 @@ nursery_group_spawn (NurseryGroup     *self,
  * @self: a group that is not closed
  * @name: (nullable): a name for logs and errors
  * @func: (scope notified) (closure user_data) (destroy destroy): the
- *   child's body, run on a worker thread of the GTask thread pool
+ *   child's body, run on a worker thread of Nursery's pool
  * @user_data: data for @func
  * @destroy: (nullable): frees @user_data on the owner context once the
  *   child has finished (or at once if the group refuses the child)
@@ -1373,8 +1373,8 @@ nursery_group_spawn (NurseryGroup     *self,
  * [method@Nursery.Task.is_cancelled] or pass its cancellable to blocking
  * calls: nothing can stop a thread from outside.
  *
- * Thread children that wait for each other can starve the shared GTask
- * pool, which grows slowly beyond about ten threads.
+ * The worker pool grows for children that block, up to
+ * nursery_get_max_threads() (R28); see nursery_set_max_threads().
  *
  * Returns: (transfer full) (nullable): the child's handle
  *
