@@ -119,7 +119,8 @@ heap_remove (NurseryTimer    *timer,
   NurseryDeadline *last = g_ptr_array_steal_index_fast (timer->heap, timer->heap->len - 1);
 
   deadline->index = 0;
-  deadline->timer = NULL;
+  /* Atomic: see _nursery_deadline_destroy(). */
+  g_atomic_pointer_set (&deadline->timer, NULL);
   if (last == deadline)
     return;
   heap_put (timer, i, last);
@@ -270,7 +271,8 @@ _nursery_deadline_set (NurseryDeadline     *deadline,
   deadline->target = target;
   if (timer == NULL)
     {
-      timer = deadline->timer = timer_for_context_locked (context);
+      timer = timer_for_context_locked (context);
+      g_atomic_pointer_set (&deadline->timer, timer);
       deadline->seq = timer->seq++;
       g_ptr_array_add (timer->heap, deadline);
       deadline->index = timer->heap->len;
@@ -291,9 +293,12 @@ _nursery_deadline_destroy (NurseryDeadline *deadline)
 {
   NurseryTimer *timer;
 
-  /* Unlocked peek: an owner only races itself, and a deadline that is
-   * not armed stays so until its owner sets it. */
-  if (deadline->timer == NULL)
+  /* Unlocked peek, so that the many owners that never had a deadline
+   * take no lock: a deadline that is not armed stays so until its owner
+   * sets it, and the owner is the one calling (or has handed its last
+   * reference to this thread). Atomic, for the owner context may be
+   * firing it meanwhile. */
+  if (g_atomic_pointer_get (&deadline->timer) == NULL)
     return;
   g_mutex_lock (&timers_lock);
   timer = deadline->timer;
