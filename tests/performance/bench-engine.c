@@ -764,6 +764,7 @@ typedef struct
   guint         index;        /* heap baseline: 1-based, 0 when out */
   GTask        *task;         /* heap baseline */
   GCancellable *cancellable;  /* heap baseline with cancellables */
+  NurseryTask  *child;        /* Nursery: the child (no reference) */
 } Probe;
 
 typedef struct
@@ -816,20 +817,21 @@ static void
 deadline_child_cancelled (GCancellable *cancellable,
                           gpointer      data)
 {
-  NurseryTask *task = data;
-  Probe *probe = g_object_get_data (G_OBJECT (task), "probe");
+  Probe *probe = data;
 
   probe->fired = g_get_monotonic_time ();
-  nursery_task_return_error_if_cancelled (task);
+  nursery_task_return_error_if_cancelled (probe->child);
 }
 
 static void
 deadline_child (NurseryTask *task,
                 gpointer     data)
 {
-  g_object_set_data (G_OBJECT (task), "probe", data);
+  Probe *probe = data;
+
+  probe->child = task;
   g_cancellable_connect (nursery_task_get_cancellable (task),
-                         G_CALLBACK (deadline_child_cancelled), task, NULL);
+                         G_CALLBACK (deadline_child_cancelled), probe, NULL);
 }
 
 static DeadlineRun
