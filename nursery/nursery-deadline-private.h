@@ -18,7 +18,7 @@ typedef struct _NurseryTimer NurseryTimer;
 
 /* One deadline, embedded in its owner (a group or a task) and zeroed
  * with it: zero is "not armed". All the armed deadlines of an owner
- * context sit in one binary heap driven by one GSource (R28): setting,
+ * context sit in one heap driven by one GSource (R28): setting,
  * moving or clearing one is O(log n), and the source's ready time (an
  * eventfd write) only changes when the earliest deadline moves earlier.
  * The fields are the timer's: only nursery-deadline.c touches them. */
