@@ -267,10 +267,10 @@ timer_for_context_locked (GMainContext *context)
   timer->heap = g_array_new (FALSE, FALSE, sizeof (Slot));
   timer->armed = -1;
   g_source_set_static_name (&timer->source, "NurseryTimer");
-  /* Just above G_PRIORITY_DEFAULT: when deadlines are due they fire
-   * before the default-priority work of the same iteration (the batches
-   * that finish tasks), so a burst of work cannot make them late. */
-  g_source_set_priority (&timer->source, G_PRIORITY_DEFAULT - 1);
+  /* G_PRIORITY_DEFAULT, like the groups' batches: a higher priority
+   * would let a deadline that passed before the next iteration cancel
+   * children the batch was about to start (R5), where the batch, which
+   * was there first, runs them first. */
   g_source_attach (&timer->source, context);
   g_hash_table_insert (timers, context, timer);
   return timer;
