@@ -49,7 +49,7 @@
  * it is reported on stderr, like find and sha256sum do, and the rest is
  * still hashed.
  *
- * Usage: pipeline [--workers N] [--slow MS] DIR   (N from 1 to 8, default 4)
+ * Usage: pipeline [--workers N] [--slow MS] DIR   (N from 1 to 64, default 4)
  * Exit status: 0 all files hashed, 1 some file or directory failed,
  * 2 bad usage, 130 interrupted.
  *
@@ -67,14 +67,12 @@
 
 #define CHANNEL_CAPACITY 8
 
-/* Thread children run in GTask's shared pool, which has 10 threads and
- * beyond them grows by one thread every 0.1 s or more; the walker's
- * async GIO calls on local files run in the same pool. A worker holds
- * its thread for the whole walk (blocked in receive while it waits), so
- * with 10 workers the walker would wait for a thread of its own (0.8 s
- * on a small tree), and every worker past 10 would start late just to
- * see CLOSED, holding up the end: at most 8. */
-#define MAX_WORKERS 8
+/* A worker holds its thread for the whole walk, blocked in receive while
+ * it waits. Nursery's worker pool grows for blocked workers and is not
+ * the GTask pool that runs the walker's async GIO calls, so any number
+ * works; past the processors more workers only help when hashing waits
+ * on the disk. */
+#define MAX_WORKERS 64
 #define BLOCK_SIZE (64 * 1024)
 
 /* Directory entries asked of an enumerator at a time: one thread-pool

@@ -60,7 +60,9 @@
 #include "config.h"
 
 #include "nursery-channel.h"
+#include "nursery-debug-private.h"
 #include "nursery-error.h"
+#include "nursery-pool-private.h"
 
 /* How many completions one dispatch runs before it lets the main loop
  * serve other sources: enough to amortize an iteration, small enough that
@@ -929,8 +931,15 @@ blocking_wait (NurseryChannel *self,
       handler_id = g_cancellable_connect (cancellable, G_CALLBACK (blocking_cancelled_cb), &watch, NULL);
       g_mutex_lock (&self->lock);
     }
-  while (waiter->queue != NULL)
-    g_cond_wait (&cond, &self->lock); /* blocking */
+  if (waiter->queue != NULL)
+    {
+      /* R28: a pool worker that waits here lets the pool grow, so the
+       * partner it waits for gets a thread. */
+      _nursery_pool_blocking_begin ();
+      while (waiter->queue != NULL)
+        g_cond_wait (&cond, &self->lock);
+      _nursery_pool_blocking_end ();
+    }
   g_mutex_unlock (&self->lock);
 
   /* Waits for a handler still running on another thread: @watch lives on
@@ -1161,6 +1170,9 @@ nursery_channel_close (NurseryChannel *self)
   g_mutex_lock (&self->lock);
   if (!self->closed)
     {
+      NURSERY_NOTE (CHANNEL, "channel %p: closed with %u item(s) to drain, waiters %s",
+                    (void *) self, self->n_items,
+                    self->senders.length + self->receivers.length > 0 ? "woken" : "none");
       self->closed = TRUE;
       while ((waiter = peek_waiter (&self->senders)) != NULL)
         serve_locked (waiter, NULL, closed_error ());
@@ -1670,9 +1682,9 @@ nursery_channel_send (NurseryChannel  *self,
  *
  * Receives an item, blocking the calling thread until one arrives: for
  * thread children. Never call it on a thread that runs the senders'
- * main context. A thread blocked here holds a thread of the shared GTask
- * pool, which also serves GIO's async file operations: keep the number
- * of such workers below the pool's ten threads. As with
+ * main context. A thread child blocked here marks its worker blocked, and
+ * Nursery's pool starts another worker for the children still waiting
+ * ([R28](rules.html#R28)), so a pipeline of blocking stages never starves. As with
  * [method@Nursery.Channel.receive_finish], a pointer item received here
  * belongs to the caller.
  *

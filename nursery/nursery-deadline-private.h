@@ -1,4 +1,4 @@
-/* nursery-deadline-private.h: one re-armable timer per deadline
+/* nursery-deadline-private.h: every deadline of a context in one timer
  *
  * Copyright 2026 The Nursery authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
@@ -14,18 +14,41 @@ G_BEGIN_DECLS
 
 typedef void (*NurseryDeadlineFunc) (gpointer target);
 
-/* A deadline is one GSource on the owner context whose ready time *is*
- * the deadline (monotonic µs): setting, moving or clearing it re-arms
- * that one source, so exactly one timer is armed per deadline (R16),
- * and a deadline in the past fires on the next iteration. The
- * source is created on first use and holds no reference to @target:
- * its owner destroys it first. */
-void _nursery_deadline_set     (GSource            **source,
+typedef struct _NurseryTimer NurseryTimer;
+
+/* One deadline, embedded in its owner (a group or a task) and zeroed
+ * with it: zero is "not armed". All the armed deadlines of an owner
+ * context sit in one heap driven by one GSource (R28): setting,
+ * moving or clearing one is O(log n), and the source's ready time (an
+ * eventfd write) only changes when the earliest deadline moves earlier.
+ * The fields are the timer's: only nursery-deadline.c touches them. */
+typedef struct
+{
+  NurseryTimer        *timer;   /* NULL while not armed */
+  gint64               when;    /* monotonic µs */
+  guint                index;   /* in the heap, 1-based */
+  guint                seq;     /* set order, for ties and "fired this iteration" */
+  NurseryDeadlineFunc  fire;
+  gpointer             target;
+} NurseryDeadline;
+
+/* Arms, moves or (with NURSERY_NO_DEADLINE) disarms @deadline on
+ * @context's timer. When it passes, @fire (@target) runs once on
+ * @context, disarmed first; a deadline in the past fires on the next
+ * iteration. The timer holds no reference to @target: its owner calls
+ * _nursery_deadline_destroy() before it goes. Owner context. */
+void _nursery_deadline_set     (NurseryDeadline     *deadline,
                                 GMainContext        *context,
-                                gint64               deadline,
+                                gint64               when,
                                 NurseryDeadlineFunc  fire,
                                 gpointer             target);
-void _nursery_deadline_destroy (GSource            **source);
+/* Disarms @deadline; the timer goes with its last deadline. */
+void _nursery_deadline_destroy (NurseryDeadline     *deadline);
+
+/* For tests: how many contexts have a timer now, and how many times a
+ * timer's ready time was moved earlier (each one an eventfd write). */
+guint _nursery_deadline_n_timers (void);
+guint _nursery_deadline_n_rearms (void);
 
 /* now + @timeout, saturated: a huge timeout means "never", not an
  * overflow into the past. */

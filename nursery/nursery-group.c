@@ -50,6 +50,7 @@
 #include "nursery-enums.h"
 #include "nursery-error.h"
 #include "nursery-group-private.h"
+#include "nursery-pool-private.h"
 #include "nursery-task-list-private.h"
 #include "nursery-task-private.h"
 #include "nursery-waiters-private.h"
@@ -130,7 +131,7 @@ struct _NurseryGroup
   GPtrArray      *signal_sources;
   gint64          create_time;
   gint64          deadline;
-  GSource        *deadline_source;
+  NurseryDeadline deadline_timer;    /* in the owner context's timer (R28) */
   NurseryTask    *parent_task;  /* for nursery_group_new_for_task() */
   GCancellable   *parent_cancellable;
   gulong          parent_handler;
@@ -808,7 +809,7 @@ run_cleanups (NurseryGroup *self)
 static void
 release_watchers (NurseryGroup *self)
 {
-  _nursery_deadline_destroy (&self->deadline_source);
+  _nursery_deadline_destroy (&self->deadline_timer);
   if (self->signal_sources != NULL)
     {
       for (guint i = 0; i < self->signal_sources->len; i++)
@@ -1661,7 +1662,7 @@ nursery_group_spawn (NurseryGroup     *self,
  * @self: a group that is not closed
  * @name: (nullable): a name for logs and errors
  * @func: (scope notified) (closure user_data) (destroy destroy): the
- *   child's body, run on a worker thread of the GTask thread pool
+ *   child's body, run on a worker thread of Nursery's pool
  * @user_data: data for @func
  * @destroy: (nullable): frees @user_data on the owner context once the
  *   child has finished (or at once if the group refuses the child)
@@ -1674,8 +1675,8 @@ nursery_group_spawn (NurseryGroup     *self,
  * [method@Nursery.Task.is_cancelled] or pass its cancellable to blocking
  * calls: nothing can stop a thread from outside.
  *
- * Thread children that wait for each other can starve the shared GTask
- * pool, which grows slowly beyond about ten threads.
+ * The worker pool grows for children that block, up to
+ * nursery_get_max_threads() ([R28](rules.html#R28)); see nursery_set_max_threads().
  *
  * Returns: (transfer full) (nullable): the child's handle
  *
@@ -1850,8 +1851,10 @@ nursery_group_wait (NurseryGroup  *self,
     }
 
   nursery_group_wait_async (self, cancellable, store_result_cb, &result);
+  _nursery_pool_blocking_begin ();
   while (result == NULL)
     g_main_context_iteration (self->context, TRUE);
+  _nursery_pool_blocking_end ();
   g_main_context_release (self->context);
 
   return nursery_group_wait_finish (self, result, error);
@@ -2388,7 +2391,7 @@ nursery_group_set_deadline (NurseryGroup *self,
   g_mutex_lock (&self->anchor->lock);
   self->deadline = deadline;
   g_mutex_unlock (&self->anchor->lock);
-  _nursery_deadline_set (&self->deadline_source, self->context, deadline,
+  _nursery_deadline_set (&self->deadline_timer, self->context, deadline,
                          group_deadline_fired, self);
   mark_dirty (self, BIT (PROP_DEADLINE));
   schedule (self);

@@ -8,6 +8,7 @@
 
 #include "nursery-task.h"
 #include "nursery-group-private.h"
+#include "nursery-deadline-private.h"
 
 G_BEGIN_DECLS
 
@@ -41,7 +42,7 @@ struct _NurseryTask
   gint64           spawn_time;
 
   gint64           deadline;         /* monotonic µs, NURSERY_NO_DEADLINE if none */
-  GSource         *deadline_source;  /* created on first deadline */
+  NurseryDeadline  deadline_timer;   /* in the owner context's timer (R28) */
 
   /* Start handshake (R18): the start_async() caller waits here
    * until started() or the end. (lock) */

@@ -34,6 +34,7 @@
 #include "nursery-cancel-private.h"
 #include "nursery-deadline-private.h"
 #include "nursery-debug-private.h"
+#include "nursery-pool-private.h"
 #include "nursery-enums.h"
 #include "nursery-error.h"
 #include "nursery-task-private.h"
@@ -340,62 +341,32 @@ claim_return (NurseryTask *self)
   return claimed;
 }
 
+/* On a worker of Nursery's pool (R28): no GTask and no completion idle
+ * per child; the group's batch reports it. */
 static void
-nursery_task_thread_func (GTask        *gtask,
-                          gpointer      source_object,
-                          gpointer      task_data,
-                          GCancellable *cancellable)
+nursery_task_thread_func (gpointer data)
 {
-  NurseryTask *self = task_data;
+  NurseryTask *self = data;
 
   self->func (self, self->user_data);
 
   /* R2: a thread child that returns without a result succeeds. */
   claim_return (self);
 
-  /* GLib ≥ 2.76 warns about a GTask that never returned. */
-  g_task_return_boolean (gtask, TRUE);
-
   /* Last touch of @self on this thread: once delivered, the owner
    * context may finish and free it. */
   nursery_task_deliver (self);
-}
-
-static void
-nursery_task_run_in_thread (NurseryTask  *self,
-                            GMainContext *context)
-{
-  GMainContext *current = g_main_context_get_thread_default ();
-  gboolean push = (current != NULL ? current : g_main_context_default ()) != context;
-  GTask *gtask;
-
-  /* The GTask completes on the thread-default context of its creator;
-   * make that our owner context even if the caller iterates it without
-   * pushing it, so nothing is left on a context nobody runs. */
-  if (push)
-    g_main_context_push_thread_default (context);
-  gtask = g_task_new (NULL, NULL, NULL, NULL);
-  if (push)
-    g_main_context_pop_thread_default (context);
-
-  g_task_set_source_tag (gtask, nursery_task_run_in_thread);
-  g_task_set_name (gtask, self->name);
-  g_task_set_task_data (gtask, self, NULL);
-  g_task_run_in_thread (gtask, nursery_task_thread_func);
-  g_object_unref (gtask);
 }
 
 /* Owner context only: starts the child (R1, R2). */
 void
 _nursery_task_run (NurseryTask *self)
 {
-  NurseryAnchor *anchor = self->anchor;
-
   g_atomic_int_set (&self->state, NURSERY_TASK_RUNNING);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
 
   if (self->in_thread)
-    nursery_task_run_in_thread (self, nursery_group_get_context (anchor->group));
+    _nursery_pool_push (nursery_task_thread_func, self);
   else
     self->func (self, self->user_data);
 }
@@ -440,7 +411,7 @@ _nursery_task_release (NurseryTask *self)
   gpointer user_data = g_steal_pointer (&self->user_data);
 
   self->func = NULL;
-  _nursery_deadline_destroy (&self->deadline_source);
+  _nursery_deadline_destroy (&self->deadline_timer);
   if (destroy != NULL)
     destroy (user_data);
 }
@@ -1172,7 +1143,7 @@ nursery_task_set_deadline (NurseryTask *self,
   g_mutex_lock (&self->anchor->lock);
   self->deadline = deadline;
   g_mutex_unlock (&self->anchor->lock);
-  _nursery_deadline_set (&self->deadline_source, nursery_group_get_context (group),
+  _nursery_deadline_set (&self->deadline_timer, nursery_group_get_context (group),
                          deadline, nursery_task_deadline_fired, self);
   queue_notify (self, PROP_DEADLINE);
 }

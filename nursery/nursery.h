@@ -14,4 +14,5 @@
 # include "nursery-task.h"
 # include "nursery-group.h"
 # include "nursery-channel.h"
+# include "nursery-pool.h"
 #undef NURSERY_INSIDE

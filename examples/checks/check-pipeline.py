@@ -11,11 +11,12 @@ directory are appended. The check builds the hash-tree checks' tree
 tree of many small files, a 2 MiB file and names sha256sum escapes or
 that are not UTF-8, in a temporary directory. It then prints TAP for:
 
-1. --workers 1 and --workers 4: stdout must be byte for byte what
+1. --workers 1, 4 and 32: stdout must be byte for byte what
    `find tree -type f | LC_ALL=C sort | xargs sha256sum` prints (under
-   LC_ALL=C too, with 4 workers);
+   LC_ALL=C too, with 4 workers); 32 blocked workers must not starve the
+   walker (the worker pool grows for them);
 2. a directory that does not exist: exit status 1, the reason on stderr;
-3. bad usage (--workers 0 or 9): exit status 2;
+3. bad usage (--workers 0 or 65): exit status 2;
 4. SIGINT once a few results are in (--slow makes each file cost
    300 ms): exit status 130, an `interrupted:` summary, only correct
    lines, in order, and no progress line where the walker ran further
@@ -85,7 +86,7 @@ def check_missing_dir(command, cwd):
 
 
 def check_usage(command, cwd):
-    for workers in ('0', '9'):
+    for workers in ('0', '65'):
         proc = run(command, cwd, '--workers', workers, 'tree')
         check(proc.returncode == 2 and b'Usage' in proc.stderr,
               '--workers %s: exit status 2' % workers,
@@ -161,6 +162,7 @@ def main():
         ref = hash_tree.reference(cwd, 'tree')
         check_output(command, cwd, ref, 1)
         check_output(command, cwd, ref, 4)
+        check_output(command, cwd, ref, 32)
         check_output(command, cwd, ref, 4, env=dict(os.environ, LC_ALL='C'),
                      what=' under LC_ALL=C')
         check_missing_dir(command, cwd)

@@ -1,0 +1,322 @@
+/* test-engine.c: thread children on Nursery's pool and deadlines on the
+ * per-context timer, through the public API (R28, R16, R17)
+ *
+ * Copyright 2026 The Nursery authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "nursery-test-utils.h"
+
+#define SECOND G_USEC_PER_SEC
+
+/* A barrier for thread children: each waits for all @n, for its
+ * cancellable, or 10 s (which fails the test). */
+typedef struct
+{
+  GMutex   lock;
+  GCond    cond;
+  guint    n;
+  guint    arrived;
+  gboolean timed_out;
+} Barrier;
+
+static void
+barrier_init (Barrier *barrier,
+              guint    n)
+{
+  memset (barrier, 0, sizeof *barrier);
+  g_mutex_init (&barrier->lock);
+  g_cond_init (&barrier->cond);
+  barrier->n = n;
+}
+
+static void
+barrier_clear (Barrier *barrier)
+{
+  g_mutex_clear (&barrier->lock);
+  g_cond_clear (&barrier->cond);
+}
+
+static void
+barrier_wake (GCancellable *cancellable,
+              gpointer      data)
+{
+  Barrier *barrier = data;
+
+  g_mutex_lock (&barrier->lock);
+  g_cond_broadcast (&barrier->cond);
+  g_mutex_unlock (&barrier->lock);
+}
+
+static void
+barrier_child (NurseryTask *task,
+               gpointer     data)
+{
+  Barrier *barrier = data;
+  GCancellable *cancellable = nursery_task_get_cancellable (task);
+  gint64 end = g_get_monotonic_time () + 10 * SECOND;
+  gulong handler = g_cancellable_connect (cancellable, G_CALLBACK (barrier_wake), barrier, NULL);
+
+  g_mutex_lock (&barrier->lock);
+  barrier->arrived++;
+  g_cond_broadcast (&barrier->cond);
+  while (barrier->arrived < barrier->n && !g_cancellable_is_cancelled (cancellable))
+    if (!g_cond_wait_until (&barrier->cond, &barrier->lock, end))
+      {
+        barrier->timed_out = TRUE;
+        break;
+      }
+  g_mutex_unlock (&barrier->lock);
+  g_cancellable_disconnect (cancellable, handler);
+  nursery_task_return_error_if_cancelled (task);
+}
+
+/* R28: N thread children that wait for each other all complete: the
+ * pool grows beyond its one worker per processor for them. */
+static void
+test_thread_barrier (void)
+{
+  g_autoptr(NurseryGroup) group = nursery_group_new ();
+  g_autoptr(GError) error = NULL;
+  Barrier barrier;
+
+  barrier_init (&barrier, 64);
+  for (guint i = 0; i < barrier.n; i++)
+    g_object_unref (nursery_group_spawn_in_thread (group, "barrier", barrier_child,
+                                                   &barrier, NULL, NULL));
+  error = nt_wait (group);
+  g_assert_no_error (error);
+  g_assert_false (barrier.timed_out);
+  g_assert_cmpuint (barrier.arrived, ==, 64);
+  barrier_clear (&barrier);
+}
+
+static gboolean
+arrived_at_least (Barrier *barrier,
+                  guint    n)
+{
+  gboolean reached;
+
+  g_mutex_lock (&barrier->lock);
+  reached = barrier->arrived >= n;
+  g_mutex_unlock (&barrier->lock);
+  return reached;
+}
+
+/* R28: with the cap at M and N > M children waiting on each other, they
+ * cannot all run; cancelling the group still ends it: the running ones
+ * see their cancellable, the waiting ones start cancelled. */
+static void
+test_cap_then_cancel (void)
+{
+  g_autoptr(NurseryGroup) group = nursery_group_new ();
+  g_autoptr(GError) error = NULL;
+  guint max = nursery_get_max_threads ();
+  gint64 end = g_get_monotonic_time () + 10 * SECOND;
+  Barrier barrier;
+
+  nursery_set_max_threads (3);
+  barrier_init (&barrier, 12);
+  for (guint i = 0; i < barrier.n; i++)
+    g_object_unref (nursery_group_spawn_in_thread (group, "capped", barrier_child,
+                                                   &barrier, NULL, NULL));
+  /* Every worker the cap allows is taken: 3 children wait for 9 more. */
+  while (!arrived_at_least (&barrier, 3))
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, end);
+      g_main_context_iteration (NULL, FALSE);
+    }
+  g_assert_cmpint (nursery_group_get_n_running (group), ==, 12);
+
+  nursery_group_cancel (group);
+  error = nt_wait (group);
+  g_assert_no_error (error);  /* R7: the owner's own cancel is quiet */
+  g_assert_false (barrier.timed_out);
+  g_assert_cmpint (nursery_group_get_n_running (group), ==, 0);
+
+  nursery_set_max_threads (max);
+  barrier_clear (&barrier);
+}
+
+/* R28: a pipeline of thread children blocked in the channels' blocking
+ * calls, far more stages than processors, carries every item through. */
+#define STAGES 32
+#define ITEMS  200
+
+typedef struct
+{
+  NurseryChannel *in;
+  NurseryChannel *out;  /* NULL for the last stage */
+  guint           sum;
+} Stage;
+
+static void
+stage_child (NurseryTask *task,
+             gpointer     data)
+{
+  Stage *stage = data;
+  GCancellable *cancellable = nursery_task_get_cancellable (task);
+  g_auto(GValue) value = G_VALUE_INIT;
+  g_autoptr(GError) error = NULL;
+
+  while (nursery_channel_receive (stage->in, &value, cancellable, &error))
+    {
+      stage->sum += g_value_get_uint (&value);
+      if (stage->out != NULL &&
+          !nursery_channel_send (stage->out, &value, cancellable, &error))
+        break;
+      g_value_unset (&value);
+    }
+  if (stage->out != NULL)
+    nursery_channel_close (stage->out);
+  if (!g_error_matches (error, NURSERY_ERROR, NURSERY_ERROR_CLOSED))
+    nursery_task_return_error (task, g_steal_pointer (&error));
+}
+
+static void
+producer_child (NurseryTask *task,
+                gpointer     data)
+{
+  NurseryChannel *out = data;
+  g_auto(GValue) value = G_VALUE_INIT;
+  g_autoptr(GError) error = NULL;
+
+  g_value_init (&value, G_TYPE_UINT);
+  for (guint i = 1; i <= ITEMS; i++)
+    {
+      g_value_set_uint (&value, i);
+      if (!nursery_channel_send (out, &value, nursery_task_get_cancellable (task), &error))
+        {
+          nursery_task_return_error (task, g_steal_pointer (&error));
+          break;
+        }
+    }
+  nursery_channel_close (out);
+}
+
+static void
+test_channel_pipeline_of_thread_children (void)
+{
+  g_autoptr(NurseryGroup) group = nursery_group_new ();
+  g_autoptr(GError) error = NULL;
+  NurseryChannel *channels[STAGES];
+  Stage stages[STAGES];
+
+  for (guint i = 0; i < STAGES; i++)
+    channels[i] = nursery_channel_new (0);
+  /* Consumers first: they all block before anything flows. */
+  for (guint i = 0; i < STAGES; i++)
+    {
+      stages[i] = (Stage) { channels[i], i + 1 < STAGES ? channels[i + 1] : NULL, 0 };
+      g_object_unref (nursery_group_spawn_in_thread (group, "stage", stage_child,
+                                                     &stages[i], NULL, NULL));
+    }
+  g_object_unref (nursery_group_spawn_in_thread (group, "producer", producer_child,
+                                                 channels[0], NULL, NULL));
+
+  error = nt_wait (group);
+  g_assert_no_error (error);
+  for (guint i = 0; i < STAGES; i++)
+    {
+      g_assert_cmpuint (stages[i].sum, ==, ITEMS * (ITEMS + 1) / 2);
+      g_object_unref (channels[i]);
+    }
+}
+
+/* R16, R28: many task deadlines of one context, set out of order, fire
+ * in deadline order; each timed-out task fails with TIMED_OUT (R17). */
+typedef struct
+{
+  GArray      *order;
+  guint       *started;
+  guint        id;
+} Probe;
+
+static void
+probe_cancelled (GCancellable *cancellable,
+                 gpointer      data)
+{
+  Probe *probe = data;
+
+  g_array_append_val (probe->order, probe->id);
+}
+
+static void
+probe_child (NurseryTask *task,
+             gpointer     data)
+{
+  Probe *probe = data;
+
+  (*probe->started)++;
+  g_signal_connect (nursery_task_get_cancellable (task), "cancelled",
+                    G_CALLBACK (probe_cancelled), data);
+  g_signal_connect_swapped (nursery_task_get_cancellable (task), "cancelled",
+                            G_CALLBACK (nursery_task_return_error_if_cancelled), task);
+}
+
+static void
+test_task_deadlines_in_order (void)
+{
+  g_autoptr(NurseryGroup) group = nursery_group_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) order = g_array_new (FALSE, FALSE, sizeof (guint));
+  guint n = 2000;
+  guint started = 0;
+  g_autofree Probe *probes = g_new (Probe, n);
+  g_autoptr(GPtrArray) tasks = g_ptr_array_new_with_free_func (g_object_unref);
+  gint64 base;
+
+  nursery_group_set_policy (group, NURSERY_POLICY_SUPERVISE);
+  for (guint i = 0; i < n; i++)
+    {
+      probes[i] = (Probe) { order, &started, i };
+      g_ptr_array_add (tasks, nursery_group_spawn (group, NULL, probe_child, &probes[i], NULL, NULL));
+    }
+  /* Task 1 is cancelled by hand before it starts (R5): it never runs. */
+  nursery_task_cancel (tasks->pdata[1]);
+  nt_run_until_count (&started, n - 1);
+
+  /* Nothing fires while they are set (the context is not iterated), so
+   * the order is the deadlines' alone: reverse spawn order, some moved
+   * later, one cleared. */
+  base = g_get_monotonic_time () + 1000;
+  for (guint i = 0; i < n; i++)
+    {
+      nursery_task_set_deadline (tasks->pdata[i], base + (n - i) * 10);
+      if (i % 7 == 0)
+        nursery_task_set_deadline (tasks->pdata[i], base + (n - i) * 10 + 5);
+    }
+  nursery_task_clear_deadline (tasks->pdata[n - 1]);
+  nursery_task_cancel (tasks->pdata[n - 1]);
+
+  error = nt_wait (group);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  /* n - 1 was cancelled by hand, at once; then the deadlines in order. */
+  g_assert_cmpuint (order->len, ==, n - 1);
+  g_assert_cmpuint (g_array_index (order, guint, 0), ==, n - 1);
+  for (guint k = 1; k < n - 1; k++)
+    {
+      guint expected = n - 1 - k;
+
+      g_assert_cmpuint (g_array_index (order, guint, k), ==, expected == 1 ? 0 : expected);
+    }
+  for (guint i = 0; i < n - 1; i++)
+    g_assert_cmpint (nursery_task_get_state (tasks->pdata[i]), ==,
+                     i == 1 ? NURSERY_TASK_CANCELLED : NURSERY_TASK_FAILED);
+  g_assert_cmpint (nursery_task_get_state (tasks->pdata[n - 1]), ==, NURSERY_TASK_CANCELLED);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/nursery/engine/R28/thread-barrier", test_thread_barrier);
+  g_test_add_func ("/nursery/engine/R28/cap-then-cancel", test_cap_then_cancel);
+  g_test_add_func ("/nursery/engine/R28/channel-pipeline-of-thread-children",
+                   test_channel_pipeline_of_thread_children);
+  g_test_add_func ("/nursery/engine/R16/task-deadlines-in-order", test_task_deadlines_in_order);
+
+  return g_test_run ();
+}
