@@ -311,7 +311,9 @@ flush_notifications (NurseryGroup *self)
 {
   guint dirty = g_atomic_int_and (&self->dirty, 0);
 
-  if (dirty == 0)
+  /* Nobody listens: no freeze, notify and thaw per batch (the bits are
+   * cleared all the same, so a later listener hears only later changes). */
+  if (dirty == 0 || !_nursery_object_has_notify_handler (self))
     return;
 
   g_object_freeze_notify (G_OBJECT (self));

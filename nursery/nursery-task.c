@@ -281,6 +281,34 @@ _nursery_task_new (NurseryAnchor   *anchor,
 /* Notifications (R21): queued on the group, emitted in its next batch on
  * the owner context, never inside the setter that caused them. */
 
+/* Whether anyone hears @object's notifications: a "notify" handler for
+ * any detail, blocked or not. Not g_signal_has_handler_pending() with
+ * detail 0: that matches only handlers connected without a detail, and
+ * misses notify::name connections and property bindings; a match on the
+ * signal id alone finds them all. Both classes are final, so no subclass
+ * can override the notify vfunc behind the signal's back. Most children
+ * and most groups have no listener, and GLib 2.74 builds a notify queue
+ * per freeze and emits a signal per notify even then: this check is much
+ * cheaper. */
+gboolean
+_nursery_object_has_notify_handler (gpointer object)
+{
+  static guint notify_signal;
+
+  if (G_UNLIKELY (notify_signal == 0))
+    notify_signal = g_signal_lookup ("notify", G_TYPE_OBJECT);
+  return g_signal_handler_find (object, G_SIGNAL_MATCH_ID, notify_signal,
+                                0, NULL, NULL, NULL) != 0;
+}
+
+/* The state is notified from the batch itself, with the same check. */
+static void
+notify_state (NurseryTask *self)
+{
+  if (_nursery_object_has_notify_handler (self))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
+}
+
 static void
 queue_notify (NurseryTask *self,
               guint        prop)
@@ -302,6 +330,8 @@ _nursery_task_flush_notifications (NurseryTask *self)
 {
   guint dirty = g_atomic_int_and (&self->dirty, 0);
 
+  if (dirty == 0 || !_nursery_object_has_notify_handler (self))
+    return;
   for (guint prop = 1; prop < N_PROPS; prop++)
     if (dirty & (1u << prop))
       g_object_notify_by_pspec (G_OBJECT (self), properties[prop]);
@@ -392,7 +422,7 @@ _nursery_task_run (NurseryTask *self)
   NurseryAnchor *anchor = self->anchor;
 
   g_atomic_int_set (&self->state, NURSERY_TASK_RUNNING);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
+  notify_state (self);
 
   if (self->in_thread)
     nursery_task_run_in_thread (self, nursery_group_get_context (anchor->group));
@@ -449,7 +479,7 @@ _nursery_task_release (NurseryTask *self)
 void
 _nursery_task_complete_waiters (NurseryTask *self)
 {
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
+  notify_state (self);
   _nursery_waiters_complete (&self->waiters,
                              self->error != NULL ? self->error : NULL);
 }
