@@ -36,7 +36,7 @@
 #define TARGET_SPAWN_STRUCT_BATCH  2.50
 #define TARGET_CHAIN_GTASK_IDLE    0.80
 
-static int opt_runs = 7;
+static int opt_runs;
 static gboolean opt_quick;
 static char *opt_scenario;
 static int opt_only = -1;
@@ -438,7 +438,7 @@ main (int   argc,
       char *argv[])
 {
   const GOptionEntry entries[] = {
-    { "runs", 0, 0, G_OPTION_ARG_INT, &opt_runs, "Measured rounds (default 7)", "N" },
+    { "runs", 0, 0, G_OPTION_ARG_INT, &opt_runs, "Measured rounds (default 7, or $NURSERY_BENCH_RUNS)", "N" },
     { "quick", 0, 0, G_OPTION_ARG_NONE, &opt_quick, "Divide N by 10", NULL },
     { "scenario", 0, 0, G_OPTION_ARG_STRING, &opt_scenario, "spawn or chain (default both)", "NAME" },
     { "only", 0, 0, G_OPTION_ARG_INT, &opt_only, "Run one implementation once (0 = Nursery)", "IMPL" },
@@ -454,6 +454,9 @@ main (int   argc,
       fprintf (stderr, "%s\n", error->message);
       return EXIT_FAILURE;
     }
+  if (opt_runs <= 0)
+    opt_runs = g_getenv ("NURSERY_BENCH_RUNS") != NULL ? atoi (g_getenv ("NURSERY_BENCH_RUNS")) : 7;
+  opt_runs = MAX (opt_runs, 1);
   if (opt_only >= 0)
     return run_only ();
 
