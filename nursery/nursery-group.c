@@ -312,7 +312,9 @@ flush_notifications (NurseryGroup *self)
 {
   guint dirty = g_atomic_int_and (&self->dirty, 0);
 
-  if (dirty == 0)
+  /* Nobody listens: no freeze, notify and thaw per batch (the bits are
+   * cleared all the same, so a later listener hears only later changes). */
+  if (dirty == 0 || !_nursery_object_has_notify_handler (self))
     return;
 
   g_object_freeze_notify (G_OBJECT (self));
@@ -976,7 +978,8 @@ release_orphan (NurseryGroup *self)
 
   g_mutex_lock (&self->anchor->lock);
   release = self->orphaned && g_atomic_int_get (&self->state) == NURSERY_GROUP_CLOSED;
-  others = g_atomic_int_get ((gint *) &G_OBJECT (self)->ref_count) > 2;
+  /* An unchecked cast: this runs in every batch, on a live group. */
+  others = g_atomic_int_get ((gint *) &((GObject *) self)->ref_count) > 2;
   if (release && others && self->orphan_retries++ < ORPHAN_RETRIES)
     {
       g_source_set_ready_time (self->source, g_get_monotonic_time () + 1000);

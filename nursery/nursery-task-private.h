@@ -94,6 +94,7 @@ void          _nursery_task_add_starter     (NurseryTask      *self,
                                              GCancellable     *cancellable);
 GSList       *_nursery_task_steal_starters_locked (NurseryTask *self);
 void          _nursery_task_flush_notifications (NurseryTask *self);
+gboolean      _nursery_object_has_notify_handler (gpointer   object);
 void          _nursery_task_spawn_cleanups  (NurseryTask      *self,
                                              NurseryGroup     *group,
                                              NurseryTaskState  outcome);

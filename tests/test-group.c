@@ -797,6 +797,50 @@ test_properties_notify (void)
   g_assert_cmpuint (counts.n_pending, >=, 1);
 }
 
+/* R21: a batch with no "notify" handler skips its notifications; a
+ * handler for one property only, a property binding and a handler
+ * connected after the change but before the batch are all listeners. */
+
+static void
+count_calls (GObject    *object,
+             GParamSpec *pspec,
+             gpointer    counter)
+{
+  (*(guint *) counter)++;
+}
+
+static void
+test_notify_detailed_listeners (void)
+{
+  g_autoptr(NurseryGroup) detailed = nursery_group_new ();
+  g_autoptr(NurseryGroup) bound = nursery_group_new ();
+  g_autoptr(NurseryGroup) target = nursery_group_new ();
+  g_autoptr(NurseryGroup) late = nursery_group_new ();
+  g_autoptr(GError) error = NULL;
+  guint n_finished_notifies = 0, n_spawned_notifies = 0;
+
+  g_signal_connect (detailed, "notify::n-finished", G_CALLBACK (count_calls), &n_finished_notifies);
+  g_object_bind_property (bound, "n-finished", target, "max-concurrent", G_BINDING_DEFAULT);
+  for (int i = 0; i < 3; i++)
+    {
+      nt_spawn (detailed, NULL, nt_child_return_int, GINT_TO_POINTER (i));
+      nt_spawn (bound, NULL, nt_child_return_int, GINT_TO_POINTER (i));
+    }
+  nt_spawn (late, NULL, nt_child_return_int, NULL);
+  /* Connected after n-spawned changed: the batch still owes it that change. */
+  g_signal_connect (late, "notify::n-spawned", G_CALLBACK (count_calls), &n_spawned_notifies);
+
+  error = nt_wait (detailed);
+  g_assert_no_error (error);
+  error = nt_wait (bound);
+  g_assert_no_error (error);
+  error = nt_wait (late);
+  g_assert_no_error (error);
+  g_assert_cmpuint (n_finished_notifies, >=, 1);
+  g_assert_cmpuint (nursery_group_get_max_concurrent (target), ==, 3);
+  g_assert_cmpuint (n_spawned_notifies, ==, 1);
+}
+
 /* R21: task-finished once per child, in completion order */
 
 static void
@@ -938,6 +982,7 @@ main (int   argc,
   g_test_add_func ("/nursery/group/lifecycle/drop-last-ref", test_drop_last_ref_cancels);
   g_test_add_func ("/nursery/group/lifecycle/unobserved-failure-warns", test_unobserved_failure_warns);
   g_test_add_func ("/nursery/group/properties/notify", test_properties_notify);
+  g_test_add_func ("/nursery/group/R21/notify/detailed-listeners", test_notify_detailed_listeners);
   g_test_add_func ("/nursery/group/signals/task-finished-order", test_task_finished_order);
   g_test_add_func ("/nursery/group/many-children-no-leak", test_many_children_no_leak);
   g_test_add_func ("/nursery/group/bad-input", test_bad_input);

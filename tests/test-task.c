@@ -344,6 +344,47 @@ test_bad_input (void)
   g_assert_no_error (error);
 }
 
+/* R5, R8: the cancelled error names the task, named or not; an unnamed
+ * task's message is a literal with the same text as the formatted one. */
+
+static void
+assert_cancelled_message (NurseryTask *task,
+                          const char  *message)
+{
+  const GError *error = nursery_task_get_error (task);
+
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpstr (error->message, ==, message);
+}
+
+static void
+test_cancelled_error_messages (void)
+{
+  g_autoptr(NurseryGroup) group = nursery_group_new ();
+  g_autoptr(NurseryGroup) unstarted = nursery_group_new ();
+  g_autoptr(NurseryTask) named = NULL, unnamed = NULL, named_pending = NULL, unnamed_pending = NULL;
+  g_autoptr(GError) error = NULL;
+
+  named = nursery_group_spawn (group, "fetch", nt_child_until_cancelled, NULL, NULL, NULL);
+  unnamed = nursery_group_spawn (group, NULL, nt_child_until_cancelled, NULL, NULL, NULL);
+  /* Both running, so they return the error themselves (R8). */
+  while (nursery_task_get_state (unnamed) != NURSERY_TASK_RUNNING)
+    g_main_context_iteration (NULL, TRUE);
+  nursery_group_cancel (group);
+  error = nt_wait (group);    /* the group's own outcome is not the point here */
+  assert_cancelled_message (named, "Task “fetch” was cancelled");
+  assert_cancelled_message (unnamed, "Task “(unnamed)” was cancelled");
+
+  /* R5: cancelled before their turn came. */
+  named_pending = nursery_group_spawn (unstarted, "parse", nt_child_never_called, NULL, NULL, NULL);
+  unnamed_pending = nursery_group_spawn (unstarted, NULL, nt_child_never_called, NULL, NULL, NULL);
+  nursery_group_cancel (unstarted);
+  g_clear_error (&error);
+  error = nt_wait (unstarted);
+  assert_cancelled_message (named_pending, "Task “parse” was cancelled before it started");
+  assert_cancelled_message (unnamed_pending, "Task “(unnamed)” was cancelled before it started");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -352,6 +393,7 @@ main (int   argc,
 
   g_test_add_func ("/nursery/task/value-kept-after-cancel", test_value_kept_after_cancel);
   g_test_add_func ("/nursery/task/cancel-one", test_cancel_one);
+  g_test_add_func ("/nursery/task/R8/cancelled-error-messages", test_cancelled_error_messages);
   g_test_add_func ("/nursery/task/cancellable/on-demand", test_cancellable_on_demand);
   g_test_add_func ("/nursery/task/cancellable/created-after-cancel", test_cancellable_created_after_cancel);
   g_test_add_func ("/nursery/task/result-kinds", test_result_kinds);
