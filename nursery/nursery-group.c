@@ -44,6 +44,7 @@
 #include <signal.h>
 #include <glib-unix.h>
 
+#include "nursery-binding-private.h"
 #include "nursery-cancel-private.h"
 #include "nursery-deadline-private.h"
 #include "nursery-debug-private.h"
@@ -1681,6 +1682,10 @@ nursery_group_spawn (NurseryGroup     *self,
  * The worker pool grows for children that block, up to
  * nursery_get_max_threads() ([R28](rules.html#R28)); see nursery_set_max_threads().
  *
+ * GJS cannot run JavaScript on a worker thread: a JavaScript function is
+ * refused with `G_IO_ERROR_NOT_SUPPORTED` rather than left to "succeed"
+ * without running.
+ *
  * Returns: (transfer full) (nullable): the child's handle
  *
  * Since: 1.0
@@ -1698,6 +1703,17 @@ nursery_group_spawn_in_thread (NurseryGroup     *self,
       /* R24: refused, but the user data is not lost. */
       if (destroy != NULL)
         destroy (user_data);
+      return NULL;
+    }
+  if (_nursery_callback_is_gjs (func))
+    {
+      /* GJS would skip the function on the worker, and the child would
+       * succeed without having run (R2): refused, clearly. */
+      if (destroy != NULL)
+        destroy (user_data);
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                           "GJS cannot run JavaScript on a worker thread: spawn an async "
+                           "function with spawn() instead (see the nursery.js module)");
       return NULL;
     }
 

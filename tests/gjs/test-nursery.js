@@ -145,6 +145,27 @@ async function testJsChildren() {
         'the group is closed after wait');
 }
 
+// R2, R24: the typelib alone (no nursery.js) refuses a JavaScript thread
+// child at the call: GJS could not run it on a worker, and the child
+// would have succeeded without running.
+async function testSpawnInThreadRefused() {
+    const group = new Nursery.Group();
+    let ran = false;
+    let error = null;
+    try {
+        group.spawn_in_thread('thread', task => {
+            ran = true;
+            task.return_int(1);
+        });
+    } catch (e) {
+        error = e;
+    }
+    check(isError(error, Gio.IOErrorEnum, Gio.IOErrorEnum.NOT_SUPPORTED) && /worker thread/.test(error.message),
+        `spawn_in_thread throws IOErrorEnum.NOT_SUPPORTED that says why (got ${error})`);
+    check(await group.wait_async(null) === true && !ran && group.get_n_spawned() === 0,
+        'no child was made, and the function never ran');
+}
+
 // R4: a closed group refuses with Nursery.Error.CLOSED.
 async function testSpawnIntoClosedGroup() {
     const group = new Nursery.Group();
@@ -597,6 +618,7 @@ async function testChannelPipeline() {
 async function main() {
     const cases = [
         testJsChildren,
+        testSpawnInThreadRefused,
         testSpawnIntoClosedGroup,
         testChildFailure,
         testCancelledGroup,
