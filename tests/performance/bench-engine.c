@@ -10,9 +10,8 @@
  * write; this program compares it with what a competent GLib developer
  * writes when they care about cost (R28), in the same process, rounds
  * rotated as there, medians of the per-round figures and ratios:
- *  - spawn + join: "gtask-batch", one GTask per child, all returned by a
- *    single idle; and "struct-batch", a malloc'd struct per child and one
- *    GSource running them: the lower bound of any group;
+ *  - (spawn + join against "gtask-batch" and "struct-batch" is
+ *    bench-spawn.c's);
  *  - cancel: GTasks sharing one GCancellable, whose one handler returns
  *    them all;
  *  - threads: g_task_run_in_thread() per child, and a GThreadPool with
@@ -36,7 +35,6 @@
 
 #include "bench-report.h"
 
-#define SPAWN_CHILDREN    100000
 #define CANCEL_CHILDREN   100000
 #define THREAD_CHILDREN   20000
 #define DEADLINES         100000
@@ -174,172 +172,6 @@ report (BenchRow   *row,
       row->status = bench_at_most (row->ratio, target);
     }
   bench_report_row (row);
-}
-
-/* Spawn + join: Nursery, gtask-batch, struct-batch */
-
-static void
-trivial_child (NurseryTask *task,
-               gpointer     user_data)
-{
-  nursery_task_return_boolean (task, TRUE);
-}
-
-static double
-spawn_nursery (guint n)
-{
-  gint64 start = bench_now_ns ();
-  NurseryGroup *group = nursery_group_new ();
-
-  for (guint i = 0; i < n; i++)
-    g_object_unref (nursery_group_spawn (group, NULL, trivial_child, NULL, NULL, NULL));
-  group_join (group);
-  g_object_unref (group);
-  return (double) (bench_now_ns () - start) / n;
-}
-
-typedef struct
-{
-  GPtrArray *pending;
-  guint      remaining;
-} GTaskBatch;
-
-static void
-gtask_batch_done (GObject      *source,
-                  GAsyncResult *result,
-                  gpointer      user_data)
-{
-  GTaskBatch *batch = user_data;
-
-  if (!g_task_propagate_boolean (G_TASK (result), NULL))
-    g_error ("A gtask-batch child failed");
-  batch->remaining--;
-}
-
-/* The one idle: returns every pending GTask, in spawn order. */
-static gboolean
-gtask_batch_drain (gpointer data)
-{
-  GTaskBatch *batch = data;
-
-  for (guint i = 0; i < batch->pending->len; i++)
-    g_task_return_boolean (batch->pending->pdata[i], TRUE);
-  g_ptr_array_set_size (batch->pending, 0);
-  return G_SOURCE_REMOVE;
-}
-
-static double
-spawn_gtask_batch (guint n)
-{
-  gint64 start = bench_now_ns ();
-  GTaskBatch batch = { g_ptr_array_new_with_free_func (g_object_unref), 0 };
-
-  for (guint i = 0; i < n; i++)
-    {
-      g_ptr_array_add (batch.pending, g_task_new (NULL, NULL, gtask_batch_done, &batch));
-      batch.remaining++;
-    }
-  g_idle_add (gtask_batch_drain, &batch);
-  run_until_zero (&batch.remaining);
-  g_ptr_array_unref (batch.pending);
-  return (double) (bench_now_ns () - start) / n;
-}
-
-/* struct-batch: a child is a malloc'd struct in an intrusive list; one
- * GSource runs them all and counts them down. */
-typedef struct _Child Child;
-struct _Child
-{
-  Child    *next;
-  void    (*func) (Child *child, gpointer data);
-  gpointer  data;
-  gboolean  result;
-};
-
-typedef struct
-{
-  GSource  source;
-  Child   *head;
-  Child  **tail;
-  guint    remaining;
-} StructBatch;
-
-static void
-struct_child (Child    *child,
-              gpointer  data)
-{
-  child->result = TRUE;
-}
-
-static gboolean
-struct_batch_dispatch (GSource     *source,
-                       GSourceFunc  callback,
-                       gpointer     user_data)
-{
-  StructBatch *batch = (StructBatch *) source;
-  Child *child;
-
-  while ((child = batch->head) != NULL)
-    {
-      batch->head = child->next;
-      child->func (child, child->data);
-      if (!child->result)
-        g_error ("A struct-batch child failed");
-      g_free (child);
-      batch->remaining--;
-    }
-  batch->tail = &batch->head;
-  g_source_set_ready_time (source, -1);
-  return G_SOURCE_CONTINUE;
-}
-
-static GSourceFuncs struct_batch_funcs = { .dispatch = struct_batch_dispatch };
-
-static double
-spawn_struct_batch (guint n)
-{
-  gint64 start = bench_now_ns ();
-  StructBatch *batch = (StructBatch *) g_source_new (&struct_batch_funcs, sizeof (StructBatch));
-
-  batch->tail = &batch->head;
-  g_source_attach (&batch->source, NULL);
-  for (guint i = 0; i < n; i++)
-    {
-      Child *child = g_new0 (Child, 1);
-
-      child->func = struct_child;
-      *batch->tail = child;
-      batch->tail = &child->next;
-      batch->remaining++;
-    }
-  g_source_set_ready_time (&batch->source, 0);
-  run_until_zero (&batch->remaining);
-  g_source_destroy (&batch->source);
-  g_source_unref (&batch->source);
-  return (double) (bench_now_ns () - start) / n;
-}
-
-static void
-scenario_spawn (void)
-{
-  static const Measure impls[] = { spawn_nursery, spawn_gtask_batch, spawn_struct_batch };
-  guint n = scaled (SPAWN_CHILDREN);
-  g_autofree char *count = human_count (n);
-  g_autofree char *label_gtask = g_strdup_printf ("spawn+join N=%s vs gtask-batch", count);
-  g_autofree char *label_struct = g_strdup_printf ("spawn+join N=%s vs struct-batch (lower bound)", count);
-  g_autofree char *id_gtask = g_strdup_printf ("engine-spawn-%s-gtask-batch", count);
-  g_autofree char *id_struct = g_strdup_printf ("engine-spawn-%s-struct-batch", count);
-  Rounds rounds;
-  BenchRow row;
-
-  rounds_run (&rounds, impls, G_N_ELEMENTS (impls), n, opt_runs, n);
-  row = rounds_row (&rounds, 1);
-  report (&row, id_gtask, label_gtask, "ns/child",
-          "g_task_new per child, all returned by one g_idle_add", 0);
-  row = rounds_row (&rounds, 2);
-  report (&row, id_struct, label_struct, "ns/child",
-          "malloc'd struct per child run by one GSource", 0);
-  rounds_clear (&rounds);
 }
 
 /* Cancel: Nursery against GTasks sharing one GCancellable */
@@ -1173,7 +1005,6 @@ typedef struct
 } Scenario;
 
 static const Scenario scenarios[] = {
-  { "spawn",    scenario_spawn },
   { "cancel",   scenario_cancel },
   { "threads",  scenario_threads },
   { "barrier",  scenario_barrier },
