@@ -33,7 +33,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "bench-report.h"
+#include "bench-rounds.h"
 
 #define CANCEL_CHILDREN   100000
 #define THREAD_CHILDREN   20000
@@ -60,119 +60,6 @@ scaled (guint n)
   return opt_quick ? MAX (n / 10, 100) : n;
 }
 
-static char *
-human_count (guint n)
-{
-  if (n >= 1000 && n % 1000 == 0)
-    return g_strdup_printf ("%uk", n / 1000);
-  return g_strdup_printf ("%u", n);
-}
-
-/* The loop owns the context while it runs, as g_main_loop_run() does. */
-static void
-run_until_zero (const guint *remaining)
-{
-  g_main_context_acquire (NULL);
-  while (*remaining > 0)
-    g_main_context_iteration (NULL, TRUE);
-  g_main_context_release (NULL);
-}
-
-static void
-group_join (NurseryGroup *group)
-{
-  g_autoptr(GError) error = NULL;
-
-  if (!nursery_group_wait (group, NULL, &error))
-    g_error ("The group failed: %s", error->message);
-}
-
-/* Side-by-side rounds: impl 0 is Nursery, the others baselines. Each
- * measure returns one figure (lower is better). */
-
-typedef double (*Measure) (guint n);
-
-typedef struct
-{
-  guint   n_impls;
-  GArray *samples[4];
-} Rounds;
-
-static void
-rounds_run (Rounds        *rounds,
-            const Measure *impls,
-            guint          n_impls,
-            guint          n,
-            guint          runs,
-            guint          warm_up_n)
-{
-  rounds->n_impls = n_impls;
-  for (guint i = 0; i < n_impls; i++)
-    {
-      rounds->samples[i] = g_array_new (FALSE, FALSE, sizeof (double));
-      if (warm_up_n > 0)
-        impls[i] (warm_up_n);
-    }
-  for (guint run = 0; run < runs; run++)
-    for (guint k = 0; k < n_impls; k++)
-      {
-        guint i = (run + k) % n_impls;
-        double value = impls[i] (n);
-
-        g_array_append_val (rounds->samples[i], value);
-      }
-}
-
-static void
-rounds_clear (Rounds *rounds)
-{
-  for (guint i = 0; i < rounds->n_impls; i++)
-    g_clear_pointer (&rounds->samples[i], g_array_unref);
-}
-
-/* Nursery (impl 0) against impl @i: medians and the median ratio. */
-static BenchRow
-rounds_row (Rounds *rounds,
-            guint   i)
-{
-  g_autoptr(GArray) ratios = g_array_new (FALSE, FALSE, sizeof (double));
-  BenchRow row = { 0 };
-
-  for (guint run = 0; run < rounds->samples[0]->len; run++)
-    {
-      double ratio = g_array_index (rounds->samples[0], double, run) /
-                     g_array_index (rounds->samples[i], double, run);
-
-      g_array_append_val (ratios, ratio);
-    }
-  row.nursery = bench_median (rounds->samples[0]);
-  row.baseline = bench_median (rounds->samples[i]);
-  row.ratio = bench_median (ratios);
-  row.status = BENCH_INFO;
-  return row;
-}
-
-static void
-report (BenchRow   *row,
-        const char *id,
-        const char *scenario,
-        const char *unit,
-        const char *baseline_name,
-        double      target)
-{
-  g_autofree char *target_text = target > 0 ? g_strdup_printf ("≤ %.2f×", target) : NULL;
-
-  row->id = id;
-  row->scenario = scenario;
-  row->unit = unit;
-  row->baseline_name = baseline_name;
-  if (target > 0)
-    {
-      row->target = target_text;
-      row->status = bench_at_most (row->ratio, target);
-    }
-  bench_report_row (row);
-}
 
 /* Cancel: Nursery against GTasks sharing one GCancellable */
 
@@ -265,7 +152,7 @@ cancel_shared_cancellable (guint n)
 
   start = bench_now_ns ();
   g_cancellable_cancel (cancellable);
-  run_until_zero (&shared.remaining);
+  bench_run_until_zero (&shared.remaining);
   g_object_unref (cancellable);
   g_ptr_array_unref (shared.tasks);
   return (double) (bench_now_ns () - start) / n;
@@ -274,19 +161,19 @@ cancel_shared_cancellable (guint n)
 static void
 scenario_cancel (void)
 {
-  static const Measure impls[] = { cancel_nursery, cancel_shared_cancellable };
+  static const BenchMeasure impls[] = { cancel_nursery, cancel_shared_cancellable };
   guint n = scaled (CANCEL_CHILDREN);
-  g_autofree char *count = human_count (n);
+  g_autofree char *count = bench_human_count (n);
   g_autofree char *label = g_strdup_printf ("cancel %s waiting children vs one shared GCancellable", count);
   g_autofree char *id = g_strdup_printf ("engine-cancel-%s-shared-cancellable", count);
-  Rounds rounds;
+  BenchRounds rounds;
   BenchRow row;
 
-  rounds_run (&rounds, impls, G_N_ELEMENTS (impls), n, opt_runs, n);
-  row = rounds_row (&rounds, 1);
-  report (&row, id, label, "ns/child",
+  bench_rounds_run (&rounds, impls, G_N_ELEMENTS (impls), n, opt_runs, n);
+  row = bench_rounds_row (&rounds, 1);
+  bench_report (&row, id, label, "ns/child",
           "GTasks sharing one GCancellable, one ::cancelled handler returns them", 0);
-  rounds_clear (&rounds);
+  bench_rounds_clear (&rounds);
 }
 
 /* Thread children: spawn + join of empty ones */
@@ -306,7 +193,7 @@ threads_nursery (guint n)
   for (guint i = 0; i < n; i++)
     g_object_unref (nursery_group_spawn_in_thread (group, NULL, empty_thread_child,
                                                    NULL, NULL, NULL));
-  group_join (group);
+  bench_group_join (group);
   g_object_unref (group);
   return (double) (bench_now_ns () - start) / n;
 }
@@ -345,7 +232,7 @@ threads_gtask (guint n)
       g_task_run_in_thread (task, gtask_thread_func);
       g_object_unref (task);
     }
-  run_until_zero (&remaining);
+  bench_run_until_zero (&remaining);
   return (double) (bench_now_ns () - start) / n;
 }
 
@@ -419,24 +306,24 @@ threads_thread_pool (guint n)
 static void
 scenario_threads (void)
 {
-  static const Measure impls[] = { threads_nursery, threads_gtask, threads_thread_pool };
+  static const BenchMeasure impls[] = { threads_nursery, threads_gtask, threads_thread_pool };
   guint n = scaled (THREAD_CHILDREN);
-  g_autofree char *count = human_count (n);
+  g_autofree char *count = bench_human_count (n);
   g_autofree char *label = g_strdup_printf ("thread spawn+join N=%s vs g_task_run_in_thread", count);
   g_autofree char *label_pool = g_strdup_printf ("thread spawn+join N=%s vs GThreadPool (no context)", count);
   g_autofree char *id = g_strdup_printf ("engine-threads-%s-gtask", count);
   g_autofree char *id_pool = g_strdup_printf ("engine-threads-%s-thread-pool", count);
-  Rounds rounds;
+  BenchRounds rounds;
   BenchRow row;
 
-  rounds_run (&rounds, impls, G_N_ELEMENTS (impls), n, opt_runs, n);
-  row = rounds_row (&rounds, 1);
-  report (&row, id, label, "ns/child", "g_task_new + g_task_run_in_thread per child",
+  bench_rounds_run (&rounds, impls, G_N_ELEMENTS (impls), n, opt_runs, n);
+  row = bench_rounds_row (&rounds, 1);
+  bench_report (&row, id, label, "ns/child", "g_task_new + g_task_run_in_thread per child",
           TARGET_THREADS_RATIO);
-  row = rounds_row (&rounds, 2);
-  report (&row, id_pool, label_pool, "ns/child",
+  row = bench_rounds_row (&rounds, 2);
+  bench_report (&row, id_pool, label_pool, "ns/child",
           "GThreadPool of one thread per processor, a GCond countdown", 0);
-  rounds_clear (&rounds);
+  bench_rounds_clear (&rounds);
 }
 
 /* Barrier: N thread children that wait for each other */
@@ -521,7 +408,7 @@ barrier_nursery (guint n)
   group = nursery_group_new ();
   for (guint i = 0; i < n; i++)
     g_object_unref (nursery_group_spawn_in_thread (group, NULL, barrier_child, &barrier, NULL, NULL));
-  group_join (group);
+  bench_group_join (group);
   g_object_unref (group);
   ms = (double) (bench_now_ns () - start) / 1e6;
   barrier_clear (&barrier);
@@ -570,20 +457,20 @@ barrier_thread_pool (guint n)
 static void
 scenario_barrier (void)
 {
-  static const Measure impls[] = { barrier_nursery, barrier_thread_pool };
+  static const BenchMeasure impls[] = { barrier_nursery, barrier_thread_pool };
 
   for (guint s = 0; s < G_N_ELEMENTS (barrier_sizes); s++)
     {
       guint n = barrier_sizes[s];
       g_autofree char *label = g_strdup_printf ("barrier of %u blocking thread children", n);
       g_autofree char *id = g_strdup_printf ("engine-barrier-%u", n);
-      Rounds rounds;
+      BenchRounds rounds;
       BenchRow row;
 
-      rounds_run (&rounds, impls, G_N_ELEMENTS (impls), n, opt_runs, 0);
-      row = rounds_row (&rounds, 1);
-      report (&row, id, label, "ms", "GThreadPool sized N, started cold", TARGET_BARRIER_RATIO);
-      rounds_clear (&rounds);
+      bench_rounds_run (&rounds, impls, G_N_ELEMENTS (impls), n, opt_runs, 0);
+      row = bench_rounds_row (&rounds, 1);
+      bench_report (&row, id, label, "ms", "GThreadPool sized N, started cold", TARGET_BARRIER_RATIO);
+      bench_rounds_clear (&rounds);
     }
 }
 
@@ -840,7 +727,7 @@ deadlines_heap (guint    n,
       if (timer->heap[0] == &probes[i])
         g_source_set_ready_time (&timer->source, probes[i].deadline);
     }
-  run_until_zero (&remaining);
+  bench_run_until_zero (&remaining);
   g_source_destroy (&timer->source);
   g_free (timer->heap);
   g_source_unref (&timer->source);
@@ -872,7 +759,7 @@ scenario_deadlines (void)
   guint n = scaled (DEADLINES);
   /* A round lasts over two seconds per side. */
   guint runs = MIN ((guint) opt_runs, 5);
-  g_autofree char *count = human_count (n);
+  g_autofree char *count = bench_human_count (n);
   g_autofree char *label_cpu = g_strdup_printf ("%s deadlines over 1 s: main-thread CPU", count);
   g_autofree char *label_cpu_bare = g_strdup_printf ("%s deadlines: CPU vs heap without cancellables", count);
   g_autofree char *label_p99 = g_strdup_printf ("%s deadlines over 1 s: lateness p99", count);
@@ -881,8 +768,8 @@ scenario_deadlines (void)
   g_autofree char *id_cpu_bare = g_strdup_printf ("engine-deadlines-%s-cpu-no-cancellable", count);
   g_autofree char *id_p99 = g_strdup_printf ("engine-deadlines-%s-p99", count);
   g_autofree char *id_p99_bare = g_strdup_printf ("engine-deadlines-%s-p99-no-cancellable", count);
-  Rounds cpu = { 3, { 0 } };
-  Rounds late = { 3, { 0 } };
+  BenchRounds cpu = { 3, { 0 } };
+  BenchRounds late = { 3, { 0 } };
   BenchRow row;
 
   for (guint i = 0; i < 3; i++)
@@ -901,19 +788,19 @@ scenario_deadlines (void)
         g_array_append_val (late.samples[i], result.p99_us);
       }
 
-  row = rounds_row (&cpu, 1);
-  report (&row, id_cpu, label_cpu, "ms",
+  row = bench_rounds_row (&cpu, 1);
+  bench_report (&row, id_cpu, label_cpu, "ms",
           "GTask + GCancellable per operation, one GSource over a binary heap cancels it",
           TARGET_DEADLINE_CPU);
-  row = rounds_row (&late, 1);
-  report (&row, id_p99, label_p99, "µs", "the same heap baseline", TARGET_DEADLINE_P99);
-  row = rounds_row (&cpu, 2);
-  report (&row, id_cpu_bare, label_cpu_bare, "ms",
+  row = bench_rounds_row (&late, 1);
+  bench_report (&row, id_p99, label_p99, "µs", "the same heap baseline", TARGET_DEADLINE_P99);
+  row = bench_rounds_row (&cpu, 2);
+  bench_report (&row, id_cpu_bare, label_cpu_bare, "ms",
           "GTask per operation, one GSource over a binary heap returns it TIMED_OUT", 0);
-  row = rounds_row (&late, 2);
-  report (&row, id_p99_bare, label_p99_bare, "µs", "the same, without cancellables", 0);
-  rounds_clear (&cpu);
-  rounds_clear (&late);
+  row = bench_rounds_row (&late, 2);
+  bench_report (&row, id_p99_bare, label_p99_bare, "µs", "the same, without cancellables", 0);
+  bench_rounds_clear (&cpu);
+  bench_rounds_clear (&late);
 }
 
 /* Deadline churn: children with deadlines finishing one per iteration */
@@ -958,7 +845,7 @@ churn_run (guint    n,
         nursery_task_set_deadline (churn.tasks[i], far + i);
     }
   g_idle_add (churn_step, &churn);
-  group_join (group);
+  bench_group_join (group);
   for (guint i = 0; i < n; i++)
     g_object_unref (churn.tasks[i]);
   g_free (churn.tasks);
@@ -981,19 +868,19 @@ churn_without_deadlines (guint n)
 static void
 scenario_churn (void)
 {
-  static const Measure impls[] = { churn_with_deadlines, churn_without_deadlines };
+  static const BenchMeasure impls[] = { churn_with_deadlines, churn_without_deadlines };
   guint n = scaled (CHURN_CHILDREN);
-  g_autofree char *count = human_count (n);
+  g_autofree char *count = bench_human_count (n);
   g_autofree char *label = g_strdup_printf ("%s children with deadlines, one finishing per iteration", count);
   g_autofree char *id = g_strdup_printf ("engine-deadline-churn-%s", count);
-  Rounds rounds;
+  BenchRounds rounds;
   BenchRow row;
 
-  rounds_run (&rounds, impls, G_N_ELEMENTS (impls), n, MIN ((guint) opt_runs, 3), MIN (n, 10000));
-  row = rounds_row (&rounds, 1);
-  report (&row, id, label, "ns/child", "the same children without deadlines",
+  bench_rounds_run (&rounds, impls, G_N_ELEMENTS (impls), n, MIN ((guint) opt_runs, 3), MIN (n, 10000));
+  row = bench_rounds_row (&rounds, 1);
+  bench_report (&row, id, label, "ns/child", "the same children without deadlines",
           TARGET_CHURN_RATIO);
-  rounds_clear (&rounds);
+  bench_rounds_clear (&rounds);
 }
 
 /* Running */
@@ -1024,7 +911,7 @@ parse_options (int    *argc,
 {
   const GOptionEntry entries[] = {
     { "runs", 'r', 0, G_OPTION_ARG_INT, &opt_runs,
-      "Rounds per figure (default 5, or $NURSERY_BENCH_RUNS)", "R" },
+      "BenchRounds per figure (default 5, or $NURSERY_BENCH_RUNS)", "R" },
     { "quick", 'q', 0, G_OPTION_ARG_NONE, &opt_quick, "Tenfold smaller N: a smoke test", NULL },
     { "scenario", 's', 0, G_OPTION_ARG_STRING_ARRAY, &opt_scenarios,
       "Only this scenario (spawn, cancel, threads, barrier, deadlines, churn); repeatable", "NAME" },

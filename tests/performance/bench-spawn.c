@@ -27,7 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "bench-report.h"
+#include "bench-rounds.h"
 
 #define SPAWN_CHILDREN  100000
 #define CHAIN_CHILDREN  100000
@@ -48,104 +48,6 @@ scaled (guint n)
   return opt_quick ? MAX (n / 10, 100) : n;
 }
 
-static char *
-human_count (guint n)
-{
-  if (n >= 1000 && n % 1000 == 0)
-    return g_strdup_printf ("%uk", n / 1000);
-  return g_strdup_printf ("%u", n);
-}
-
-/* The loop owns the context while it runs, as g_main_loop_run() does. */
-static void
-run_until_zero (const guint *remaining)
-{
-  g_main_context_acquire (NULL);
-  while (*remaining > 0)
-    g_main_context_iteration (NULL, TRUE);
-  g_main_context_release (NULL);
-}
-
-static void
-group_join (NurseryGroup *group)
-{
-  g_autoptr(GError) error = NULL;
-
-  if (!nursery_group_wait (group, NULL, &error))
-    g_error ("The group failed: %s", error->message);
-}
-
-/* Side-by-side rounds: impl 0 is Nursery, the others baselines; each
- * returns ns per child. */
-
-typedef double (*Measure) (guint n);
-
-typedef struct
-{
-  guint   n_impls;
-  GArray *samples[3];
-} Rounds;
-
-static void
-rounds_run (Rounds        *rounds,
-            const Measure *impls,
-            guint          n_impls,
-            guint          n)
-{
-  rounds->n_impls = n_impls;
-  for (guint i = 0; i < n_impls; i++)
-    {
-      rounds->samples[i] = g_array_new (FALSE, FALSE, sizeof (double));
-      impls[i] (n);   /* warm-up: the allocator's arenas, the type classes */
-    }
-  for (int run = 0; run < opt_runs; run++)
-    for (guint k = 0; k < n_impls; k++)
-      {
-        guint i = (run + k) % n_impls;
-        double value = impls[i] (n);
-
-        g_array_append_val (rounds->samples[i], value);
-      }
-}
-
-static void
-rounds_clear (Rounds *rounds)
-{
-  for (guint i = 0; i < rounds->n_impls; i++)
-    g_clear_pointer (&rounds->samples[i], g_array_unref);
-}
-
-static void
-report (Rounds     *rounds,
-        guint       i,
-        const char *id,
-        const char *scenario,
-        const char *baseline_name,
-        double      target)
-{
-  g_autoptr(GArray) ratios = g_array_new (FALSE, FALSE, sizeof (double));
-  g_autofree char *target_text = g_strdup_printf ("≤ %.2f×", target);
-  BenchRow row = { 0 };
-
-  for (guint run = 0; run < rounds->samples[0]->len; run++)
-    {
-      double ratio = g_array_index (rounds->samples[0], double, run) /
-                     g_array_index (rounds->samples[i], double, run);
-
-      g_array_append_val (ratios, ratio);
-    }
-  row.id = id;
-  row.scenario = scenario;
-  row.unit = "ns/child";
-  row.nursery = bench_median (rounds->samples[0]);
-  row.baseline = bench_median (rounds->samples[i]);
-  row.baseline_name = baseline_name;
-  row.ratio = bench_median (ratios);
-  row.target = target_text;
-  row.status = bench_at_most (row.ratio, target);
-  bench_report_row (&row);
-}
-
 /* Spawn + join: Nursery, gtask-batch, struct-batch */
 
 static void
@@ -163,7 +65,7 @@ spawn_nursery (guint n)
 
   for (guint i = 0; i < n; i++)
     g_object_unref (nursery_group_spawn (group, NULL, trivial_child, NULL, NULL, NULL));
-  group_join (group);
+  bench_group_join (group);
   g_object_unref (group);
   return (double) (bench_now_ns () - start) / n;
 }
@@ -210,7 +112,7 @@ spawn_gtask_batch (guint n)
       batch.remaining++;
     }
   g_idle_add (gtask_batch_drain, &batch);
-  run_until_zero (&batch.remaining);
+  bench_run_until_zero (&batch.remaining);
   g_ptr_array_unref (batch.pending);
   return (double) (bench_now_ns () - start) / n;
 }
@@ -283,7 +185,7 @@ spawn_struct_batch (guint n)
       batch->remaining++;
     }
   g_source_set_ready_time (&batch->source, 0);
-  run_until_zero (&batch->remaining);
+  bench_run_until_zero (&batch->remaining);
   g_source_destroy (&batch->source);
   g_source_unref (&batch->source);
   return (double) (bench_now_ns () - start) / n;
@@ -292,21 +194,24 @@ spawn_struct_batch (guint n)
 static void
 scenario_spawn (void)
 {
-  static const Measure impls[] = { spawn_nursery, spawn_gtask_batch, spawn_struct_batch };
+  static const BenchMeasure impls[] = { spawn_nursery, spawn_gtask_batch, spawn_struct_batch };
   guint n = scaled (SPAWN_CHILDREN);
-  g_autofree char *count = human_count (n);
+  g_autofree char *count = bench_human_count (n);
   g_autofree char *label_gtask = g_strdup_printf ("spawn+join N=%s vs gtask-batch", count);
   g_autofree char *label_struct = g_strdup_printf ("spawn+join N=%s vs struct-batch (lower bound)", count);
   g_autofree char *id_gtask = g_strdup_printf ("hot-spawn-%s-gtask-batch", count);
   g_autofree char *id_struct = g_strdup_printf ("hot-spawn-%s-struct-batch", count);
-  Rounds rounds;
+  BenchRounds rounds;
+  BenchRow row;
 
-  rounds_run (&rounds, impls, G_N_ELEMENTS (impls), n);
-  report (&rounds, 1, id_gtask, label_gtask,
-          "g_task_new per child, all returned by one g_idle_add", TARGET_SPAWN_GTASK_BATCH);
-  report (&rounds, 2, id_struct, label_struct,
-          "malloc'd struct per child run by one GSource", TARGET_SPAWN_STRUCT_BATCH);
-  rounds_clear (&rounds);
+  bench_rounds_run (&rounds, impls, G_N_ELEMENTS (impls), n, opt_runs, n);
+  row = bench_rounds_row (&rounds, 1);
+  bench_report (&row, id_gtask, label_gtask, "ns/child",
+                "g_task_new per child, all returned by one g_idle_add", TARGET_SPAWN_GTASK_BATCH);
+  row = bench_rounds_row (&rounds, 2);
+  bench_report (&row, id_struct, label_struct, "ns/child",
+                "malloc'd struct per child run by one GSource", TARGET_SPAWN_STRUCT_BATCH);
+  bench_rounds_clear (&rounds);
 }
 
 /* Chain: one child per iteration, Nursery against GTask + idle */
@@ -336,7 +241,7 @@ chain_nursery (guint n)
   Chain chain = { nursery_group_new (), n };
 
   g_object_unref (nursery_group_spawn (chain.group, NULL, chain_child, &chain, NULL, NULL));
-  group_join (chain.group);
+  bench_group_join (chain.group);
   g_object_unref (chain.group);
   return (double) (bench_now_ns () - start) / n;
 }
@@ -393,35 +298,38 @@ chain_gtask_idle (guint n)
   IdleChain chain = { n, 0 };
 
   idle_chain_spawn (&chain);
-  run_until_zero (&chain.unfinished);
+  bench_run_until_zero (&chain.unfinished);
   return (double) (bench_now_ns () - start) / n;
 }
 
 static void
 scenario_chain (void)
 {
-  static const Measure impls[] = { chain_nursery, chain_gtask_idle };
+  static const BenchMeasure impls[] = { chain_nursery, chain_gtask_idle };
   guint n = scaled (CHAIN_CHILDREN);
-  g_autofree char *count = human_count (n);
+  g_autofree char *count = bench_human_count (n);
   g_autofree char *label = g_strdup_printf ("chain N=%s (one child per iteration) vs gtask-idle", count);
   g_autofree char *id = g_strdup_printf ("hot-chain-%s-gtask-idle", count);
-  Rounds rounds;
+  BenchRounds rounds;
+  BenchRow row;
 
-  rounds_run (&rounds, impls, G_N_ELEMENTS (impls), n);
-  report (&rounds, 1, id, label, "g_task_new + g_idle_add per child", TARGET_CHAIN_GTASK_IDLE);
-  rounds_clear (&rounds);
+  bench_rounds_run (&rounds, impls, G_N_ELEMENTS (impls), n, opt_runs, n);
+  row = bench_rounds_row (&rounds, 1);
+  bench_report (&row, id, label, "ns/child", "g_task_new + g_idle_add per child",
+                TARGET_CHAIN_GTASK_IDLE);
+  bench_rounds_clear (&rounds);
 }
 
 /* --only: one implementation once, for callgrind */
 
-static const Measure spawn_impls[] = { spawn_nursery, spawn_gtask_batch, spawn_struct_batch };
-static const Measure chain_impls[] = { chain_nursery, chain_gtask_idle };
+static const BenchMeasure spawn_impls[] = { spawn_nursery, spawn_gtask_batch, spawn_struct_batch };
+static const BenchMeasure chain_impls[] = { chain_nursery, chain_gtask_idle };
 
 static int
 run_only (void)
 {
   gboolean chain = g_strcmp0 (opt_scenario, "chain") == 0;
-  const Measure *impls = chain ? chain_impls : spawn_impls;
+  const BenchMeasure *impls = chain ? chain_impls : spawn_impls;
   guint n_impls = chain ? G_N_ELEMENTS (chain_impls) : G_N_ELEMENTS (spawn_impls);
 
   if (opt_only >= (int) n_impls || opt_n <= 0)
