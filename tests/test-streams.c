@@ -7,13 +7,6 @@
 
 #include "nursery-test-utils.h"
 
-static void
-wait_until_running (NurseryTask *task)
-{
-  while (nursery_task_get_state (task) == NURSERY_TASK_PENDING)
-    g_main_context_iteration (NULL, TRUE);
-}
-
 static gboolean
 return_name_cb (gpointer task)
 {
@@ -127,7 +120,7 @@ test_next_cancelled_takes_nothing (void)
 
   nursery_group_next_async (group, cancellable, next_one_cb, &first);
   nursery_group_next_async (group, NULL, next_one_cb, &second);
-  wait_until_running (child);
+  nt_wait_until_running (child);
   g_cancellable_cancel (cancellable);
   nt_run_until (&first.done);
   g_assert_error (first.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
@@ -203,15 +196,14 @@ test_list_tasks (void)
   c = nursery_group_spawn (group, "c", nt_child_until_cancelled, NULL, NULL, NULL);
   /* Never inside spawn(): the model changes in the batch. */
   g_assert_cmpuint (changes->len, ==, 0);
-  wait_until_running (c);
+  nt_wait_until_running (c);
   g_assert_cmpuint (g_list_model_get_n_items (model), ==, 3);
   item = g_list_model_get_item (model, 1);
   g_assert_true (item == b);
   g_assert_null (g_list_model_get_item (model, 3));
 
   nursery_task_cancel (b);
-  while (!nursery_task_is_finished (b))
-    g_main_context_iteration (NULL, TRUE);
+  NT_ITERATE_UNTIL (nursery_task_is_finished (b));
   g_assert_cmpuint (g_list_model_get_n_items (model), ==, 2);
   /* R27: b and c came in one batch, so in one range. */
   g_assert_cmpuint (changes->len, ==, 2);
@@ -723,8 +715,7 @@ run_random_channel (GRand *rand)
     }
   nursery_channel_close (channel);
   /* Drain what is left. */
-  while (ledger.sends_done < n_sends || ledger.receives_done < n_receives)
-    g_main_context_iteration (NULL, TRUE);
+  NT_ITERATE_UNTIL (ledger.sends_done >= n_sends && ledger.receives_done >= n_receives);
   while (nursery_channel_try_receive (channel, &v, NULL))
     {
       g_assert_false (g_hash_table_contains (ledger.received, GINT_TO_POINTER (g_value_get_int (&v))));
@@ -989,8 +980,7 @@ context_receiver_thread (gpointer data)
   call->in_call = TRUE;
   nursery_channel_receive_async (call->channel, NULL, context_received_cb, call);
   call->in_call = FALSE;
-  while (!call->done)
-    g_main_context_iteration (call->context, TRUE);
+  NT_ITERATE_CONTEXT_UNTIL (call->context, call->done);
   g_main_context_pop_thread_default (call->context);
   g_main_context_unref (call->context);
   return NULL;
@@ -1104,14 +1094,18 @@ test_channel_completions_batched (void)
   g_autoptr(NurseryChannel) channel = nursery_channel_new (16);
   Batch batch = { channel, 20000, 0, 0 };
   guint iterations = 0;
+  NtDeadline deadline;
 
   batch_produce (&batch);
   nursery_channel_receive_async (channel, NULL, batch_received_cb, &batch);
+  /* Counts the iterations, so the deadline is spelled out. */
+  nt_deadline_begin (&deadline, NULL, "batch.received >= batch.n", __FILE__, __LINE__, G_STRFUNC);
   while (batch.received < batch.n)
     {
-      g_main_context_iteration (NULL, TRUE);
+      nt_deadline_iterate (&deadline);
       iterations++;
     }
+  nt_deadline_end (&deadline);
   g_test_message ("%u items in %u iterations", batch.n, iterations);
   g_assert_cmpuint (iterations, <=, batch.n / 16);
 }
@@ -1140,8 +1134,7 @@ test_channel_kept_results (void)
                                                          NULL, NULL));
       for (guint i = 0; i < 4; i++)
         nursery_channel_receive_async (channel, NULL, keep_result_cb, kept);
-      while (kept->len < (round + 1) * 4)
-        g_main_context_iteration (NULL, TRUE);
+      NT_ITERATE_UNTIL (kept->len >= (round + 1) * 4);
     }
 
   for (guint i = 0; i < kept->len; i++)
