@@ -1154,20 +1154,20 @@ main (int   argc,
 {
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add_func ("/nursery/streams/next/completion-order", test_next_completion_order);
-  g_test_add_func ("/nursery/streams/next/cancelled-takes-nothing", test_next_cancelled_takes_nothing);
-  g_test_add_func ("/nursery/streams/next/empty", test_next_empty);
-  g_test_add_func ("/nursery/streams/list-tasks", test_list_tasks);
-  g_test_add_func ("/nursery/streams/channel/buffered", test_channel_buffered);
-  g_test_add_func ("/nursery/streams/channel/rendezvous", test_channel_rendezvous);
-  g_test_add_func ("/nursery/streams/channel/fifo-and-close", test_channel_fifo_and_close);
-  g_test_add_func ("/nursery/streams/channel/close-refuses-waiting-senders", test_channel_close_refuses_waiting_senders);
-  g_test_add_func ("/nursery/streams/channel/pointer-ownership", test_channel_pointer_ownership);
-  g_test_add_func ("/nursery/streams/channel/cancelled-receive", test_channel_cancelled_receive);
-  g_test_add_func ("/nursery/streams/channel/cancel-races-send", test_channel_cancel_races_send);
-  g_test_add_func ("/nursery/streams/channel/pipeline-100k", test_channel_pipeline);
-  g_test_add_func ("/nursery/streams/channel/thread-producer", test_channel_thread_producer);
-  g_test_add_func ("/nursery/streams/channel/randomized", test_channel_randomized);
+  g_test_add_func ("/nursery/streams/R25/next/completion-order", test_next_completion_order);
+  g_test_add_func ("/nursery/streams/R25/next/cancelled-takes-nothing", test_next_cancelled_takes_nothing);
+  g_test_add_func ("/nursery/streams/R25/next/empty", test_next_empty);
+  g_test_add_func ("/nursery/streams/R27/list-tasks", test_list_tasks);
+  g_test_add_func ("/nursery/streams/R26/channel/buffered", test_channel_buffered);
+  g_test_add_func ("/nursery/streams/R26/channel/rendezvous", test_channel_rendezvous);
+  g_test_add_func ("/nursery/streams/R26/channel/fifo-and-close", test_channel_fifo_and_close);
+  g_test_add_func ("/nursery/streams/R26/channel/close-refuses-waiting-senders", test_channel_close_refuses_waiting_senders);
+  g_test_add_func ("/nursery/streams/R26/channel/pointer-ownership", test_channel_pointer_ownership);
+  g_test_add_func ("/nursery/streams/R26/channel/cancelled-receive", test_channel_cancelled_receive);
+  g_test_add_func ("/nursery/streams/R26/channel/cancel-races-send", test_channel_cancel_races_send);
+  g_test_add_func ("/nursery/streams/R26/channel/pipeline-100k", test_channel_pipeline);
+  g_test_add_func ("/nursery/streams/R26/channel/thread-producer", test_channel_thread_producer);
+  g_test_add_func ("/nursery/streams/R26/channel/randomized", test_channel_randomized);
   g_test_add_func ("/nursery/streams/channel/R26/blocking-pointers-across-threads",
                    test_channel_blocking_pointers_across_threads);
   g_test_add_func ("/nursery/streams/channel/R26/blocking-receive-cancelled-moves-no-item",
@@ -1177,9 +1177,9 @@ main (int   argc,
   g_test_add_func ("/nursery/streams/channel/R26/close-wakes-blocked", test_channel_close_wakes_blocked);
   g_test_add_func ("/nursery/streams/channel/R26/completes-on-callers-context",
                    test_channel_completes_on_callers_context);
-  g_test_add_func ("/nursery/streams/channel/nested-loop-in-callback", test_channel_nested_loop_in_callback);
+  g_test_add_func ("/nursery/streams/R26/channel/nested-loop-in-callback", test_channel_nested_loop_in_callback);
   g_test_add_func ("/nursery/streams/channel/R26/completions-batched", test_channel_completions_batched);
-  g_test_add_func ("/nursery/streams/channel/kept-results", test_channel_kept_results);
+  g_test_add_func ("/nursery/streams/R26/channel/kept-results", test_channel_kept_results);
 
   return g_test_run ();
 }

@@ -368,18 +368,18 @@ main (int   argc,
 {
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add_func ("/nursery/task/value-kept-after-cancel", test_value_kept_after_cancel);
-  g_test_add_func ("/nursery/task/cancel-one", test_cancel_one);
+  g_test_add_func ("/nursery/task/R9/value-kept-after-cancel", test_value_kept_after_cancel);
+  g_test_add_func ("/nursery/task/R13/cancel-one", test_cancel_one);
   g_test_add_func ("/nursery/task/R8/cancelled-error-messages", test_cancelled_error_messages);
-  g_test_add_func ("/nursery/task/cancellable/on-demand", test_cancellable_on_demand);
-  g_test_add_func ("/nursery/task/cancellable/created-after-cancel", test_cancellable_created_after_cancel);
-  g_test_add_func ("/nursery/task/result-kinds", test_result_kinds);
-  g_test_add_func ("/nursery/task/return-before-start", test_return_before_start);
-  g_test_add_func ("/nursery/task/wait", test_task_wait);
-  g_test_add_func ("/nursery/task/wait-cancellable-cancels-task", test_task_wait_cancellable_cancels_task);
-  g_test_add_func ("/nursery/task/error-readable", test_task_error_readable);
-  g_test_add_func ("/nursery/task/state-notify", test_state_notify);
-  g_test_add_func ("/nursery/task/bad-input", test_bad_input);
+  g_test_add_func ("/nursery/task/R13/cancellable/on-demand", test_cancellable_on_demand);
+  g_test_add_func ("/nursery/task/R13/cancellable/created-after-cancel", test_cancellable_created_after_cancel);
+  g_test_add_func ("/nursery/task/R9/result-kinds", test_result_kinds);
+  g_test_add_func ("/nursery/task/R3/return-before-start", test_return_before_start);
+  g_test_add_func ("/nursery/task/R10/wait", test_task_wait);
+  g_test_add_func ("/nursery/task/R13/wait-cancellable-cancels-task", test_task_wait_cancellable_cancels_task);
+  g_test_add_func ("/nursery/task/R8/error-readable", test_task_error_readable);
+  g_test_add_func ("/nursery/task/R21/state-notify", test_state_notify);
+  g_test_add_func ("/nursery/task/R24/bad-input", test_bad_input);
 
   return g_test_run ();
 }

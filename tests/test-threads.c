@@ -306,13 +306,13 @@ main (int   argc,
 {
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add_func ("/nursery/threads/callbacks-on-owner-context", test_callbacks_on_owner_context);
-  g_test_add_func ("/nursery/threads/owner-context-on-other-thread", test_owner_context_on_other_thread);
-  g_test_add_func ("/nursery/threads/default-success", test_default_success);
-  g_test_add_func ("/nursery/threads/finished-after-function-returned", test_finished_after_function_returned);
-  g_test_add_func ("/nursery/threads/cancel-from-other-thread", test_cancel_from_other_thread);
-  g_test_add_func ("/nursery/threads/in-context-returns-from-thread", test_in_context_returns_from_thread);
-  g_test_add_func ("/nursery/threads/many-thread-children", test_many_thread_children);
+  g_test_add_func ("/nursery/threads/R23/callbacks-on-owner-context", test_callbacks_on_owner_context);
+  g_test_add_func ("/nursery/threads/R23/owner-context-on-other-thread", test_owner_context_on_other_thread);
+  g_test_add_func ("/nursery/threads/R2/default-success", test_default_success);
+  g_test_add_func ("/nursery/threads/R6/finished-after-function-returned", test_finished_after_function_returned);
+  g_test_add_func ("/nursery/threads/R23/cancel-from-other-thread", test_cancel_from_other_thread);
+  g_test_add_func ("/nursery/threads/R23/in-context-returns-from-thread", test_in_context_returns_from_thread);
+  g_test_add_func ("/nursery/threads/R23/many-thread-children", test_many_thread_children);
 
   return g_test_run ();
 }

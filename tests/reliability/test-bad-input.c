@@ -812,24 +812,24 @@ main (int   argc,
   /* Report every failing scene, not only the first. */
   g_test_set_nonfatal_assertions ();
 
-  g_test_add_func ("/reliability/bad-input/group/null-and-wrong-type", test_group_null_and_wrong_type);
-  g_test_add_func ("/reliability/bad-input/group/bad-arguments", test_group_bad_arguments);
-  g_test_add_func ("/reliability/bad-input/group/start-bad-cancellable-frees-data", test_start_bad_cancellable_frees_data);
-  g_test_add_func ("/reliability/bad-input/group/wrong-results", test_wrong_results);
-  g_test_add_func ("/reliability/bad-input/group/closed", test_closed_group);
-  g_test_add_func ("/reliability/bad-input/group/wait-from-wrong-thread", test_wait_from_wrong_thread);
-  g_test_add_func ("/reliability/bad-input/group/property-values", test_properties_bad_values);
-  g_test_add_func ("/reliability/bad-input/task/null-and-wrong-type", test_task_null_and_wrong_type);
-  g_test_add_func ("/reliability/bad-input/task/refused-pointer-freed", test_task_refused_pointer_freed);
-  g_test_add_func ("/reliability/bad-input/task/refused-error-freed", test_task_refused_error_freed);
-  g_test_add_func ("/reliability/bad-input/task/wrong-state", test_task_wrong_state);
-  g_test_add_func ("/reliability/bad-input/task/started-twice", test_started_twice);
-  g_test_add_func ("/reliability/bad-input/group/next-and-list", test_next_and_list_bad_input);
-  g_test_add_func ("/reliability/bad-input/channel/null-and-wrong-type", test_channel_null_and_wrong_type);
-  g_test_add_func ("/reliability/bad-input/channel/refused-pointer-freed", test_channel_refused_pointer_freed);
-  g_test_add_func ("/reliability/bad-input/channel/bad-arguments", test_channel_bad_arguments);
-  g_test_add_func ("/reliability/bad-input/channel/blocking-bad-cancellable", test_channel_blocking_bad_cancellable);
-  g_test_add_func ("/reliability/bad-input/channel/wrong-results", test_channel_wrong_results);
+  g_test_add_func ("/reliability/bad-input/R24/group/null-and-wrong-type", test_group_null_and_wrong_type);
+  g_test_add_func ("/reliability/bad-input/R24/group/bad-arguments", test_group_bad_arguments);
+  g_test_add_func ("/reliability/bad-input/R24/group/start-bad-cancellable-frees-data", test_start_bad_cancellable_frees_data);
+  g_test_add_func ("/reliability/bad-input/R24/group/wrong-results", test_wrong_results);
+  g_test_add_func ("/reliability/bad-input/R24/group/closed", test_closed_group);
+  g_test_add_func ("/reliability/bad-input/R23/group/wait-from-wrong-thread", test_wait_from_wrong_thread);
+  g_test_add_func ("/reliability/bad-input/R24/group/property-values", test_properties_bad_values);
+  g_test_add_func ("/reliability/bad-input/R24/task/null-and-wrong-type", test_task_null_and_wrong_type);
+  g_test_add_func ("/reliability/bad-input/R24/task/refused-pointer-freed", test_task_refused_pointer_freed);
+  g_test_add_func ("/reliability/bad-input/R24/task/refused-error-freed", test_task_refused_error_freed);
+  g_test_add_func ("/reliability/bad-input/R24/task/wrong-state", test_task_wrong_state);
+  g_test_add_func ("/reliability/bad-input/R24/task/started-twice", test_started_twice);
+  g_test_add_func ("/reliability/bad-input/R24/group/next-and-list", test_next_and_list_bad_input);
+  g_test_add_func ("/reliability/bad-input/R24/channel/null-and-wrong-type", test_channel_null_and_wrong_type);
+  g_test_add_func ("/reliability/bad-input/R24/channel/refused-pointer-freed", test_channel_refused_pointer_freed);
+  g_test_add_func ("/reliability/bad-input/R24/channel/bad-arguments", test_channel_bad_arguments);
+  g_test_add_func ("/reliability/bad-input/R24/channel/blocking-bad-cancellable", test_channel_blocking_bad_cancellable);
+  g_test_add_func ("/reliability/bad-input/R24/channel/wrong-results", test_channel_wrong_results);
 
   return g_test_run ();
 }

@@ -499,8 +499,8 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
   g_test_set_nonfatal_assertions ();
 
-  g_test_add_func ("/reliability/channel/cancel-while-waiting", test_cancel_while_waiting);
-  g_test_add_func ("/reliability/channel/exactly-once", test_exactly_once);
+  g_test_add_func ("/reliability/channel/R26/cancel-while-waiting", test_cancel_while_waiting);
+  g_test_add_func ("/reliability/channel/R26/exactly-once", test_exactly_once);
 
   return g_test_run ();
 }

@@ -335,15 +335,15 @@ main (int   argc,
 {
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add_func ("/reliability/corners/properties/group", test_group_properties);
-  g_test_add_func ("/reliability/corners/properties/task", test_task_properties);
-  g_test_add_func ("/reliability/corners/properties/channel", test_channel_properties);
-  g_test_add_func ("/reliability/corners/channel/object-items", test_channel_object_items);
-  g_test_add_func ("/reliability/corners/channel/try-send-pointer-refused", test_channel_try_send_pointer_refused);
-  g_test_add_func ("/reliability/corners/dump-passed-deadline", test_dump_passed_deadline);
-  g_test_add_func ("/reliability/corners/owner-context-not-pushed", test_owner_context_not_pushed);
-  g_test_add_func ("/reliability/corners/task-wait-after-failure", test_task_wait_after_failure);
-  g_test_add_func ("/reliability/corners/debug-lines", test_debug_lines);
+  g_test_add_func ("/reliability/corners/R21/properties/group", test_group_properties);
+  g_test_add_func ("/reliability/corners/R21/properties/task", test_task_properties);
+  g_test_add_func ("/reliability/corners/R21/properties/channel", test_channel_properties);
+  g_test_add_func ("/reliability/corners/R26/channel/object-items", test_channel_object_items);
+  g_test_add_func ("/reliability/corners/R24/channel/try-send-pointer-refused", test_channel_try_send_pointer_refused);
+  g_test_add_func ("/reliability/corners/R16/dump-passed-deadline", test_dump_passed_deadline);
+  g_test_add_func ("/reliability/corners/R23/owner-context-not-pushed", test_owner_context_not_pushed);
+  g_test_add_func ("/reliability/corners/R8/task-wait-after-failure", test_task_wait_after_failure);
+  g_test_add_func ("/reliability/corners/R21/debug-lines", test_debug_lines);
 
   return g_test_run ();
 }

@@ -378,16 +378,16 @@ main (int   argc,
   /* Report every failing scene, not only the first. */
   g_test_set_nonfatal_assertions ();
 
-  g_test_add_func ("/reliability/lifetime/cleanup-spawns/when-joined", test_cleanup_spawns_when_joined);
-  g_test_add_func ("/reliability/lifetime/cleanup-spawns/after-last-unref", test_cleanup_spawns_after_last_unref);
-  g_test_add_func ("/reliability/lifetime/drop-nested-in-parent-cancel-handler/empty",
+  g_test_add_func ("/reliability/lifetime/R22/cleanup-spawns/when-joined", test_cleanup_spawns_when_joined);
+  g_test_add_func ("/reliability/lifetime/R22/cleanup-spawns/after-last-unref", test_cleanup_spawns_after_last_unref);
+  g_test_add_func ("/reliability/lifetime/R14/drop-nested-in-parent-cancel-handler/empty",
                    test_drop_nested_in_parent_cancel_handler);
-  g_test_add_func ("/reliability/lifetime/drop-nested-in-parent-cancel-handler/busy",
+  g_test_add_func ("/reliability/lifetime/R14/drop-nested-in-parent-cancel-handler/busy",
                    test_drop_busy_nested_in_parent_cancel_handler);
-  g_test_add_func ("/reliability/lifetime/drop-in-cancellable-handler", test_drop_in_cancellable_handler);
-  g_test_add_func ("/reliability/lifetime/value-survives-cancel", test_value_survives_cancel);
-  g_test_add_func ("/reliability/lifetime/async-calls-complete-once", test_async_calls_complete_once);
-  g_test_add_func ("/reliability/lifetime/next-leftovers-released", test_next_leftovers_released);
+  g_test_add_func ("/reliability/lifetime/R20/drop-in-cancellable-handler", test_drop_in_cancellable_handler);
+  g_test_add_func ("/reliability/lifetime/R9/value-survives-cancel", test_value_survives_cancel);
+  g_test_add_func ("/reliability/lifetime/R3/async-calls-complete-once", test_async_calls_complete_once);
+  g_test_add_func ("/reliability/lifetime/R25/next-leftovers-released", test_next_leftovers_released);
 
   return g_test_run ();
 }

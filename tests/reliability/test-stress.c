@@ -542,7 +542,7 @@ round_free (Round *r)
     g_error ("%d group/task objects still alive after the round", r->live.alive);
 }
 
-/* /reliability/stress/cancel-race */
+/* /reliability/stress/R7/cancel-race */
 
 typedef struct
 {
@@ -706,7 +706,7 @@ test_cancel_race_other_owner (void)
   stress_free (s);
 }
 
-/* /reliability/stress/return-vs-cancel: R9, R13 — a value returned from
+/* /reliability/stress/R13/return-vs-cancel: R9, R13 — a value returned from
  * one thread while another cancels the task (or the group) */
 
 typedef struct
@@ -865,7 +865,7 @@ test_return_vs_cancel (void)
   stress_free (s);
 }
 
-/* /reliability/stress/drop-while-running: R20 — the last reference goes
+/* /reliability/stress/R20/drop-while-running: R20 — the last reference goes
  * while threads return and cancel */
 
 typedef struct
@@ -963,7 +963,7 @@ test_drop_while_running (void)
   stress_free (s);
 }
 
-/* /reliability/stress/waiter-cancel: R10 — waiters' cancellables
+/* /reliability/stress/R10/waiter-cancel: R10 — waiters' cancellables
  * cancelled from another thread while the group closes */
 
 typedef struct
@@ -1105,7 +1105,7 @@ test_waiter_cancel (void)
   stress_free (s);
 }
 
-/* /reliability/stress/nested-cancel: R14 — a nested group's parent
+/* /reliability/stress/R14/nested-cancel: R14 — a nested group's parent
  * cancelled from another thread while the nested group runs or closes */
 
 typedef struct
@@ -1284,7 +1284,7 @@ test_nested_cancel (void)
   stress_free (s);
 }
 
-/* /reliability/stress/start-race: R18 — started() from a thread while the
+/* /reliability/stress/R18/start-race: R18 — started() from a thread while the
  * start caller's cancellable is cancelled from another */
 
 typedef struct
@@ -1421,7 +1421,7 @@ test_start_race (void)
   stress_free (s);
 }
 
-/* /reliability/stress/pool-starvation: thread children that wait for
+/* /reliability/stress/R28/pool-starvation: thread children that wait for
  * each other outnumber the GTask pool's ten threads. GLib 2.74 grows the
  * pool slowly (a timer adds a thread when it is saturated), so they all
  * meet eventually; the watchdog fails the test if they never do. */
@@ -1497,14 +1497,14 @@ main (int   argc,
    * thread can ask. */
   (void) rel_error_quark ();
 
-  g_test_add_func ("/reliability/stress/cancel-race", test_cancel_race);
-  g_test_add_func ("/reliability/stress/cancel-race-other-owner", test_cancel_race_other_owner);
-  g_test_add_func ("/reliability/stress/return-vs-cancel", test_return_vs_cancel);
-  g_test_add_func ("/reliability/stress/drop-while-running", test_drop_while_running);
-  g_test_add_func ("/reliability/stress/waiter-cancel", test_waiter_cancel);
-  g_test_add_func ("/reliability/stress/nested-cancel", test_nested_cancel);
-  g_test_add_func ("/reliability/stress/start-race", test_start_race);
-  g_test_add_func ("/reliability/stress/pool-starvation", test_pool_starvation);
+  g_test_add_func ("/reliability/stress/R7/cancel-race", test_cancel_race);
+  g_test_add_func ("/reliability/stress/R7/cancel-race-other-owner", test_cancel_race_other_owner);
+  g_test_add_func ("/reliability/stress/R13/return-vs-cancel", test_return_vs_cancel);
+  g_test_add_func ("/reliability/stress/R20/drop-while-running", test_drop_while_running);
+  g_test_add_func ("/reliability/stress/R10/waiter-cancel", test_waiter_cancel);
+  g_test_add_func ("/reliability/stress/R14/nested-cancel", test_nested_cancel);
+  g_test_add_func ("/reliability/stress/R18/start-race", test_start_race);
+  g_test_add_func ("/reliability/stress/R28/pool-starvation", test_pool_starvation);
 
   return g_test_run ();
 }
