@@ -197,6 +197,18 @@ nt_count_notify (GObject    *object,
 }
 
 void
+nt_record_items_changed (GListModel *model,
+                         guint       position,
+                         guint       removed,
+                         guint       added,
+                         gpointer    changes)
+{
+  NtChange change = { position, removed, added };
+
+  g_array_append_val ((GArray *) changes, change);
+}
+
+void
 nt_count_destroy (gpointer counter)
 {
   g_atomic_int_inc ((int *) counter);

@@ -82,6 +82,22 @@ void     nt_count_notify         (GObject        *object,
                                   GParamSpec     *pspec,
                                   gpointer        counter);
 
+/* One GListModel::items-changed emission. */
+typedef struct
+{
+  guint position;
+  guint removed;
+  guint added;
+} NtChange;
+
+/* A GListModel::items-changed handler that appends an NtChange to the
+ * GArray it is given. */
+void     nt_record_items_changed (GListModel     *model,
+                                  guint           position,
+                                  guint           removed,
+                                  guint           added,
+                                  gpointer        changes);
+
 /* A destroy notify that increments the guint it is given. */
 void     nt_count_destroy        (gpointer        counter);
 

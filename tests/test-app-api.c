@@ -695,41 +695,24 @@ test_hold_application_group_dropped (void)
 
 /* R27: list_tasks announces a batch's changes in ranges */
 
-typedef struct
-{
-  guint position, removed, added;
-} Change;
-
-static void
-record_change (GListModel *model,
-               guint       position,
-               guint       removed,
-               guint       added,
-               gpointer    data)
-{
-  Change change = { position, removed, added };
-
-  g_array_append_val (data, change);
-}
-
 static void
 test_list_ranges (void)
 {
   g_autoptr(NurseryGroup) group = nursery_group_new ();
   g_autoptr(GListModel) model = nursery_group_list_tasks (group);
-  g_autoptr(GArray) changes = g_array_new (FALSE, FALSE, sizeof (Change));
+  g_autoptr(GArray) changes = g_array_new (FALSE, FALSE, sizeof (NtChange));
   g_autoptr(GPtrArray) tasks = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(NurseryTask) item = NULL;
   g_autoptr(GError) error = NULL;
-  Change *change;
+  NtChange *change;
 
-  g_signal_connect (model, "items-changed", G_CALLBACK (record_change), changes);
+  g_signal_connect (model, "items-changed", G_CALLBACK (nt_record_items_changed), changes);
   for (int i = 0; i < 100; i++)
     g_ptr_array_add (tasks, nursery_group_spawn (group, NULL, nt_child_until_cancelled, NULL, NULL, NULL));
   nt_wait_until_running (tasks->pdata[99]);
   /* 100 spawns, one batch, one range. */
   g_assert_cmpuint (changes->len, ==, 1);
-  change = &g_array_index (changes, Change, 0);
+  change = &g_array_index (changes, NtChange, 0);
   g_assert_cmpuint (change->position, ==, 0);
   g_assert_cmpuint (change->added, ==, 100);
   g_assert_cmpuint (g_list_model_get_n_items (model), ==, 100);
@@ -740,10 +723,10 @@ test_list_ranges (void)
   nursery_task_cancel (tasks->pdata[50]);
   NT_ITERATE_UNTIL (nursery_task_is_finished (tasks->pdata[50]));
   g_assert_cmpuint (changes->len, ==, 3);
-  change = &g_array_index (changes, Change, 1);
+  change = &g_array_index (changes, NtChange, 1);
   g_assert_cmpuint (change->position, ==, 50);
   g_assert_cmpuint (change->removed, ==, 1);
-  change = &g_array_index (changes, Change, 2);
+  change = &g_array_index (changes, NtChange, 2);
   g_assert_cmpuint (change->position, ==, 10);
   g_assert_cmpuint (change->removed, ==, 10);
   g_assert_cmpuint (g_list_model_get_n_items (model), ==, 89);
@@ -754,7 +737,7 @@ test_list_ranges (void)
   nursery_group_cancel (group);
   error = nt_wait (group);
   g_assert_cmpuint (changes->len, ==, 4);
-  change = &g_array_index (changes, Change, 3);
+  change = &g_array_index (changes, NtChange, 3);
   g_assert_cmpuint (change->position, ==, 0);
   g_assert_cmpuint (change->removed, ==, 89);
   g_assert_cmpuint (g_list_model_get_n_items (model), ==, 0);

@@ -152,33 +152,13 @@ test_next_empty (void)
   g_assert_true (nursery_group_is_closed (group));
 }
 
-/* list_tasks: a live model of the unfinished tasks */
-
-typedef struct
-{
-  guint position;
-  guint removed;
-  guint added;
-} Change;
-
-static void
-record_change (GListModel *model,
-               guint       position,
-               guint       removed,
-               guint       added,
-               gpointer    data)
-{
-  GArray *changes = data;
-  Change change = { position, removed, added };
-
-  g_array_append_val (changes, change);
-}
+/* R27: list_tasks: a live model of the unfinished tasks */
 
 static void
 test_list_tasks (void)
 {
   g_autoptr(NurseryGroup) group = nursery_group_new ();
-  g_autoptr(GArray) changes = g_array_new (FALSE, FALSE, sizeof (Change));
+  g_autoptr(GArray) changes = g_array_new (FALSE, FALSE, sizeof (NtChange));
   g_autoptr(NurseryTask) a = nursery_group_spawn (group, "a", nt_child_until_cancelled, NULL, NULL, NULL);
   g_autoptr(NurseryTask) b = NULL;
   /* "a" is already spawned: the model starts with it. */
@@ -190,7 +170,7 @@ test_list_tasks (void)
 
   g_assert_true (g_list_model_get_item_type (model) == NURSERY_TYPE_TASK);
   g_assert_cmpuint (g_list_model_get_n_items (model), ==, 1);
-  g_signal_connect (model, "items-changed", G_CALLBACK (record_change), changes);
+  g_signal_connect (model, "items-changed", G_CALLBACK (nt_record_items_changed), changes);
 
   b = nursery_group_spawn (group, "b", nt_child_until_cancelled, NULL, NULL, NULL);
   c = nursery_group_spawn (group, "c", nt_child_until_cancelled, NULL, NULL, NULL);
@@ -207,10 +187,10 @@ test_list_tasks (void)
   g_assert_cmpuint (g_list_model_get_n_items (model), ==, 2);
   /* R27: b and c came in one batch, so in one range. */
   g_assert_cmpuint (changes->len, ==, 2);
-  g_assert_cmpuint (g_array_index (changes, Change, 0).position, ==, 1);
-  g_assert_cmpuint (g_array_index (changes, Change, 0).added, ==, 2);
-  g_assert_cmpuint (g_array_index (changes, Change, 1).position, ==, 1);
-  g_assert_cmpuint (g_array_index (changes, Change, 1).removed, ==, 1);
+  g_assert_cmpuint (g_array_index (changes, NtChange, 0).position, ==, 1);
+  g_assert_cmpuint (g_array_index (changes, NtChange, 0).added, ==, 2);
+  g_assert_cmpuint (g_array_index (changes, NtChange, 1).position, ==, 1);
+  g_assert_cmpuint (g_array_index (changes, NtChange, 1).removed, ==, 1);
 
   nursery_group_cancel (group);
   error = nt_wait (group);
