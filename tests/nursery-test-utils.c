@@ -6,6 +6,8 @@
 
 #include "nursery-test-utils.h"
 
+#include <string.h>
+
 #define DEFAULT_TIMEOUT_SECONDS 30
 
 guint
@@ -206,6 +208,23 @@ nt_record_items_changed (GListModel *model,
   NtChange change = { position, removed, added };
 
   g_array_append_val ((GArray *) changes, change);
+}
+
+void
+nt_barrier_init (NtBarrier *barrier,
+                 guint      n)
+{
+  memset (barrier, 0, sizeof *barrier);
+  g_mutex_init (&barrier->lock);
+  g_cond_init (&barrier->cond);
+  barrier->n = n;
+}
+
+void
+nt_barrier_clear (NtBarrier *barrier)
+{
+  g_mutex_clear (&barrier->lock);
+  g_cond_clear (&barrier->cond);
 }
 
 void

@@ -98,6 +98,25 @@ void     nt_record_items_changed (GListModel     *model,
                                   guint           added,
                                   gpointer        changes);
 
+/* State for thread children or pool jobs that wait for each other: each
+ * arrives, then waits (under @lock, on @cond) for @n arrivals; the tests
+ * give up after a few seconds and set @timed_out. */
+typedef struct
+{
+  GMutex   lock;
+  GCond    cond;
+  guint    n;
+  guint    arrived;
+  guint    left;          /* those done waiting (test-pool) */
+  gboolean release;       /* lets every waiter go (test-pool) */
+  gboolean timed_out;
+  gboolean mark_blocked;  /* wait inside the pool's blocking_begin/end (test-pool) */
+} NtBarrier;
+
+void     nt_barrier_init         (NtBarrier      *barrier,
+                                  guint           n);
+void     nt_barrier_clear        (NtBarrier      *barrier);
+
 /* A destroy notify that increments the guint it is given. */
 void     nt_count_destroy        (gpointer        counter);
 
