@@ -16,11 +16,11 @@ G_BEGIN_DECLS
  * hanging until meson kills the whole program. */
 typedef struct
 {
-  GMainContext *context;        /* NULL: the thread-default context */
+  GMainContext *context;        /* NULL: the global default, as for g_main_context_iteration() */
   GSource      *wake;           /* wakes a blocked iteration at the deadline */
   gint64        end;            /* monotonic */
   const char   *what;
-  const char   *file;             /* where the wait is, for the failure */
+  const char   *file;           /* where the wait is, for the failure */
   int           line;
   const char   *func;
 } NtDeadline;
@@ -36,7 +36,7 @@ void     nt_deadline_begin       (NtDeadline     *deadline,
 void     nt_deadline_iterate     (NtDeadline     *deadline);
 void     nt_deadline_end         (NtDeadline     *deadline);
 
-/* Iterates @context (NULL: thread-default) until @expr holds, failing the
+/* Iterates @context (NULL: the global default) until @expr holds, failing the
  * test with the text of @expr if it does not within the deadline.  Never
  * sleeps: a blocked iteration is woken by a source at the deadline. */
 #define NT_ITERATE_CONTEXT_UNTIL(context, expr)                               \
@@ -50,7 +50,7 @@ void     nt_deadline_end         (NtDeadline     *deadline);
   } G_STMT_END
 #define NT_ITERATE_UNTIL(expr) NT_ITERATE_CONTEXT_UNTIL (NULL, expr)
 
-/* Iterates the thread-default context until *flag is TRUE (with the deadline). */
+/* Iterates the default context until *flag is TRUE (with the deadline). */
 void     nt_run_until            (const gboolean *flag);
 /* Iterates until *value >= target (with the deadline). */
 void     nt_run_until_count      (const guint    *value,
