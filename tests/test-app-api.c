@@ -9,13 +9,6 @@
 
 #include "nursery-test-utils.h"
 
-static void
-wait_until_running (NurseryTask *task)
-{
-  while (nursery_task_get_state (task) == NURSERY_TASK_PENDING)
-    g_main_context_iteration (NULL, TRUE);
-}
-
 /* R29: a task-failed handler can take a failure over */
 
 static gboolean
@@ -83,8 +76,7 @@ test_task_failed_handled_no_fail_fast (void)
   g_signal_connect (group, "task-failed", G_CALLBACK (handle_all), NULL);
   sibling = nursery_group_spawn (group, "sibling", nt_child_until_cancelled, NULL, NULL, NULL);
   failing = nursery_group_spawn (group, "failing", nt_child_fail, "boom", NULL, NULL);
-  while (!nursery_task_is_finished (failing))
-    g_main_context_iteration (NULL, TRUE);
+  NT_ITERATE_UNTIL (nursery_task_is_finished (failing));
 
   /* Handled under fail-fast: the sibling runs on, the group is fine. */
   g_assert_false (nursery_group_is_cancelled (group));
@@ -227,14 +219,6 @@ test_task_data_and_destroy_order (void)
 /* R21: n-succeeded, n-cancelled, n-spawned, notified once per batch */
 
 static void
-count_notify (GObject    *object,
-              GParamSpec *pspec,
-              gpointer    counter)
-{
-  (*(guint *) counter)++;
-}
-
-static void
 test_counters (void)
 {
   g_autoptr(NurseryGroup) group = nursery_group_new ();
@@ -242,9 +226,9 @@ test_counters (void)
   guint n_spawned = 0, n_succeeded = 0, n_cancelled = 0;
 
   nursery_group_set_policy (group, NURSERY_POLICY_SUPERVISE);
-  g_signal_connect (group, "notify::n-spawned", G_CALLBACK (count_notify), &spawned_notifies);
-  g_signal_connect (group, "notify::n-succeeded", G_CALLBACK (count_notify), &succeeded_notifies);
-  g_signal_connect (group, "notify::n-cancelled", G_CALLBACK (count_notify), &cancelled_notifies);
+  g_signal_connect (group, "notify::n-spawned", G_CALLBACK (nt_count_notify), &spawned_notifies);
+  g_signal_connect (group, "notify::n-succeeded", G_CALLBACK (nt_count_notify), &succeeded_notifies);
+  g_signal_connect (group, "notify::n-cancelled", G_CALLBACK (nt_count_notify), &cancelled_notifies);
 
   for (int i = 0; i < 5; i++)
     nt_spawn (group, "ok", nt_child_return_int, GINT_TO_POINTER (i));
@@ -256,8 +240,7 @@ test_counters (void)
   g_assert_cmpuint (spawned_notifies, ==, 0);
 
   /* The first batch starts everything; the five return inside it. */
-  while (nursery_group_get_n_succeeded (group) < 5)
-    g_main_context_iteration (NULL, TRUE);
+  NT_ITERATE_UNTIL (nursery_group_get_n_succeeded (group) >= 5);
   g_assert_cmpuint (spawned_notifies, ==, 1);
   g_assert_cmpuint (succeeded_notifies, ==, 1);
 
@@ -386,7 +369,7 @@ test_cleanup_on_cancel (void)
   CleanupLog log = { g_string_new (NULL), TRUE };
 
   task = nursery_group_spawn (group, "writer", add_cleanup_then_wait, &log, NULL, NULL);
-  wait_until_running (task);
+  nt_wait_until_running (task);
   nursery_group_cancel (group);
   error = nt_wait (group);
 
@@ -464,7 +447,7 @@ test_cleanup_timeout (void)
   g_auto(GStrv) names = NULL;
 
   task = nursery_group_spawn (group, "conn", add_stuck_cleanup, NULL, NULL, NULL);
-  wait_until_running (task);
+  nt_wait_until_running (task);
   nursery_group_cancel (group);
   error = nt_wait (group);
   /* R17: its own deadline cancelled it, so it failed with TIMED_OUT. */
@@ -542,8 +525,7 @@ test_return_from_group (void)
   failing = nursery_group_spawn (group, "failing", nested_fails, NULL, NULL, NULL);
   racing = nursery_group_spawn (group, "racing", nested_succeeds, NULL, NULL, NULL);
   waiting = nursery_group_spawn (group, "waiting", nested_waits, NULL, NULL, NULL);
-  while (!nursery_task_is_finished (failing) || !nursery_task_is_finished (racing))
-    g_main_context_iteration (NULL, TRUE);
+  NT_ITERATE_UNTIL (nursery_task_is_finished (failing) && nursery_task_is_finished (racing));
   nursery_task_cancel (waiting);
   error = nt_wait (group);
 
@@ -571,7 +553,7 @@ test_signal_number (void)
   nursery_group_cancel_on_unix_signal (group, SIGINT);
   nursery_group_cancel_on_unix_signal (group, SIGTERM);
   g_assert_cmpint (nursery_group_get_cancel_signal (group), ==, 0);
-  wait_until_running (task);
+  nt_wait_until_running (task);
   raise (SIGTERM);
   error = nt_wait (group);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
@@ -600,11 +582,10 @@ test_second_signal_escalates (void)
 
   nursery_task_set_shielded (shielded, TRUE);
   nursery_group_cancel_on_unix_signal (group, SIGINT);
-  wait_until_running (shielded);
+  nt_wait_until_running (shielded);
 
   raise (SIGINT);
-  while (!nursery_task_is_finished (plain))
-    g_main_context_iteration (NULL, TRUE);
+  NT_ITERATE_UNTIL (nursery_task_is_finished (plain));
   /* The first one is graceful: the shielded child runs on. */
   g_assert_false (nursery_task_is_cancelled (shielded));
 
@@ -714,41 +695,24 @@ test_hold_application_group_dropped (void)
 
 /* R27: list_tasks announces a batch's changes in ranges */
 
-typedef struct
-{
-  guint position, removed, added;
-} Change;
-
-static void
-record_change (GListModel *model,
-               guint       position,
-               guint       removed,
-               guint       added,
-               gpointer    data)
-{
-  Change change = { position, removed, added };
-
-  g_array_append_val (data, change);
-}
-
 static void
 test_list_ranges (void)
 {
   g_autoptr(NurseryGroup) group = nursery_group_new ();
   g_autoptr(GListModel) model = nursery_group_list_tasks (group);
-  g_autoptr(GArray) changes = g_array_new (FALSE, FALSE, sizeof (Change));
+  g_autoptr(GArray) changes = g_array_new (FALSE, FALSE, sizeof (NtChange));
   g_autoptr(GPtrArray) tasks = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(NurseryTask) item = NULL;
   g_autoptr(GError) error = NULL;
-  Change *change;
+  NtChange *change;
 
-  g_signal_connect (model, "items-changed", G_CALLBACK (record_change), changes);
+  g_signal_connect (model, "items-changed", G_CALLBACK (nt_record_items_changed), changes);
   for (int i = 0; i < 100; i++)
     g_ptr_array_add (tasks, nursery_group_spawn (group, NULL, nt_child_until_cancelled, NULL, NULL, NULL));
-  wait_until_running (tasks->pdata[99]);
+  nt_wait_until_running (tasks->pdata[99]);
   /* 100 spawns, one batch, one range. */
   g_assert_cmpuint (changes->len, ==, 1);
-  change = &g_array_index (changes, Change, 0);
+  change = &g_array_index (changes, NtChange, 0);
   g_assert_cmpuint (change->position, ==, 0);
   g_assert_cmpuint (change->added, ==, 100);
   g_assert_cmpuint (g_list_model_get_n_items (model), ==, 100);
@@ -757,13 +721,12 @@ test_list_ranges (void)
   for (int i = 10; i < 20; i++)
     nursery_task_cancel (tasks->pdata[i]);
   nursery_task_cancel (tasks->pdata[50]);
-  while (!nursery_task_is_finished (tasks->pdata[50]))
-    g_main_context_iteration (NULL, TRUE);
+  NT_ITERATE_UNTIL (nursery_task_is_finished (tasks->pdata[50]));
   g_assert_cmpuint (changes->len, ==, 3);
-  change = &g_array_index (changes, Change, 1);
+  change = &g_array_index (changes, NtChange, 1);
   g_assert_cmpuint (change->position, ==, 50);
   g_assert_cmpuint (change->removed, ==, 1);
-  change = &g_array_index (changes, Change, 2);
+  change = &g_array_index (changes, NtChange, 2);
   g_assert_cmpuint (change->position, ==, 10);
   g_assert_cmpuint (change->removed, ==, 10);
   g_assert_cmpuint (g_list_model_get_n_items (model), ==, 89);
@@ -774,7 +737,7 @@ test_list_ranges (void)
   nursery_group_cancel (group);
   error = nt_wait (group);
   g_assert_cmpuint (changes->len, ==, 4);
-  change = &g_array_index (changes, Change, 3);
+  change = &g_array_index (changes, NtChange, 3);
   g_assert_cmpuint (change->position, ==, 0);
   g_assert_cmpuint (change->removed, ==, 89);
   g_assert_cmpuint (g_list_model_get_n_items (model), ==, 0);

@@ -57,8 +57,7 @@ fail_connections (NurseryGroup *group,
     {
       for (guint i = 0; i < 1000 && spawned < n; i++, spawned++)
         nt_spawn (group, "connection", reset_connection, NULL);
-      while (nursery_group_get_n_finished (group) < target - (n - spawned))
-        g_main_context_iteration (NULL, TRUE);
+      NT_ITERATE_UNTIL (nursery_group_get_n_finished (group) >= target - (n - spawned));
     }
   g_assert_cmpuint (nursery_group_get_n_finished (group), ==, target);
 }

@@ -9,39 +9,13 @@
 
 #define SECOND G_USEC_PER_SEC
 
-/* A barrier for thread children: each waits for all @n, for its
+/* Thread children meet at an NtBarrier: each waits for all @n, for its
  * cancellable, or 10 s (which fails the test). */
-typedef struct
-{
-  GMutex   lock;
-  GCond    cond;
-  guint    n;
-  guint    arrived;
-  gboolean timed_out;
-} Barrier;
-
-static void
-barrier_init (Barrier *barrier,
-              guint    n)
-{
-  memset (barrier, 0, sizeof *barrier);
-  g_mutex_init (&barrier->lock);
-  g_cond_init (&barrier->cond);
-  barrier->n = n;
-}
-
-static void
-barrier_clear (Barrier *barrier)
-{
-  g_mutex_clear (&barrier->lock);
-  g_cond_clear (&barrier->cond);
-}
-
 static void
 barrier_wake (GCancellable *cancellable,
               gpointer      data)
 {
-  Barrier *barrier = data;
+  NtBarrier *barrier = data;
 
   g_mutex_lock (&barrier->lock);
   g_cond_broadcast (&barrier->cond);
@@ -52,7 +26,7 @@ static void
 barrier_child (NurseryTask *task,
                gpointer     data)
 {
-  Barrier *barrier = data;
+  NtBarrier *barrier = data;
   GCancellable *cancellable = nursery_task_get_cancellable (task);
   gint64 end = g_get_monotonic_time () + 10 * SECOND;
   gulong handler = g_cancellable_connect (cancellable, G_CALLBACK (barrier_wake), barrier, NULL);
@@ -78,9 +52,9 @@ test_thread_barrier (void)
 {
   g_autoptr(NurseryGroup) group = nursery_group_new ();
   g_autoptr(GError) error = NULL;
-  Barrier barrier;
+  NtBarrier barrier;
 
-  barrier_init (&barrier, 64);
+  nt_barrier_init (&barrier, 64);
   for (guint i = 0; i < barrier.n; i++)
     g_object_unref (nursery_group_spawn_in_thread (group, "barrier", barrier_child,
                                                    &barrier, NULL, NULL));
@@ -88,12 +62,12 @@ test_thread_barrier (void)
   g_assert_no_error (error);
   g_assert_false (barrier.timed_out);
   g_assert_cmpuint (barrier.arrived, ==, 64);
-  barrier_clear (&barrier);
+  nt_barrier_clear (&barrier);
 }
 
 static gboolean
-arrived_at_least (Barrier *barrier,
-                  guint    n)
+arrived_at_least (NtBarrier *barrier,
+                  guint      n)
 {
   gboolean reached;
 
@@ -113,10 +87,10 @@ test_cap_then_cancel (void)
   g_autoptr(GError) error = NULL;
   guint max = nursery_get_max_threads ();
   gint64 end = g_get_monotonic_time () + 10 * SECOND;
-  Barrier barrier;
+  NtBarrier barrier;
 
   nursery_set_max_threads (3);
-  barrier_init (&barrier, 12);
+  nt_barrier_init (&barrier, 12);
   for (guint i = 0; i < barrier.n; i++)
     g_object_unref (nursery_group_spawn_in_thread (group, "capped", barrier_child,
                                                    &barrier, NULL, NULL));
@@ -135,7 +109,7 @@ test_cap_then_cancel (void)
   g_assert_cmpint (nursery_group_get_n_running (group), ==, 0);
 
   nursery_set_max_threads (max);
-  barrier_clear (&barrier);
+  nt_barrier_clear (&barrier);
 }
 
 /* R28: a pipeline of thread children blocked in the channels' blocking

@@ -68,30 +68,15 @@ test_spawn_fifo (void)
 
 /* R2: an in-context child finishes when it returns, possibly much later */
 
-static gboolean
-return_later_cb (gpointer task)
-{
-  nursery_task_return_int (task, 7);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-return_from_idle (NurseryTask *task,
-                  gpointer     data)
-{
-  g_idle_add_full (G_PRIORITY_LOW, return_later_cb, g_object_ref (task), g_object_unref);
-}
-
 static void
 test_in_context_returns_later (void)
 {
   g_autoptr(NurseryGroup) group = nursery_group_new ();
-  g_autoptr(NurseryTask) task = nursery_group_spawn (group, "later", return_from_idle, NULL, NULL, NULL);
+  g_autoptr(NurseryTask) task = nursery_group_spawn (group, "later", nt_child_return_int_from_idle, GINT_TO_POINTER (7), NULL, NULL);
   g_autoptr(GError) error = NULL;
 
   /* One batch starts it; it is running, not finished. */
-  while (nursery_task_get_state (task) == NURSERY_TASK_PENDING)
-    g_main_context_iteration (NULL, TRUE);
+  NT_ITERATE_UNTIL (nursery_task_get_state (task) != NURSERY_TASK_PENDING);
   g_assert_cmpint (nursery_task_get_state (task), ==, NURSERY_TASK_RUNNING);
   g_assert_cmpuint (nursery_group_get_n_running (group), ==, 1);
 
@@ -289,7 +274,7 @@ test_wait_after_all_children (void)
   WaitProbe probe = { group, FALSE, 0 };
 
   for (int i = 0; i < 5; i++)
-    nt_spawn (group, NULL, return_from_idle, NULL);
+    nt_spawn (group, NULL, nt_child_return_int_from_idle, GINT_TO_POINTER (7));
   nursery_group_wait_async (group, NULL, probe_wait_cb, &probe);
   g_assert_cmpint (nursery_group_get_state (group), ==, NURSERY_GROUP_JOINING);
   nt_run_until (&probe.done);
@@ -343,8 +328,7 @@ test_outcome_errors_win_over_cancel (void)
   g_autoptr(GError) error = NULL;
   g_autoptr(NurseryTask) task = nursery_group_spawn (group, "fails-late", fail_when_cancelled, NULL, NULL, NULL);
 
-  while (nursery_task_get_state (task) == NURSERY_TASK_PENDING)
-    g_main_context_iteration (NULL, TRUE);
+  NT_ITERATE_UNTIL (nursery_task_get_state (task) != NURSERY_TASK_PENDING);
   nursery_group_cancel (group);
   error = nt_wait (group);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE);
@@ -361,8 +345,7 @@ test_outcome_cancelled (void)
   g_autoptr(GError) error = NULL;
   g_autoptr(NurseryTask) task = nursery_group_spawn (group, "waits", nt_child_until_cancelled, NULL, NULL, NULL);
 
-  while (nursery_task_get_state (task) == NURSERY_TASK_PENDING)
-    g_main_context_iteration (NULL, TRUE);
+  NT_ITERATE_UNTIL (nursery_task_get_state (task) != NURSERY_TASK_PENDING);
   nursery_group_cancel (group);
   nursery_group_cancel (group);  /* R12: idempotent */
   error = nt_wait (group);
@@ -387,8 +370,7 @@ test_errors_kept_in_order (void)
   nt_spawn (group, "c", nt_child_fail, (gpointer) "second");
   nt_spawn (group, "d", nt_child_fail, (gpointer) "third");
   cancelled = nursery_group_spawn (group, "e", nt_child_until_cancelled, NULL, NULL, NULL);
-  while (nursery_task_get_state (cancelled) == NURSERY_TASK_PENDING)
-    g_main_context_iteration (NULL, TRUE);
+  NT_ITERATE_UNTIL (nursery_task_get_state (cancelled) != NURSERY_TASK_PENDING);
   nursery_task_cancel (cancelled);
 
   error = nt_wait (group);
@@ -517,8 +499,7 @@ test_wait_cancellable_cancels_group (void)
 
   slow = nursery_group_spawn (group, "slow", return_later_when_cancelled, NULL, NULL, NULL);
   nursery_group_wait_async (group, cancellable, cancelled_waiter_cb, &w);
-  while (nursery_task_get_state (slow) == NURSERY_TASK_PENDING)
-    g_main_context_iteration (NULL, TRUE);
+  NT_ITERATE_UNTIL (nursery_task_get_state (slow) != NURSERY_TASK_PENDING);
 
   g_cancellable_cancel (cancellable);
   g_assert_true (nursery_group_is_cancelled (group));
@@ -578,7 +559,7 @@ test_supervise_siblings_keep_running (void)
 
   nursery_group_set_policy (group, NURSERY_POLICY_SUPERVISE);
   nt_spawn (group, "fails", nt_child_fail, (gpointer) "boom");
-  sibling = nursery_group_spawn (group, "later", return_from_idle, NULL, NULL, NULL);
+  sibling = nursery_group_spawn (group, "later", nt_child_return_int_from_idle, GINT_TO_POINTER (7), NULL, NULL);
   error = nt_wait (group);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_FAILED);
   g_assert_false (nursery_group_is_cancelled (group));
@@ -599,7 +580,7 @@ test_race_first_success_wins (void)
   nursery_group_set_policy (group, NURSERY_POLICY_RACE);
   nt_spawn (group, "loser-fails", nt_child_fail, (gpointer) "lost");
   slow = nursery_group_spawn (group, "slow", nt_child_until_cancelled, NULL, NULL, NULL);
-  fast = nursery_group_spawn (group, "fast", return_from_idle, NULL, NULL, NULL);
+  fast = nursery_group_spawn (group, "fast", nt_child_return_int_from_idle, GINT_TO_POINTER (7), NULL, NULL);
 
   error = nt_wait (group);
   g_assert_no_error (error);
@@ -637,8 +618,7 @@ test_cancel_reaches_all (void)
     g_ptr_array_add (tasks, nursery_group_spawn (group, NULL, nt_child_until_cancelled, NULL, NULL, NULL));
   /* Half start, half stay pending behind the limit (R19). */
   nursery_group_set_max_concurrent (group, 25);
-  while (nursery_group_get_n_running (group) < 25)
-    g_main_context_iteration (NULL, TRUE);
+  NT_ITERATE_UNTIL (nursery_group_get_n_running (group) >= 25);
   g_assert_cmpuint (nursery_group_get_n_pending (group), ==, 25);
 
   nursery_group_cancel (group);
@@ -662,8 +642,7 @@ test_limit_caps_running (void)
   nursery_group_set_max_concurrent (group, 2);
   for (int i = 0; i < 6; i++)
     g_ptr_array_add (tasks, nursery_group_spawn (group, NULL, nt_child_until_cancelled, NULL, NULL, NULL));
-  while (nursery_group_get_n_running (group) < 2)
-    g_main_context_iteration (NULL, TRUE);
+  NT_ITERATE_UNTIL (nursery_group_get_n_running (group) >= 2);
   g_main_context_iteration (NULL, FALSE);
   g_assert_cmpuint (nursery_group_get_n_running (group), ==, 2);
   g_assert_cmpuint (nursery_group_get_n_pending (group), ==, 4);
@@ -673,8 +652,7 @@ test_limit_caps_running (void)
   g_assert_cmpint (nursery_task_get_state (tasks->pdata[2]), ==, NURSERY_TASK_PENDING);
 
   nursery_group_set_max_concurrent (group, 0);
-  while (nursery_group_get_n_running (group) < 6)
-    g_main_context_iteration (NULL, TRUE);
+  NT_ITERATE_UNTIL (nursery_group_get_n_running (group) >= 6);
   g_assert_cmpuint (nursery_group_get_n_pending (group), ==, 0);
   nursery_group_cancel (group);
   error = nt_wait (group);
@@ -694,8 +672,7 @@ test_drop_last_ref_cancels (void)
 
   child = nursery_group_spawn (group, "waits", nt_child_until_cancelled, &destroyed, nt_count_destroy, NULL);
   thread_child = nursery_group_spawn_in_thread (group, "blocks", nt_child_block_until_cancelled, &destroyed, nt_count_destroy, NULL);
-  while (nursery_group_get_n_running (group) < 2)
-    g_main_context_iteration (NULL, TRUE);
+  NT_ITERATE_UNTIL (nursery_group_get_n_running (group) >= 2);
 
   g_object_add_weak_pointer (G_OBJECT (group), (gpointer *) &group);
   g_object_unref (group);
@@ -704,8 +681,7 @@ test_drop_last_ref_cancels (void)
   g_assert_true (nursery_task_is_cancelled (child));
   g_assert_true (nursery_task_is_cancelled (thread_child));
 
-  while (group != NULL)
-    g_main_context_iteration (NULL, TRUE);
+  NT_ITERATE_UNTIL (group == NULL);
   g_assert_cmpint (nursery_task_get_state (child), ==, NURSERY_TASK_CANCELLED);
   g_assert_cmpint (nursery_task_get_state (thread_child), ==, NURSERY_TASK_CANCELLED);
   g_assert_cmpuint (destroyed, ==, 2);
@@ -724,15 +700,13 @@ test_unobserved_failure_warns (void)
   nursery_group_set_name (group, "careless");
   nursery_group_set_policy (group, NURSERY_POLICY_SUPERVISE);
   nt_spawn (group, "fails", nt_child_fail, (gpointer) "nobody looked");
-  nt_spawn (group, "waits", return_from_idle, NULL);
-  while (nursery_group_get_n_failed (group) < 1)
-    g_main_context_iteration (NULL, TRUE);
+  nt_spawn (group, "waits", nt_child_return_int_from_idle, GINT_TO_POINTER (7));
+  NT_ITERATE_UNTIL (nursery_group_get_n_failed (group) >= 1);
 
   g_object_add_weak_pointer (G_OBJECT (group), (gpointer *) &group);
   g_test_expect_message ("Nursery", G_LOG_LEVEL_WARNING, "*careless*1 failure*nobody looked*");
   g_object_unref (group);
-  while (group != NULL)
-    g_main_context_iteration (NULL, TRUE);
+  NT_ITERATE_UNTIL (group == NULL);
   g_test_assert_expected_messages ();
 }
 
@@ -862,7 +836,7 @@ test_task_finished_order (void)
   g_autoptr(GError) error = NULL;
 
   g_signal_connect (group, "task-finished", G_CALLBACK (record_finished), names);
-  nt_spawn (group, "returns-later", return_from_idle, NULL);
+  nt_spawn (group, "returns-later", nt_child_return_int_from_idle, GINT_TO_POINTER (7));
   nt_spawn (group, "returns-now", nt_child_return_int, GINT_TO_POINTER (1));
   error = nt_wait (group);
   g_assert_no_error (error);
@@ -949,43 +923,64 @@ test_bad_input (void)
   g_test_assert_expected_messages ();
 }
 
+/* R6: a test's own wait (NT_ITERATE_UNTIL in nursery-test-utils.h) ends:
+ * a condition that never holds, on a context with nothing to dispatch,
+ * fails the test naming the condition instead of hanging */
+
+static void
+test_wait_helper_deadline (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_autoptr(NurseryGroup) group = nursery_group_new ();
+
+      g_setenv ("NURSERY_TEST_TIMEOUT_SECONDS", "1", TRUE);
+      NT_ITERATE_UNTIL (nursery_group_get_n_running (group) > 0);
+      return;
+    }
+  g_test_trap_subprocess (NULL, 20 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_failed ();
+  g_test_trap_assert_stderr ("*timed out after 1 s waiting for: nursery_group_get_n_running (group) > 0*");
+}
+
 int
 main (int   argc,
       char *argv[])
 {
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add_func ("/nursery/group/spawn/not-inline", test_spawn_not_inline);
-  g_test_add_func ("/nursery/group/spawn/fifo", test_spawn_fifo);
-  g_test_add_func ("/nursery/group/in-context/returns-later", test_in_context_returns_later);
-  g_test_add_func ("/nursery/group/exactly-once", test_exactly_once);
-  g_test_add_func ("/nursery/group/spawn/while-joining", test_spawn_while_joining);
-  g_test_add_func ("/nursery/group/spawn/closed", test_spawn_closed);
-  g_test_add_func ("/nursery/group/spawn/into-cancelled", test_spawn_into_cancelled);
-  g_test_add_func ("/nursery/group/cancel/pending-task", test_cancel_pending_task);
-  g_test_add_func ("/nursery/group/wait/empty-not-synchronous", test_wait_empty_not_synchronous);
-  g_test_add_func ("/nursery/group/wait/after-all-children", test_wait_after_all_children);
-  g_test_add_func ("/nursery/group/outcome/first-failure-unchanged", test_outcome_first_failure_unchanged);
-  g_test_add_func ("/nursery/group/outcome/errors-win-over-cancel", test_outcome_errors_win_over_cancel);
+  g_test_add_func ("/nursery/group/R1/spawn/not-inline", test_spawn_not_inline);
+  g_test_add_func ("/nursery/group/R1/spawn/fifo", test_spawn_fifo);
+  g_test_add_func ("/nursery/group/R2/in-context/returns-later", test_in_context_returns_later);
+  g_test_add_func ("/nursery/group/R3/exactly-once", test_exactly_once);
+  g_test_add_func ("/nursery/group/R4/spawn/while-joining", test_spawn_while_joining);
+  g_test_add_func ("/nursery/group/R4/spawn/closed", test_spawn_closed);
+  g_test_add_func ("/nursery/group/R5/spawn/into-cancelled", test_spawn_into_cancelled);
+  g_test_add_func ("/nursery/group/R5/cancel/pending-task", test_cancel_pending_task);
+  g_test_add_func ("/nursery/group/R6/wait/empty-not-synchronous", test_wait_empty_not_synchronous);
+  g_test_add_func ("/nursery/group/R6/wait/after-all-children", test_wait_after_all_children);
+  g_test_add_func ("/nursery/group/R7/outcome/first-failure-unchanged", test_outcome_first_failure_unchanged);
+  g_test_add_func ("/nursery/group/R7/outcome/errors-win-over-cancel", test_outcome_errors_win_over_cancel);
   g_test_add_func ("/nursery/group/R7/own-cancel-is-quiet", test_outcome_cancelled);
-  g_test_add_func ("/nursery/group/errors/kept-in-order", test_errors_kept_in_order);
-  g_test_add_func ("/nursery/group/errors/uncancelled-cancel-is-failure", test_errors_uncancelled_cancel_is_failure);
-  g_test_add_func ("/nursery/group/wait/multiple-waiters", test_wait_multiple_waiters);
-  g_test_add_func ("/nursery/group/wait/cancellable-cancels-group", test_wait_cancellable_cancels_group);
-  g_test_add_func ("/nursery/group/wait/cancellable-already-cancelled", test_wait_cancellable_already_cancelled);
-  g_test_add_func ("/nursery/group/policy/fail-fast", test_fail_fast_cancels_siblings);
-  g_test_add_func ("/nursery/group/policy/supervise", test_supervise_siblings_keep_running);
-  g_test_add_func ("/nursery/group/policy/race", test_race_first_success_wins);
-  g_test_add_func ("/nursery/group/policy/race-all-fail", test_race_all_fail);
-  g_test_add_func ("/nursery/group/cancel/reaches-all", test_cancel_reaches_all);
-  g_test_add_func ("/nursery/group/limit/caps-running", test_limit_caps_running);
-  g_test_add_func ("/nursery/group/lifecycle/drop-last-ref", test_drop_last_ref_cancels);
-  g_test_add_func ("/nursery/group/lifecycle/unobserved-failure-warns", test_unobserved_failure_warns);
-  g_test_add_func ("/nursery/group/properties/notify", test_properties_notify);
+  g_test_add_func ("/nursery/group/R8/errors/kept-in-order", test_errors_kept_in_order);
+  g_test_add_func ("/nursery/group/R8/errors/uncancelled-cancel-is-failure", test_errors_uncancelled_cancel_is_failure);
+  g_test_add_func ("/nursery/group/R10/wait/multiple-waiters", test_wait_multiple_waiters);
+  g_test_add_func ("/nursery/group/R10/wait/cancellable-cancels-group", test_wait_cancellable_cancels_group);
+  g_test_add_func ("/nursery/group/R10/wait/cancellable-already-cancelled", test_wait_cancellable_already_cancelled);
+  g_test_add_func ("/nursery/group/R11/policy/fail-fast", test_fail_fast_cancels_siblings);
+  g_test_add_func ("/nursery/group/R11/policy/supervise", test_supervise_siblings_keep_running);
+  g_test_add_func ("/nursery/group/R11/policy/race", test_race_first_success_wins);
+  g_test_add_func ("/nursery/group/R11/policy/race-all-fail", test_race_all_fail);
+  g_test_add_func ("/nursery/group/R12/cancel/reaches-all", test_cancel_reaches_all);
+  g_test_add_func ("/nursery/group/R19/limit/caps-running", test_limit_caps_running);
+  g_test_add_func ("/nursery/group/R20/lifecycle/drop-last-ref", test_drop_last_ref_cancels);
+  g_test_add_func ("/nursery/group/R20/lifecycle/unobserved-failure-warns", test_unobserved_failure_warns);
+  g_test_add_func ("/nursery/group/R21/properties/notify", test_properties_notify);
   g_test_add_func ("/nursery/group/R21/notify/detailed-listeners", test_notify_detailed_listeners);
-  g_test_add_func ("/nursery/group/signals/task-finished-order", test_task_finished_order);
-  g_test_add_func ("/nursery/group/many-children-no-leak", test_many_children_no_leak);
-  g_test_add_func ("/nursery/group/bad-input", test_bad_input);
+  g_test_add_func ("/nursery/group/R21/signals/task-finished-order", test_task_finished_order);
+  g_test_add_func ("/nursery/group/R20/many-children-no-leak", test_many_children_no_leak);
+  g_test_add_func ("/nursery/group/R24/bad-input", test_bad_input);
+  g_test_add_func ("/nursery/group/R6/wait/helper-deadline", test_wait_helper_deadline);
 
   return g_test_run ();
 }

@@ -12,46 +12,18 @@
 
 #include "nursery-pool.h"
 #include "nursery-pool-private.h"
+#include "nursery-test-utils.h"
 
 #define SECOND G_USEC_PER_SEC
 #define DEFAULT_GROW_DELAY   1000
 #define DEFAULT_IDLE_TIMEOUT (10 * SECOND)
 
-/* A barrier for jobs: each arrives and waits for @n arrivals or for
- * `release`, giving up after 10 s (which fails the test). */
-typedef struct
-{
-  GMutex   lock;
-  GCond    cond;
-  guint    n;
-  guint    arrived;
-  guint    left;
-  gboolean release;
-  gboolean timed_out;
-  gboolean mark_blocked;  /* wait inside blocking_begin/end */
-} Barrier;
-
-static void
-barrier_init (Barrier *barrier,
-              guint    n)
-{
-  memset (barrier, 0, sizeof *barrier);
-  g_mutex_init (&barrier->lock);
-  g_cond_init (&barrier->cond);
-  barrier->n = n;
-}
-
-static void
-barrier_clear (Barrier *barrier)
-{
-  g_mutex_clear (&barrier->lock);
-  g_cond_clear (&barrier->cond);
-}
-
+/* Jobs meet at an NtBarrier: each arrives and waits for @n arrivals or
+ * for `release`, giving up after 10 s (which fails the test). */
 static void
 barrier_job (gpointer data)
 {
-  Barrier *barrier = data;
+  NtBarrier *barrier = data;
   gint64 end = g_get_monotonic_time () + 10 * SECOND;
 
   if (barrier->mark_blocked)
@@ -74,7 +46,7 @@ barrier_job (gpointer data)
 
 /* Waits (10 s at most) until @count of the barrier reaches @target. */
 static void
-barrier_wait_for (Barrier     *barrier,
+barrier_wait_for (NtBarrier   *barrier,
                   const guint *count,
                   guint        target)
 {
@@ -87,7 +59,7 @@ barrier_wait_for (Barrier     *barrier,
 }
 
 static void
-barrier_release (Barrier *barrier)
+barrier_release (NtBarrier *barrier)
 {
   g_mutex_lock (&barrier->lock);
   barrier->release = TRUE;
@@ -108,22 +80,18 @@ tick_cb (gpointer data)
 }
 
 /* Iterates a private context on a 1 ms tick until the pool has at most
- * @n workers, failing after 10 s: exiting idle workers say nothing. */
+ * @n workers (failing at the tests' deadline): exiting idle workers say
+ * nothing. */
 static void
 wait_for_workers_at_most (guint n)
 {
   GMainContext *context = g_main_context_new ();
-  gint64 end = g_get_monotonic_time () + 10 * SECOND;
   GSource *tick = g_timeout_source_new (1);
   NurseryPoolStats stats;
 
   g_source_set_callback (tick, tick_cb, NULL, NULL);
   g_source_attach (tick, context);
-  for (get_stats (&stats); stats.n_threads > n; get_stats (&stats))
-    {
-      g_assert_cmpint (g_get_monotonic_time (), <, end);
-      g_main_context_iteration (context, TRUE);
-    }
+  NT_ITERATE_CONTEXT_UNTIL (context, (get_stats (&stats), stats.n_threads <= n));
   g_source_destroy (tick);
   g_source_unref (tick);
   g_main_context_unref (context);
@@ -146,11 +114,11 @@ test_blocked_worker_replaced (void)
 {
   guint n = 2 * g_get_num_processors () + 2;
   NurseryPoolStats stats;
-  Barrier barrier;
+  NtBarrier barrier;
 
   drain_pool ();
   _nursery_pool_set_timings (60 * SECOND, DEFAULT_IDLE_TIMEOUT);
-  barrier_init (&barrier, n);
+  nt_barrier_init (&barrier, n);
   barrier.mark_blocked = TRUE;
   for (guint i = 0; i < n; i++)
     _nursery_pool_push (barrier_job, &barrier);
@@ -161,7 +129,7 @@ test_blocked_worker_replaced (void)
   g_assert_cmpuint (stats.n_threads, >=, n);
   g_assert_cmpuint (stats.n_blocked, ==, 0);
 
-  barrier_clear (&barrier);
+  nt_barrier_clear (&barrier);
   drain_pool ();
 }
 
@@ -171,17 +139,17 @@ static void
 test_stalled_pool_grows (void)
 {
   guint n = 64;
-  Barrier barrier;
+  NtBarrier barrier;
 
   drain_pool ();
-  barrier_init (&barrier, n);
+  nt_barrier_init (&barrier, n);
   for (guint i = 0; i < n; i++)
     _nursery_pool_push (barrier_job, &barrier);
 
   barrier_wait_for (&barrier, &barrier.left, n);
   g_assert_false (barrier.timed_out);
 
-  barrier_clear (&barrier);
+  nt_barrier_clear (&barrier);
   drain_pool ();
 }
 
@@ -193,12 +161,12 @@ test_cap (void)
   guint n = 12;
   guint max = nursery_get_max_threads ();
   NurseryPoolStats stats;
-  Barrier barrier;
+  NtBarrier barrier;
 
   drain_pool ();
   nursery_set_max_threads (4);
   g_assert_cmpuint (nursery_get_max_threads (), ==, 4);
-  barrier_init (&barrier, n);
+  nt_barrier_init (&barrier, n);
   for (guint i = 0; i < n; i++)
     _nursery_pool_push (barrier_job, &barrier);
 
@@ -216,7 +184,7 @@ test_cap (void)
   g_assert_cmpuint (stats.n_threads, <=, 4);
 
   nursery_set_max_threads (max);
-  barrier_clear (&barrier);
+  nt_barrier_clear (&barrier);
   drain_pool ();
 }
 
@@ -226,12 +194,12 @@ static void
 test_lowered_cap_and_default (void)
 {
   guint n = 8;
-  Barrier barrier;
+  NtBarrier barrier;
 
   g_assert_cmpuint (nursery_get_max_threads (), ==,
                     MAX (512, 64 * g_get_num_processors ()));
   drain_pool ();
-  barrier_init (&barrier, n);
+  nt_barrier_init (&barrier, n);
   for (guint i = 0; i < n; i++)
     _nursery_pool_push (barrier_job, &barrier);
   barrier_wait_for (&barrier, &barrier.left, n);
@@ -241,7 +209,7 @@ test_lowered_cap_and_default (void)
   wait_for_workers_at_most (1);
 
   nursery_set_max_threads (MAX (512, 64 * g_get_num_processors ()));
-  barrier_clear (&barrier);
+  nt_barrier_clear (&barrier);
   drain_pool ();
 }
 

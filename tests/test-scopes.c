@@ -11,28 +11,6 @@
 
 #define HOUR ((gint64) G_USEC_PER_SEC * 3600)
 
-static void
-wait_until_running (NurseryTask *task)
-{
-  while (nursery_task_get_state (task) == NURSERY_TASK_PENDING)
-    g_main_context_iteration (NULL, TRUE);
-}
-
-static gboolean
-return_int_cb (gpointer task)
-{
-  nursery_task_return_int (task, 5);
-  return G_SOURCE_REMOVE;
-}
-
-/* Returns 5 from an idle: later, but with no timer involved. */
-static void
-return_from_idle (NurseryTask *task,
-                  gpointer     data)
-{
-  g_idle_add_full (G_PRIORITY_LOW, return_int_cb, g_object_ref (task), g_object_unref);
-}
-
 /* R17: a task's own deadline turns its cancellation into TIMED_OUT */
 
 static void
@@ -62,7 +40,7 @@ test_task_deadline_past_fires_next_iteration (void)
   g_autoptr(NurseryTask) task = nursery_group_spawn (group, "t", nt_child_until_cancelled, NULL, NULL, NULL);
   g_autoptr(GError) error = NULL;
 
-  wait_until_running (task);
+  nt_wait_until_running (task);
   nursery_task_set_deadline (task, g_get_monotonic_time () - G_USEC_PER_SEC);
   g_assert_false (nursery_task_is_cancelled (task));
   g_main_context_iteration (NULL, FALSE);
@@ -77,7 +55,7 @@ static void
 test_task_deadline_moved_later (void)
 {
   g_autoptr(NurseryGroup) group = nursery_group_new ();
-  g_autoptr(NurseryTask) task = nursery_group_spawn (group, "t", return_from_idle, NULL, NULL, NULL);
+  g_autoptr(NurseryTask) task = nursery_group_spawn (group, "t", nt_child_return_int_from_idle, GINT_TO_POINTER (5), NULL, NULL);
   g_autoptr(GError) error = NULL;
 
   nursery_task_set_deadline (task, g_get_monotonic_time ());
@@ -96,7 +74,7 @@ test_task_deadline_moved_earlier (void)
   g_autoptr(GError) error = NULL;
 
   nursery_task_set_deadline (task, g_get_monotonic_time () + HOUR);
-  wait_until_running (task);
+  nt_wait_until_running (task);
   nursery_task_set_deadline (task, g_get_monotonic_time () - 1);
   error = nt_wait (group);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
@@ -106,7 +84,7 @@ static void
 test_task_deadline_cleared (void)
 {
   g_autoptr(NurseryGroup) group = nursery_group_new ();
-  g_autoptr(NurseryTask) task = nursery_group_spawn (group, "t", return_from_idle, NULL, NULL, NULL);
+  g_autoptr(NurseryTask) task = nursery_group_spawn (group, "t", nt_child_return_int_from_idle, GINT_TO_POINTER (5), NULL, NULL);
   g_autoptr(GError) error = NULL;
 
   /* Many moves re-arm one source; only the last setting counts. */
@@ -125,7 +103,7 @@ static void
 test_timeout_saturates (void)
 {
   g_autoptr(NurseryGroup) group = nursery_group_new ();
-  g_autoptr(NurseryTask) task = nursery_group_spawn (group, "t", return_from_idle, NULL, NULL, NULL);
+  g_autoptr(NurseryTask) task = nursery_group_spawn (group, "t", nt_child_return_int_from_idle, GINT_TO_POINTER (5), NULL, NULL);
   g_autoptr(GError) error = NULL;
 
   nursery_task_set_timeout (task, G_MAXINT64);
@@ -179,7 +157,7 @@ test_group_deadline_moved_later (void)
   g_autoptr(NurseryGroup) group = nursery_group_new ();
   g_autoptr(GError) error = NULL;
 
-  nt_spawn (group, "t", return_from_idle, NULL);
+  nt_spawn (group, "t", nt_child_return_int_from_idle, GINT_TO_POINTER (5));
   nursery_group_set_deadline (group, g_get_monotonic_time () - 1);
   nursery_group_set_timeout (group, HOUR);
   error = nt_wait (group);
@@ -199,11 +177,10 @@ test_shield_task (void)
 
   nursery_task_set_shielded (shielded, TRUE);
   g_assert_true (nursery_task_get_shielded (shielded));
-  wait_until_running (shielded);
+  nt_wait_until_running (shielded);
   nursery_group_cancel (group);
   nursery_group_set_deadline (group, g_get_monotonic_time () - 1);
-  while (!nursery_task_is_finished (plain))
-    g_main_context_iteration (NULL, TRUE);
+  NT_ITERATE_UNTIL (nursery_task_is_finished (plain));
   g_assert_false (nursery_task_is_cancelled (shielded));
   g_assert_false (nursery_task_is_finished (shielded));
 
@@ -224,7 +201,7 @@ test_shield_keeps_own_deadline (void)
   g_autoptr(GError) error = NULL;
 
   nursery_task_set_shielded (task, TRUE);
-  wait_until_running (task);
+  nt_wait_until_running (task);
   nursery_group_cancel (group);
   g_assert_false (nursery_task_is_cancelled (task));
   nursery_task_set_deadline (task, g_get_monotonic_time () - 1);
@@ -243,7 +220,7 @@ test_unshield_in_cancelled_group (void)
   g_autoptr(GError) error = NULL;
 
   nursery_task_set_shielded (task, TRUE);
-  wait_until_running (task);
+  nt_wait_until_running (task);
   nursery_group_cancel (group);
   g_assert_false (nursery_task_is_cancelled (task));
   nursery_task_set_shielded (task, FALSE);
@@ -264,7 +241,7 @@ test_shield_spawn_into_cancelled (void)
   g_autoptr(GError) error = NULL;
 
   nursery_group_cancel (group);
-  cleanup = nursery_group_spawn (group, "cleanup", return_from_idle, NULL, NULL, NULL);
+  cleanup = nursery_group_spawn (group, "cleanup", nt_child_return_int_from_idle, GINT_TO_POINTER (5), NULL, NULL);
   nursery_task_set_shielded (cleanup, TRUE);
   plain = nursery_group_spawn (group, "plain", nt_child_never_called, NULL, NULL, NULL);
   error = nt_wait (group);
@@ -302,8 +279,8 @@ test_nested_cancelled_by_parent (void)
   Nested nested = { NULL, NULL };
 
   parent = nursery_group_spawn (outer, "parent", open_nested_group, &nested, NULL, NULL);
-  wait_until_running (parent);
-  wait_until_running (nested.inner_child);
+  nt_wait_until_running (parent);
+  nt_wait_until_running (nested.inner_child);
 
   nursery_group_cancel (outer);
   g_assert_true (nursery_group_is_cancelled (nested.inner));
@@ -362,7 +339,7 @@ test_nested_with_cancellable (void)
   g_autoptr(NurseryTask) task = nursery_group_spawn (group, "t", nt_child_until_cancelled, NULL, NULL, NULL);
   g_autoptr(GError) error = NULL;
 
-  wait_until_running (task);
+  nt_wait_until_running (task);
   g_cancellable_cancel (parent);
   error = nt_wait (group);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
@@ -380,7 +357,7 @@ test_nested_shielded (void)
   g_autoptr(GError) error = NULL;
 
   nursery_group_set_shielded (group, TRUE);
-  wait_until_running (task);
+  nt_wait_until_running (task);
   g_cancellable_cancel (parent);
   g_assert_false (nursery_group_is_cancelled (group));
   g_assert_false (nursery_task_is_cancelled (task));
@@ -403,8 +380,8 @@ test_dump_tree (void)
   Nested nested = { NULL, NULL };
 
   parent = nursery_group_spawn (outer, "parent", open_nested_group, &nested, NULL, NULL);
-  wait_until_running (parent);
-  wait_until_running (nested.inner_child);
+  nt_wait_until_running (parent);
+  nt_wait_until_running (nested.inner_child);
   nursery_task_set_shielded (nested.inner_child, TRUE);
   nursery_task_set_timeout (nested.inner_child, HOUR);
 
@@ -606,13 +583,12 @@ test_limit_fifo_with_cancelled (void)
   nursery_group_set_max_concurrent (group, 1);
   for (guint i = 0; i < G_N_ELEMENTS (names); i++)
     g_ptr_array_add (tasks, nursery_group_spawn (group, names[i], record_start, order, NULL, NULL));
-  wait_until_running (tasks->pdata[0]);
+  nt_wait_until_running (tasks->pdata[0]);
   g_assert_cmpuint (nursery_group_get_n_pending (group), ==, 4);
 
   /* C is cancelled while queued: it finishes now, without running. */
   nursery_task_cancel (tasks->pdata[2]);
-  while (!nursery_task_is_finished (tasks->pdata[2]))
-    g_main_context_iteration (NULL, TRUE);
+  NT_ITERATE_UNTIL (nursery_task_is_finished (tasks->pdata[2]));
   g_assert_cmpint (nursery_task_get_state (tasks->pdata[0]), ==, NURSERY_TASK_RUNNING);
   g_assert_cmpuint (nursery_group_get_n_pending (group), ==, 3);
 
@@ -620,7 +596,7 @@ test_limit_fifo_with_cancelled (void)
     {
       if (i == 2)
         continue;
-      wait_until_running (tasks->pdata[i]);
+      nt_wait_until_running (tasks->pdata[i]);
       g_assert_cmpuint (nursery_group_get_n_running (group), ==, 1);
       nursery_task_cancel (tasks->pdata[i]);
     }
@@ -639,7 +615,7 @@ test_unix_signal_cancels (void)
   g_autoptr(GError) error = NULL;
 
   nursery_group_cancel_on_unix_signal (group, SIGHUP);
-  wait_until_running (task);
+  nt_wait_until_running (task);
   raise (SIGHUP);
   error = nt_wait (group);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
@@ -718,14 +694,6 @@ test_cleanups_lifo (void)
 /* R21: deadline and max-concurrent notify on change only */
 
 static void
-count_notify (GObject    *object,
-              GParamSpec *pspec,
-              gpointer    counter)
-{
-  (*(guint *) counter)++;
-}
-
-static void
 test_notify_deadline_once (void)
 {
   g_autoptr(NurseryGroup) group = nursery_group_new ();
@@ -733,7 +701,7 @@ test_notify_deadline_once (void)
   guint deadline_notifies = 0;
   gint64 deadline = g_get_monotonic_time () + HOUR;
 
-  g_signal_connect (group, "notify::deadline", G_CALLBACK (count_notify), &deadline_notifies);
+  g_signal_connect (group, "notify::deadline", G_CALLBACK (nt_count_notify), &deadline_notifies);
   nursery_group_set_deadline (group, deadline);
   nursery_group_set_deadline (group, deadline);
   g_assert_cmpuint (deadline_notifies, ==, 0);
@@ -755,8 +723,7 @@ test_debug_categories (void)
       g_autoptr(NurseryGroup) group = g_object_new (NURSERY_TYPE_GROUP, "name", "noted", NULL);
 
       g_object_unref (nursery_group_spawn (group, "child", nt_child_until_cancelled, NULL, NULL, NULL));
-      while (nursery_group_get_n_running (group) == 0)
-        g_main_context_iteration (NULL, TRUE);
+      NT_ITERATE_UNTIL (nursery_group_get_n_running (group) != 0);
       nursery_group_cancel (group);
       g_assert_true (nursery_group_wait (group, NULL, NULL));
       return;
@@ -797,36 +764,36 @@ main (int   argc,
 {
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add_func ("/nursery/scopes/task-deadline/times-out", test_task_deadline_times_out);
-  g_test_add_func ("/nursery/scopes/task-deadline/past-fires-next-iteration", test_task_deadline_past_fires_next_iteration);
-  g_test_add_func ("/nursery/scopes/task-deadline/moved-later", test_task_deadline_moved_later);
-  g_test_add_func ("/nursery/scopes/task-deadline/moved-earlier", test_task_deadline_moved_earlier);
-  g_test_add_func ("/nursery/scopes/task-deadline/cleared", test_task_deadline_cleared);
-  g_test_add_func ("/nursery/scopes/timeout-saturates", test_timeout_saturates);
-  g_test_add_func ("/nursery/scopes/group-deadline/times-out", test_group_deadline);
-  g_test_add_func ("/nursery/scopes/group-deadline/failure-wins", test_group_deadline_failure_wins);
-  g_test_add_func ("/nursery/scopes/group-deadline/moved-later", test_group_deadline_moved_later);
-  g_test_add_func ("/nursery/scopes/shield/task", test_shield_task);
-  g_test_add_func ("/nursery/scopes/shield/keeps-own-deadline", test_shield_keeps_own_deadline);
-  g_test_add_func ("/nursery/scopes/shield/unshield-in-cancelled-group", test_unshield_in_cancelled_group);
-  g_test_add_func ("/nursery/scopes/shield/spawn-into-cancelled", test_shield_spawn_into_cancelled);
-  g_test_add_func ("/nursery/scopes/nested/cancelled-by-parent", test_nested_cancelled_by_parent);
-  g_test_add_func ("/nursery/scopes/nested/under-cancelled-task", test_nested_under_cancelled_task);
-  g_test_add_func ("/nursery/scopes/nested/with-cancellable", test_nested_with_cancellable);
-  g_test_add_func ("/nursery/scopes/nested/shielded", test_nested_shielded);
-  g_test_add_func ("/nursery/scopes/dump-tree", test_dump_tree);
-  g_test_add_func ("/nursery/scopes/start/delivers-value", test_start_delivers_value);
-  g_test_add_func ("/nursery/scopes/start/failure-goes-to-caller", test_start_failure_goes_to_caller);
-  g_test_add_func ("/nursery/scopes/start/success-without-started", test_start_success_without_started);
-  g_test_add_func ("/nursery/scopes/start/caller-cancel", test_start_caller_cancel);
-  g_test_add_func ("/nursery/scopes/start/then-ordinary", test_start_then_ordinary);
-  g_test_add_func ("/nursery/scopes/limit/fifo-with-cancelled", test_limit_fifo_with_cancelled);
-  g_test_add_func ("/nursery/scopes/unix-signal/cancels", test_unix_signal_cancels);
-  g_test_add_func ("/nursery/scopes/unix-signal/removed-on-close", test_unix_signal_removed_on_close);
-  g_test_add_func ("/nursery/scopes/cleanups/lifo", test_cleanups_lifo);
-  g_test_add_func ("/nursery/scopes/notify/deadline-once", test_notify_deadline_once);
-  g_test_add_func ("/nursery/scopes/debug-logs", test_debug_logs);
-  g_test_add_func ("/nursery/scopes/debug-categories", test_debug_categories);
+  g_test_add_func ("/nursery/scopes/R17/task-deadline/times-out", test_task_deadline_times_out);
+  g_test_add_func ("/nursery/scopes/R16/task-deadline/past-fires-next-iteration", test_task_deadline_past_fires_next_iteration);
+  g_test_add_func ("/nursery/scopes/R16/task-deadline/moved-later", test_task_deadline_moved_later);
+  g_test_add_func ("/nursery/scopes/R16/task-deadline/moved-earlier", test_task_deadline_moved_earlier);
+  g_test_add_func ("/nursery/scopes/R16/task-deadline/cleared", test_task_deadline_cleared);
+  g_test_add_func ("/nursery/scopes/R24/timeout-saturates", test_timeout_saturates);
+  g_test_add_func ("/nursery/scopes/R16/group-deadline/times-out", test_group_deadline);
+  g_test_add_func ("/nursery/scopes/R16/group-deadline/failure-wins", test_group_deadline_failure_wins);
+  g_test_add_func ("/nursery/scopes/R16/group-deadline/moved-later", test_group_deadline_moved_later);
+  g_test_add_func ("/nursery/scopes/R15/shield/task", test_shield_task);
+  g_test_add_func ("/nursery/scopes/R15/shield/keeps-own-deadline", test_shield_keeps_own_deadline);
+  g_test_add_func ("/nursery/scopes/R15/shield/unshield-in-cancelled-group", test_unshield_in_cancelled_group);
+  g_test_add_func ("/nursery/scopes/R15/shield/spawn-into-cancelled", test_shield_spawn_into_cancelled);
+  g_test_add_func ("/nursery/scopes/R14/nested/cancelled-by-parent", test_nested_cancelled_by_parent);
+  g_test_add_func ("/nursery/scopes/R14/nested/under-cancelled-task", test_nested_under_cancelled_task);
+  g_test_add_func ("/nursery/scopes/R14/nested/with-cancellable", test_nested_with_cancellable);
+  g_test_add_func ("/nursery/scopes/R15/nested/shielded", test_nested_shielded);
+  g_test_add_func ("/nursery/scopes/R21/dump-tree", test_dump_tree);
+  g_test_add_func ("/nursery/scopes/R18/start/delivers-value", test_start_delivers_value);
+  g_test_add_func ("/nursery/scopes/R18/start/failure-goes-to-caller", test_start_failure_goes_to_caller);
+  g_test_add_func ("/nursery/scopes/R18/start/success-without-started", test_start_success_without_started);
+  g_test_add_func ("/nursery/scopes/R18/start/caller-cancel", test_start_caller_cancel);
+  g_test_add_func ("/nursery/scopes/R18/start/then-ordinary", test_start_then_ordinary);
+  g_test_add_func ("/nursery/scopes/R19/limit/fifo-with-cancelled", test_limit_fifo_with_cancelled);
+  g_test_add_func ("/nursery/scopes/R22/unix-signal/cancels", test_unix_signal_cancels);
+  g_test_add_func ("/nursery/scopes/R22/unix-signal/removed-on-close", test_unix_signal_removed_on_close);
+  g_test_add_func ("/nursery/scopes/R22/cleanups/lifo", test_cleanups_lifo);
+  g_test_add_func ("/nursery/scopes/R21/notify/deadline-once", test_notify_deadline_once);
+  g_test_add_func ("/nursery/scopes/R21/debug-logs", test_debug_logs);
+  g_test_add_func ("/nursery/scopes/R21/debug-categories", test_debug_categories);
 
   return g_test_run ();
 }

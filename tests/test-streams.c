@@ -7,13 +7,6 @@
 
 #include "nursery-test-utils.h"
 
-static void
-wait_until_running (NurseryTask *task)
-{
-  while (nursery_task_get_state (task) == NURSERY_TASK_PENDING)
-    g_main_context_iteration (NULL, TRUE);
-}
-
 static gboolean
 return_name_cb (gpointer task)
 {
@@ -127,7 +120,7 @@ test_next_cancelled_takes_nothing (void)
 
   nursery_group_next_async (group, cancellable, next_one_cb, &first);
   nursery_group_next_async (group, NULL, next_one_cb, &second);
-  wait_until_running (child);
+  nt_wait_until_running (child);
   g_cancellable_cancel (cancellable);
   nt_run_until (&first.done);
   g_assert_error (first.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
@@ -159,33 +152,13 @@ test_next_empty (void)
   g_assert_true (nursery_group_is_closed (group));
 }
 
-/* list_tasks: a live model of the unfinished tasks */
-
-typedef struct
-{
-  guint position;
-  guint removed;
-  guint added;
-} Change;
-
-static void
-record_change (GListModel *model,
-               guint       position,
-               guint       removed,
-               guint       added,
-               gpointer    data)
-{
-  GArray *changes = data;
-  Change change = { position, removed, added };
-
-  g_array_append_val (changes, change);
-}
+/* R27: list_tasks: a live model of the unfinished tasks */
 
 static void
 test_list_tasks (void)
 {
   g_autoptr(NurseryGroup) group = nursery_group_new ();
-  g_autoptr(GArray) changes = g_array_new (FALSE, FALSE, sizeof (Change));
+  g_autoptr(GArray) changes = g_array_new (FALSE, FALSE, sizeof (NtChange));
   g_autoptr(NurseryTask) a = nursery_group_spawn (group, "a", nt_child_until_cancelled, NULL, NULL, NULL);
   g_autoptr(NurseryTask) b = NULL;
   /* "a" is already spawned: the model starts with it. */
@@ -197,28 +170,27 @@ test_list_tasks (void)
 
   g_assert_true (g_list_model_get_item_type (model) == NURSERY_TYPE_TASK);
   g_assert_cmpuint (g_list_model_get_n_items (model), ==, 1);
-  g_signal_connect (model, "items-changed", G_CALLBACK (record_change), changes);
+  g_signal_connect (model, "items-changed", G_CALLBACK (nt_record_items_changed), changes);
 
   b = nursery_group_spawn (group, "b", nt_child_until_cancelled, NULL, NULL, NULL);
   c = nursery_group_spawn (group, "c", nt_child_until_cancelled, NULL, NULL, NULL);
   /* Never inside spawn(): the model changes in the batch. */
   g_assert_cmpuint (changes->len, ==, 0);
-  wait_until_running (c);
+  nt_wait_until_running (c);
   g_assert_cmpuint (g_list_model_get_n_items (model), ==, 3);
   item = g_list_model_get_item (model, 1);
   g_assert_true (item == b);
   g_assert_null (g_list_model_get_item (model, 3));
 
   nursery_task_cancel (b);
-  while (!nursery_task_is_finished (b))
-    g_main_context_iteration (NULL, TRUE);
+  NT_ITERATE_UNTIL (nursery_task_is_finished (b));
   g_assert_cmpuint (g_list_model_get_n_items (model), ==, 2);
   /* R27: b and c came in one batch, so in one range. */
   g_assert_cmpuint (changes->len, ==, 2);
-  g_assert_cmpuint (g_array_index (changes, Change, 0).position, ==, 1);
-  g_assert_cmpuint (g_array_index (changes, Change, 0).added, ==, 2);
-  g_assert_cmpuint (g_array_index (changes, Change, 1).position, ==, 1);
-  g_assert_cmpuint (g_array_index (changes, Change, 1).removed, ==, 1);
+  g_assert_cmpuint (g_array_index (changes, NtChange, 0).position, ==, 1);
+  g_assert_cmpuint (g_array_index (changes, NtChange, 0).added, ==, 2);
+  g_assert_cmpuint (g_array_index (changes, NtChange, 1).position, ==, 1);
+  g_assert_cmpuint (g_array_index (changes, NtChange, 1).removed, ==, 1);
 
   nursery_group_cancel (group);
   error = nt_wait (group);
@@ -723,8 +695,7 @@ run_random_channel (GRand *rand)
     }
   nursery_channel_close (channel);
   /* Drain what is left. */
-  while (ledger.sends_done < n_sends || ledger.receives_done < n_receives)
-    g_main_context_iteration (NULL, TRUE);
+  NT_ITERATE_UNTIL (ledger.sends_done >= n_sends && ledger.receives_done >= n_receives);
   while (nursery_channel_try_receive (channel, &v, NULL))
     {
       g_assert_false (g_hash_table_contains (ledger.received, GINT_TO_POINTER (g_value_get_int (&v))));
@@ -989,8 +960,7 @@ context_receiver_thread (gpointer data)
   call->in_call = TRUE;
   nursery_channel_receive_async (call->channel, NULL, context_received_cb, call);
   call->in_call = FALSE;
-  while (!call->done)
-    g_main_context_iteration (call->context, TRUE);
+  NT_ITERATE_CONTEXT_UNTIL (call->context, call->done);
   g_main_context_pop_thread_default (call->context);
   g_main_context_unref (call->context);
   return NULL;
@@ -1104,14 +1074,18 @@ test_channel_completions_batched (void)
   g_autoptr(NurseryChannel) channel = nursery_channel_new (16);
   Batch batch = { channel, 20000, 0, 0 };
   guint iterations = 0;
+  NtDeadline deadline;
 
   batch_produce (&batch);
   nursery_channel_receive_async (channel, NULL, batch_received_cb, &batch);
+  /* Counts the iterations, so the deadline is spelled out. */
+  nt_deadline_begin (&deadline, NULL, "batch.received >= batch.n", __FILE__, __LINE__, G_STRFUNC);
   while (batch.received < batch.n)
     {
-      g_main_context_iteration (NULL, TRUE);
+      nt_deadline_iterate (&deadline);
       iterations++;
     }
+  nt_deadline_end (&deadline);
   g_test_message ("%u items in %u iterations", batch.n, iterations);
   g_assert_cmpuint (iterations, <=, batch.n / 16);
 }
@@ -1140,8 +1114,7 @@ test_channel_kept_results (void)
                                                          NULL, NULL));
       for (guint i = 0; i < 4; i++)
         nursery_channel_receive_async (channel, NULL, keep_result_cb, kept);
-      while (kept->len < (round + 1) * 4)
-        g_main_context_iteration (NULL, TRUE);
+      NT_ITERATE_UNTIL (kept->len >= (round + 1) * 4);
     }
 
   for (guint i = 0; i < kept->len; i++)
@@ -1161,20 +1134,20 @@ main (int   argc,
 {
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add_func ("/nursery/streams/next/completion-order", test_next_completion_order);
-  g_test_add_func ("/nursery/streams/next/cancelled-takes-nothing", test_next_cancelled_takes_nothing);
-  g_test_add_func ("/nursery/streams/next/empty", test_next_empty);
-  g_test_add_func ("/nursery/streams/list-tasks", test_list_tasks);
-  g_test_add_func ("/nursery/streams/channel/buffered", test_channel_buffered);
-  g_test_add_func ("/nursery/streams/channel/rendezvous", test_channel_rendezvous);
-  g_test_add_func ("/nursery/streams/channel/fifo-and-close", test_channel_fifo_and_close);
-  g_test_add_func ("/nursery/streams/channel/close-refuses-waiting-senders", test_channel_close_refuses_waiting_senders);
-  g_test_add_func ("/nursery/streams/channel/pointer-ownership", test_channel_pointer_ownership);
-  g_test_add_func ("/nursery/streams/channel/cancelled-receive", test_channel_cancelled_receive);
-  g_test_add_func ("/nursery/streams/channel/cancel-races-send", test_channel_cancel_races_send);
-  g_test_add_func ("/nursery/streams/channel/pipeline-100k", test_channel_pipeline);
-  g_test_add_func ("/nursery/streams/channel/thread-producer", test_channel_thread_producer);
-  g_test_add_func ("/nursery/streams/channel/randomized", test_channel_randomized);
+  g_test_add_func ("/nursery/streams/R25/next/completion-order", test_next_completion_order);
+  g_test_add_func ("/nursery/streams/R25/next/cancelled-takes-nothing", test_next_cancelled_takes_nothing);
+  g_test_add_func ("/nursery/streams/R25/next/empty", test_next_empty);
+  g_test_add_func ("/nursery/streams/R27/list-tasks", test_list_tasks);
+  g_test_add_func ("/nursery/streams/R26/channel/buffered", test_channel_buffered);
+  g_test_add_func ("/nursery/streams/R26/channel/rendezvous", test_channel_rendezvous);
+  g_test_add_func ("/nursery/streams/R26/channel/fifo-and-close", test_channel_fifo_and_close);
+  g_test_add_func ("/nursery/streams/R26/channel/close-refuses-waiting-senders", test_channel_close_refuses_waiting_senders);
+  g_test_add_func ("/nursery/streams/R26/channel/pointer-ownership", test_channel_pointer_ownership);
+  g_test_add_func ("/nursery/streams/R26/channel/cancelled-receive", test_channel_cancelled_receive);
+  g_test_add_func ("/nursery/streams/R26/channel/cancel-races-send", test_channel_cancel_races_send);
+  g_test_add_func ("/nursery/streams/R26/channel/pipeline-100k", test_channel_pipeline);
+  g_test_add_func ("/nursery/streams/R26/channel/thread-producer", test_channel_thread_producer);
+  g_test_add_func ("/nursery/streams/R26/channel/randomized", test_channel_randomized);
   g_test_add_func ("/nursery/streams/channel/R26/blocking-pointers-across-threads",
                    test_channel_blocking_pointers_across_threads);
   g_test_add_func ("/nursery/streams/channel/R26/blocking-receive-cancelled-moves-no-item",
@@ -1184,9 +1157,9 @@ main (int   argc,
   g_test_add_func ("/nursery/streams/channel/R26/close-wakes-blocked", test_channel_close_wakes_blocked);
   g_test_add_func ("/nursery/streams/channel/R26/completes-on-callers-context",
                    test_channel_completes_on_callers_context);
-  g_test_add_func ("/nursery/streams/channel/nested-loop-in-callback", test_channel_nested_loop_in_callback);
+  g_test_add_func ("/nursery/streams/R26/channel/nested-loop-in-callback", test_channel_nested_loop_in_callback);
   g_test_add_func ("/nursery/streams/channel/R26/completions-batched", test_channel_completions_batched);
-  g_test_add_func ("/nursery/streams/channel/kept-results", test_channel_kept_results);
+  g_test_add_func ("/nursery/streams/R26/channel/kept-results", test_channel_kept_results);
 
   return g_test_run ();
 }

@@ -6,13 +6,6 @@
 
 #include "nursery-test-utils.h"
 
-static void
-wait_until_running (NurseryTask *task)
-{
-  while (nursery_task_get_state (task) == NURSERY_TASK_PENDING)
-    g_main_context_iteration (NULL, TRUE);
-}
-
 /* R9: a value returned before a cancel is kept */
 
 static void
@@ -51,10 +44,9 @@ test_cancel_one (void)
   g_autoptr(NurseryTask) sibling = nursery_group_spawn (group, "sibling", nt_child_until_cancelled, NULL, NULL, NULL);
   g_autoptr(GError) error = NULL;
 
-  wait_until_running (victim);
+  nt_wait_until_running (victim);
   nursery_task_cancel (victim);
-  while (!nursery_task_is_finished (victim))
-    g_main_context_iteration (NULL, TRUE);
+  NT_ITERATE_UNTIL (nursery_task_is_finished (victim));
   g_assert_cmpint (nursery_task_get_state (victim), ==, NURSERY_TASK_CANCELLED);
   g_assert_false (nursery_task_is_cancelled (sibling));
   g_assert_false (nursery_group_is_cancelled (group));
@@ -77,7 +69,7 @@ test_cancellable_on_demand (void)
   g_autoptr(NurseryTask) task = nursery_group_spawn (group, "c", nt_child_until_cancelled, NULL, NULL, NULL);
   GCancellable *cancellable;
 
-  wait_until_running (task);
+  nt_wait_until_running (task);
   cancellable = nursery_task_get_cancellable (task);
   g_assert_true (cancellable == nursery_task_get_cancellable (task));
   nursery_group_cancel (group);
@@ -215,25 +207,11 @@ task_wait_cb (GObject      *source,
   tw->completed++;
 }
 
-static gboolean
-return_later_cb (gpointer task)
-{
-  nursery_task_return_int (task, 3);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-return_from_idle (NurseryTask *task,
-                  gpointer     data)
-{
-  g_idle_add_full (G_PRIORITY_LOW, return_later_cb, g_object_ref (task), g_object_unref);
-}
-
 static void
 test_task_wait (void)
 {
   g_autoptr(NurseryGroup) group = nursery_group_new ();
-  g_autoptr(NurseryTask) task = nursery_group_spawn (group, "w", return_from_idle, NULL, NULL, NULL);
+  g_autoptr(NurseryTask) task = nursery_group_spawn (group, "w", nt_child_return_int_from_idle, GINT_TO_POINTER (3), NULL, NULL);
   TaskWait tw = { task, 0, FALSE, NULL };
 
   nursery_task_wait_async (task, NULL, task_wait_cb, &tw);
@@ -263,7 +241,7 @@ test_task_wait_cancellable_cancels_task (void)
   TaskWait tw = { task, 0, TRUE, NULL };
 
   nursery_task_wait_async (task, cancellable, task_wait_cb, &tw);
-  wait_until_running (task);
+  nt_wait_until_running (task);
   g_cancellable_cancel (cancellable);
   g_assert_true (nursery_task_is_cancelled (task));
   nt_run_until_count (&tw.completed, 1);
@@ -307,7 +285,7 @@ static void
 test_state_notify (void)
 {
   g_autoptr(NurseryGroup) group = nursery_group_new ();
-  g_autoptr(NurseryTask) task = nursery_group_spawn (group, "s", return_from_idle, NULL, NULL, NULL);
+  g_autoptr(NurseryTask) task = nursery_group_spawn (group, "s", nt_child_return_int_from_idle, GINT_TO_POINTER (3), NULL, NULL);
   g_autoptr(GArray) states = g_array_new (FALSE, FALSE, sizeof (NurseryTaskState));
   g_autoptr(GError) error = NULL;
 
@@ -368,8 +346,7 @@ test_cancelled_error_messages (void)
   named = nursery_group_spawn (group, "fetch", nt_child_until_cancelled, NULL, NULL, NULL);
   unnamed = nursery_group_spawn (group, NULL, nt_child_until_cancelled, NULL, NULL, NULL);
   /* Both running, so they return the error themselves (R8). */
-  while (nursery_task_get_state (unnamed) != NURSERY_TASK_RUNNING)
-    g_main_context_iteration (NULL, TRUE);
+  NT_ITERATE_UNTIL (nursery_task_get_state (unnamed) == NURSERY_TASK_RUNNING);
   nursery_group_cancel (group);
   error = nt_wait (group);    /* the group's own outcome is not the point here */
   assert_cancelled_message (named, "Task “fetch” was cancelled");
@@ -391,18 +368,18 @@ main (int   argc,
 {
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add_func ("/nursery/task/value-kept-after-cancel", test_value_kept_after_cancel);
-  g_test_add_func ("/nursery/task/cancel-one", test_cancel_one);
+  g_test_add_func ("/nursery/task/R9/value-kept-after-cancel", test_value_kept_after_cancel);
+  g_test_add_func ("/nursery/task/R13/cancel-one", test_cancel_one);
   g_test_add_func ("/nursery/task/R8/cancelled-error-messages", test_cancelled_error_messages);
-  g_test_add_func ("/nursery/task/cancellable/on-demand", test_cancellable_on_demand);
-  g_test_add_func ("/nursery/task/cancellable/created-after-cancel", test_cancellable_created_after_cancel);
-  g_test_add_func ("/nursery/task/result-kinds", test_result_kinds);
-  g_test_add_func ("/nursery/task/return-before-start", test_return_before_start);
-  g_test_add_func ("/nursery/task/wait", test_task_wait);
-  g_test_add_func ("/nursery/task/wait-cancellable-cancels-task", test_task_wait_cancellable_cancels_task);
-  g_test_add_func ("/nursery/task/error-readable", test_task_error_readable);
-  g_test_add_func ("/nursery/task/state-notify", test_state_notify);
-  g_test_add_func ("/nursery/task/bad-input", test_bad_input);
+  g_test_add_func ("/nursery/task/R13/cancellable/on-demand", test_cancellable_on_demand);
+  g_test_add_func ("/nursery/task/R13/cancellable/created-after-cancel", test_cancellable_created_after_cancel);
+  g_test_add_func ("/nursery/task/R9/result-kinds", test_result_kinds);
+  g_test_add_func ("/nursery/task/R3/return-before-start", test_return_before_start);
+  g_test_add_func ("/nursery/task/R10/wait", test_task_wait);
+  g_test_add_func ("/nursery/task/R13/wait-cancellable-cancels-task", test_task_wait_cancellable_cancels_task);
+  g_test_add_func ("/nursery/task/R8/error-readable", test_task_error_readable);
+  g_test_add_func ("/nursery/task/R21/state-notify", test_state_notify);
+  g_test_add_func ("/nursery/task/R24/bad-input", test_bad_input);
 
   return g_test_run ();
 }

@@ -86,8 +86,7 @@ run_owner_check (GMainContext *context)
     g_object_unref (nursery_group_spawn_in_thread (group, "t", return_index_in_thread,
                                                    &check, destroy_on_owner, NULL));
   nursery_group_wait_async (group, NULL, wait_on_owner_cb, &check);
-  while (check.owner != NULL)
-    g_main_context_iteration (context, TRUE);
+  NT_ITERATE_CONTEXT_UNTIL (context, check.owner == NULL);
 
   g_assert_cmpuint (check.finished, ==, n);
   g_assert_cmpuint (check.destroyed, ==, n);
@@ -180,8 +179,7 @@ test_finished_after_function_returned (void)
   g_cond_init (&hs.cond);
   task = nursery_group_spawn_in_thread (group, "linger", return_then_linger, &hs, NULL, NULL);
 
-  while (nursery_task_get_state (task) == NURSERY_TASK_PENDING)
-    g_main_context_iteration (NULL, TRUE);
+  NT_ITERATE_UNTIL (nursery_task_get_state (task) != NURSERY_TASK_PENDING);
   g_mutex_lock (&hs.lock);
   while (!hs.returned)
     g_cond_wait (&hs.cond, &hs.lock);
@@ -230,12 +228,10 @@ test_cancel_from_other_thread (void)
   g_autoptr(NurseryTask) three = nursery_group_spawn_in_thread (group, "three", nt_child_block_until_cancelled, NULL, NULL, NULL);
   g_autoptr(GError) error = NULL;
 
-  while (nursery_group_get_n_running (group) < 3)
-    g_main_context_iteration (NULL, TRUE);
+  NT_ITERATE_UNTIL (nursery_group_get_n_running (group) >= 3);
 
   g_thread_join (g_thread_new ("cancel-task", cancel_task_thread, one));
-  while (!nursery_task_is_finished (one))
-    g_main_context_iteration (NULL, TRUE);
+  NT_ITERATE_UNTIL (nursery_task_is_finished (one));
   g_assert_cmpint (nursery_task_get_state (one), ==, NURSERY_TASK_CANCELLED);
   g_assert_false (nursery_group_is_cancelled (group));
 
@@ -310,13 +306,13 @@ main (int   argc,
 {
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add_func ("/nursery/threads/callbacks-on-owner-context", test_callbacks_on_owner_context);
-  g_test_add_func ("/nursery/threads/owner-context-on-other-thread", test_owner_context_on_other_thread);
-  g_test_add_func ("/nursery/threads/default-success", test_default_success);
-  g_test_add_func ("/nursery/threads/finished-after-function-returned", test_finished_after_function_returned);
-  g_test_add_func ("/nursery/threads/cancel-from-other-thread", test_cancel_from_other_thread);
-  g_test_add_func ("/nursery/threads/in-context-returns-from-thread", test_in_context_returns_from_thread);
-  g_test_add_func ("/nursery/threads/many-thread-children", test_many_thread_children);
+  g_test_add_func ("/nursery/threads/R23/callbacks-on-owner-context", test_callbacks_on_owner_context);
+  g_test_add_func ("/nursery/threads/R23/owner-context-on-other-thread", test_owner_context_on_other_thread);
+  g_test_add_func ("/nursery/threads/R2/default-success", test_default_success);
+  g_test_add_func ("/nursery/threads/R6/finished-after-function-returned", test_finished_after_function_returned);
+  g_test_add_func ("/nursery/threads/R23/cancel-from-other-thread", test_cancel_from_other_thread);
+  g_test_add_func ("/nursery/threads/R23/in-context-returns-from-thread", test_in_context_returns_from_thread);
+  g_test_add_func ("/nursery/threads/R23/many-thread-children", test_many_thread_children);
 
   return g_test_run ();
 }

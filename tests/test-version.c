@@ -114,11 +114,11 @@ main (int   argc,
 {
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add_func ("/nursery/version/header-matches-project", test_header_matches_project);
-  g_test_add_func ("/nursery/version/runtime-matches-header", test_runtime_matches_header);
-  g_test_add_func ("/nursery/version/check-version", test_check_version);
-  g_test_add_func ("/nursery/version/availability-macros", test_availability_macros);
-  g_test_add_func ("/nursery/version/min-max", test_min_max);
+  g_test_add_func ("/nursery/version/R21/header-matches-project", test_header_matches_project);
+  g_test_add_func ("/nursery/version/R21/runtime-matches-header", test_runtime_matches_header);
+  g_test_add_func ("/nursery/version/R21/check-version", test_check_version);
+  g_test_add_func ("/nursery/version/R21/availability-macros", test_availability_macros);
+  g_test_add_func ("/nursery/version/R21/min-max", test_min_max);
 
   return g_test_run ();
 }

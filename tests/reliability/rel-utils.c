@@ -257,3 +257,46 @@ rel_helper_free (RelHelper *self)
   g_cond_clear (&self->cond);
   g_free (self);
 }
+
+void
+rel_store_result (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      data)
+{
+  *(GAsyncResult **) data = g_object_ref (result);
+}
+
+void
+rel_count_destroy (gpointer counter)
+{
+  (*(guint *) counter)++;
+}
+
+void
+rel_count_notify (GObject    *object,
+                  GParamSpec *pspec,
+                  gpointer    counter)
+{
+  (*(guint *) counter)++;
+}
+
+void
+rel_set_flag (gpointer  flag,
+              GObject  *where_the_object_was)
+{
+  *(gboolean *) flag = TRUE;
+}
+
+void
+rel_return_if_cancelled_cb (GCancellable *cancellable,
+                            gpointer      task)
+{
+  nursery_task_return_error_if_cancelled (task);
+}
+
+void
+rel_drain (GMainContext *context)
+{
+  while (g_main_context_iteration (context, FALSE))
+    ;
+}

@@ -65,4 +65,24 @@ void         rel_helper_run        (RelHelper   *self,
 void         rel_helper_finish     (RelHelper   *self);
 void         rel_helper_free       (RelHelper   *self);
 
+/* Small callbacks more than one program needs. */
+/* A GAsyncReadyCallback that stores a reference to @result in the
+ * GAsyncResult * @data points to. */
+void         rel_store_result      (GObject      *source,
+                                    GAsyncResult *result,
+                                    gpointer      data);
+/* Increments the guint it is given: a destroy notify, a notify handler. */
+void         rel_count_destroy     (gpointer      counter);
+void         rel_count_notify      (GObject      *object,
+                                    GParamSpec   *pspec,
+                                    gpointer      counter);
+/* A GWeakNotify that sets the gboolean it is given. */
+void         rel_set_flag          (gpointer      flag,
+                                    GObject      *where_the_object_was);
+/* A GCancellable::cancelled handler for the NurseryTask it is given. */
+void         rel_return_if_cancelled_cb (GCancellable *cancellable,
+                                    gpointer      task);
+/* Dispatches what is ready on @context (NULL: the global default), without blocking. */
+void         rel_drain             (GMainContext *context);
+
 G_END_DECLS

@@ -39,12 +39,6 @@ never_called_cleanup (NurseryGroup *group,
 }
 
 static void
-count_destroy (gpointer counter)
-{
-  (*(guint *) counter)++;
-}
-
-static void
 return_int_body (NurseryTask *task,
                  gpointer     data)
 {
@@ -79,14 +73,14 @@ test_group_null_and_wrong_type (void)
       GError *error = NULL;
       guint destroyed = 0;
 
-      EXPECT_CRITICAL (NOT_GROUP, g_assert_null (nursery_group_spawn (g, "x", never_called, &destroyed, count_destroy, &error)));
+      EXPECT_CRITICAL (NOT_GROUP, g_assert_null (nursery_group_spawn (g, "x", never_called, &destroyed, rel_count_destroy, &error)));
       g_assert_cmpuint (destroyed, ==, 1);
       g_assert_no_error (error);
-      EXPECT_CRITICAL (NOT_GROUP, g_assert_null (nursery_group_spawn_in_thread (g, "x", never_called, &destroyed, count_destroy, &error)));
+      EXPECT_CRITICAL (NOT_GROUP, g_assert_null (nursery_group_spawn_in_thread (g, "x", never_called, &destroyed, rel_count_destroy, &error)));
       g_assert_cmpuint (destroyed, ==, 2);
-      EXPECT_CRITICAL (NOT_GROUP, nursery_group_start_async (g, "x", never_called, &destroyed, count_destroy, NULL, NULL, NULL));
+      EXPECT_CRITICAL (NOT_GROUP, nursery_group_start_async (g, "x", never_called, &destroyed, rel_count_destroy, NULL, NULL, NULL));
       g_assert_cmpuint (destroyed, ==, 3);
-      EXPECT_CRITICAL (NOT_GROUP, nursery_group_add_cleanup (g, never_called_cleanup, &destroyed, count_destroy));
+      EXPECT_CRITICAL (NOT_GROUP, nursery_group_add_cleanup (g, never_called_cleanup, &destroyed, rel_count_destroy));
       g_assert_cmpuint (destroyed, ==, 4);
 
       EXPECT_CRITICAL (NOT_GROUP, nursery_group_wait_async (g, NULL, NULL, NULL));
@@ -140,15 +134,15 @@ test_group_bad_arguments (void)
   GError *preset = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_FAILED, "already set");
   guint destroyed = 0;
 
-  EXPECT_CRITICAL ("*func != NULL*", g_assert_null (nursery_group_spawn (group, "x", NULL, &destroyed, count_destroy, NULL)));
+  EXPECT_CRITICAL ("*func != NULL*", g_assert_null (nursery_group_spawn (group, "x", NULL, &destroyed, rel_count_destroy, NULL)));
   g_assert_cmpuint (destroyed, ==, 1);
-  EXPECT_CRITICAL ("*func != NULL*", g_assert_null (nursery_group_spawn_in_thread (group, "x", NULL, &destroyed, count_destroy, NULL)));
+  EXPECT_CRITICAL ("*func != NULL*", g_assert_null (nursery_group_spawn_in_thread (group, "x", NULL, &destroyed, rel_count_destroy, NULL)));
   g_assert_cmpuint (destroyed, ==, 2);
-  EXPECT_CRITICAL ("*error == NULL || *error == NULL*", g_assert_null (nursery_group_spawn (group, "x", never_called, &destroyed, count_destroy, &preset)));
+  EXPECT_CRITICAL ("*error == NULL || *error == NULL*", g_assert_null (nursery_group_spawn (group, "x", never_called, &destroyed, rel_count_destroy, &preset)));
   g_assert_cmpuint (destroyed, ==, 3);
-  EXPECT_CRITICAL ("*func != NULL*", nursery_group_start_async (group, "x", NULL, &destroyed, count_destroy, NULL, NULL, NULL));
+  EXPECT_CRITICAL ("*func != NULL*", nursery_group_start_async (group, "x", NULL, &destroyed, rel_count_destroy, NULL, NULL, NULL));
   g_assert_cmpuint (destroyed, ==, 4);
-  EXPECT_CRITICAL ("*func != NULL*", nursery_group_add_cleanup (group, NULL, &destroyed, count_destroy));
+  EXPECT_CRITICAL ("*func != NULL*", nursery_group_add_cleanup (group, NULL, &destroyed, rel_count_destroy));
   g_assert_cmpuint (destroyed, ==, 5);
 
   EXPECT_CRITICAL ("*G_IS_CANCELLABLE*", nursery_group_wait_async (group, (GCancellable *) not_a_cancellable, NULL, NULL));
@@ -180,7 +174,7 @@ test_start_bad_cancellable_frees_data (void)
   g_autoptr(GError) error = NULL;
   guint destroyed = 0;
 
-  EXPECT_CRITICAL ("*G_IS_CANCELLABLE*", nursery_group_start_async (group, "x", never_called, &destroyed, count_destroy,
+  EXPECT_CRITICAL ("*G_IS_CANCELLABLE*", nursery_group_start_async (group, "x", never_called, &destroyed, rel_count_destroy,
                                                                     (GCancellable *) not_a_cancellable, NULL, NULL));
   g_assert_cmpuint (destroyed, ==, 1);
   g_assert_true (nursery_group_wait (group, NULL, &error));
@@ -188,14 +182,6 @@ test_start_bad_cancellable_frees_data (void)
 }
 
 /* Results that belong to another operation or object */
-
-static void
-store_result (GObject      *source,
-              GAsyncResult *result,
-              gpointer      data)
-{
-  *(GAsyncResult **) data = g_object_ref (result);
-}
 
 static void
 started_body (NurseryTask *task,
@@ -219,11 +205,11 @@ test_wrong_results (void)
   g_autoptr(GTask) foreign = g_task_new (NULL, NULL, NULL, NULL);
   GError *error = NULL;
 
-  nursery_group_start_async (group, "s", started_body, NULL, NULL, NULL, store_result, &start_result);
+  nursery_group_start_async (group, "s", started_body, NULL, NULL, NULL, rel_store_result, &start_result);
   task = nursery_group_spawn (group, "t", return_int_body, NULL, NULL, NULL);
-  nursery_task_wait_async (task, NULL, store_result, &task_result);
-  nursery_group_wait_async (group, NULL, store_result, &wait_result);
-  nursery_group_wait_async (other, NULL, store_result, &other_result);
+  nursery_task_wait_async (task, NULL, rel_store_result, &task_result);
+  nursery_group_wait_async (group, NULL, rel_store_result, &wait_result);
+  nursery_group_wait_async (other, NULL, rel_store_result, &other_result);
   while (start_result == NULL || wait_result == NULL || task_result == NULL || other_result == NULL)
     g_main_context_iteration (NULL, TRUE);
   g_task_return_boolean (foreign, TRUE);
@@ -272,28 +258,28 @@ test_closed_group (void)
   g_autoptr(GError) error = NULL;
   guint destroyed = 0;
 
-  g_assert_null (nursery_group_spawn (group, "late", never_called, &destroyed, count_destroy, &error));
+  g_assert_null (nursery_group_spawn (group, "late", never_called, &destroyed, rel_count_destroy, &error));
   g_assert_error (error, NURSERY_ERROR, NURSERY_ERROR_CLOSED);
   g_assert_cmpuint (destroyed, ==, 1);
   g_clear_error (&error);
 
-  g_assert_null (nursery_group_spawn_in_thread (group, "late", never_called, &destroyed, count_destroy, &error));
+  g_assert_null (nursery_group_spawn_in_thread (group, "late", never_called, &destroyed, rel_count_destroy, &error));
   g_assert_error (error, NURSERY_ERROR, NURSERY_ERROR_CLOSED);
   g_assert_cmpuint (destroyed, ==, 2);
   g_clear_error (&error);
 
   /* Without a GError location: still refused, still freed. */
-  g_assert_null (nursery_group_spawn (group, "late", never_called, &destroyed, count_destroy, NULL));
+  g_assert_null (nursery_group_spawn (group, "late", never_called, &destroyed, rel_count_destroy, NULL));
   g_assert_cmpuint (destroyed, ==, 3);
 
-  nursery_group_start_async (group, "late", never_called, &destroyed, count_destroy, NULL, start_closed_cb, &error);
+  nursery_group_start_async (group, "late", never_called, &destroyed, rel_count_destroy, NULL, start_closed_cb, &error);
   g_assert_cmpuint (destroyed, ==, 4);
   while (error == NULL)
     g_main_context_iteration (NULL, TRUE);
   g_assert_error (error, NURSERY_ERROR, NURSERY_ERROR_CLOSED);
   g_clear_error (&error);
 
-  EXPECT_CRITICAL ("*closed*", nursery_group_add_cleanup (group, never_called_cleanup, &destroyed, count_destroy));
+  EXPECT_CRITICAL ("*closed*", nursery_group_add_cleanup (group, never_called_cleanup, &destroyed, rel_count_destroy));
   g_assert_cmpuint (destroyed, ==, 5);
   EXPECT_CRITICAL ("*closed*", nursery_group_cancel_on_unix_signal (group, SIGTERM));
 
@@ -374,9 +360,9 @@ test_task_refused_pointer_freed (void)
   g_autoptr(GObject) not_a_task = g_object_new (G_TYPE_OBJECT, NULL);
   guint destroyed = 0;
 
-  EXPECT_CRITICAL (NOT_TASK, nursery_task_return_pointer (NULL, &destroyed, count_destroy));
+  EXPECT_CRITICAL (NOT_TASK, nursery_task_return_pointer (NULL, &destroyed, rel_count_destroy));
   g_assert_cmpuint (destroyed, ==, 1);
-  EXPECT_CRITICAL (NOT_TASK, nursery_task_return_pointer ((NurseryTask *) not_a_task, &destroyed, count_destroy));
+  EXPECT_CRITICAL (NOT_TASK, nursery_task_return_pointer ((NurseryTask *) not_a_task, &destroyed, rel_count_destroy));
   g_assert_cmpuint (destroyed, ==, 2);
 }
 
@@ -472,7 +458,7 @@ wrong_state_body (NurseryTask *task,
   g_value_unset (&value);
   EXPECT_CRITICAL ("*already returned*", nursery_task_return_boolean (task, TRUE));
   EXPECT_CRITICAL ("*already returned*", nursery_task_return_int (task, 6));
-  EXPECT_CRITICAL ("*already returned*", nursery_task_return_pointer (task, &ws->destroyed, count_destroy));
+  EXPECT_CRITICAL ("*already returned*", nursery_task_return_pointer (task, &ws->destroyed, rel_count_destroy));
   g_assert_cmpuint (ws->destroyed, ==, 1);
   EXPECT_CRITICAL ("*already returned*", nursery_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED, "late"));
   EXPECT_CRITICAL ("*already returned*", nursery_task_return_error (task, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_FAILED, "late")));
@@ -491,7 +477,7 @@ test_task_wrong_state (void)
 
   /* Before it started: returns are criticals and leave it pending (R1). */
   EXPECT_CRITICAL ("*has not started*", nursery_task_return_int (task, 1));
-  EXPECT_CRITICAL ("*has not started*", nursery_task_return_pointer (task, &ws.destroyed, count_destroy));
+  EXPECT_CRITICAL ("*has not started*", nursery_task_return_pointer (task, &ws.destroyed, rel_count_destroy));
   g_assert_cmpuint (ws.destroyed, ==, 1);
   ws.destroyed = 0;
   EXPECT_CRITICAL ("*has not started*", nursery_task_return_error (task, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_FAILED, "early")));
@@ -529,7 +515,7 @@ test_started_twice (void)
   g_autoptr(NurseryTask) task = NULL;
   g_autoptr(GError) error = NULL;
 
-  nursery_group_start_async (group, "twice", started_twice_body, NULL, NULL, NULL, store_result, &result);
+  nursery_group_start_async (group, "twice", started_twice_body, NULL, NULL, NULL, rel_store_result, &result);
   while (result == NULL)
     g_main_context_iteration (NULL, TRUE);
   task = nursery_group_start_finish (group, result, NULL, &error);
@@ -623,7 +609,7 @@ test_next_and_list_bad_input (void)
   /* The refused call did not join the group. */
   g_assert_cmpint (nursery_group_get_state (group), ==, NURSERY_GROUP_OPEN);
 
-  nursery_group_wait_async (group, NULL, store_result, &wait_result);
+  nursery_group_wait_async (group, NULL, rel_store_result, &wait_result);
   while (wait_result == NULL)
     g_main_context_iteration (NULL, TRUE);
   EXPECT_CRITICAL ("*source_tag*", g_assert_null (nursery_group_next_finish (group, wait_result, &error)));
@@ -777,10 +763,10 @@ test_channel_wrong_results (void)
 
       g_value_init (&value, G_TYPE_INT);
       g_value_set_int (&value, 5);
-      nursery_channel_send_async (channel, &value, NULL, store_result, &send_result);
+      nursery_channel_send_async (channel, &value, NULL, rel_store_result, &send_result);
       g_value_unset (&value);
       nursery_channel_send_pointer_async (channel, &f, count_freed, NULL, NULL, NULL);
-      nursery_channel_receive_async (channel, NULL, store_result, &receive_result);
+      nursery_channel_receive_async (channel, NULL, rel_store_result, &receive_result);
       while (send_result == NULL || receive_result == NULL)
         g_main_context_iteration (NULL, TRUE);
 
@@ -812,24 +798,24 @@ main (int   argc,
   /* Report every failing scene, not only the first. */
   g_test_set_nonfatal_assertions ();
 
-  g_test_add_func ("/reliability/bad-input/group/null-and-wrong-type", test_group_null_and_wrong_type);
-  g_test_add_func ("/reliability/bad-input/group/bad-arguments", test_group_bad_arguments);
-  g_test_add_func ("/reliability/bad-input/group/start-bad-cancellable-frees-data", test_start_bad_cancellable_frees_data);
-  g_test_add_func ("/reliability/bad-input/group/wrong-results", test_wrong_results);
-  g_test_add_func ("/reliability/bad-input/group/closed", test_closed_group);
-  g_test_add_func ("/reliability/bad-input/group/wait-from-wrong-thread", test_wait_from_wrong_thread);
-  g_test_add_func ("/reliability/bad-input/group/property-values", test_properties_bad_values);
-  g_test_add_func ("/reliability/bad-input/task/null-and-wrong-type", test_task_null_and_wrong_type);
-  g_test_add_func ("/reliability/bad-input/task/refused-pointer-freed", test_task_refused_pointer_freed);
-  g_test_add_func ("/reliability/bad-input/task/refused-error-freed", test_task_refused_error_freed);
-  g_test_add_func ("/reliability/bad-input/task/wrong-state", test_task_wrong_state);
-  g_test_add_func ("/reliability/bad-input/task/started-twice", test_started_twice);
-  g_test_add_func ("/reliability/bad-input/group/next-and-list", test_next_and_list_bad_input);
-  g_test_add_func ("/reliability/bad-input/channel/null-and-wrong-type", test_channel_null_and_wrong_type);
-  g_test_add_func ("/reliability/bad-input/channel/refused-pointer-freed", test_channel_refused_pointer_freed);
-  g_test_add_func ("/reliability/bad-input/channel/bad-arguments", test_channel_bad_arguments);
-  g_test_add_func ("/reliability/bad-input/channel/blocking-bad-cancellable", test_channel_blocking_bad_cancellable);
-  g_test_add_func ("/reliability/bad-input/channel/wrong-results", test_channel_wrong_results);
+  g_test_add_func ("/reliability/bad-input/R24/group/null-and-wrong-type", test_group_null_and_wrong_type);
+  g_test_add_func ("/reliability/bad-input/R24/group/bad-arguments", test_group_bad_arguments);
+  g_test_add_func ("/reliability/bad-input/R24/group/start-bad-cancellable-frees-data", test_start_bad_cancellable_frees_data);
+  g_test_add_func ("/reliability/bad-input/R24/group/wrong-results", test_wrong_results);
+  g_test_add_func ("/reliability/bad-input/R24/group/closed", test_closed_group);
+  g_test_add_func ("/reliability/bad-input/R23/group/wait-from-wrong-thread", test_wait_from_wrong_thread);
+  g_test_add_func ("/reliability/bad-input/R24/group/property-values", test_properties_bad_values);
+  g_test_add_func ("/reliability/bad-input/R24/task/null-and-wrong-type", test_task_null_and_wrong_type);
+  g_test_add_func ("/reliability/bad-input/R24/task/refused-pointer-freed", test_task_refused_pointer_freed);
+  g_test_add_func ("/reliability/bad-input/R24/task/refused-error-freed", test_task_refused_error_freed);
+  g_test_add_func ("/reliability/bad-input/R24/task/wrong-state", test_task_wrong_state);
+  g_test_add_func ("/reliability/bad-input/R24/task/started-twice", test_started_twice);
+  g_test_add_func ("/reliability/bad-input/R24/group/next-and-list", test_next_and_list_bad_input);
+  g_test_add_func ("/reliability/bad-input/R24/channel/null-and-wrong-type", test_channel_null_and_wrong_type);
+  g_test_add_func ("/reliability/bad-input/R24/channel/refused-pointer-freed", test_channel_refused_pointer_freed);
+  g_test_add_func ("/reliability/bad-input/R24/channel/bad-arguments", test_channel_bad_arguments);
+  g_test_add_func ("/reliability/bad-input/R24/channel/blocking-bad-cancellable", test_channel_blocking_bad_cancellable);
+  g_test_add_func ("/reliability/bad-input/R24/channel/wrong-results", test_channel_wrong_results);
 
   return g_test_run ();
 }

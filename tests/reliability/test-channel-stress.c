@@ -58,14 +58,6 @@ item_destroy (gpointer data)
  * private context (completions from the dispatcher of a short-lived
  * context). */
 
-static void
-store_result (GObject      *source,
-              GAsyncResult *result,
-              gpointer      data)
-{
-  *(GAsyncResult **) data = g_object_ref (result);
-}
-
 static GAsyncResult *
 wait_result (GMainContext  *context,
              GAsyncResult **result)
@@ -91,7 +83,7 @@ send_pointer (NurseryChannel *channel,
 
   context = g_main_context_new ();
   g_main_context_push_thread_default (context);
-  nursery_channel_send_pointer_async (channel, item, item_destroy, cancellable, store_result, &result);
+  nursery_channel_send_pointer_async (channel, item, item_destroy, cancellable, rel_store_result, &result);
   ok = nursery_channel_send_finish (channel, wait_result (context, &result), error);
   g_main_context_pop_thread_default (context);
   g_object_unref (result);
@@ -114,7 +106,7 @@ receive_pointer (NurseryChannel *channel,
 
   context = g_main_context_new ();
   g_main_context_push_thread_default (context);
-  nursery_channel_receive_async (channel, cancellable, store_result, &result);
+  nursery_channel_receive_async (channel, cancellable, rel_store_result, &result);
   item = nursery_channel_receive_pointer_finish (channel, wait_result (context, &result), error);
   g_main_context_pop_thread_default (context);
   g_object_unref (result);
@@ -442,13 +434,6 @@ cancel_job (gpointer cancellable,
 }
 
 static void
-set_flag (gpointer  flag,
-          GObject  *where_the_object_was)
-{
-  *(gboolean *) flag = TRUE;
-}
-
-static void
 test_cancel_while_waiting (void)
 {
   g_autoptr(RelWatchdog) watchdog = rel_watchdog_new ("channel/cancel-while-waiting");
@@ -466,7 +451,7 @@ test_cancel_while_waiting (void)
       gboolean finalized = FALSE;
 
       rel_watchdog_kick (watchdog, "round %u", i);
-      g_object_weak_ref (G_OBJECT (cancellable), set_flag, &finalized);
+      g_object_weak_ref (G_OBJECT (cancellable), rel_set_flag, &finalized);
       rel_helper_run (helper, cancel_job, cancellable, GUINT_TO_POINTER (g_rand_int_range (rand, 0, 400)));
       if (i % 2 == 0)
         g_assert_false (nursery_channel_receive (channel, &value, cancellable, &error));
@@ -499,8 +484,8 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
   g_test_set_nonfatal_assertions ();
 
-  g_test_add_func ("/reliability/channel/cancel-while-waiting", test_cancel_while_waiting);
-  g_test_add_func ("/reliability/channel/exactly-once", test_exactly_once);
+  g_test_add_func ("/reliability/channel/R26/cancel-while-waiting", test_cancel_while_waiting);
+  g_test_add_func ("/reliability/channel/R26/exactly-once", test_exactly_once);
 
   return g_test_run ();
 }

@@ -23,14 +23,6 @@ fail_body (NurseryTask *task,
   nursery_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "gone");
 }
 
-static void
-count_notify (GObject    *object,
-              GParamSpec *pspec,
-              gpointer    counter)
-{
-  (*(guint *) counter)++;
-}
-
 /* R21: every property through GObject, read and written */
 
 static void
@@ -46,7 +38,7 @@ test_group_properties (void)
   guint max_concurrent, n_running, n_pending, n_finished, n_failed, notifies = 0;
   gint64 deadline;
 
-  g_signal_connect (group, "notify", G_CALLBACK (count_notify), &notifies);
+  g_signal_connect (group, "notify", G_CALLBACK (rel_count_notify), &notifies);
   g_object_set (group,
                 "name", "props",
                 "policy", NURSERY_POLICY_SUPERVISE,
@@ -141,20 +133,6 @@ test_channel_properties (void)
 /* Channel corners */
 
 static void
-store_result (GObject      *source,
-              GAsyncResult *result,
-              gpointer      data)
-{
-  *(GAsyncResult **) data = g_object_ref (result);
-}
-
-static void
-count_destroy (gpointer counter)
-{
-  (*(guint *) counter)++;
-}
-
-static void
 test_channel_object_items (void)
 {
   g_autoptr(NurseryChannel) channel = nursery_channel_new (1);
@@ -171,7 +149,7 @@ test_channel_object_items (void)
   g_assert_true (nursery_channel_try_send (channel, &value, &error));
   g_assert_no_error (error);
   g_value_unset (&value);
-  nursery_channel_receive_async (channel, NULL, store_result, &result);
+  nursery_channel_receive_async (channel, NULL, rel_store_result, &result);
   while (result == NULL)
     g_main_context_iteration (NULL, TRUE);
   received = nursery_channel_receive_pointer_finish (channel, result, &error);
@@ -188,10 +166,10 @@ test_channel_try_send_pointer_refused (void)
   guint destroyed = 0;
   gpointer item;
 
-  g_assert_true (nursery_channel_try_send_pointer (channel, &destroyed, count_destroy, &error));
+  g_assert_true (nursery_channel_try_send_pointer (channel, &destroyed, rel_count_destroy, &error));
   g_assert_no_error (error);
   /* Full: refused, and the item freed. */
-  g_assert_false (nursery_channel_try_send_pointer (channel, &destroyed, count_destroy, &error));
+  g_assert_false (nursery_channel_try_send_pointer (channel, &destroyed, rel_count_destroy, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK);
   g_assert_cmpuint (destroyed, ==, 1);
   g_clear_error (&error);
@@ -199,7 +177,7 @@ test_channel_try_send_pointer_refused (void)
   /* Closed: refused with CLOSED, and freed; the buffered item is still
    * received (then owned by the receiver, not freed by the channel). */
   nursery_channel_close (channel);
-  g_assert_false (nursery_channel_try_send_pointer (channel, &destroyed, count_destroy, &error));
+  g_assert_false (nursery_channel_try_send_pointer (channel, &destroyed, rel_count_destroy, &error));
   g_assert_error (error, NURSERY_ERROR, NURSERY_ERROR_CLOSED);
   g_assert_cmpuint (destroyed, ==, 2);
   g_clear_error (&error);
@@ -296,7 +274,7 @@ test_task_wait_after_failure (void)
 
   g_assert_false (nursery_group_wait (group, NULL, &group_error));
   g_clear_error (&group_error);
-  nursery_task_wait_async (task, NULL, store_result, &result);
+  nursery_task_wait_async (task, NULL, rel_store_result, &result);
   while (result == NULL)
     g_main_context_iteration (NULL, TRUE);
   g_assert_false (nursery_task_wait_finish (task, result, &error));
@@ -335,15 +313,15 @@ main (int   argc,
 {
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add_func ("/reliability/corners/properties/group", test_group_properties);
-  g_test_add_func ("/reliability/corners/properties/task", test_task_properties);
-  g_test_add_func ("/reliability/corners/properties/channel", test_channel_properties);
-  g_test_add_func ("/reliability/corners/channel/object-items", test_channel_object_items);
-  g_test_add_func ("/reliability/corners/channel/try-send-pointer-refused", test_channel_try_send_pointer_refused);
-  g_test_add_func ("/reliability/corners/dump-passed-deadline", test_dump_passed_deadline);
-  g_test_add_func ("/reliability/corners/owner-context-not-pushed", test_owner_context_not_pushed);
-  g_test_add_func ("/reliability/corners/task-wait-after-failure", test_task_wait_after_failure);
-  g_test_add_func ("/reliability/corners/debug-lines", test_debug_lines);
+  g_test_add_func ("/reliability/corners/R21/properties/group", test_group_properties);
+  g_test_add_func ("/reliability/corners/R21/properties/task", test_task_properties);
+  g_test_add_func ("/reliability/corners/R21/properties/channel", test_channel_properties);
+  g_test_add_func ("/reliability/corners/R26/channel/object-items", test_channel_object_items);
+  g_test_add_func ("/reliability/corners/R24/channel/try-send-pointer-refused", test_channel_try_send_pointer_refused);
+  g_test_add_func ("/reliability/corners/R16/dump-passed-deadline", test_dump_passed_deadline);
+  g_test_add_func ("/reliability/corners/R23/owner-context-not-pushed", test_owner_context_not_pushed);
+  g_test_add_func ("/reliability/corners/R8/task-wait-after-failure", test_task_wait_after_failure);
+  g_test_add_func ("/reliability/corners/R21/debug-lines", test_debug_lines);
 
   return g_test_run ();
 }

@@ -26,13 +26,6 @@ return_one (NurseryTask *task,
   nursery_task_return_int (task, 1);
 }
 
-static void
-set_flag (gpointer  flag,
-          GObject  *where_the_object_was)
-{
-  *(gboolean *) flag = TRUE;
-}
-
 /* R22 + R20: a cleanup may spawn children, and the group waits for them —
  * also when the cleanups run because the last reference went. */
 
@@ -89,7 +82,7 @@ test_cleanup_spawns_after_last_unref (void)
       gboolean finalized = FALSE;
       CleanupSpawn cs = { 0 };
 
-      g_object_weak_ref (G_OBJECT (group), set_flag, &finalized);
+      g_object_weak_ref (G_OBJECT (group), rel_set_flag, &finalized);
       nursery_group_add_cleanup (group, cleanup_spawns, &cs, count_destroy);
       /* Never waited, no children: the last unref runs the cleanups. */
       g_object_unref (group);
@@ -233,14 +226,6 @@ value_then_cancel (NurseryTask *task,
 }
 
 static void
-store_result (GObject      *source,
-              GAsyncResult *result,
-              gpointer      data)
-{
-  *(GAsyncResult **) data = g_object_ref (result);
-}
-
-static void
 test_value_survives_cancel (void)
 {
   g_autoptr(NurseryGroup) group = nursery_group_new ();
@@ -253,7 +238,7 @@ test_value_survives_cancel (void)
   while (!nursery_task_is_finished (task))
     g_main_context_iteration (NULL, TRUE);
   g_cancellable_cancel (cancelled);
-  nursery_task_wait_async (task, cancelled, store_result, &result);
+  nursery_task_wait_async (task, cancelled, rel_store_result, &result);
   while (result == NULL)
     g_main_context_iteration (NULL, TRUE);
   g_assert_true (nursery_task_wait_finish (task, result, &error));
@@ -277,18 +262,11 @@ count_call (GObject      *source,
 }
 
 static void
-return_if_cancelled_cb (GCancellable *cancellable,
-                        gpointer      task)
-{
-  nursery_task_return_error_if_cancelled (task);
-}
-
-static void
 start_then_linger (NurseryTask *task,
                    gpointer     unused)
 {
   g_cancellable_connect (nursery_task_get_cancellable (task),
-                         G_CALLBACK (return_if_cancelled_cb), task, NULL);
+                         G_CALLBACK (rel_return_if_cancelled_cb), task, NULL);
 }
 
 static void
@@ -300,7 +278,7 @@ test_async_calls_complete_once (void)
   gboolean finalized = FALSE;
   guint starts = 0, task_waits = 0;
 
-  g_object_weak_ref (G_OBJECT (group), set_flag, &finalized);
+  g_object_weak_ref (G_OBJECT (group), rel_set_flag, &finalized);
   nursery_group_start_async (group, "s", start_then_linger, NULL, NULL, cancellable, count_call, &starts);
   nursery_task_wait_async (task, NULL, count_call, &task_waits);
   g_object_unref (group);   /* the start keeps it alive until it completes */
@@ -345,7 +323,7 @@ test_next_leftovers_released (void)
       gboolean finalized = FALSE;
       guint tasks_gone = 0;
 
-      g_object_weak_ref (G_OBJECT (group), set_flag, &finalized);
+      g_object_weak_ref (G_OBJECT (group), rel_set_flag, &finalized);
       for (guint i = 0; i < 3; i++)
         {
           NurseryTask *task = nursery_group_spawn (group, "t", return_one, &finalized, NULL, NULL);
@@ -378,16 +356,16 @@ main (int   argc,
   /* Report every failing scene, not only the first. */
   g_test_set_nonfatal_assertions ();
 
-  g_test_add_func ("/reliability/lifetime/cleanup-spawns/when-joined", test_cleanup_spawns_when_joined);
-  g_test_add_func ("/reliability/lifetime/cleanup-spawns/after-last-unref", test_cleanup_spawns_after_last_unref);
-  g_test_add_func ("/reliability/lifetime/drop-nested-in-parent-cancel-handler/empty",
+  g_test_add_func ("/reliability/lifetime/R22/cleanup-spawns/when-joined", test_cleanup_spawns_when_joined);
+  g_test_add_func ("/reliability/lifetime/R22/cleanup-spawns/after-last-unref", test_cleanup_spawns_after_last_unref);
+  g_test_add_func ("/reliability/lifetime/R14/drop-nested-in-parent-cancel-handler/empty",
                    test_drop_nested_in_parent_cancel_handler);
-  g_test_add_func ("/reliability/lifetime/drop-nested-in-parent-cancel-handler/busy",
+  g_test_add_func ("/reliability/lifetime/R14/drop-nested-in-parent-cancel-handler/busy",
                    test_drop_busy_nested_in_parent_cancel_handler);
-  g_test_add_func ("/reliability/lifetime/drop-in-cancellable-handler", test_drop_in_cancellable_handler);
-  g_test_add_func ("/reliability/lifetime/value-survives-cancel", test_value_survives_cancel);
-  g_test_add_func ("/reliability/lifetime/async-calls-complete-once", test_async_calls_complete_once);
-  g_test_add_func ("/reliability/lifetime/next-leftovers-released", test_next_leftovers_released);
+  g_test_add_func ("/reliability/lifetime/R20/drop-in-cancellable-handler", test_drop_in_cancellable_handler);
+  g_test_add_func ("/reliability/lifetime/R9/value-survives-cancel", test_value_survives_cancel);
+  g_test_add_func ("/reliability/lifetime/R3/async-calls-complete-once", test_async_calls_complete_once);
+  g_test_add_func ("/reliability/lifetime/R25/next-leftovers-released", test_next_leftovers_released);
 
   return g_test_run ();
 }

@@ -2562,7 +2562,7 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
   verbose = rel_env_uint ("NURSERY_MODEL_VERBOSE", 0) != 0;
 
-  g_test_add_func ("/reliability/model/scenarios", test_scenarios);
+  g_test_add_func ("/reliability/model/R7/scenarios", test_scenarios);
 
   return g_test_run ();
 }

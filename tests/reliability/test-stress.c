@@ -190,13 +190,6 @@ thread_body (NurseryTask *task,
     }
 }
 
-static void
-return_if_cancelled_cb (GCancellable *cancellable,
-                        gpointer      task)
-{
-  nursery_task_return_error_if_cancelled (task);
-}
-
 static gboolean
 idle_return_cb (gpointer data)
 {
@@ -236,7 +229,7 @@ ctx_body (NurseryTask *task,
     {
     case KIND_CTX_UNTIL_CANCELLED:
       g_cancellable_connect (nursery_task_get_cancellable (task),
-                             G_CALLBACK (return_if_cancelled_cb), task, NULL);
+                             G_CALLBACK (rel_return_if_cancelled_cb), task, NULL);
       break;
     case KIND_CTX_IDLE_VALUE:
     case KIND_CTX_IDLE_FAIL:
@@ -522,13 +515,6 @@ check_round (Round *r)
     }
 }
 
-static void
-drain (GMainContext *context)
-{
-  while (g_main_context_iteration (context, FALSE))
-    ;
-}
-
 /* Drops every handle and checks that nothing stays alive (R20). */
 static void
 round_free (Round *r)
@@ -537,12 +523,12 @@ round_free (Round *r)
   g_ptr_array_unref (r->finish_order);
   g_clear_object (&r->group);
   g_clear_error (&r->wait_error);
-  drain (r->context);
+  rel_drain (r->context);
   if (g_atomic_int_get (&r->live.alive) != 0)
     g_error ("%d group/task objects still alive after the round", r->live.alive);
 }
 
-/* /reliability/stress/cancel-race */
+/* /reliability/stress/R7/cancel-race */
 
 typedef struct
 {
@@ -706,7 +692,7 @@ test_cancel_race_other_owner (void)
   stress_free (s);
 }
 
-/* /reliability/stress/return-vs-cancel: R9, R13 — a value returned from
+/* /reliability/stress/R13/return-vs-cancel: R9, R13 — a value returned from
  * one thread while another cancels the task (or the group) */
 
 typedef struct
@@ -819,7 +805,7 @@ return_vs_cancel_round (Stress *s,
   rel_run_until (NULL, &rr.wait_done);
   rel_helper_finish (s->group_canceller);
   rel_helper_finish (s->task_canceller);
-  drain (NULL);
+  rel_drain (NULL);
 
   g_assert_cmpint (rr.task_wait_done, ==, 1);
   if (!rr.check_first)
@@ -851,7 +837,7 @@ return_vs_cancel_round (Stress *s,
   g_object_unref (racer);
   g_object_unref (thread_child);
   g_object_unref (group);
-  drain (NULL);
+  rel_drain (NULL);
   g_assert_cmpint (live.alive, ==, 0);
   g_rand_free (rand);
 }
@@ -865,7 +851,7 @@ test_return_vs_cancel (void)
   stress_free (s);
 }
 
-/* /reliability/stress/drop-while-running: R20 — the last reference goes
+/* /reliability/stress/R20/drop-while-running: R20 — the last reference goes
  * while threads return and cancel */
 
 typedef struct
@@ -963,7 +949,7 @@ test_drop_while_running (void)
   stress_free (s);
 }
 
-/* /reliability/stress/waiter-cancel: R10 — waiters' cancellables
+/* /reliability/stress/R10/waiter-cancel: R10 — waiters' cancellables
  * cancelled from another thread while the group closes */
 
 typedef struct
@@ -1060,7 +1046,7 @@ waiter_cancel_round (Stress *s,
     g_main_context_iteration (NULL, TRUE);
   rel_helper_finish (s->group_canceller);
   rel_helper_finish (s->task_canceller);
-  drain (NULL);
+  rel_drain (NULL);
 
   /* R10: both waiters, once each, after every child, same outcome. */
   g_assert_cmpint (w.done, ==, 2);
@@ -1091,7 +1077,7 @@ waiter_cancel_round (Stress *s,
   g_object_add_weak_pointer (G_OBJECT (w.group), (gpointer *) &w.group);
   g_clear_object (&blocker);
   g_object_unref (w.group);
-  drain (NULL);
+  rel_drain (NULL);
   g_assert_null (w.group);
   g_rand_free (rand);
 }
@@ -1105,7 +1091,7 @@ test_waiter_cancel (void)
   stress_free (s);
 }
 
-/* /reliability/stress/nested-cancel: R14 — a nested group's parent
+/* /reliability/stress/R14/nested-cancel: R14 — a nested group's parent
  * cancelled from another thread while the nested group runs or closes */
 
 typedef struct
@@ -1126,7 +1112,7 @@ until_cancelled_body (NurseryTask *task,
                       gpointer     unused)
 {
   g_cancellable_connect (nursery_task_get_cancellable (task),
-                         G_CALLBACK (return_if_cancelled_cb), task, NULL);
+                         G_CALLBACK (rel_return_if_cancelled_cb), task, NULL);
 }
 
 static void
@@ -1270,7 +1256,7 @@ nested_round (Stress *s,
   g_clear_object (&nr.parent);
   g_clear_object (&nr.outer);
   g_clear_object (&nr.parent_cancellable);
-  drain (NULL);
+  rel_drain (NULL);
   g_assert_cmpint (nr.live.alive, ==, 0);
   g_rand_free (nr.rand);
 }
@@ -1284,7 +1270,7 @@ test_nested_cancel (void)
   stress_free (s);
 }
 
-/* /reliability/stress/start-race: R18 — started() from a thread while the
+/* /reliability/stress/R18/start-race: R18 — started() from a thread while the
  * start caller's cancellable is cancelled from another */
 
 typedef struct
@@ -1407,7 +1393,7 @@ start_race_round (Stress *s,
   g_clear_object (&sr.task);
   g_object_unref (sr.cancellable);
   g_object_unref (group);
-  drain (NULL);
+  rel_drain (NULL);
   g_assert_cmpint (live.alive, ==, 0);
   g_rand_free (rand);
 }
@@ -1421,7 +1407,7 @@ test_start_race (void)
   stress_free (s);
 }
 
-/* /reliability/stress/pool-starvation: thread children that wait for
+/* /reliability/stress/R28/pool-starvation: thread children that wait for
  * each other outnumber the GTask pool's ten threads. GLib 2.74 grows the
  * pool slowly (a timer adds a thread when it is saturated), so they all
  * meet eventually; the watchdog fails the test if they never do. */
@@ -1497,14 +1483,14 @@ main (int   argc,
    * thread can ask. */
   (void) rel_error_quark ();
 
-  g_test_add_func ("/reliability/stress/cancel-race", test_cancel_race);
-  g_test_add_func ("/reliability/stress/cancel-race-other-owner", test_cancel_race_other_owner);
-  g_test_add_func ("/reliability/stress/return-vs-cancel", test_return_vs_cancel);
-  g_test_add_func ("/reliability/stress/drop-while-running", test_drop_while_running);
-  g_test_add_func ("/reliability/stress/waiter-cancel", test_waiter_cancel);
-  g_test_add_func ("/reliability/stress/nested-cancel", test_nested_cancel);
-  g_test_add_func ("/reliability/stress/start-race", test_start_race);
-  g_test_add_func ("/reliability/stress/pool-starvation", test_pool_starvation);
+  g_test_add_func ("/reliability/stress/R7/cancel-race", test_cancel_race);
+  g_test_add_func ("/reliability/stress/R7/cancel-race-other-owner", test_cancel_race_other_owner);
+  g_test_add_func ("/reliability/stress/R13/return-vs-cancel", test_return_vs_cancel);
+  g_test_add_func ("/reliability/stress/R20/drop-while-running", test_drop_while_running);
+  g_test_add_func ("/reliability/stress/R10/waiter-cancel", test_waiter_cancel);
+  g_test_add_func ("/reliability/stress/R14/nested-cancel", test_nested_cancel);
+  g_test_add_func ("/reliability/stress/R18/start-race", test_start_race);
+  g_test_add_func ("/reliability/stress/R28/pool-starvation", test_pool_starvation);
 
   return g_test_run ();
 }

@@ -77,13 +77,6 @@ child_return_one (NurseryTask *task,
   nursery_task_return_int (task, 1);
 }
 
-static void
-drain (void)
-{
-  while (g_main_context_iteration (NULL, FALSE))
-    ;
-}
-
 /* R30 (1): a worker cancels the group and drops the last reference while
  * the owner runs the batch that cancel scheduled. */
 
@@ -157,7 +150,7 @@ test_drop_while_parent_cancelled (void)
       rel_spin (g_rand_int_range (rand, 0, 4000));
       g_object_unref (group);
       rel_helper_finish (helper);
-      drain ();
+      rel_drain (NULL);
       rel_watchdog_kick (watchdog, "round %u", i);
     }
   finalized_settle (&f);
@@ -260,7 +253,7 @@ test_rename_while_cancelled (void)
       for (guint j = 0; j < 20; j++)
         nursery_group_set_name (group, j % 2 ? "odd name, long enough to reallocate" : "even");
       rel_helper_finish (helper);
-      drain ();
+      rel_drain (NULL);
     }
   g_log_set_debug_enabled (FALSE);
   rel_helper_free (helper);
@@ -437,7 +430,7 @@ test_deadline_after_return_changes_nothing (void)
 
   /* Returned, not reported (its function still runs): the deadline fires. */
   nursery_task_set_deadline (task, 0);
-  drain ();
+  rel_drain (NULL);
   g_mutex_lock (&gate.lock);
   gate.go = TRUE;
   g_cond_broadcast (&gate.cond);
@@ -455,22 +448,14 @@ test_deadline_after_return_changes_nothing (void)
  * setter. */
 
 static void
-count_notify (GObject    *object,
-              GParamSpec *pspec,
-              gpointer    counter)
-{
-  (*(guint *) counter)++;
-}
-
-static void
 test_task_setters_defer_notify (void)
 {
   g_autoptr(NurseryGroup) group = nursery_group_new ();
   g_autoptr(NurseryTask) task = nursery_group_spawn (group, "waits", child_until_cancelled, NULL, NULL, NULL);
   guint shielded = 0, deadline = 0;
 
-  g_signal_connect (task, "notify::shielded", G_CALLBACK (count_notify), &shielded);
-  g_signal_connect (task, "notify::deadline", G_CALLBACK (count_notify), &deadline);
+  g_signal_connect (task, "notify::shielded", G_CALLBACK (rel_count_notify), &shielded);
+  g_signal_connect (task, "notify::deadline", G_CALLBACK (rel_count_notify), &deadline);
 
   nursery_task_set_shielded (task, TRUE);
   g_assert_cmpuint (shielded, ==, 0);
@@ -478,13 +463,13 @@ test_task_setters_defer_notify (void)
   nursery_task_set_timeout (task, (GTimeSpan) G_USEC_PER_SEC * 3600);
   nursery_task_clear_deadline (task);
   g_assert_cmpuint (deadline, ==, 0);
-  drain ();
+  rel_drain (NULL);
   g_assert_cmpuint (shielded, ==, 1);
   g_assert_cmpuint (deadline, ==, 1);  /* once per batch */
 
   nursery_task_set_shielded (task, FALSE);
   g_assert_cmpuint (shielded, ==, 1);
-  drain ();
+  rel_drain (NULL);
   g_assert_cmpuint (shielded, ==, 2);
   nursery_group_cancel (group);
   g_assert_true (nursery_group_wait (group, NULL, NULL));
@@ -519,7 +504,7 @@ test_counters_add_up_when_cancelled (void)
   g_signal_connect (group, "task-finished", G_CALLBACK (check_counters), &c);
   g_object_unref (nursery_group_spawn (group, "runs", child_until_cancelled, NULL, NULL, NULL));
   c.spawned++;
-  drain ();
+  rel_drain (NULL);
   nursery_group_cancel (group);
   for (guint i = 0; i < 5; i++)
     {
@@ -829,7 +814,7 @@ test_teardown_stress (gconstpointer data)
       while (g_atomic_pointer_get (&h->group) != NULL)
         g_main_context_iteration (NULL, FALSE);
       rel_helper_finish (helper);
-      drain ();
+      rel_drain (NULL);
       rel_watchdog_kick (watchdog, "round %u", i);
     }
   finalized_settle (&f);
