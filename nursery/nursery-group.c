@@ -52,6 +52,7 @@
 #include "nursery-error.h"
 #include "nursery-group-private.h"
 #include "nursery-pool-private.h"
+#include "nursery-refuse-private.h"
 #include "nursery-task-list-private.h"
 #include "nursery-task-private.h"
 #include "nursery-waiters-private.h"
@@ -1574,8 +1575,7 @@ spawn (NurseryGroup    *self,
   if (g_atomic_int_get (&self->state) == NURSERY_GROUP_CLOSED)
     {
       /* R4: refused, and nothing leaks. */
-      if (destroy != NULL)
-        destroy (user_data);
+      _nursery_refuse_drop (destroy, user_data);
       g_set_error (error, NURSERY_ERROR, NURSERY_ERROR_CLOSED,
                    "Group “%s” is closed; it takes no more children",
                    self->name != NULL ? self->name : "(unnamed)");
@@ -1601,17 +1601,6 @@ spawn (NurseryGroup    *self,
     g_ptr_array_add (self->list_additions, g_object_ref (task));
 
   return g_object_ref (task);
-}
-
-static gboolean
-spawn_args_valid (NurseryGroup     *self,
-                  NurseryTaskFunc   func,
-                  GError          **error)
-{
-  g_return_val_if_fail (NURSERY_IS_GROUP (self), FALSE);
-  g_return_val_if_fail (func != NULL, FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-  return TRUE;
 }
 
 /**
@@ -1650,13 +1639,10 @@ nursery_group_spawn (NurseryGroup     *self,
                      GDestroyNotify    destroy,
                      GError          **error)
 {
-  if (!spawn_args_valid (self, func, error))
-    {
-      /* R24: refused, but the user data is not lost. */
-      if (destroy != NULL)
-        destroy (user_data);
-      return NULL;
-    }
+  /* R24: refused, but the user data is not lost. */
+  NURSERY_REFUSE_UNLESS (NURSERY_IS_GROUP (self), destroy, user_data, NULL);
+  NURSERY_REFUSE_UNLESS (func != NULL, destroy, user_data, NULL);
+  NURSERY_REFUSE_UNLESS (error == NULL || *error == NULL, destroy, user_data, NULL);
 
   return spawn (self, name, func, user_data, destroy, FALSE, error);
 }
@@ -1698,19 +1684,15 @@ nursery_group_spawn_in_thread (NurseryGroup     *self,
                                GDestroyNotify    destroy,
                                GError          **error)
 {
-  if (!spawn_args_valid (self, func, error))
-    {
-      /* R24: refused, but the user data is not lost. */
-      if (destroy != NULL)
-        destroy (user_data);
-      return NULL;
-    }
+  /* R24: refused, but the user data is not lost. */
+  NURSERY_REFUSE_UNLESS (NURSERY_IS_GROUP (self), destroy, user_data, NULL);
+  NURSERY_REFUSE_UNLESS (func != NULL, destroy, user_data, NULL);
+  NURSERY_REFUSE_UNLESS (error == NULL || *error == NULL, destroy, user_data, NULL);
   if (_nursery_callback_is_gjs (func))
     {
       /* GJS would skip the function on the worker, and the child would
        * succeed without having run (R2): refused, clearly. */
-      if (destroy != NULL)
-        destroy (user_data);
+      _nursery_refuse_drop (destroy, user_data);
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
                            "GJS cannot run JavaScript on a worker thread: spawn an async "
                            "function with spawn() instead (see the nursery.js module)");
@@ -2469,15 +2451,6 @@ nursery_group_get_deadline (NurseryGroup *self)
 
 /* Start handshake (R18) */
 
-static gboolean
-start_args_valid (NurseryGroup    *self,
-                  NurseryTaskFunc  func,
-                  GCancellable    *cancellable)
-{
-  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
-  return spawn_args_valid (self, func, NULL);
-}
-
 /**
  * nursery_group_start_async:
  * @self: a group that is not closed
@@ -2515,13 +2488,10 @@ nursery_group_start_async (NurseryGroup        *self,
   g_autoptr(NurseryTask) task = NULL;
   GError *error = NULL;
 
-  if (!start_args_valid (self, func, cancellable))
-    {
-      /* R24: refused, but the user data is not lost. */
-      if (destroy != NULL)
-        destroy (user_data);
-      return;
-    }
+  /* R24: refused, but the user data is not lost. */
+  NURSERY_REFUSE_UNLESS (cancellable == NULL || G_IS_CANCELLABLE (cancellable), destroy, user_data, );
+  NURSERY_REFUSE_UNLESS (NURSERY_IS_GROUP (self), destroy, user_data, );
+  NURSERY_REFUSE_UNLESS (func != NULL, destroy, user_data, );
 
   starter = g_task_new (self, NULL, callback, callback_data);
   g_task_set_source_tag (starter, nursery_group_start_async);
@@ -2673,14 +2643,10 @@ nursery_group_add_cleanup (NurseryGroup       *self,
 {
   Cleanup *cleanup;
 
-  if (!NURSERY_IS_GROUP (self) || func == NULL || nursery_group_is_closed (self))
-    {
-      if (destroy != NULL)
-        destroy (user_data);
-      g_return_if_fail (NURSERY_IS_GROUP (self));
-      g_return_if_fail (func != NULL);
-      g_return_if_fail (!nursery_group_is_closed (self));
-    }
+  /* R24: refused, but the user data is not lost. */
+  NURSERY_REFUSE_UNLESS (NURSERY_IS_GROUP (self), destroy, user_data, );
+  NURSERY_REFUSE_UNLESS (func != NULL, destroy, user_data, );
+  NURSERY_REFUSE_UNLESS (!nursery_group_is_closed (self), destroy, user_data, );
 
   cleanup = g_new (Cleanup, 1);
   cleanup->func = func;
