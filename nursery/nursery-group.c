@@ -51,6 +51,7 @@
 #include "nursery-enums.h"
 #include "nursery-error.h"
 #include "nursery-group-private.h"
+#include "nursery-group-stream-private.h"
 #include "nursery-pool-private.h"
 #include "nursery-refuse-private.h"
 #include "nursery-task-list-private.h"
@@ -125,10 +126,7 @@ struct _NurseryGroup
   GPtrArray      *errors;       /* (element-type GError): copies, in order */
   NurseryTask    *winner;
   GSList         *waiters;
-  GQueue          next_waiters; /* NextWaiter of nursery_group_next_async() */
-  GQueue          completed;    /* finished tasks not taken by next_async() yet */
-  NurseryTaskList *task_list;   /* created by the first list_tasks() */
-  GPtrArray      *list_additions; /* spawned since the last batch, for task_list */
+  NurseryGroupStream stream;    /* next_async() and list_tasks() (R27) */
   GSList         *cleanups;     /* Cleanup, most recent first (R22) */
   GPtrArray      *signal_sources;
   gint64          create_time;
@@ -139,7 +137,6 @@ struct _NurseryGroup
   gulong          parent_handler;
   gboolean        in_batch;     /* its source is dispatching: wait() would hang */
   guint           errors_observed : 1;
-  guint           tracking_completions : 1;  /* since the first next_async() */
 
   int             state;        /* NurseryGroupState, atomic */
   guint           dirty;        /* atomic: property bits to notify */
@@ -332,6 +329,42 @@ set_state (NurseryGroup      *self,
 {
   g_atomic_int_set (&self->state, state);
   mark_dirty (self, BIT (PROP_STATE) | (state == NURSERY_GROUP_CLOSED ? BIT (PROP_CLOSED) : 0));
+}
+
+/* What the completion stream (nursery-group-stream.c) needs of its group,
+ * on the owner context. */
+
+NurseryGroupStream *
+_nursery_group_get_stream (NurseryGroup *self)
+{
+  return &self->stream;
+}
+
+void
+_nursery_group_schedule (NurseryGroup *self)
+{
+  schedule (self);
+}
+
+/* next_async() joins the group as wait_async() does (R6). */
+void
+_nursery_group_begin_join (NurseryGroup *self)
+{
+  if (nursery_group_get_state (self) == NURSERY_GROUP_OPEN)
+    set_state (self, NURSERY_GROUP_JOINING);
+}
+
+/* The unfinished children, in spawn order, each with a reference. */
+GPtrArray *
+_nursery_group_ref_unfinished (NurseryGroup *self)
+{
+  GPtrArray *unfinished = g_ptr_array_new_with_free_func (g_object_unref);
+
+  g_mutex_lock (&self->anchor->lock);
+  for (GList *l = self->unfinished.head; l != NULL; l = l->next)
+    g_ptr_array_add (unfinished, g_object_ref (l->data));
+  g_mutex_unlock (&self->anchor->lock);
+  return unfinished;
 }
 
 /* Cancellation */
@@ -601,8 +634,7 @@ report_finished (NurseryGroup *self,
     }
   /* Its cleanups are spawned before it is reported: the group waits for them. */
   _nursery_task_spawn_cleanups (task, self, outcome);
-  if (self->task_list != NULL)
-    _nursery_task_list_remove (self->task_list, task);
+  _nursery_group_stream_unlist (&self->stream, task);
   g_signal_emit (self, signals[TASK_FINISHED], 0, task);
   /* The user data outlives task-finished, so its handlers can read it. */
   _nursery_task_release (task);
@@ -611,27 +643,11 @@ report_finished (NurseryGroup *self,
     cancel_with_cause (self, consequence);
 
   /* Its queue link is free now: the next_async() queue reuses it. */
-  if (self->tracking_completions && ordinary)
-    g_queue_push_tail_link (&self->completed, &task->queue_link);
-  else
+  if (!(ordinary && _nursery_group_stream_take (&self->stream, task)))
     g_object_unref (task);
 }
 
 /* The batch */
-
-/* R27: the tasks a batch is about to report leave the live list first,
- * one items-changed per contiguous range, so whoever hears that a task
- * finished already sees the list without it. */
-static void
-unlist_tasks (NurseryGroup *self,
-              GQueue       *tasks)
-{
-  if (self->task_list == NULL)
-    return;
-  for (GList *l = tasks->head; l != NULL; l = l->next)
-    _nursery_task_list_remove (self->task_list, l->data);
-  _nursery_task_list_flush (self->task_list);
-}
 
 static void
 finish_doomed (NurseryGroup *self)
@@ -643,7 +659,7 @@ finish_doomed (NurseryGroup *self)
   doomed = self->doomed;
   g_queue_init (&self->doomed);
   g_mutex_unlock (&self->anchor->lock);
-  unlist_tasks (self, &doomed);
+  _nursery_group_stream_unlist_many (&self->stream, &doomed);
 
   while ((link = g_queue_pop_head_link (&doomed)) != NULL)
     {
@@ -713,7 +729,7 @@ start_pending (NurseryGroup *self)
   if (starting.length == 0 && doomed.length == 0)
     return;
   mark_dirty (self, BIT (PROP_N_RUNNING) | BIT (PROP_N_PENDING));
-  unlist_tasks (self, &doomed);
+  _nursery_group_stream_unlist_many (&self->stream, &doomed);
 
   while ((link = g_queue_pop_head_link (&doomed)) != NULL)
     {
@@ -781,7 +797,7 @@ report_returned (NurseryGroup *self)
 
   if (returned.length == 0)
     return;
-  unlist_tasks (self, &returned);
+  _nursery_group_stream_unlist_many (&self->stream, &returned);
   mark_dirty (self, BIT (PROP_N_RUNNING));
 
   while ((link = g_queue_pop_head_link (&returned)) != NULL)
@@ -848,89 +864,6 @@ maybe_close (NurseryGroup *self)
   error = outcome_error (self);
   _nursery_waiters_complete (&self->waiters, error);
   g_clear_error (&error);
-}
-
-/* next_async(): finished children, in completion order */
-
-typedef struct
-{
-  GTask        *task;
-  GCancellable *cancellable;
-  gulong        handler_id;
-} NextWaiter;
-
-static void
-next_waiter_complete (NextWaiter  *waiter,
-                      NurseryTask *finished,
-                      GError      *error)
-{
-  /* Disconnected on the owner context with no lock held: never from
-   * inside the handler, which would deadlock. */
-  if (waiter->handler_id != 0)
-    g_cancellable_disconnect (waiter->cancellable, waiter->handler_id);
-  g_clear_object (&waiter->cancellable);
-  if (error != NULL)
-    g_task_return_error (waiter->task, error);
-  else
-    g_task_return_pointer (waiter->task, finished, g_object_unref);
-  g_object_unref (waiter->task);
-  g_free (waiter);
-}
-
-/* Hands finished tasks to next_async() callers, oldest caller first. A
- * caller whose cancellable was cancelled takes no task (none is lost). */
-static void
-serve_next (NurseryGroup *self)
-{
-  NextWaiter *waiter;
-
-  while ((waiter = g_queue_peek_head (&self->next_waiters)) != NULL)
-    {
-      if (g_cancellable_is_cancelled (waiter->cancellable))
-        {
-          g_queue_pop_head (&self->next_waiters);
-          next_waiter_complete (waiter, NULL,
-                                g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                                                     "Waiting for the next task was cancelled"));
-        }
-      else if (self->completed.length > 0)
-        {
-          GList *link = g_queue_pop_head_link (&self->completed);
-
-          g_queue_pop_head (&self->next_waiters);
-          next_waiter_complete (waiter, link->data, NULL);
-        }
-      else if (nursery_group_is_closed (self))
-        {
-          g_queue_pop_head (&self->next_waiters);
-          next_waiter_complete (waiter, NULL, NULL);
-        }
-      else
-        break;
-    }
-}
-
-static void
-next_waiter_cancelled_cb (GCancellable *cancellable,
-                          gpointer      data)
-{
-  /* Any thread: the batch answers the waiter on the owner context. */
-  schedule (data);
-}
-
-/* list_tasks(): the children spawned since the last batch join the model
- * here, so the model only changes inside a batch, never inside spawn(). */
-static void
-add_to_task_list (NurseryGroup *self)
-{
-  g_autoptr(GPtrArray) additions = NULL;
-
-  if (self->list_additions == NULL || self->list_additions->len == 0)
-    return;
-  additions = g_steal_pointer (&self->list_additions);
-  self->list_additions = g_ptr_array_new_with_free_func (g_object_unref);
-  /* R27: one items-changed for all of them. */
-  _nursery_task_list_append_many (self->task_list, additions);
 }
 
 /* R21: the task setters' notifications, emitted here rather than inside
@@ -1006,16 +939,15 @@ run_batch (NurseryGroup *self)
   /* User code runs below (signals, notifies, destroy notifies, cleanups,
    * async callbacks); a blocking wait() from there would never return. */
   self->in_batch = TRUE;
-  add_to_task_list (self);
+  _nursery_group_stream_add_spawned (&self->stream);
   deliver_started (self);
   finish_doomed (self);
   start_pending (self);
   report_returned (self);
   maybe_close (self);
-  serve_next (self);
+  _nursery_group_stream_serve (&self->stream, self);
   flush_task_notifications (self);
-  if (self->task_list != NULL)
-    _nursery_task_list_flush (self->task_list);
+  _nursery_group_stream_flush_list (&self->stream);
   flush_notifications (self);
   self->in_batch = FALSE;
 
@@ -1151,16 +1083,6 @@ warn_unobserved_failures (NurseryGroup *self)
              first->message);
 }
 
-/* The links are the tasks' own (queue_link): pop them, never free them. */
-static void
-release_completed (NurseryGroup *self)
-{
-  GList *link;
-
-  while ((link = g_queue_pop_head_link (&self->completed)) != NULL)
-    g_object_unref (link->data);
-}
-
 static void
 nursery_group_finalize (GObject *object)
 {
@@ -1181,9 +1103,7 @@ nursery_group_finalize (GObject *object)
   g_clear_pointer (&self->failed_names, g_ptr_array_unref);
   g_clear_pointer (&self->started, g_ptr_array_unref);
   g_clear_pointer (&self->task_notifies, g_ptr_array_unref);
-  release_completed (self);
-  g_clear_pointer (&self->list_additions, g_ptr_array_unref);
-  g_clear_object (&self->task_list);
+  _nursery_group_stream_clear (&self->stream);
   g_clear_object (&self->winner);
   g_clear_pointer (&self->name, g_free);
   g_clear_pointer (&self->context, g_main_context_unref);
@@ -1597,8 +1517,7 @@ spawn (NurseryGroup    *self,
   counter_add (&self->n_pending, 1);
   counter_add (&self->n_spawned, 1);
   mark_dirty (self, BIT (PROP_N_PENDING) | BIT (PROP_N_SPAWNED));
-  if (self->task_list != NULL)
-    g_ptr_array_add (self->list_additions, g_object_ref (task));
+  _nursery_group_stream_spawned (&self->stream, task);
 
   return g_object_ref (task);
 }
@@ -2763,131 +2682,6 @@ nursery_group_dump_tree (NurseryGroup *self)
   out = g_string_new (NULL);
   dump_group (self, out, "", g_get_monotonic_time ());
   return g_string_free (out, FALSE);
-}
-
-/* Completion order and the live task list */
-
-/**
- * nursery_group_next_async:
- * @self: a group
- * @cancellable: (nullable): cancelling it gives up this call only: it
- *   completes with `G_IO_ERROR_CANCELLED` and takes no task
- * @callback: (scope async): called on the owner context with the next
- *   finished task
- * @user_data: (closure): data for @callback
- *
- * Waits for the next child to finish and hands it over: every child that
- * finishes from the first call on is handed over exactly once, in
- * completion order, to the callers in the order they called (Tokio's
- * `JoinSet::join_next`, Python's `as_completed`). Like
- * [method@Nursery.Group.wait_async] it joins the group: the group closes
- * when every child has finished, and once it is closed and every finished
- * task has been handed over, the call gives %NULL:
- *
- * ```vala
- * Nursery.Task? task;
- * while ((task = yield group.next_async (null)) != null)
- *   print ("%s finished\n", task.get_name ());
- * ```
- *
- * Children are handed over only from the first call on, so make it before
- * returning to the main loop after spawning (a loop like the one above
- * does). A start child that finishes before calling started() reports to
- * its start caller instead. Works alongside
- * [signal@Nursery.Group::task-finished]. Call it on the owner context.
- *
- * Since: 1.0
- */
-void
-nursery_group_next_async (NurseryGroup        *self,
-                          GCancellable        *cancellable,
-                          GAsyncReadyCallback  callback,
-                          gpointer             user_data)
-{
-  NextWaiter *waiter;
-
-  g_return_if_fail (NURSERY_IS_GROUP (self));
-  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
-
-  waiter = g_new0 (NextWaiter, 1);
-  waiter->task = g_task_new (self, NULL, callback, user_data);
-  g_task_set_source_tag (waiter->task, nursery_group_next_async);
-  g_task_set_name (waiter->task, "nursery_group_next_async");
-  self->tracking_completions = TRUE;
-  if (nursery_group_get_state (self) == NURSERY_GROUP_OPEN)
-    set_state (self, NURSERY_GROUP_JOINING);
-
-  g_queue_push_tail (&self->next_waiters, waiter);
-  if (cancellable != NULL)
-    {
-      waiter->cancellable = g_object_ref (cancellable);
-      waiter->handler_id = g_cancellable_connect (cancellable, G_CALLBACK (next_waiter_cancelled_cb),
-                                                  self, NULL);
-    }
-  schedule (self);
-}
-
-/**
- * nursery_group_next_finish:
- * @self: a group
- * @result: the result given to the callback
- * @error: return location for `G_IO_ERROR_CANCELLED`
- *
- * Finishes [method@Nursery.Group.next_async].
- *
- * Returns: (transfer full) (nullable): the next finished task, or %NULL
- *   when the group is closed and every task was handed over (or on error)
- *
- * Since: 1.0
- */
-NurseryTask *
-nursery_group_next_finish (NurseryGroup  *self,
-                           GAsyncResult  *result,
-                           GError       **error)
-{
-  g_return_val_if_fail (NURSERY_IS_GROUP (self), NULL);
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == nursery_group_next_async, NULL);
-
-  return g_task_propagate_pointer (G_TASK (result), error);
-}
-
-/**
- * nursery_group_list_tasks:
- * @self: a group
- *
- * The group's unfinished tasks, in spawn order, as a live list model for
- * `GtkListView` and friends: children appear on the batch after their
- * spawn and disappear when they finish, with `items-changed` on the owner
- * context. A batch announces its changes in ranges ([R27](rules.html#R27)): one
- * `items-changed` for the children it adds, one per contiguous range of
- * positions for the children it reports finished, emitted before anybody
- * hears that they finished. The list exists only once somebody asked for
- * it; then each change costs O(log n).
- *
- * Returns: (transfer full): a list model of [class@Nursery.Task]
- *
- * Since: 1.0
- */
-GListModel *
-nursery_group_list_tasks (NurseryGroup *self)
-{
-  g_return_val_if_fail (NURSERY_IS_GROUP (self), NULL);
-
-  if (self->task_list == NULL)
-    {
-      g_autoptr(GPtrArray) unfinished = g_ptr_array_new_with_free_func (g_object_unref);
-
-      g_mutex_lock (&self->anchor->lock);
-      for (GList *l = self->unfinished.head; l != NULL; l = l->next)
-        g_ptr_array_add (unfinished, g_object_ref (l->data));
-      g_mutex_unlock (&self->anchor->lock);
-
-      self->task_list = _nursery_task_list_new ();
-      self->list_additions = g_ptr_array_new_with_free_func (g_object_unref);
-      _nursery_task_list_append_many (self->task_list, unfinished);
-    }
-  return g_object_ref (G_LIST_MODEL (self->task_list));
 }
 
 /* Real applications: failures with their task, counters, signals (R21, R22, R29) */
