@@ -8,15 +8,27 @@
  *
  * A group is bound to its owner context (the thread-default GMainContext
  * when it was created) and does all of its bookkeeping there, in one
- * GSource of its own: each dispatch of that source is a *batch* that
- *   1. finishes the children cancelled before they started (R5),
- *   2. starts the pending children in spawn order, as many as
+ * GSource of its own: each dispatch of that source is a *batch*, and
+ * run_batch() reads as this list. A batch
+ *   1. adds the children spawned since the last batch to the
+ *      list_tasks() model, if somebody asked for one (R27),
+ *   2. hands each started() value to its start caller (R18),
+ *   3. finishes the children cancelled before they started (R5),
+ *   4. starts the pending children in spawn order, as many as
  *      max-concurrent allows (R1, R19),
- *   3. reports the children that returned since the last batch, in
- *      completion order: counters, errors, policy, `task-finished`,
- *   4. closes the group if it is joining and no child is left (R6), and
- *      completes its waiters with the outcome (R7),
- *   5. emits the property notifications the batch caused, once each.
+ *   5. reports the children that returned since the last batch, in
+ *      completion order: counters, errors, policy, `task-finished`
+ *      (R3, R7, R8, R11, R29),
+ *   6. closes the group if it is joining and no child is left: runs the
+ *      exit stack (R22), then completes its waiters with the outcome
+ *      (R6, R7),
+ *   7. hands finished children to next_async() callers (R25, in
+ *      nursery-group-stream.c),
+ *   8. emits the notifications the batch caused, once each: the tasks'
+ *      properties, the list model's items-changed, the group's
+ *      properties (R21, R27),
+ * then schedules itself again if children wait for a free slot, and lets
+ * a dropped group go once it is closed (R20, R30).
  * So nothing is ever reported from inside the call that caused it, one
  * dispatch starts any number of children, and per child the group costs
  * one GObject and a few pointer moves (no GSource, no signal connection).
@@ -24,9 +36,9 @@
  * States: open → joining (somebody waits) → closed (joining and no child
  * left). Cancellation is orthogonal and happens once, for the first
  * cause: an explicit cancel, a failure under fail-fast, a race won, a
- * waiter's cancellable, or the last reference dropped. Cancelling walks
- * the unfinished children once (R12); each child's cancellable exists
- * only if somebody asked for it.
+ * waiter's cancellable, a deadline, the parent, a Unix signal, or the
+ * last reference dropped. Cancelling walks the unfinished children once
+ * (R12); each child's cancellable exists only if somebody asked for it.
  *
  * Threads: tasks return and anything may cancel from any thread (R23).
  * The queues and the cancellation state are guarded by the anchor's lock;
@@ -37,6 +49,11 @@
  * Lifetime: tasks do not hold their group. When the last reference to a
  * group with unfinished children is dropped, dispose cancels them and
  * keeps the group alive until the last one has finished (R20).
+ *
+ * The file follows that order: the mechanisms (anchor, scheduling,
+ * cancellation, reporting, the batch), the GObject, then one section per
+ * feature with its internals beside its public API, each titled with its
+ * rules (docs/rules.md). The rules are cited by number throughout.
  */
 
 #include "config.h"
@@ -224,14 +241,13 @@ static guint signals[N_SIGNALS];
  */
 G_DEFINE_FINAL_TYPE (NurseryGroup, nursery_group, G_TYPE_OBJECT)
 
-
 static const char *
 group_name (NurseryGroup *self)
 {
   return self->name != NULL ? self->name : "(unnamed)";
 }
 
-/* The anchor */
+/* The anchor and the counters */
 
 static NurseryAnchor *
 nursery_anchor_new (NurseryGroup *group)
@@ -275,7 +291,7 @@ counter_get (guint *counter)
   return (guint) g_atomic_int_get ((gint *) counter);
 }
 
-/* Scheduling and notification */
+/* Scheduling and notification (R21) */
 
 static void
 schedule_locked (NurseryGroup *self)
@@ -367,14 +383,13 @@ _nursery_group_ref_unfinished (NurseryGroup *self)
   return unfinished;
 }
 
-/* Cancellation */
+/* Cancellation (R11–R13) */
 
 static void
 cancel_and_unref (gpointer data)
 {
   _nursery_cancel_take (data);
 }
-
 
 /* R5: a task cancelled before it started leaves the pending queue at
  * once, so it finishes on the next batch even when the concurrency limit
@@ -483,7 +498,49 @@ _nursery_group_task_started_locked (NurseryGroup *self,
   schedule_locked (self);
 }
 
-/* Reporting completions */
+/**
+ * nursery_group_cancel:
+ * @self: a group
+ *
+ * Cancels the group: every child's cancellable is cancelled and children
+ * that have not started finish as cancelled without running ([R5](rules.html#R5),
+ * [R12](rules.html#R12)). The group still waits for its running children. Idempotent, and
+ * safe to call from any thread; does nothing once the group is closed.
+ *
+ * Since: 1.0
+ */
+void
+nursery_group_cancel (NurseryGroup *self)
+{
+  g_return_if_fail (NURSERY_IS_GROUP (self));
+
+  cancel_with_cause (self, CANCEL_EXPLICIT);
+}
+
+/**
+ * nursery_group_is_cancelled:
+ * @self: a group
+ *
+ * Whether the group has been cancelled, for any reason. Thread-safe.
+ *
+ * Returns: %TRUE once the group was cancelled
+ *
+ * Since: 1.0
+ */
+gboolean
+nursery_group_is_cancelled (NurseryGroup *self)
+{
+  gboolean cancelled;
+
+  g_return_val_if_fail (NURSERY_IS_GROUP (self), FALSE);
+
+  g_mutex_lock (&self->anchor->lock);
+  cancelled = self->cancel_cause != CANCEL_NONE;
+  g_mutex_unlock (&self->anchor->lock);
+  return cancelled;
+}
+
+/* Reporting completions (R3, R7, R8, R11, R29) */
 
 static GError *signal_error (NurseryGroup *self, const char *name);
 
@@ -647,7 +704,7 @@ report_finished (NurseryGroup *self,
     g_object_unref (task);
 }
 
-/* The batch */
+/* The batch: run_batch() is the table of contents */
 
 static void
 finish_doomed (NurseryGroup *self)
@@ -1463,7 +1520,7 @@ nursery_group_init (NurseryGroup *self)
   g_source_attach (self->source, self->context);
 }
 
-/* Public API */
+/* Spawning (R1–R5, R24) */
 
 /**
  * nursery_group_new:
@@ -1620,6 +1677,8 @@ nursery_group_spawn_in_thread (NurseryGroup     *self,
 
   return spawn (self, name, func, user_data, destroy, TRUE, error);
 }
+
+/* Joining and the outcome (R6–R8, R10) */
 
 /**
  * nursery_group_wait_async:
@@ -1781,48 +1840,6 @@ nursery_group_wait (NurseryGroup  *self,
 }
 
 /**
- * nursery_group_cancel:
- * @self: a group
- *
- * Cancels the group: every child's cancellable is cancelled and children
- * that have not started finish as cancelled without running ([R5](rules.html#R5),
- * [R12](rules.html#R12)). The group still waits for its running children. Idempotent, and
- * safe to call from any thread; does nothing once the group is closed.
- *
- * Since: 1.0
- */
-void
-nursery_group_cancel (NurseryGroup *self)
-{
-  g_return_if_fail (NURSERY_IS_GROUP (self));
-
-  cancel_with_cause (self, CANCEL_EXPLICIT);
-}
-
-/**
- * nursery_group_is_cancelled:
- * @self: a group
- *
- * Whether the group has been cancelled, for any reason. Thread-safe.
- *
- * Returns: %TRUE once the group was cancelled
- *
- * Since: 1.0
- */
-gboolean
-nursery_group_is_cancelled (NurseryGroup *self)
-{
-  gboolean cancelled;
-
-  g_return_val_if_fail (NURSERY_IS_GROUP (self), FALSE);
-
-  g_mutex_lock (&self->anchor->lock);
-  cancelled = self->cancel_cause != CANCEL_NONE;
-  g_mutex_unlock (&self->anchor->lock);
-  return cancelled;
-}
-
-/**
  * nursery_group_is_closed:
  * @self: a group
  *
@@ -1883,6 +1900,8 @@ nursery_group_get_errors (NurseryGroup *self)
     g_ptr_array_add (copy, g_error_copy (g_ptr_array_index (self->errors, i)));
   return copy;
 }
+
+/* Properties and counters (R11, R19, R21) */
 
 /**
  * nursery_group_get_name:
@@ -2118,6 +2137,60 @@ nursery_group_get_n_failed (NurseryGroup *self)
   g_return_val_if_fail (NURSERY_IS_GROUP (self), 0);
 
   return self->n_failed;
+}
+
+/**
+ * nursery_group_get_n_succeeded:
+ * @self: a group
+ *
+ * How many children have succeeded; see [property@Nursery.Group:n-succeeded].
+ *
+ * Returns: the count
+ *
+ * Since: 1.0
+ */
+guint
+nursery_group_get_n_succeeded (NurseryGroup *self)
+{
+  g_return_val_if_fail (NURSERY_IS_GROUP (self), 0);
+
+  return self->n_succeeded;
+}
+
+/**
+ * nursery_group_get_n_cancelled:
+ * @self: a group
+ *
+ * How many children have finished cancelled.
+ *
+ * Returns: the count
+ *
+ * Since: 1.0
+ */
+guint
+nursery_group_get_n_cancelled (NurseryGroup *self)
+{
+  g_return_val_if_fail (NURSERY_IS_GROUP (self), 0);
+
+  return self->n_cancelled;
+}
+
+/**
+ * nursery_group_get_n_spawned:
+ * @self: a group
+ *
+ * How many children have been spawned so far.
+ *
+ * Returns: the count
+ *
+ * Since: 1.0
+ */
+guint
+nursery_group_get_n_spawned (NurseryGroup *self)
+{
+  g_return_val_if_fail (NURSERY_IS_GROUP (self), 0);
+
+  return self->n_spawned;
 }
 
 /* Nesting (R14) and shielding (R15) */
@@ -2474,15 +2547,74 @@ nursery_group_start_finish (NurseryGroup  *self,
   return task != NULL ? g_object_ref (task) : NULL;
 }
 
-/* Graceful shutdown and the exit stack (R22) */
-
-static void signal_received (NurseryGroup *self, int signum);
+/* Unix signals and the exit stack (R22) */
 
 typedef struct
 {
   NurseryGroup *group;   /* the source is destroyed before the group goes */
   int           signum;
 } SignalWatch;
+
+static const char *
+signal_name (int signum)
+{
+  switch (signum)
+    {
+    case SIGINT: return "SIGINT";
+    case SIGTERM: return "SIGTERM";
+    case SIGHUP: return "SIGHUP";
+    default: return "unknown signal";
+    }
+}
+
+static GError *
+signal_error (NurseryGroup *self,
+              const char   *name)
+{
+  int signum;
+
+  g_mutex_lock (&self->anchor->lock);
+  signum = self->cancel_signum;
+  g_mutex_unlock (&self->anchor->lock);
+  return g_error_new (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                      "Group “%s” was cancelled by a Unix signal (%s)", name, signal_name (signum));
+}
+
+/* R22: a second signal of the first kind also cancels shielded children,
+ * through their own cancel, which shielding does not stop. */
+static void
+cancel_shielded_too (NurseryGroup *self)
+{
+  g_autoptr(GPtrArray) tasks = g_ptr_array_new_with_free_func (g_object_unref);
+
+  g_mutex_lock (&self->anchor->lock);
+  for (GList *l = self->unfinished.head; l != NULL; l = l->next)
+    g_ptr_array_add (tasks, g_object_ref (l->data));
+  g_mutex_unlock (&self->anchor->lock);
+
+  NURSERY_NOTE (CANCEL, "group “%s”: second signal, cancelling shielded children too", group_name (self));
+  for (guint i = 0; i < tasks->len; i++)
+    nursery_task_cancel (tasks->pdata[i]);
+}
+
+static void
+signal_received (NurseryGroup *self,
+                 int           signum)
+{
+  if (self->first_signum == 0)
+    self->first_signum = signum;
+  if (signum == self->first_signum && ++self->n_signals >= 2)
+    {
+      cancel_shielded_too (self);
+      return;
+    }
+
+  g_mutex_lock (&self->anchor->lock);
+  if (self->cancel_cause == CANCEL_NONE)
+    self->cancel_signum = signum;
+  g_mutex_unlock (&self->anchor->lock);
+  cancel_with_cause (self, CANCEL_SIGNAL);
+}
 
 static gboolean
 unix_signal_cb (gpointer data)
@@ -2541,6 +2673,32 @@ nursery_group_cancel_on_unix_signal (NurseryGroup *self,
 }
 
 /**
+ * nursery_group_get_cancel_signal:
+ * @self: a group
+ *
+ * Which Unix signal cancelled the group, if one did (see
+ * [method@Nursery.Group.cancel_on_unix_signal]). A program that stops on
+ * it conventionally exits with `128 +` this number. Thread-safe.
+ *
+ * Returns: the signal number, or 0 if the group was not cancelled by a
+ *   signal
+ *
+ * Since: 1.0
+ */
+int
+nursery_group_get_cancel_signal (NurseryGroup *self)
+{
+  int signum;
+
+  g_return_val_if_fail (NURSERY_IS_GROUP (self), 0);
+
+  g_mutex_lock (&self->anchor->lock);
+  signum = self->cancel_cause == CANCEL_SIGNAL ? self->cancel_signum : 0;
+  g_mutex_unlock (&self->anchor->lock);
+  return signum;
+}
+
+/**
  * nursery_group_add_cleanup:
  * @self: a group that is not closed
  * @func: (scope notified) (closure user_data) (destroy destroy): the cleanup
@@ -2574,7 +2732,7 @@ nursery_group_add_cleanup (NurseryGroup       *self,
   self->cleanups = g_slist_prepend (self->cleanups, cleanup);
 }
 
-/* Observability (R14, R21) */
+/* Observability: the tree and the failures (R14, R21, R29) */
 
 static const char *
 nick (GType        enum_type,
@@ -2684,95 +2842,6 @@ nursery_group_dump_tree (NurseryGroup *self)
   return g_string_free (out, FALSE);
 }
 
-/* Real applications: failures with their task, counters, signals (R21, R22, R29) */
-
-static const char *
-signal_name (int signum)
-{
-  switch (signum)
-    {
-    case SIGINT: return "SIGINT";
-    case SIGTERM: return "SIGTERM";
-    case SIGHUP: return "SIGHUP";
-    default: return "unknown signal";
-    }
-}
-
-static GError *
-signal_error (NurseryGroup *self,
-              const char   *name)
-{
-  int signum;
-
-  g_mutex_lock (&self->anchor->lock);
-  signum = self->cancel_signum;
-  g_mutex_unlock (&self->anchor->lock);
-  return g_error_new (G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                      "Group “%s” was cancelled by a Unix signal (%s)", name, signal_name (signum));
-}
-
-/* R22: a second signal of the first kind also cancels shielded children,
- * through their own cancel, which shielding does not stop. */
-static void
-cancel_shielded_too (NurseryGroup *self)
-{
-  g_autoptr(GPtrArray) tasks = g_ptr_array_new_with_free_func (g_object_unref);
-
-  g_mutex_lock (&self->anchor->lock);
-  for (GList *l = self->unfinished.head; l != NULL; l = l->next)
-    g_ptr_array_add (tasks, g_object_ref (l->data));
-  g_mutex_unlock (&self->anchor->lock);
-
-  NURSERY_NOTE (CANCEL, "group “%s”: second signal, cancelling shielded children too", group_name (self));
-  for (guint i = 0; i < tasks->len; i++)
-    nursery_task_cancel (tasks->pdata[i]);
-}
-
-static void
-signal_received (NurseryGroup *self,
-                 int           signum)
-{
-  if (self->first_signum == 0)
-    self->first_signum = signum;
-  if (signum == self->first_signum && ++self->n_signals >= 2)
-    {
-      cancel_shielded_too (self);
-      return;
-    }
-
-  g_mutex_lock (&self->anchor->lock);
-  if (self->cancel_cause == CANCEL_NONE)
-    self->cancel_signum = signum;
-  g_mutex_unlock (&self->anchor->lock);
-  cancel_with_cause (self, CANCEL_SIGNAL);
-}
-
-/**
- * nursery_group_get_cancel_signal:
- * @self: a group
- *
- * Which Unix signal cancelled the group, if one did (see
- * [method@Nursery.Group.cancel_on_unix_signal]). A program that stops on
- * it conventionally exits with `128 +` this number. Thread-safe.
- *
- * Returns: the signal number, or 0 if the group was not cancelled by a
- *   signal
- *
- * Since: 1.0
- */
-int
-nursery_group_get_cancel_signal (NurseryGroup *self)
-{
-  int signum;
-
-  g_return_val_if_fail (NURSERY_IS_GROUP (self), 0);
-
-  g_mutex_lock (&self->anchor->lock);
-  signum = self->cancel_cause == CANCEL_SIGNAL ? self->cancel_signum : 0;
-  g_mutex_unlock (&self->anchor->lock);
-  return signum;
-}
-
 /**
  * nursery_group_get_failed_task_names:
  * @self: a group
@@ -2807,58 +2876,4 @@ nursery_group_get_failed_task_names (NurseryGroup *self)
   names = g_strv_builder_end (builder);
   g_strv_builder_unref (builder);
   return names;
-}
-
-/**
- * nursery_group_get_n_succeeded:
- * @self: a group
- *
- * How many children have succeeded; see [property@Nursery.Group:n-succeeded].
- *
- * Returns: the count
- *
- * Since: 1.0
- */
-guint
-nursery_group_get_n_succeeded (NurseryGroup *self)
-{
-  g_return_val_if_fail (NURSERY_IS_GROUP (self), 0);
-
-  return self->n_succeeded;
-}
-
-/**
- * nursery_group_get_n_cancelled:
- * @self: a group
- *
- * How many children have finished cancelled.
- *
- * Returns: the count
- *
- * Since: 1.0
- */
-guint
-nursery_group_get_n_cancelled (NurseryGroup *self)
-{
-  g_return_val_if_fail (NURSERY_IS_GROUP (self), 0);
-
-  return self->n_cancelled;
-}
-
-/**
- * nursery_group_get_n_spawned:
- * @self: a group
- *
- * How many children have been spawned so far.
- *
- * Returns: the count
- *
- * Since: 1.0
- */
-guint
-nursery_group_get_n_spawned (NurseryGroup *self)
-{
-  g_return_val_if_fail (NURSERY_IS_GROUP (self), 0);
-
-  return self->n_spawned;
 }
