@@ -985,37 +985,51 @@ release_orphan (NurseryGroup *self)
     g_object_unref (self);
 }
 
+/* The batch is dispatching: a new schedule() arms the source again. */
 static void
-run_batch (NurseryGroup *self)
+begin_batch (NurseryGroup *self)
 {
   g_mutex_lock (&self->anchor->lock);
   self->scheduled = FALSE;
   g_source_set_ready_time (self->source, -1);
   g_mutex_unlock (&self->anchor->lock);
+}
 
-  /* User code runs below (signals, notifies, destroy notifies, cleanups,
-   * async callbacks); a blocking wait() from there would never return. */
-  self->in_batch = TRUE;
-  _nursery_group_stream_add_spawned (&self->stream);
-  deliver_started (self);
-  finish_doomed (self);
-  start_pending (self);
-  report_returned (self);
-  maybe_close (self);
-  _nursery_group_stream_serve (&self->stream, self);
-  flush_task_notifications (self);
-  _nursery_group_stream_flush_list (&self->stream);
-  flush_notifications (self);
-  self->in_batch = FALSE;
-
-  /* Slots freed by this batch start the waiting children on the next one
-   * (not this one: they may have been spawned during it, R1). */
+/* Slots freed by this batch start the waiting children on the next one
+ * (not this one: they may have been spawned during it, R1). */
+static void
+schedule_for_free_slots (NurseryGroup *self)
+{
   g_mutex_lock (&self->anchor->lock);
   if (self->pending.length > 0 && has_free_slot (self))
     schedule_locked (self);
   g_mutex_unlock (&self->anchor->lock);
+}
 
-  release_orphan (self);
+/* One dispatch of the group's source: the steps of the essay at the top
+ * of this file, in order. */
+static void
+run_batch (NurseryGroup *self)
+{
+  begin_batch (self);
+
+  /* User code runs below (signals, notifies, destroy notifies, cleanups,
+   * async callbacks); a blocking wait() from there would never return. */
+  self->in_batch = TRUE;
+  _nursery_group_stream_add_spawned (&self->stream);       /* 1. R27 */
+  deliver_started (self);                                   /* 2. R18 */
+  finish_doomed (self);                                     /* 3. R5 */
+  start_pending (self);                                     /* 4. R1, R19 */
+  report_returned (self);                                   /* 5. R3, R7, R8, R11, R29 */
+  maybe_close (self);                                       /* 6. R22, R6, R7 */
+  _nursery_group_stream_serve (&self->stream, self);        /* 7. R25 */
+  flush_task_notifications (self);                          /* 8. R21 */
+  _nursery_group_stream_flush_list (&self->stream);         /*    R27 */
+  flush_notifications (self);                               /*    R21 */
+  self->in_batch = FALSE;
+
+  schedule_for_free_slots (self);
+  release_orphan (self);                                    /* R20, R30 */
 }
 
 static gboolean
@@ -1169,6 +1183,24 @@ nursery_group_finalize (GObject *object)
   G_OBJECT_CLASS (nursery_group_parent_class)->finalize (object);
 }
 
+/* The counter behind a counter property (R21). */
+static guint *
+counter_of (NurseryGroup *self,
+            guint         prop_id)
+{
+  switch (prop_id)
+    {
+    case PROP_N_RUNNING: return &self->n_running;
+    case PROP_N_PENDING: return &self->n_pending;
+    case PROP_N_FINISHED: return &self->n_finished;
+    case PROP_N_FAILED: return &self->n_failed;
+    case PROP_N_SUCCEEDED: return &self->n_succeeded;
+    case PROP_N_CANCELLED: return &self->n_cancelled;
+    case PROP_N_SPAWNED: return &self->n_spawned;
+    default: g_assert_not_reached ();
+    }
+}
+
 static void
 nursery_group_get_property (GObject    *object,
                             guint       prop_id,
@@ -1207,25 +1239,13 @@ nursery_group_get_property (GObject    *object,
       g_value_set_boolean (value, nursery_group_is_closed (self));
       break;
     case PROP_N_RUNNING:
-      g_value_set_uint (value, self->n_running);
-      break;
     case PROP_N_PENDING:
-      g_value_set_uint (value, self->n_pending);
-      break;
     case PROP_N_FINISHED:
-      g_value_set_uint (value, self->n_finished);
-      break;
     case PROP_N_FAILED:
-      g_value_set_uint (value, self->n_failed);
-      break;
     case PROP_N_SUCCEEDED:
-      g_value_set_uint (value, self->n_succeeded);
-      break;
     case PROP_N_CANCELLED:
-      g_value_set_uint (value, self->n_cancelled);
-      break;
     case PROP_N_SPAWNED:
-      g_value_set_uint (value, self->n_spawned);
+      g_value_set_uint (value, *counter_of (self, prop_id));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
