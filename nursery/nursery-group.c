@@ -53,13 +53,14 @@
  * The file follows that order: the mechanisms (anchor, scheduling,
  * cancellation, reporting, the batch), the GObject, then one section per
  * feature with its internals beside its public API, each titled with its
- * rules (docs/rules.md). The rules are cited by number throughout.
+ * rules (docs/rules.md). Three features live in files of their own: the
+ * completion stream (nursery-group-stream.c, R25, R27), Unix signals and
+ * the exit stack (nursery-group-shutdown.c, R22) and the tree dump
+ * (nursery-group-dump.c, R14, R21, R29); the fields they share are in
+ * nursery-group-impl-private.h.
  */
 
 #include "config.h"
-
-#include <signal.h>
-#include <glib-unix.h>
 
 #include "nursery-binding-private.h"
 #include "nursery-cancel-private.h"
@@ -67,26 +68,12 @@
 #include "nursery-debug-private.h"
 #include "nursery-enums.h"
 #include "nursery-error.h"
-#include "nursery-group-private.h"
-#include "nursery-group-stream-private.h"
+#include "nursery-group-impl-private.h"
 #include "nursery-pool-private.h"
 #include "nursery-refuse-private.h"
 #include "nursery-task-list-private.h"
 #include "nursery-task-private.h"
 #include "nursery-waiters-private.h"
-
-typedef enum
-{
-  CANCEL_NONE,
-  CANCEL_EXPLICIT,
-  CANCEL_FAILURE,
-  CANCEL_RACE_WON,
-  CANCEL_WAITER,
-  CANCEL_DROPPED,
-  CANCEL_DEADLINE,
-  CANCEL_PARENT,
-  CANCEL_SIGNAL,
-} CancelCause;
 
 static const char * const cancel_cause_names[] = {
   "none", "explicit cancel", "a failure (fail-fast)", "a race won",
@@ -96,77 +83,9 @@ static const char * const cancel_cause_names[] = {
 
 typedef struct
 {
-  NurseryCleanupFunc func;
-  gpointer           user_data;
-  GDestroyNotify     destroy;
-} Cleanup;
-
-typedef struct
-{
   GSource       source;
   NurseryGroup *group;
 } GroupSource;
-
-struct _NurseryGroup
-{
-  GObject         parent_instance;
-
-  NurseryAnchor  *anchor;
-  GMainContext   *context;
-  GSource        *source;
-  char           *name;
-
-  /* Guarded by anchor->lock. Tasks are linked in, never allocated for. */
-  GQueue          unfinished;   /* every unfinished task, in spawn order */
-  GQueue          pending;      /* spawned, waiting for their turn */
-  GQueue          doomed;       /* cancelled before they started (R5) */
-  GQueue          returned;     /* returned, not reported yet */
-  GPtrArray      *started;      /* tasks whose started() is not delivered yet */
-  GPtrArray      *task_notifies; /* tasks with property notifies to emit */
-  CancelCause     cancel_cause;
-  gboolean        scheduled;
-  gboolean        shielded;     /* ignores its parent's cancellation (R15) */
-  gboolean        parent_cancelled;
-  gboolean        orphaned;     /* keeps itself alive until closed (R20, R30) */
-  guint           orphan_retries;
-
-  /* Written on the owner context only. The name and the deadline are
-   * written under the lock too, and the counters atomically, because a
-   * tree dump from another context reads them (R14). */
-  GThread        *owner_thread; /* the thread that created the group */
-  NurseryPolicy   policy;
-  guint           max_concurrent;
-  guint           n_running;
-  guint           n_pending;
-  guint           n_finished;
-  guint           n_failed;
-  GPtrArray      *errors;       /* (element-type GError): copies, in order */
-  NurseryTask    *winner;
-  GSList         *waiters;
-  NurseryGroupStream stream;    /* next_async() and list_tasks() (R27) */
-  GSList         *cleanups;     /* Cleanup, most recent first (R22) */
-  GPtrArray      *signal_sources;
-  gint64          create_time;
-  gint64          deadline;
-  NurseryDeadline deadline_timer;    /* in the owner context's timer (R28) */
-  NurseryTask    *parent_task;  /* for nursery_group_new_for_task() */
-  GCancellable   *parent_cancellable;
-  gulong          parent_handler;
-  gboolean        in_batch;     /* its source is dispatching: wait() would hang */
-  guint           errors_observed : 1;
-
-  int             state;        /* NurseryGroupState, atomic */
-  guint           dirty;        /* atomic: property bits to notify */
-
-  /* Real-application API (R21, R29). Owner context unless marked. */
-  guint           n_succeeded;
-  guint           n_cancelled;
-  guint           n_spawned;
-  GPtrArray      *failed_names; /* (element-type utf8): the tasks of errors */
-  int             cancel_signum;  /* the signal that cancelled it, or 0 (lock) */
-  int             first_signum;   /* the first signal received, or 0 */
-  guint           n_signals;      /* how many of first_signum arrived */
-};
 
 enum {
   PROP_0,
@@ -241,13 +160,7 @@ static guint signals[N_SIGNALS];
  */
 G_DEFINE_FINAL_TYPE (NurseryGroup, nursery_group, G_TYPE_OBJECT)
 
-static const char *
-group_name (NurseryGroup *self)
-{
-  return self->name != NULL ? self->name : "(unnamed)";
-}
-
-/* The anchor and the counters */
+/* The anchor */
 
 static NurseryAnchor *
 nursery_anchor_new (NurseryGroup *group)
@@ -274,21 +187,6 @@ _nursery_anchor_unref (NurseryAnchor *anchor)
     return;
   g_mutex_clear (&anchor->lock);
   g_free (anchor);
-}
-
-/* Counters change on the owner context only, but atomically: a tree dump
- * from another context reads them (R14). */
-static inline void
-counter_add (guint *counter,
-             int    delta)
-{
-  g_atomic_int_add ((gint *) counter, delta);
-}
-
-static inline guint
-counter_get (guint *counter)
-{
-  return (guint) g_atomic_int_get ((gint *) counter);
 }
 
 /* Scheduling and notification (R21) */
@@ -449,8 +347,8 @@ cancel_locked (NurseryGroup  *self,
 }
 
 /* Any thread. */
-static void
-cancel_with_cause (NurseryGroup *self,
+void
+_nursery_group_cancel_with_cause (NurseryGroup *self,
                    CancelCause   cause)
 {
   GPtrArray *cancellables = NULL;
@@ -473,7 +371,7 @@ cancel_with_cause (NurseryGroup *self,
 static void
 cancel_for_waiter (gpointer target)
 {
-  cancel_with_cause (target, CANCEL_WAITER);
+  _nursery_group_cancel_with_cause (target, CANCEL_WAITER);
 }
 
 /* R15: unshielding a task of a cancelled group cancels it then. */
@@ -514,7 +412,7 @@ nursery_group_cancel (NurseryGroup *self)
 {
   g_return_if_fail (NURSERY_IS_GROUP (self));
 
-  cancel_with_cause (self, CANCEL_EXPLICIT);
+  _nursery_group_cancel_with_cause (self, CANCEL_EXPLICIT);
 }
 
 /**
@@ -542,8 +440,6 @@ nursery_group_is_cancelled (NurseryGroup *self)
 
 /* Reporting completions (R3, R7, R8, R11, R29) */
 
-static GError *signal_error (NurseryGroup *self, const char *name);
-
 static GError *
 outcome_error (NurseryGroup *self)
 {
@@ -566,7 +462,7 @@ outcome_error (NurseryGroup *self)
     return g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
                         "Group “%s” timed out", name);
   if (cause == CANCEL_SIGNAL)
-    return signal_error (self, name);
+    return _nursery_group_signal_error (self, name);
   return g_error_new (G_IO_ERROR, G_IO_ERROR_CANCELLED,
                       "Group “%s” was cancelled by %s", name, cancel_cause_names[cause]);
 }
@@ -697,7 +593,7 @@ report_finished (NurseryGroup *self,
   _nursery_task_release (task);
   _nursery_task_complete_waiters (task);
   if (consequence != CANCEL_NONE)
-    cancel_with_cause (self, consequence);
+    _nursery_group_cancel_with_cause (self, consequence);
 
   /* Its queue link is free now: the next_async() queue reuses it. */
   if (!(ordinary && _nursery_group_stream_take (&self->stream, task)))
@@ -1105,7 +1001,7 @@ orphan (NurseryGroup *self)
     }
   if (g_atomic_int_get (&self->state) == NURSERY_GROUP_OPEN)
     set_state (self, NURSERY_GROUP_JOINING);
-  cancel_with_cause (self, CANCEL_DROPPED);
+  _nursery_group_cancel_with_cause (self, CANCEL_DROPPED);
   schedule (self);
   return TRUE;
 }
@@ -2343,7 +2239,7 @@ nursery_group_set_shielded (NurseryGroup *self,
   mark_dirty (self, BIT (PROP_SHIELDED));
   schedule (self);
   if (cancel_now)
-    cancel_with_cause (self, CANCEL_PARENT);
+    _nursery_group_cancel_with_cause (self, CANCEL_PARENT);
 }
 
 /**
@@ -2374,7 +2270,7 @@ nursery_group_get_shielded (NurseryGroup *self)
 static void
 group_deadline_fired (gpointer target)
 {
-  cancel_with_cause (target, CANCEL_DEADLINE);
+  _nursery_group_cancel_with_cause (target, CANCEL_DEADLINE);
 }
 
 /**
@@ -2565,335 +2461,4 @@ nursery_group_start_finish (NurseryGroup  *self,
       g_value_init (started_value, G_TYPE_POINTER);
     }
   return task != NULL ? g_object_ref (task) : NULL;
-}
-
-/* Unix signals and the exit stack (R22) */
-
-typedef struct
-{
-  NurseryGroup *group;   /* the source is destroyed before the group goes */
-  int           signum;
-} SignalWatch;
-
-static const char *
-signal_name (int signum)
-{
-  switch (signum)
-    {
-    case SIGINT: return "SIGINT";
-    case SIGTERM: return "SIGTERM";
-    case SIGHUP: return "SIGHUP";
-    default: return "unknown signal";
-    }
-}
-
-static GError *
-signal_error (NurseryGroup *self,
-              const char   *name)
-{
-  int signum;
-
-  g_mutex_lock (&self->anchor->lock);
-  signum = self->cancel_signum;
-  g_mutex_unlock (&self->anchor->lock);
-  return g_error_new (G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                      "Group “%s” was cancelled by a Unix signal (%s)", name, signal_name (signum));
-}
-
-/* R22: a second signal of the first kind also cancels shielded children,
- * through their own cancel, which shielding does not stop. */
-static void
-cancel_shielded_too (NurseryGroup *self)
-{
-  g_autoptr(GPtrArray) tasks = g_ptr_array_new_with_free_func (g_object_unref);
-
-  g_mutex_lock (&self->anchor->lock);
-  for (GList *l = self->unfinished.head; l != NULL; l = l->next)
-    g_ptr_array_add (tasks, g_object_ref (l->data));
-  g_mutex_unlock (&self->anchor->lock);
-
-  NURSERY_NOTE (CANCEL, "group “%s”: second signal, cancelling shielded children too", group_name (self));
-  for (guint i = 0; i < tasks->len; i++)
-    nursery_task_cancel (tasks->pdata[i]);
-}
-
-static void
-signal_received (NurseryGroup *self,
-                 int           signum)
-{
-  if (self->first_signum == 0)
-    self->first_signum = signum;
-  if (signum == self->first_signum && ++self->n_signals >= 2)
-    {
-      cancel_shielded_too (self);
-      return;
-    }
-
-  g_mutex_lock (&self->anchor->lock);
-  if (self->cancel_cause == CANCEL_NONE)
-    self->cancel_signum = signum;
-  g_mutex_unlock (&self->anchor->lock);
-  cancel_with_cause (self, CANCEL_SIGNAL);
-}
-
-static gboolean
-unix_signal_cb (gpointer data)
-{
-  SignalWatch *watch = data;
-
-  NURSERY_NOTE (CANCEL, "group “%s”: Unix signal %d received", group_name (watch->group), watch->signum);
-  signal_received (watch->group, watch->signum);
-  return G_SOURCE_CONTINUE;
-}
-
-/**
- * nursery_group_cancel_on_unix_signal:
- * @self: a group that is not closed
- * @signum: `SIGINT`, `SIGTERM` or `SIGHUP`
- *
- * Cancels the group gracefully when @signum arrives: children see their
- * cancellables cancelled and finish as they see fit, and the group waits
- * for them. The handler is a GLib Unix signal source on the owner context
- * (see g_unix_signal_source_new()), removed when the group closes.
- *
- * Which signal cancelled the group is readable with
- * [method@Nursery.Group.get_cancel_signal] and named in the message of
- * the `G_IO_ERROR_CANCELLED` that wait gives, e.g. “Group “server” was
- * cancelled by a Unix signal (SIGINT)”; a program exits with
- * `128 + signum` as shells expect (130 for SIGINT, 143 for SIGTERM).
- *
- * A second signal of the same kind as the first one escalates: it
- * cancels every unfinished child, shielded ones included (their own
- * [method@Nursery.Task.cancel]), so a second Ctrl-C stops cleanups that
- * take too long. The group still waits for its children.
- *
- * Since: 1.0
- */
-void
-nursery_group_cancel_on_unix_signal (NurseryGroup *self,
-                                     int           signum)
-{
-  GSource *source;
-  SignalWatch *watch;
-
-  g_return_if_fail (NURSERY_IS_GROUP (self));
-  g_return_if_fail (signum == SIGINT || signum == SIGTERM || signum == SIGHUP);
-  g_return_if_fail (!nursery_group_is_closed (self));
-
-  watch = g_new (SignalWatch, 1);
-  watch->group = self;
-  watch->signum = signum;
-  source = g_unix_signal_source_new (signum);
-  g_source_set_callback (source, unix_signal_cb, watch, g_free);
-  g_source_set_static_name (source, "NurseryGroup unix signal");
-  g_source_attach (source, self->context);
-  if (self->signal_sources == NULL)
-    self->signal_sources = g_ptr_array_new_with_free_func ((GDestroyNotify) g_source_unref);
-  g_ptr_array_add (self->signal_sources, source);
-}
-
-/**
- * nursery_group_get_cancel_signal:
- * @self: a group
- *
- * Which Unix signal cancelled the group, if one did (see
- * [method@Nursery.Group.cancel_on_unix_signal]). A program that stops on
- * it conventionally exits with `128 +` this number. Thread-safe.
- *
- * Returns: the signal number, or 0 if the group was not cancelled by a
- *   signal
- *
- * Since: 1.0
- */
-int
-nursery_group_get_cancel_signal (NurseryGroup *self)
-{
-  int signum;
-
-  g_return_val_if_fail (NURSERY_IS_GROUP (self), 0);
-
-  g_mutex_lock (&self->anchor->lock);
-  signum = self->cancel_cause == CANCEL_SIGNAL ? self->cancel_signum : 0;
-  g_mutex_unlock (&self->anchor->lock);
-  return signum;
-}
-
-/**
- * nursery_group_add_cleanup:
- * @self: a group that is not closed
- * @func: (scope notified) (closure user_data) (destroy destroy): the cleanup
- * @user_data: data for @func
- * @destroy: (nullable): frees @user_data after @func ran
- *
- * Pushes a cleanup on the group's exit stack ([R22](rules.html#R22)): cleanups run
- * on the owner context once every child has finished, most recent first,
- * before the group closes and its waiters complete. A cleanup may spawn
- * more children; the group waits for them too.
- *
- * Since: 1.0
- */
-void
-nursery_group_add_cleanup (NurseryGroup       *self,
-                           NurseryCleanupFunc  func,
-                           gpointer            user_data,
-                           GDestroyNotify      destroy)
-{
-  Cleanup *cleanup;
-
-  /* R24: refused, but the user data is not lost. */
-  NURSERY_REFUSE_UNLESS (NURSERY_IS_GROUP (self), destroy, user_data, );
-  NURSERY_REFUSE_UNLESS (func != NULL, destroy, user_data, );
-  NURSERY_REFUSE_UNLESS (!nursery_group_is_closed (self), destroy, user_data, );
-
-  cleanup = g_new (Cleanup, 1);
-  cleanup->func = func;
-  cleanup->user_data = user_data;
-  cleanup->destroy = destroy;
-  self->cleanups = g_slist_prepend (self->cleanups, cleanup);
-}
-
-/* Observability: the tree and the failures (R14, R21, R29) */
-
-static const char *
-nick (GType        enum_type,
-      int          value)
-{
-  return g_enum_get_value (g_type_class_peek (enum_type), value)->value_nick;
-}
-
-static void dump_group (NurseryGroup *self, GString *out, const char *prefix, gint64 now);
-
-/* A tree may span contexts and threads: a thread child may nest a group on
- * a context of its own. So what another thread may change is read under
- * that object's lock, and every object is held while it is described. */
-static GPtrArray *
-nested_groups_ref (NurseryTask *task,
-                   gint64      *deadline)
-{
-  GPtrArray *groups = g_ptr_array_new_with_free_func (g_object_unref);
-
-  g_mutex_lock (&task->anchor->lock);
-  *deadline = task->deadline;
-  for (GSList *l = task->nested_groups; l != NULL; l = l->next)
-    g_ptr_array_add (groups, g_object_ref (l->data));
-  g_mutex_unlock (&task->anchor->lock);
-  return groups;
-}
-
-static void
-dump_task (NurseryTask *task,
-           GString     *out,
-           const char  *prefix,
-           gboolean     last,
-           gint64       now)
-{
-  gint64 deadline;
-  g_autoptr(GPtrArray) nested = nested_groups_ref (task, &deadline);
-  g_autofree char *deadline_text = _nursery_deadline_describe (deadline, now);
-  g_autofree char *child_prefix = g_strconcat (prefix, last ? "   " : "│  ", NULL);
-
-  g_string_append_printf (out, "%s%s task “%s” [%s%s%s] age %.1f ms, deadline %s\n",
-                          prefix, last ? "└─" : "├─",
-                          nursery_task_get_name (task) ? nursery_task_get_name (task) : "(unnamed)",
-                          nick (NURSERY_TYPE_TASK_STATE, nursery_task_get_state (task)),
-                          nursery_task_get_shielded (task) ? ", shielded" : "",
-                          nursery_task_is_cancelled (task) ? ", cancelled" : "",
-                          (now - task->spawn_time) / 1000.0, deadline_text);
-  for (guint i = 0; i < nested->len; i++)
-    dump_group (nested->pdata[i], out, child_prefix, now);
-}
-
-static void
-dump_group (NurseryGroup *self,
-            GString      *out,
-            const char   *prefix,
-            gint64        now)
-{
-  g_autoptr(GPtrArray) tasks = g_ptr_array_new_with_free_func (g_object_unref);
-  GString *line = g_string_new (NULL);
-
-  /* All in one locked section: the group may belong to another thread,
-   * which finalizes it (under this lock) once the dump lets it go. */
-  g_mutex_lock (&self->anchor->lock);
-  {
-    g_autofree char *deadline = _nursery_deadline_describe (self->deadline, now);
-
-    g_string_printf (line, "%sgroup “%s” [%s%s%s] age %.1f ms, deadline %s, "
-                     "%u running, %u pending, %u finished, %u failed\n",
-                     prefix, group_name (self),
-                     nick (NURSERY_TYPE_GROUP_STATE, g_atomic_int_get (&self->state)),
-                     self->cancel_cause != CANCEL_NONE ? ", cancelled" : "",
-                     self->shielded ? ", shielded" : "",
-                     (now - self->create_time) / 1000.0, deadline,
-                     counter_get (&self->n_running), counter_get (&self->n_pending),
-                     counter_get (&self->n_finished), counter_get (&self->n_failed));
-  }
-  for (GList *l = self->unfinished.head; l != NULL; l = l->next)
-    g_ptr_array_add (tasks, g_object_ref (l->data));
-  g_mutex_unlock (&self->anchor->lock);
-
-  g_string_append (out, line->str);
-  g_string_free (line, TRUE);
-  for (guint i = 0; i < tasks->len; i++)
-    dump_task (tasks->pdata[i], out, prefix, i + 1 == tasks->len, now);
-}
-
-/**
- * nursery_group_dump_tree:
- * @self: a group
- *
- * Describes the group, its unfinished children and the groups nested in
- * them, one line each: names, states, ages, deadlines, shields. For
- * debugging what is stuck. Call it on the owner context.
- *
- * Returns: (transfer full): the tree as text
- *
- * Since: 1.0
- */
-char *
-nursery_group_dump_tree (NurseryGroup *self)
-{
-  GString *out;
-
-  g_return_val_if_fail (NURSERY_IS_GROUP (self), NULL);
-
-  out = g_string_new (NULL);
-  dump_group (self, out, "", g_get_monotonic_time ());
-  return g_string_free (out, FALSE);
-}
-
-/**
- * nursery_group_get_failed_task_names:
- * @self: a group
- *
- * Which children produced the failures the group kept ([R29](rules.html#R29)): the
- * name at index `i` is the name of the task whose error is at index `i`
- * of [method@Nursery.Group.get_errors] (an empty string for an unnamed
- * task), so the first one names the task whose error wait returned,
- * unchanged. Failures handled by a [signal@Nursery.Group::task-failed]
- * handler are in neither.
- *
- * The group keeps names, not tasks. To keep the failed tasks themselves,
- * keep them from a [signal@Nursery.Group::task-failed] handler, which
- * gets each task with its error as it fails.
- *
- * Returns: (transfer full) (array zero-terminated=1): the names, in the
- *   order the tasks failed
- *
- * Since: 1.0
- */
-char **
-nursery_group_get_failed_task_names (NurseryGroup *self)
-{
-  GStrvBuilder *builder;
-  char **names;
-
-  g_return_val_if_fail (NURSERY_IS_GROUP (self), NULL);
-
-  builder = g_strv_builder_new ();
-  for (guint i = 0; i < self->failed_names->len; i++)
-    g_strv_builder_add (builder, self->failed_names->pdata[i]);
-  names = g_strv_builder_end (builder);
-  g_strv_builder_unref (builder);
-  return names;
 }
