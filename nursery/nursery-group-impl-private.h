@@ -14,9 +14,9 @@
 G_BEGIN_DECLS
 
 /* nursery-group.c holds the group's mechanisms (scheduling, cancellation,
- * reporting, the batch) and the GObject; nursery-group-shutdown.c and
- * nursery-group-dump.c hold features that only read the fields below and
- * call the few mechanisms declared at the end. The stream has its own,
+ * reporting, the batch) and the GObject; nursery-group-props.c,
+ * nursery-group-shutdown.c and nursery-group-dump.c hold features that
+ * only use the fields below and the few mechanisms declared with them. The stream has its own,
  * smaller interface (nursery-group-stream-private.h). */
 
 typedef enum
@@ -119,6 +119,39 @@ static inline guint
 counter_get (guint *counter)
 {
   return (guint) g_atomic_int_get ((gint *) counter);
+}
+
+enum {
+  PROP_0,
+  PROP_NAME,
+  PROP_CONTEXT,
+  PROP_STATE,
+  PROP_POLICY,
+  PROP_MAX_CONCURRENT,
+  PROP_DEADLINE,
+  PROP_SHIELDED,
+  PROP_CANCELLED,
+  PROP_CLOSED,
+  PROP_N_RUNNING,
+  PROP_N_PENDING,
+  PROP_N_FINISHED,
+  PROP_N_FAILED,
+  PROP_N_SUCCEEDED,
+  PROP_N_CANCELLED,
+  PROP_N_SPAWNED,
+  N_PROPS
+};
+
+#define BIT(prop) (1u << (prop))
+
+/* Marks properties to notify at the end of the next batch: notifications
+ * are never emitted from inside the call that caused them, and a batch
+ * that moves a counter many times notifies it once. */
+static inline void
+mark_dirty (NurseryGroup *self,
+            guint         prop_bits)
+{
+  g_atomic_int_or (&self->dirty, prop_bits);
 }
 
 /* Any thread: cancels the group for @cause, once (R12). */
