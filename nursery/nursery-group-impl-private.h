@@ -16,8 +16,10 @@ G_BEGIN_DECLS
 /* nursery-group.c holds the group's mechanisms (scheduling, cancellation,
  * reporting, the batch) and the GObject; nursery-group-props.c,
  * nursery-group-shutdown.c and nursery-group-dump.c hold features that
- * only use the fields below and the few mechanisms declared with them. The stream has its own,
- * smaller interface (nursery-group-stream-private.h). */
+ * only use the fields below and the few mechanisms declared with them.
+ * The stream has its own, smaller interface
+ * (nursery-group-stream-private.h). Include this header only from
+ * nursery-group*.c. */
 
 typedef enum
 {
