@@ -23,6 +23,7 @@
 
 #include "config.h"
 
+#include "nursery-cancel-link-private.h"
 #include "nursery-group-stream-private.h"
 #include "nursery-task-private.h"
 
@@ -30,9 +31,8 @@
 
 typedef struct
 {
-  GTask        *task;
-  GCancellable *cancellable;
-  gulong        handler_id;
+  GTask             *task;
+  NurseryCancelLink  link;
 } NextWaiter;
 
 static void
@@ -42,9 +42,7 @@ next_waiter_complete (NextWaiter  *waiter,
 {
   /* Disconnected on the owner context with no lock held: never from
    * inside the handler, which would deadlock. */
-  if (waiter->handler_id != 0)
-    g_cancellable_disconnect (waiter->cancellable, waiter->handler_id);
-  g_clear_object (&waiter->cancellable);
+  _nursery_cancel_link_clear (&waiter->link);
   if (error != NULL)
     g_task_return_error (waiter->task, error);
   else
@@ -63,7 +61,7 @@ _nursery_group_stream_serve (NurseryGroupStream *stream,
 
   while ((waiter = g_queue_peek_head (&stream->next_waiters)) != NULL)
     {
-      if (g_cancellable_is_cancelled (waiter->cancellable))
+      if (g_cancellable_is_cancelled (waiter->link.cancellable))
         {
           g_queue_pop_head (&stream->next_waiters);
           next_waiter_complete (waiter, NULL,
@@ -160,12 +158,7 @@ nursery_group_next_async (NurseryGroup        *self,
   _nursery_group_begin_join (self);
 
   g_queue_push_tail (&stream->next_waiters, waiter);
-  if (cancellable != NULL)
-    {
-      waiter->cancellable = g_object_ref (cancellable);
-      waiter->handler_id = g_cancellable_connect (cancellable, G_CALLBACK (next_waiter_cancelled_cb),
-                                                  self, NULL);
-    }
+  _nursery_cancel_link_connect (&waiter->link, cancellable, G_CALLBACK (next_waiter_cancelled_cb), self);
   _nursery_group_schedule (self);
 }
 
