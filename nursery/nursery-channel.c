@@ -63,6 +63,7 @@
 #include "nursery-debug-private.h"
 #include "nursery-error.h"
 #include "nursery-pool-private.h"
+#include "nursery-refuse-private.h"
 
 /* How many completions one dispatch runs before it lets the main loop
  * serve other sources: enough to amortize an iteration, small enough that
@@ -1251,15 +1252,6 @@ nursery_channel_send_async (NurseryChannel      *self,
   send_item_async (self, &item, cancellable, callback, user_data);
 }
 
-static gboolean
-pointer_send_args_valid (NurseryChannel *self,
-                         GCancellable   *cancellable)
-{
-  g_return_val_if_fail (NURSERY_IS_CHANNEL (self), FALSE);
-  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
-  return TRUE;
-}
-
 /**
  * nursery_channel_send_pointer_async: (skip)
  * @self: a channel
@@ -1284,13 +1276,9 @@ nursery_channel_send_pointer_async (NurseryChannel      *self,
 {
   Item moved = ITEM_INIT;
 
-  if (!pointer_send_args_valid (self, cancellable))
-    {
-      /* R24: refused, but the item is not leaked. */
-      if (item_destroy != NULL)
-        item_destroy (item);
-      return;
-    }
+  /* R24: refused, but the item is not leaked. */
+  NURSERY_REFUSE_UNLESS (NURSERY_IS_CHANNEL (self), item_destroy, item, );
+  NURSERY_REFUSE_UNLESS (cancellable == NULL || G_IS_CANCELLABLE (cancellable), item_destroy, item, );
 
   item_init_pointer (&moved, item, item_destroy);
   send_item_async (self, &moved, cancellable, callback, user_data);
@@ -1393,13 +1381,8 @@ nursery_channel_try_send_pointer (NurseryChannel  *self,
 {
   Item moved = ITEM_INIT;
 
-  if (!pointer_send_args_valid (self, NULL))
-    {
-      /* R24: refused, but the item is not leaked. */
-      if (item_destroy != NULL)
-        item_destroy (item);
-      return FALSE;
-    }
+  /* R24: refused, but the item is not leaked. */
+  NURSERY_REFUSE_UNLESS (NURSERY_IS_CHANNEL (self), item_destroy, item, FALSE);
 
   item_init_pointer (&moved, item, item_destroy);
   return try_send_item (self, &moved, error);
@@ -1734,13 +1717,9 @@ nursery_channel_send_pointer_blocking (NurseryChannel  *self,
 {
   Item moved = ITEM_INIT;
 
-  if (!pointer_send_args_valid (self, cancellable))
-    {
-      /* R24: refused, but the item is not leaked. */
-      if (item_destroy != NULL)
-        item_destroy (item);
-      return FALSE;
-    }
+  /* R24: refused, but the item is not leaked. */
+  NURSERY_REFUSE_UNLESS (NURSERY_IS_CHANNEL (self), item_destroy, item, FALSE);
+  NURSERY_REFUSE_UNLESS (cancellable == NULL || G_IS_CANCELLABLE (cancellable), item_destroy, item, FALSE);
 
   item_init_pointer (&moved, item, item_destroy);
   return send_item_blocking (self, &moved, cancellable, error);

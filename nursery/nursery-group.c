@@ -8,15 +8,27 @@
  *
  * A group is bound to its owner context (the thread-default GMainContext
  * when it was created) and does all of its bookkeeping there, in one
- * GSource of its own: each dispatch of that source is a *batch* that
- *   1. finishes the children cancelled before they started (R5),
- *   2. starts the pending children in spawn order, as many as
+ * GSource of its own: each dispatch of that source is a *batch*, and
+ * run_batch() reads as this list. A batch
+ *   1. adds the children spawned since the last batch to the
+ *      list_tasks() model, if somebody asked for one (R27),
+ *   2. hands each started() value to its start caller (R18),
+ *   3. finishes the children cancelled before they started (R5),
+ *   4. starts the pending children in spawn order, as many as
  *      max-concurrent allows (R1, R19),
- *   3. reports the children that returned since the last batch, in
- *      completion order: counters, errors, policy, `task-finished`,
- *   4. closes the group if it is joining and no child is left (R6), and
- *      completes its waiters with the outcome (R7),
- *   5. emits the property notifications the batch caused, once each.
+ *   5. reports the children that returned since the last batch, in
+ *      completion order: counters, errors, policy, `task-finished`
+ *      (R3, R7, R8, R11, R29),
+ *   6. closes the group if it is joining and no child is left: runs the
+ *      exit stack (R22), then completes its waiters with the outcome
+ *      (R6, R7),
+ *   7. hands finished children to next_async() callers (R25, in
+ *      nursery-group-stream.c),
+ *   8. emits the notifications the batch caused, once each: the tasks'
+ *      properties, the list model's items-changed, the group's
+ *      properties (R21, R27),
+ * then schedules itself again if children wait for a free slot, and lets
+ * a dropped group go once it is closed (R20, R30).
  * So nothing is ever reported from inside the call that caused it, one
  * dispatch starts any number of children, and per child the group costs
  * one GObject and a few pointer moves (no GSource, no signal connection).
@@ -24,9 +36,9 @@
  * States: open → joining (somebody waits) → closed (joining and no child
  * left). Cancellation is orthogonal and happens once, for the first
  * cause: an explicit cancel, a failure under fail-fast, a race won, a
- * waiter's cancellable, or the last reference dropped. Cancelling walks
- * the unfinished children once (R12); each child's cancellable exists
- * only if somebody asked for it.
+ * waiter's cancellable, a deadline, the parent, a Unix signal, or the
+ * last reference dropped. Cancelling walks the unfinished children once
+ * (R12); each child's cancellable exists only if somebody asked for it.
  *
  * Threads: tasks return and anything may cancel from any thread (R23).
  * The queues and the cancellation state are guarded by the anchor's lock;
@@ -37,12 +49,18 @@
  * Lifetime: tasks do not hold their group. When the last reference to a
  * group with unfinished children is dropped, dispose cancels them and
  * keeps the group alive until the last one has finished (R20).
+ *
+ * The file follows that order: the mechanisms (anchor, scheduling,
+ * cancellation, reporting, the batch), the GObject, then one section per
+ * feature with its internals beside its public API, each titled with its
+ * rules (docs/rules.md). Three features live in files of their own: the
+ * completion stream (nursery-group-stream.c, R25, R27), Unix signals and
+ * the exit stack (nursery-group-shutdown.c, R22) and the tree dump
+ * (nursery-group-dump.c, R14, R21, R29); the fields they share are in
+ * nursery-group-impl-private.h.
  */
 
 #include "config.h"
-
-#include <signal.h>
-#include <glib-unix.h>
 
 #include "nursery-binding-private.h"
 #include "nursery-cancel-private.h"
@@ -50,24 +68,12 @@
 #include "nursery-debug-private.h"
 #include "nursery-enums.h"
 #include "nursery-error.h"
-#include "nursery-group-private.h"
+#include "nursery-group-impl-private.h"
 #include "nursery-pool-private.h"
+#include "nursery-refuse-private.h"
 #include "nursery-task-list-private.h"
 #include "nursery-task-private.h"
 #include "nursery-waiters-private.h"
-
-typedef enum
-{
-  CANCEL_NONE,
-  CANCEL_EXPLICIT,
-  CANCEL_FAILURE,
-  CANCEL_RACE_WON,
-  CANCEL_WAITER,
-  CANCEL_DROPPED,
-  CANCEL_DEADLINE,
-  CANCEL_PARENT,
-  CANCEL_SIGNAL,
-} CancelCause;
 
 static const char * const cancel_cause_names[] = {
   "none", "explicit cancel", "a failure (fail-fast)", "a race won",
@@ -77,102 +83,9 @@ static const char * const cancel_cause_names[] = {
 
 typedef struct
 {
-  NurseryCleanupFunc func;
-  gpointer           user_data;
-  GDestroyNotify     destroy;
-} Cleanup;
-
-typedef struct
-{
   GSource       source;
   NurseryGroup *group;
 } GroupSource;
-
-struct _NurseryGroup
-{
-  GObject         parent_instance;
-
-  NurseryAnchor  *anchor;
-  GMainContext   *context;
-  GSource        *source;
-  char           *name;
-
-  /* Guarded by anchor->lock. Tasks are linked in, never allocated for. */
-  GQueue          unfinished;   /* every unfinished task, in spawn order */
-  GQueue          pending;      /* spawned, waiting for their turn */
-  GQueue          doomed;       /* cancelled before they started (R5) */
-  GQueue          returned;     /* returned, not reported yet */
-  GPtrArray      *started;      /* tasks whose started() is not delivered yet */
-  GPtrArray      *task_notifies; /* tasks with property notifies to emit */
-  CancelCause     cancel_cause;
-  gboolean        scheduled;
-  gboolean        shielded;     /* ignores its parent's cancellation (R15) */
-  gboolean        parent_cancelled;
-  gboolean        orphaned;     /* keeps itself alive until closed (R20, R30) */
-  guint           orphan_retries;
-
-  /* Written on the owner context only. The name and the deadline are
-   * written under the lock too, and the counters atomically, because a
-   * tree dump from another context reads them (R14). */
-  GThread        *owner_thread; /* the thread that created the group */
-  NurseryPolicy   policy;
-  guint           max_concurrent;
-  guint           n_running;
-  guint           n_pending;
-  guint           n_finished;
-  guint           n_failed;
-  GPtrArray      *errors;       /* (element-type GError): copies, in order */
-  NurseryTask    *winner;
-  GSList         *waiters;
-  GQueue          next_waiters; /* NextWaiter of nursery_group_next_async() */
-  GQueue          completed;    /* finished tasks not taken by next_async() yet */
-  NurseryTaskList *task_list;   /* created by the first list_tasks() */
-  GPtrArray      *list_additions; /* spawned since the last batch, for task_list */
-  GSList         *cleanups;     /* Cleanup, most recent first (R22) */
-  GPtrArray      *signal_sources;
-  gint64          create_time;
-  gint64          deadline;
-  NurseryDeadline deadline_timer;    /* in the owner context's timer (R28) */
-  NurseryTask    *parent_task;  /* for nursery_group_new_for_task() */
-  GCancellable   *parent_cancellable;
-  gulong          parent_handler;
-  gboolean        in_batch;     /* its source is dispatching: wait() would hang */
-  guint           errors_observed : 1;
-  guint           tracking_completions : 1;  /* since the first next_async() */
-
-  int             state;        /* NurseryGroupState, atomic */
-  guint           dirty;        /* atomic: property bits to notify */
-
-  /* Real-application API (R21, R29). Owner context unless marked. */
-  guint           n_succeeded;
-  guint           n_cancelled;
-  guint           n_spawned;
-  GPtrArray      *failed_names; /* (element-type utf8): the tasks of errors */
-  int             cancel_signum;  /* the signal that cancelled it, or 0 (lock) */
-  int             first_signum;   /* the first signal received, or 0 */
-  guint           n_signals;      /* how many of first_signum arrived */
-};
-
-enum {
-  PROP_0,
-  PROP_NAME,
-  PROP_CONTEXT,
-  PROP_STATE,
-  PROP_POLICY,
-  PROP_MAX_CONCURRENT,
-  PROP_DEADLINE,
-  PROP_SHIELDED,
-  PROP_CANCELLED,
-  PROP_CLOSED,
-  PROP_N_RUNNING,
-  PROP_N_PENDING,
-  PROP_N_FINISHED,
-  PROP_N_FAILED,
-  PROP_N_SUCCEEDED,
-  PROP_N_CANCELLED,
-  PROP_N_SPAWNED,
-  N_PROPS
-};
 
 enum {
   TASK_FINISHED,
@@ -226,13 +139,6 @@ static guint signals[N_SIGNALS];
  */
 G_DEFINE_FINAL_TYPE (NurseryGroup, nursery_group, G_TYPE_OBJECT)
 
-
-static const char *
-group_name (NurseryGroup *self)
-{
-  return self->name != NULL ? self->name : "(unnamed)";
-}
-
 /* The anchor */
 
 static NurseryAnchor *
@@ -262,22 +168,7 @@ _nursery_anchor_unref (NurseryAnchor *anchor)
   g_free (anchor);
 }
 
-/* Counters change on the owner context only, but atomically: a tree dump
- * from another context reads them (R14). */
-static inline void
-counter_add (guint *counter,
-             int    delta)
-{
-  g_atomic_int_add ((gint *) counter, delta);
-}
-
-static inline guint
-counter_get (guint *counter)
-{
-  return (guint) g_atomic_int_get ((gint *) counter);
-}
-
-/* Scheduling and notification */
+/* Scheduling and notification (R21) */
 
 static void
 schedule_locked (NurseryGroup *self)
@@ -295,18 +186,6 @@ schedule (NurseryGroup *self)
   schedule_locked (self);
   g_mutex_unlock (&self->anchor->lock);
 }
-
-/* Marks properties to notify at the end of the next batch: notifications
- * are never emitted from inside the call that caused them, and a batch
- * that moves a counter many times notifies it once. */
-static void
-mark_dirty (NurseryGroup *self,
-            guint         prop_bits)
-{
-  g_atomic_int_or (&self->dirty, prop_bits);
-}
-
-#define BIT(prop) (1u << (prop))
 
 static void
 flush_notifications (NurseryGroup *self)
@@ -333,14 +212,49 @@ set_state (NurseryGroup      *self,
   mark_dirty (self, BIT (PROP_STATE) | (state == NURSERY_GROUP_CLOSED ? BIT (PROP_CLOSED) : 0));
 }
 
-/* Cancellation */
+/* What the completion stream (nursery-group-stream.c) needs of its group,
+ * on the owner context. */
+
+NurseryGroupStream *
+_nursery_group_get_stream (NurseryGroup *self)
+{
+  return &self->stream;
+}
+
+void
+_nursery_group_schedule (NurseryGroup *self)
+{
+  schedule (self);
+}
+
+/* next_async() joins the group as wait_async() does (R6). */
+void
+_nursery_group_begin_join (NurseryGroup *self)
+{
+  if (nursery_group_get_state (self) == NURSERY_GROUP_OPEN)
+    set_state (self, NURSERY_GROUP_JOINING);
+}
+
+/* The unfinished children, in spawn order, each with a reference. */
+GPtrArray *
+_nursery_group_ref_unfinished (NurseryGroup *self)
+{
+  GPtrArray *unfinished = g_ptr_array_new_with_free_func (g_object_unref);
+
+  g_mutex_lock (&self->anchor->lock);
+  for (GList *l = self->unfinished.head; l != NULL; l = l->next)
+    g_ptr_array_add (unfinished, g_object_ref (l->data));
+  g_mutex_unlock (&self->anchor->lock);
+  return unfinished;
+}
+
+/* Cancellation (R11–R13) */
 
 static void
 cancel_and_unref (gpointer data)
 {
   _nursery_cancel_take (data);
 }
-
 
 /* R5: a task cancelled before it started leaves the pending queue at
  * once, so it finishes on the next batch even when the concurrency limit
@@ -400,8 +314,8 @@ cancel_locked (NurseryGroup  *self,
 }
 
 /* Any thread. */
-static void
-cancel_with_cause (NurseryGroup *self,
+void
+_nursery_group_cancel_with_cause (NurseryGroup *self,
                    CancelCause   cause)
 {
   GPtrArray *cancellables = NULL;
@@ -424,7 +338,7 @@ cancel_with_cause (NurseryGroup *self,
 static void
 cancel_for_waiter (gpointer target)
 {
-  cancel_with_cause (target, CANCEL_WAITER);
+  _nursery_group_cancel_with_cause (target, CANCEL_WAITER);
 }
 
 /* R15: unshielding a task of a cancelled group cancels it then. */
@@ -449,9 +363,49 @@ _nursery_group_task_started_locked (NurseryGroup *self,
   schedule_locked (self);
 }
 
-/* Reporting completions */
+/**
+ * nursery_group_cancel:
+ * @self: a group
+ *
+ * Cancels the group: every child's cancellable is cancelled and children
+ * that have not started finish as cancelled without running ([R5](rules.html#R5),
+ * [R12](rules.html#R12)). The group still waits for its running children. Idempotent, and
+ * safe to call from any thread; does nothing once the group is closed.
+ *
+ * Since: 1.0
+ */
+void
+nursery_group_cancel (NurseryGroup *self)
+{
+  g_return_if_fail (NURSERY_IS_GROUP (self));
 
-static GError *signal_error (NurseryGroup *self, const char *name);
+  _nursery_group_cancel_with_cause (self, CANCEL_EXPLICIT);
+}
+
+/**
+ * nursery_group_is_cancelled:
+ * @self: a group
+ *
+ * Whether the group has been cancelled, for any reason. Thread-safe.
+ *
+ * Returns: %TRUE once the group was cancelled
+ *
+ * Since: 1.0
+ */
+gboolean
+nursery_group_is_cancelled (NurseryGroup *self)
+{
+  gboolean cancelled;
+
+  g_return_val_if_fail (NURSERY_IS_GROUP (self), FALSE);
+
+  g_mutex_lock (&self->anchor->lock);
+  cancelled = self->cancel_cause != CANCEL_NONE;
+  g_mutex_unlock (&self->anchor->lock);
+  return cancelled;
+}
+
+/* Reporting completions (R3, R7, R8, R11, R29) */
 
 static GError *
 outcome_error (NurseryGroup *self)
@@ -475,7 +429,7 @@ outcome_error (NurseryGroup *self)
     return g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
                         "Group “%s” timed out", name);
   if (cause == CANCEL_SIGNAL)
-    return signal_error (self, name);
+    return _nursery_group_signal_error (self, name);
   return g_error_new (G_IO_ERROR, G_IO_ERROR_CANCELLED,
                       "Group “%s” was cancelled by %s", name, cancel_cause_names[cause]);
 }
@@ -600,37 +554,20 @@ report_finished (NurseryGroup *self,
     }
   /* Its cleanups are spawned before it is reported: the group waits for them. */
   _nursery_task_spawn_cleanups (task, self, outcome);
-  if (self->task_list != NULL)
-    _nursery_task_list_remove (self->task_list, task);
+  _nursery_group_stream_unlist (&self->stream, task);
   g_signal_emit (self, signals[TASK_FINISHED], 0, task);
   /* The user data outlives task-finished, so its handlers can read it. */
   _nursery_task_release (task);
   _nursery_task_complete_waiters (task);
   if (consequence != CANCEL_NONE)
-    cancel_with_cause (self, consequence);
+    _nursery_group_cancel_with_cause (self, consequence);
 
   /* Its queue link is free now: the next_async() queue reuses it. */
-  if (self->tracking_completions && ordinary)
-    g_queue_push_tail_link (&self->completed, &task->queue_link);
-  else
+  if (!(ordinary && _nursery_group_stream_take (&self->stream, task)))
     g_object_unref (task);
 }
 
-/* The batch */
-
-/* R27: the tasks a batch is about to report leave the live list first,
- * one items-changed per contiguous range, so whoever hears that a task
- * finished already sees the list without it. */
-static void
-unlist_tasks (NurseryGroup *self,
-              GQueue       *tasks)
-{
-  if (self->task_list == NULL)
-    return;
-  for (GList *l = tasks->head; l != NULL; l = l->next)
-    _nursery_task_list_remove (self->task_list, l->data);
-  _nursery_task_list_flush (self->task_list);
-}
+/* The batch: run_batch() is the table of contents */
 
 static void
 finish_doomed (NurseryGroup *self)
@@ -642,7 +579,7 @@ finish_doomed (NurseryGroup *self)
   doomed = self->doomed;
   g_queue_init (&self->doomed);
   g_mutex_unlock (&self->anchor->lock);
-  unlist_tasks (self, &doomed);
+  _nursery_group_stream_unlist_many (&self->stream, &doomed);
 
   while ((link = g_queue_pop_head_link (&doomed)) != NULL)
     {
@@ -712,7 +649,7 @@ start_pending (NurseryGroup *self)
   if (starting.length == 0 && doomed.length == 0)
     return;
   mark_dirty (self, BIT (PROP_N_RUNNING) | BIT (PROP_N_PENDING));
-  unlist_tasks (self, &doomed);
+  _nursery_group_stream_unlist_many (&self->stream, &doomed);
 
   while ((link = g_queue_pop_head_link (&doomed)) != NULL)
     {
@@ -780,7 +717,7 @@ report_returned (NurseryGroup *self)
 
   if (returned.length == 0)
     return;
-  unlist_tasks (self, &returned);
+  _nursery_group_stream_unlist_many (&self->stream, &returned);
   mark_dirty (self, BIT (PROP_N_RUNNING));
 
   while ((link = g_queue_pop_head_link (&returned)) != NULL)
@@ -849,89 +786,6 @@ maybe_close (NurseryGroup *self)
   g_clear_error (&error);
 }
 
-/* next_async(): finished children, in completion order */
-
-typedef struct
-{
-  GTask        *task;
-  GCancellable *cancellable;
-  gulong        handler_id;
-} NextWaiter;
-
-static void
-next_waiter_complete (NextWaiter  *waiter,
-                      NurseryTask *finished,
-                      GError      *error)
-{
-  /* Disconnected on the owner context with no lock held: never from
-   * inside the handler, which would deadlock. */
-  if (waiter->handler_id != 0)
-    g_cancellable_disconnect (waiter->cancellable, waiter->handler_id);
-  g_clear_object (&waiter->cancellable);
-  if (error != NULL)
-    g_task_return_error (waiter->task, error);
-  else
-    g_task_return_pointer (waiter->task, finished, g_object_unref);
-  g_object_unref (waiter->task);
-  g_free (waiter);
-}
-
-/* Hands finished tasks to next_async() callers, oldest caller first. A
- * caller whose cancellable was cancelled takes no task (none is lost). */
-static void
-serve_next (NurseryGroup *self)
-{
-  NextWaiter *waiter;
-
-  while ((waiter = g_queue_peek_head (&self->next_waiters)) != NULL)
-    {
-      if (g_cancellable_is_cancelled (waiter->cancellable))
-        {
-          g_queue_pop_head (&self->next_waiters);
-          next_waiter_complete (waiter, NULL,
-                                g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                                                     "Waiting for the next task was cancelled"));
-        }
-      else if (self->completed.length > 0)
-        {
-          GList *link = g_queue_pop_head_link (&self->completed);
-
-          g_queue_pop_head (&self->next_waiters);
-          next_waiter_complete (waiter, link->data, NULL);
-        }
-      else if (nursery_group_is_closed (self))
-        {
-          g_queue_pop_head (&self->next_waiters);
-          next_waiter_complete (waiter, NULL, NULL);
-        }
-      else
-        break;
-    }
-}
-
-static void
-next_waiter_cancelled_cb (GCancellable *cancellable,
-                          gpointer      data)
-{
-  /* Any thread: the batch answers the waiter on the owner context. */
-  schedule (data);
-}
-
-/* list_tasks(): the children spawned since the last batch join the model
- * here, so the model only changes inside a batch, never inside spawn(). */
-static void
-add_to_task_list (NurseryGroup *self)
-{
-  g_autoptr(GPtrArray) additions = NULL;
-
-  if (self->list_additions == NULL || self->list_additions->len == 0)
-    return;
-  additions = g_steal_pointer (&self->list_additions);
-  self->list_additions = g_ptr_array_new_with_free_func (g_object_unref);
-  /* R27: one items-changed for all of them. */
-  _nursery_task_list_append_many (self->task_list, additions);
-}
-
 /* R21: the task setters' notifications, emitted here rather than inside
  * the setter. */
 static void
@@ -994,38 +848,51 @@ release_orphan (NurseryGroup *self)
     g_object_unref (self);
 }
 
+/* The batch is dispatching: a new schedule() arms the source again. */
 static void
-run_batch (NurseryGroup *self)
+begin_batch (NurseryGroup *self)
 {
   g_mutex_lock (&self->anchor->lock);
   self->scheduled = FALSE;
   g_source_set_ready_time (self->source, -1);
   g_mutex_unlock (&self->anchor->lock);
+}
 
-  /* User code runs below (signals, notifies, destroy notifies, cleanups,
-   * async callbacks); a blocking wait() from there would never return. */
-  self->in_batch = TRUE;
-  add_to_task_list (self);
-  deliver_started (self);
-  finish_doomed (self);
-  start_pending (self);
-  report_returned (self);
-  maybe_close (self);
-  serve_next (self);
-  flush_task_notifications (self);
-  if (self->task_list != NULL)
-    _nursery_task_list_flush (self->task_list);
-  flush_notifications (self);
-  self->in_batch = FALSE;
-
-  /* Slots freed by this batch start the waiting children on the next one
-   * (not this one: they may have been spawned during it, R1). */
+/* Slots freed by this batch start the waiting children on the next one
+ * (not this one: they may have been spawned during it, R1). */
+static void
+schedule_for_free_slots (NurseryGroup *self)
+{
   g_mutex_lock (&self->anchor->lock);
   if (self->pending.length > 0 && has_free_slot (self))
     schedule_locked (self);
   g_mutex_unlock (&self->anchor->lock);
+}
 
-  release_orphan (self);
+/* One dispatch of the group's source: the steps of the essay at the top
+ * of this file, in order. */
+static void
+run_batch (NurseryGroup *self)
+{
+  begin_batch (self);
+
+  /* User code runs below (signals, notifies, destroy notifies, cleanups,
+   * async callbacks); a blocking wait() from there would never return. */
+  self->in_batch = TRUE;
+  _nursery_group_stream_add_spawned (&self->stream);       /* 1. R27 */
+  deliver_started (self);                                   /* 2. R18 */
+  finish_doomed (self);                                     /* 3. R5 */
+  start_pending (self);                                     /* 4. R1, R19 */
+  report_returned (self);                                   /* 5. R3, R7, R8, R11, R29 */
+  maybe_close (self);                                       /* 6. R22, R6, R7 */
+  _nursery_group_stream_serve (&self->stream, self);        /* 7. R25 */
+  flush_task_notifications (self);                          /* 8. R21 */
+  _nursery_group_stream_flush_list (&self->stream);         /*    R27 */
+  flush_notifications (self);                               /*    R21 */
+  self->in_batch = FALSE;
+
+  schedule_for_free_slots (self);
+  release_orphan (self);                                    /* R20, R30 */
 }
 
 static gboolean
@@ -1101,7 +968,7 @@ orphan (NurseryGroup *self)
     }
   if (g_atomic_int_get (&self->state) == NURSERY_GROUP_OPEN)
     set_state (self, NURSERY_GROUP_JOINING);
-  cancel_with_cause (self, CANCEL_DROPPED);
+  _nursery_group_cancel_with_cause (self, CANCEL_DROPPED);
   schedule (self);
   return TRUE;
 }
@@ -1150,16 +1017,6 @@ warn_unobserved_failures (NurseryGroup *self)
              first->message);
 }
 
-/* The links are the tasks' own (queue_link): pop them, never free them. */
-static void
-release_completed (NurseryGroup *self)
-{
-  GList *link;
-
-  while ((link = g_queue_pop_head_link (&self->completed)) != NULL)
-    g_object_unref (link->data);
-}
-
 static void
 nursery_group_finalize (GObject *object)
 {
@@ -1180,15 +1037,31 @@ nursery_group_finalize (GObject *object)
   g_clear_pointer (&self->failed_names, g_ptr_array_unref);
   g_clear_pointer (&self->started, g_ptr_array_unref);
   g_clear_pointer (&self->task_notifies, g_ptr_array_unref);
-  release_completed (self);
-  g_clear_pointer (&self->list_additions, g_ptr_array_unref);
-  g_clear_object (&self->task_list);
+  _nursery_group_stream_clear (&self->stream);
   g_clear_object (&self->winner);
   g_clear_pointer (&self->name, g_free);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_clear_pointer (&self->anchor, _nursery_anchor_unref);
 
   G_OBJECT_CLASS (nursery_group_parent_class)->finalize (object);
+}
+
+/* The counter behind a counter property (R21). */
+static guint *
+counter_of (NurseryGroup *self,
+            guint         prop_id)
+{
+  switch (prop_id)
+    {
+    case PROP_N_RUNNING: return &self->n_running;
+    case PROP_N_PENDING: return &self->n_pending;
+    case PROP_N_FINISHED: return &self->n_finished;
+    case PROP_N_FAILED: return &self->n_failed;
+    case PROP_N_SUCCEEDED: return &self->n_succeeded;
+    case PROP_N_CANCELLED: return &self->n_cancelled;
+    case PROP_N_SPAWNED: return &self->n_spawned;
+    default: g_assert_not_reached ();
+    }
 }
 
 static void
@@ -1229,25 +1102,13 @@ nursery_group_get_property (GObject    *object,
       g_value_set_boolean (value, nursery_group_is_closed (self));
       break;
     case PROP_N_RUNNING:
-      g_value_set_uint (value, self->n_running);
-      break;
     case PROP_N_PENDING:
-      g_value_set_uint (value, self->n_pending);
-      break;
     case PROP_N_FINISHED:
-      g_value_set_uint (value, self->n_finished);
-      break;
     case PROP_N_FAILED:
-      g_value_set_uint (value, self->n_failed);
-      break;
     case PROP_N_SUCCEEDED:
-      g_value_set_uint (value, self->n_succeeded);
-      break;
     case PROP_N_CANCELLED:
-      g_value_set_uint (value, self->n_cancelled);
-      break;
     case PROP_N_SPAWNED:
-      g_value_set_uint (value, self->n_spawned);
+      g_value_set_uint (value, *counter_of (self, prop_id));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1542,7 +1403,7 @@ nursery_group_init (NurseryGroup *self)
   g_source_attach (self->source, self->context);
 }
 
-/* Public API */
+/* Spawning (R1–R5, R24) */
 
 /**
  * nursery_group_new:
@@ -1574,8 +1435,7 @@ spawn (NurseryGroup    *self,
   if (g_atomic_int_get (&self->state) == NURSERY_GROUP_CLOSED)
     {
       /* R4: refused, and nothing leaks. */
-      if (destroy != NULL)
-        destroy (user_data);
+      _nursery_refuse_drop (destroy, user_data);
       g_set_error (error, NURSERY_ERROR, NURSERY_ERROR_CLOSED,
                    "Group “%s” is closed; it takes no more children",
                    self->name != NULL ? self->name : "(unnamed)");
@@ -1597,21 +1457,9 @@ spawn (NurseryGroup    *self,
   counter_add (&self->n_pending, 1);
   counter_add (&self->n_spawned, 1);
   mark_dirty (self, BIT (PROP_N_PENDING) | BIT (PROP_N_SPAWNED));
-  if (self->task_list != NULL)
-    g_ptr_array_add (self->list_additions, g_object_ref (task));
+  _nursery_group_stream_spawned (&self->stream, task);
 
   return g_object_ref (task);
-}
-
-static gboolean
-spawn_args_valid (NurseryGroup     *self,
-                  NurseryTaskFunc   func,
-                  GError          **error)
-{
-  g_return_val_if_fail (NURSERY_IS_GROUP (self), FALSE);
-  g_return_val_if_fail (func != NULL, FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-  return TRUE;
 }
 
 /**
@@ -1650,13 +1498,10 @@ nursery_group_spawn (NurseryGroup     *self,
                      GDestroyNotify    destroy,
                      GError          **error)
 {
-  if (!spawn_args_valid (self, func, error))
-    {
-      /* R24: refused, but the user data is not lost. */
-      if (destroy != NULL)
-        destroy (user_data);
-      return NULL;
-    }
+  /* R24: refused, but the user data is not lost. */
+  NURSERY_REFUSE_UNLESS (NURSERY_IS_GROUP (self), destroy, user_data, NULL);
+  NURSERY_REFUSE_UNLESS (func != NULL, destroy, user_data, NULL);
+  NURSERY_REFUSE_UNLESS (error == NULL || *error == NULL, destroy, user_data, NULL);
 
   return spawn (self, name, func, user_data, destroy, FALSE, error);
 }
@@ -1698,19 +1543,15 @@ nursery_group_spawn_in_thread (NurseryGroup     *self,
                                GDestroyNotify    destroy,
                                GError          **error)
 {
-  if (!spawn_args_valid (self, func, error))
-    {
-      /* R24: refused, but the user data is not lost. */
-      if (destroy != NULL)
-        destroy (user_data);
-      return NULL;
-    }
+  /* R24: refused, but the user data is not lost. */
+  NURSERY_REFUSE_UNLESS (NURSERY_IS_GROUP (self), destroy, user_data, NULL);
+  NURSERY_REFUSE_UNLESS (func != NULL, destroy, user_data, NULL);
+  NURSERY_REFUSE_UNLESS (error == NULL || *error == NULL, destroy, user_data, NULL);
   if (_nursery_callback_is_gjs (func))
     {
       /* GJS would skip the function on the worker, and the child would
        * succeed without having run (R2): refused, clearly. */
-      if (destroy != NULL)
-        destroy (user_data);
+      _nursery_refuse_drop (destroy, user_data);
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
                            "GJS cannot run JavaScript on a worker thread: spawn an async "
                            "function with spawn() instead (see the nursery.js module)");
@@ -1719,6 +1560,8 @@ nursery_group_spawn_in_thread (NurseryGroup     *self,
 
   return spawn (self, name, func, user_data, destroy, TRUE, error);
 }
+
+/* Joining and the outcome (R6–R8, R10) */
 
 /**
  * nursery_group_wait_async:
@@ -1880,48 +1723,6 @@ nursery_group_wait (NurseryGroup  *self,
 }
 
 /**
- * nursery_group_cancel:
- * @self: a group
- *
- * Cancels the group: every child's cancellable is cancelled and children
- * that have not started finish as cancelled without running ([R5](rules.html#R5),
- * [R12](rules.html#R12)). The group still waits for its running children. Idempotent, and
- * safe to call from any thread; does nothing once the group is closed.
- *
- * Since: 1.0
- */
-void
-nursery_group_cancel (NurseryGroup *self)
-{
-  g_return_if_fail (NURSERY_IS_GROUP (self));
-
-  cancel_with_cause (self, CANCEL_EXPLICIT);
-}
-
-/**
- * nursery_group_is_cancelled:
- * @self: a group
- *
- * Whether the group has been cancelled, for any reason. Thread-safe.
- *
- * Returns: %TRUE once the group was cancelled
- *
- * Since: 1.0
- */
-gboolean
-nursery_group_is_cancelled (NurseryGroup *self)
-{
-  gboolean cancelled;
-
-  g_return_val_if_fail (NURSERY_IS_GROUP (self), FALSE);
-
-  g_mutex_lock (&self->anchor->lock);
-  cancelled = self->cancel_cause != CANCEL_NONE;
-  g_mutex_unlock (&self->anchor->lock);
-  return cancelled;
-}
-
-/**
  * nursery_group_is_closed:
  * @self: a group
  *
@@ -1981,242 +1782,6 @@ nursery_group_get_errors (NurseryGroup *self)
   for (guint i = 0; i < self->errors->len; i++)
     g_ptr_array_add (copy, g_error_copy (g_ptr_array_index (self->errors, i)));
   return copy;
-}
-
-/**
- * nursery_group_get_name:
- * @self: a group
- *
- * The group's name.
- *
- * Returns: (nullable): the name
- *
- * Since: 1.0
- */
-const char *
-nursery_group_get_name (NurseryGroup *self)
-{
-  g_return_val_if_fail (NURSERY_IS_GROUP (self), NULL);
-
-  return self->name;
-}
-
-/**
- * nursery_group_set_name:
- * @self: a group
- * @name: (nullable): the new name
- *
- * Names the group, for logs, errors and tree dumps.
- *
- * Since: 1.0
- */
-void
-nursery_group_set_name (NurseryGroup *self,
-                        const char   *name)
-{
-  g_return_if_fail (NURSERY_IS_GROUP (self));
-
-  if (g_strcmp0 (self->name, name) == 0)
-    return;
-  /* Under the lock: cancels and tree dumps on other threads read it. */
-  g_mutex_lock (&self->anchor->lock);
-  g_free (self->name);
-  self->name = g_strdup (name);
-  g_mutex_unlock (&self->anchor->lock);
-  mark_dirty (self, BIT (PROP_NAME));
-  schedule (self);
-}
-
-/**
- * nursery_group_get_context:
- * @self: a group
- *
- * The owner context.
- *
- * Returns: (transfer none): the context every callback of the group runs on
- *
- * Since: 1.0
- */
-GMainContext *
-nursery_group_get_context (NurseryGroup *self)
-{
-  g_return_val_if_fail (NURSERY_IS_GROUP (self), NULL);
-
-  return self->context;
-}
-
-/**
- * nursery_group_get_policy:
- * @self: a group
- *
- * The group's policy.
- *
- * Returns: the policy
- *
- * Since: 1.0
- */
-NurseryPolicy
-nursery_group_get_policy (NurseryGroup *self)
-{
-  g_return_val_if_fail (NURSERY_IS_GROUP (self), NURSERY_POLICY_FAIL_FAST);
-
-  return self->policy;
-}
-
-/**
- * nursery_group_set_policy:
- * @self: a group
- * @policy: the new policy
- *
- * Sets what the group does when a child fails or succeeds ([R11](rules.html#R11)).
- * It applies to the children that finish from now on.
- *
- * Since: 1.0
- */
-void
-nursery_group_set_policy (NurseryGroup  *self,
-                          NurseryPolicy  policy)
-{
-  g_return_if_fail (NURSERY_IS_GROUP (self));
-  g_return_if_fail (policy <= NURSERY_POLICY_RACE);
-
-  if (self->policy == policy)
-    return;
-  self->policy = policy;
-  mark_dirty (self, BIT (PROP_POLICY));
-  schedule (self);
-}
-
-/**
- * nursery_group_get_max_concurrent:
- * @self: a group
- *
- * The limit on running children.
- *
- * Returns: the limit, 0 for none
- *
- * Since: 1.0
- */
-guint
-nursery_group_get_max_concurrent (NurseryGroup *self)
-{
-  g_return_val_if_fail (NURSERY_IS_GROUP (self), 0);
-
-  return self->max_concurrent;
-}
-
-/**
- * nursery_group_set_max_concurrent:
- * @self: a group
- * @max_concurrent: how many children may run at once, 0 for no limit
- *
- * Limits how many children run at once ([R19](rules.html#R19)). Raising the limit
- * starts waiting children on the next iteration; lowering it lets the
- * running ones finish.
- *
- * Since: 1.0
- */
-void
-nursery_group_set_max_concurrent (NurseryGroup *self,
-                                  guint         max_concurrent)
-{
-  g_return_if_fail (NURSERY_IS_GROUP (self));
-
-  if (self->max_concurrent == max_concurrent)
-    return;
-  self->max_concurrent = max_concurrent;
-  mark_dirty (self, BIT (PROP_MAX_CONCURRENT));
-  schedule (self);
-}
-
-/**
- * nursery_group_get_winner:
- * @self: a group
- *
- * Under [enum@Nursery.Policy.RACE], the first child that succeeded.
- *
- * Returns: (transfer none) (nullable): the winner, or %NULL
- *
- * Since: 1.0
- */
-NurseryTask *
-nursery_group_get_winner (NurseryGroup *self)
-{
-  g_return_val_if_fail (NURSERY_IS_GROUP (self), NULL);
-
-  return self->winner;
-}
-
-/**
- * nursery_group_get_n_running:
- * @self: a group
- *
- * How many children have started and not finished.
- *
- * Returns: the count
- *
- * Since: 1.0
- */
-guint
-nursery_group_get_n_running (NurseryGroup *self)
-{
-  g_return_val_if_fail (NURSERY_IS_GROUP (self), 0);
-
-  return self->n_running;
-}
-
-/**
- * nursery_group_get_n_pending:
- * @self: a group
- *
- * How many children are spawned but not started.
- *
- * Returns: the count
- *
- * Since: 1.0
- */
-guint
-nursery_group_get_n_pending (NurseryGroup *self)
-{
-  g_return_val_if_fail (NURSERY_IS_GROUP (self), 0);
-
-  return self->n_pending;
-}
-
-/**
- * nursery_group_get_n_finished:
- * @self: a group
- *
- * How many children have finished, however they ended.
- *
- * Returns: the count
- *
- * Since: 1.0
- */
-guint
-nursery_group_get_n_finished (NurseryGroup *self)
-{
-  g_return_val_if_fail (NURSERY_IS_GROUP (self), 0);
-
-  return self->n_finished;
-}
-
-/**
- * nursery_group_get_n_failed:
- * @self: a group
- *
- * How many children have failed.
- *
- * Returns: the count
- *
- * Since: 1.0
- */
-guint
-nursery_group_get_n_failed (NurseryGroup *self)
-{
-  g_return_val_if_fail (NURSERY_IS_GROUP (self), 0);
-
-  return self->n_failed;
 }
 
 /* Nesting (R14) and shielding (R15) */
@@ -2349,7 +1914,7 @@ nursery_group_set_shielded (NurseryGroup *self,
   mark_dirty (self, BIT (PROP_SHIELDED));
   schedule (self);
   if (cancel_now)
-    cancel_with_cause (self, CANCEL_PARENT);
+    _nursery_group_cancel_with_cause (self, CANCEL_PARENT);
 }
 
 /**
@@ -2380,7 +1945,7 @@ nursery_group_get_shielded (NurseryGroup *self)
 static void
 group_deadline_fired (gpointer target)
 {
-  cancel_with_cause (target, CANCEL_DEADLINE);
+  _nursery_group_cancel_with_cause (target, CANCEL_DEADLINE);
 }
 
 /**
@@ -2469,15 +2034,6 @@ nursery_group_get_deadline (NurseryGroup *self)
 
 /* Start handshake (R18) */
 
-static gboolean
-start_args_valid (NurseryGroup    *self,
-                  NurseryTaskFunc  func,
-                  GCancellable    *cancellable)
-{
-  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
-  return spawn_args_valid (self, func, NULL);
-}
-
 /**
  * nursery_group_start_async:
  * @self: a group that is not closed
@@ -2515,13 +2071,10 @@ nursery_group_start_async (NurseryGroup        *self,
   g_autoptr(NurseryTask) task = NULL;
   GError *error = NULL;
 
-  if (!start_args_valid (self, func, cancellable))
-    {
-      /* R24: refused, but the user data is not lost. */
-      if (destroy != NULL)
-        destroy (user_data);
-      return;
-    }
+  /* R24: refused, but the user data is not lost. */
+  NURSERY_REFUSE_UNLESS (cancellable == NULL || G_IS_CANCELLABLE (cancellable), destroy, user_data, );
+  NURSERY_REFUSE_UNLESS (NURSERY_IS_GROUP (self), destroy, user_data, );
+  NURSERY_REFUSE_UNLESS (func != NULL, destroy, user_data, );
 
   starter = g_task_new (self, NULL, callback, callback_data);
   g_task_set_source_tag (starter, nursery_group_start_async);
@@ -2583,522 +2136,4 @@ nursery_group_start_finish (NurseryGroup  *self,
       g_value_init (started_value, G_TYPE_POINTER);
     }
   return task != NULL ? g_object_ref (task) : NULL;
-}
-
-/* Graceful shutdown and the exit stack (R22) */
-
-static void signal_received (NurseryGroup *self, int signum);
-
-typedef struct
-{
-  NurseryGroup *group;   /* the source is destroyed before the group goes */
-  int           signum;
-} SignalWatch;
-
-static gboolean
-unix_signal_cb (gpointer data)
-{
-  SignalWatch *watch = data;
-
-  NURSERY_NOTE (CANCEL, "group “%s”: Unix signal %d received", group_name (watch->group), watch->signum);
-  signal_received (watch->group, watch->signum);
-  return G_SOURCE_CONTINUE;
-}
-
-/**
- * nursery_group_cancel_on_unix_signal:
- * @self: a group that is not closed
- * @signum: `SIGINT`, `SIGTERM` or `SIGHUP`
- *
- * Cancels the group gracefully when @signum arrives: children see their
- * cancellables cancelled and finish as they see fit, and the group waits
- * for them. The handler is a GLib Unix signal source on the owner context
- * (see g_unix_signal_source_new()), removed when the group closes.
- *
- * Which signal cancelled the group is readable with
- * [method@Nursery.Group.get_cancel_signal] and named in the message of
- * the `G_IO_ERROR_CANCELLED` that wait gives, e.g. “Group “server” was
- * cancelled by a Unix signal (SIGINT)”; a program exits with
- * `128 + signum` as shells expect (130 for SIGINT, 143 for SIGTERM).
- *
- * A second signal of the same kind as the first one escalates: it
- * cancels every unfinished child, shielded ones included (their own
- * [method@Nursery.Task.cancel]), so a second Ctrl-C stops cleanups that
- * take too long. The group still waits for its children.
- *
- * Since: 1.0
- */
-void
-nursery_group_cancel_on_unix_signal (NurseryGroup *self,
-                                     int           signum)
-{
-  GSource *source;
-  SignalWatch *watch;
-
-  g_return_if_fail (NURSERY_IS_GROUP (self));
-  g_return_if_fail (signum == SIGINT || signum == SIGTERM || signum == SIGHUP);
-  g_return_if_fail (!nursery_group_is_closed (self));
-
-  watch = g_new (SignalWatch, 1);
-  watch->group = self;
-  watch->signum = signum;
-  source = g_unix_signal_source_new (signum);
-  g_source_set_callback (source, unix_signal_cb, watch, g_free);
-  g_source_set_static_name (source, "NurseryGroup unix signal");
-  g_source_attach (source, self->context);
-  if (self->signal_sources == NULL)
-    self->signal_sources = g_ptr_array_new_with_free_func ((GDestroyNotify) g_source_unref);
-  g_ptr_array_add (self->signal_sources, source);
-}
-
-/**
- * nursery_group_add_cleanup:
- * @self: a group that is not closed
- * @func: (scope notified) (closure user_data) (destroy destroy): the cleanup
- * @user_data: data for @func
- * @destroy: (nullable): frees @user_data after @func ran
- *
- * Pushes a cleanup on the group's exit stack ([R22](rules.html#R22)): cleanups run
- * on the owner context once every child has finished, most recent first,
- * before the group closes and its waiters complete. A cleanup may spawn
- * more children; the group waits for them too.
- *
- * Since: 1.0
- */
-void
-nursery_group_add_cleanup (NurseryGroup       *self,
-                           NurseryCleanupFunc  func,
-                           gpointer            user_data,
-                           GDestroyNotify      destroy)
-{
-  Cleanup *cleanup;
-
-  if (!NURSERY_IS_GROUP (self) || func == NULL || nursery_group_is_closed (self))
-    {
-      if (destroy != NULL)
-        destroy (user_data);
-      g_return_if_fail (NURSERY_IS_GROUP (self));
-      g_return_if_fail (func != NULL);
-      g_return_if_fail (!nursery_group_is_closed (self));
-    }
-
-  cleanup = g_new (Cleanup, 1);
-  cleanup->func = func;
-  cleanup->user_data = user_data;
-  cleanup->destroy = destroy;
-  self->cleanups = g_slist_prepend (self->cleanups, cleanup);
-}
-
-/* Observability (R14, R21) */
-
-static const char *
-nick (GType        enum_type,
-      int          value)
-{
-  return g_enum_get_value (g_type_class_peek (enum_type), value)->value_nick;
-}
-
-static void dump_group (NurseryGroup *self, GString *out, const char *prefix, gint64 now);
-
-/* A tree may span contexts and threads: a thread child may nest a group on
- * a context of its own. So what another thread may change is read under
- * that object's lock, and every object is held while it is described. */
-static GPtrArray *
-nested_groups_ref (NurseryTask *task,
-                   gint64      *deadline)
-{
-  GPtrArray *groups = g_ptr_array_new_with_free_func (g_object_unref);
-
-  g_mutex_lock (&task->anchor->lock);
-  *deadline = task->deadline;
-  for (GSList *l = task->nested_groups; l != NULL; l = l->next)
-    g_ptr_array_add (groups, g_object_ref (l->data));
-  g_mutex_unlock (&task->anchor->lock);
-  return groups;
-}
-
-static void
-dump_task (NurseryTask *task,
-           GString     *out,
-           const char  *prefix,
-           gboolean     last,
-           gint64       now)
-{
-  gint64 deadline;
-  g_autoptr(GPtrArray) nested = nested_groups_ref (task, &deadline);
-  g_autofree char *deadline_text = _nursery_deadline_describe (deadline, now);
-  g_autofree char *child_prefix = g_strconcat (prefix, last ? "   " : "│  ", NULL);
-
-  g_string_append_printf (out, "%s%s task “%s” [%s%s%s] age %.1f ms, deadline %s\n",
-                          prefix, last ? "└─" : "├─",
-                          nursery_task_get_name (task) ? nursery_task_get_name (task) : "(unnamed)",
-                          nick (NURSERY_TYPE_TASK_STATE, nursery_task_get_state (task)),
-                          nursery_task_get_shielded (task) ? ", shielded" : "",
-                          nursery_task_is_cancelled (task) ? ", cancelled" : "",
-                          (now - task->spawn_time) / 1000.0, deadline_text);
-  for (guint i = 0; i < nested->len; i++)
-    dump_group (nested->pdata[i], out, child_prefix, now);
-}
-
-static void
-dump_group (NurseryGroup *self,
-            GString      *out,
-            const char   *prefix,
-            gint64        now)
-{
-  g_autoptr(GPtrArray) tasks = g_ptr_array_new_with_free_func (g_object_unref);
-  GString *line = g_string_new (NULL);
-
-  /* All in one locked section: the group may belong to another thread,
-   * which finalizes it (under this lock) once the dump lets it go. */
-  g_mutex_lock (&self->anchor->lock);
-  {
-    g_autofree char *deadline = _nursery_deadline_describe (self->deadline, now);
-
-    g_string_printf (line, "%sgroup “%s” [%s%s%s] age %.1f ms, deadline %s, "
-                     "%u running, %u pending, %u finished, %u failed\n",
-                     prefix, group_name (self),
-                     nick (NURSERY_TYPE_GROUP_STATE, g_atomic_int_get (&self->state)),
-                     self->cancel_cause != CANCEL_NONE ? ", cancelled" : "",
-                     self->shielded ? ", shielded" : "",
-                     (now - self->create_time) / 1000.0, deadline,
-                     counter_get (&self->n_running), counter_get (&self->n_pending),
-                     counter_get (&self->n_finished), counter_get (&self->n_failed));
-  }
-  for (GList *l = self->unfinished.head; l != NULL; l = l->next)
-    g_ptr_array_add (tasks, g_object_ref (l->data));
-  g_mutex_unlock (&self->anchor->lock);
-
-  g_string_append (out, line->str);
-  g_string_free (line, TRUE);
-  for (guint i = 0; i < tasks->len; i++)
-    dump_task (tasks->pdata[i], out, prefix, i + 1 == tasks->len, now);
-}
-
-/**
- * nursery_group_dump_tree:
- * @self: a group
- *
- * Describes the group, its unfinished children and the groups nested in
- * them, one line each: names, states, ages, deadlines, shields. For
- * debugging what is stuck. Call it on the owner context.
- *
- * Returns: (transfer full): the tree as text
- *
- * Since: 1.0
- */
-char *
-nursery_group_dump_tree (NurseryGroup *self)
-{
-  GString *out;
-
-  g_return_val_if_fail (NURSERY_IS_GROUP (self), NULL);
-
-  out = g_string_new (NULL);
-  dump_group (self, out, "", g_get_monotonic_time ());
-  return g_string_free (out, FALSE);
-}
-
-/* Completion order and the live task list */
-
-/**
- * nursery_group_next_async:
- * @self: a group
- * @cancellable: (nullable): cancelling it gives up this call only: it
- *   completes with `G_IO_ERROR_CANCELLED` and takes no task
- * @callback: (scope async): called on the owner context with the next
- *   finished task
- * @user_data: (closure): data for @callback
- *
- * Waits for the next child to finish and hands it over: every child that
- * finishes from the first call on is handed over exactly once, in
- * completion order, to the callers in the order they called (Tokio's
- * `JoinSet::join_next`, Python's `as_completed`). Like
- * [method@Nursery.Group.wait_async] it joins the group: the group closes
- * when every child has finished, and once it is closed and every finished
- * task has been handed over, the call gives %NULL:
- *
- * ```vala
- * Nursery.Task? task;
- * while ((task = yield group.next_async (null)) != null)
- *   print ("%s finished\n", task.get_name ());
- * ```
- *
- * Children are handed over only from the first call on, so make it before
- * returning to the main loop after spawning (a loop like the one above
- * does). A start child that finishes before calling started() reports to
- * its start caller instead. Works alongside
- * [signal@Nursery.Group::task-finished]. Call it on the owner context.
- *
- * Since: 1.0
- */
-void
-nursery_group_next_async (NurseryGroup        *self,
-                          GCancellable        *cancellable,
-                          GAsyncReadyCallback  callback,
-                          gpointer             user_data)
-{
-  NextWaiter *waiter;
-
-  g_return_if_fail (NURSERY_IS_GROUP (self));
-  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
-
-  waiter = g_new0 (NextWaiter, 1);
-  waiter->task = g_task_new (self, NULL, callback, user_data);
-  g_task_set_source_tag (waiter->task, nursery_group_next_async);
-  g_task_set_name (waiter->task, "nursery_group_next_async");
-  self->tracking_completions = TRUE;
-  if (nursery_group_get_state (self) == NURSERY_GROUP_OPEN)
-    set_state (self, NURSERY_GROUP_JOINING);
-
-  g_queue_push_tail (&self->next_waiters, waiter);
-  if (cancellable != NULL)
-    {
-      waiter->cancellable = g_object_ref (cancellable);
-      waiter->handler_id = g_cancellable_connect (cancellable, G_CALLBACK (next_waiter_cancelled_cb),
-                                                  self, NULL);
-    }
-  schedule (self);
-}
-
-/**
- * nursery_group_next_finish:
- * @self: a group
- * @result: the result given to the callback
- * @error: return location for `G_IO_ERROR_CANCELLED`
- *
- * Finishes [method@Nursery.Group.next_async].
- *
- * Returns: (transfer full) (nullable): the next finished task, or %NULL
- *   when the group is closed and every task was handed over (or on error)
- *
- * Since: 1.0
- */
-NurseryTask *
-nursery_group_next_finish (NurseryGroup  *self,
-                           GAsyncResult  *result,
-                           GError       **error)
-{
-  g_return_val_if_fail (NURSERY_IS_GROUP (self), NULL);
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == nursery_group_next_async, NULL);
-
-  return g_task_propagate_pointer (G_TASK (result), error);
-}
-
-/**
- * nursery_group_list_tasks:
- * @self: a group
- *
- * The group's unfinished tasks, in spawn order, as a live list model for
- * `GtkListView` and friends: children appear on the batch after their
- * spawn and disappear when they finish, with `items-changed` on the owner
- * context. A batch announces its changes in ranges ([R27](rules.html#R27)): one
- * `items-changed` for the children it adds, one per contiguous range of
- * positions for the children it reports finished, emitted before anybody
- * hears that they finished. The list exists only once somebody asked for
- * it; then each change costs O(log n).
- *
- * Returns: (transfer full): a list model of [class@Nursery.Task]
- *
- * Since: 1.0
- */
-GListModel *
-nursery_group_list_tasks (NurseryGroup *self)
-{
-  g_return_val_if_fail (NURSERY_IS_GROUP (self), NULL);
-
-  if (self->task_list == NULL)
-    {
-      g_autoptr(GPtrArray) unfinished = g_ptr_array_new_with_free_func (g_object_unref);
-
-      g_mutex_lock (&self->anchor->lock);
-      for (GList *l = self->unfinished.head; l != NULL; l = l->next)
-        g_ptr_array_add (unfinished, g_object_ref (l->data));
-      g_mutex_unlock (&self->anchor->lock);
-
-      self->task_list = _nursery_task_list_new ();
-      self->list_additions = g_ptr_array_new_with_free_func (g_object_unref);
-      _nursery_task_list_append_many (self->task_list, unfinished);
-    }
-  return g_object_ref (G_LIST_MODEL (self->task_list));
-}
-
-/* Real applications: failures with their task, counters, signals (R21, R22, R29) */
-
-static const char *
-signal_name (int signum)
-{
-  switch (signum)
-    {
-    case SIGINT: return "SIGINT";
-    case SIGTERM: return "SIGTERM";
-    case SIGHUP: return "SIGHUP";
-    default: return "unknown signal";
-    }
-}
-
-static GError *
-signal_error (NurseryGroup *self,
-              const char   *name)
-{
-  int signum;
-
-  g_mutex_lock (&self->anchor->lock);
-  signum = self->cancel_signum;
-  g_mutex_unlock (&self->anchor->lock);
-  return g_error_new (G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                      "Group “%s” was cancelled by a Unix signal (%s)", name, signal_name (signum));
-}
-
-/* R22: a second signal of the first kind also cancels shielded children,
- * through their own cancel, which shielding does not stop. */
-static void
-cancel_shielded_too (NurseryGroup *self)
-{
-  g_autoptr(GPtrArray) tasks = g_ptr_array_new_with_free_func (g_object_unref);
-
-  g_mutex_lock (&self->anchor->lock);
-  for (GList *l = self->unfinished.head; l != NULL; l = l->next)
-    g_ptr_array_add (tasks, g_object_ref (l->data));
-  g_mutex_unlock (&self->anchor->lock);
-
-  NURSERY_NOTE (CANCEL, "group “%s”: second signal, cancelling shielded children too", group_name (self));
-  for (guint i = 0; i < tasks->len; i++)
-    nursery_task_cancel (tasks->pdata[i]);
-}
-
-static void
-signal_received (NurseryGroup *self,
-                 int           signum)
-{
-  if (self->first_signum == 0)
-    self->first_signum = signum;
-  if (signum == self->first_signum && ++self->n_signals >= 2)
-    {
-      cancel_shielded_too (self);
-      return;
-    }
-
-  g_mutex_lock (&self->anchor->lock);
-  if (self->cancel_cause == CANCEL_NONE)
-    self->cancel_signum = signum;
-  g_mutex_unlock (&self->anchor->lock);
-  cancel_with_cause (self, CANCEL_SIGNAL);
-}
-
-/**
- * nursery_group_get_cancel_signal:
- * @self: a group
- *
- * Which Unix signal cancelled the group, if one did (see
- * [method@Nursery.Group.cancel_on_unix_signal]). A program that stops on
- * it conventionally exits with `128 +` this number. Thread-safe.
- *
- * Returns: the signal number, or 0 if the group was not cancelled by a
- *   signal
- *
- * Since: 1.0
- */
-int
-nursery_group_get_cancel_signal (NurseryGroup *self)
-{
-  int signum;
-
-  g_return_val_if_fail (NURSERY_IS_GROUP (self), 0);
-
-  g_mutex_lock (&self->anchor->lock);
-  signum = self->cancel_cause == CANCEL_SIGNAL ? self->cancel_signum : 0;
-  g_mutex_unlock (&self->anchor->lock);
-  return signum;
-}
-
-/**
- * nursery_group_get_failed_task_names:
- * @self: a group
- *
- * Which children produced the failures the group kept ([R29](rules.html#R29)): the
- * name at index `i` is the name of the task whose error is at index `i`
- * of [method@Nursery.Group.get_errors] (an empty string for an unnamed
- * task), so the first one names the task whose error wait returned,
- * unchanged. Failures handled by a [signal@Nursery.Group::task-failed]
- * handler are in neither.
- *
- * The group keeps names, not tasks. To keep the failed tasks themselves,
- * keep them from a [signal@Nursery.Group::task-failed] handler, which
- * gets each task with its error as it fails.
- *
- * Returns: (transfer full) (array zero-terminated=1): the names, in the
- *   order the tasks failed
- *
- * Since: 1.0
- */
-char **
-nursery_group_get_failed_task_names (NurseryGroup *self)
-{
-  GStrvBuilder *builder;
-  char **names;
-
-  g_return_val_if_fail (NURSERY_IS_GROUP (self), NULL);
-
-  builder = g_strv_builder_new ();
-  for (guint i = 0; i < self->failed_names->len; i++)
-    g_strv_builder_add (builder, self->failed_names->pdata[i]);
-  names = g_strv_builder_end (builder);
-  g_strv_builder_unref (builder);
-  return names;
-}
-
-/**
- * nursery_group_get_n_succeeded:
- * @self: a group
- *
- * How many children have succeeded; see [property@Nursery.Group:n-succeeded].
- *
- * Returns: the count
- *
- * Since: 1.0
- */
-guint
-nursery_group_get_n_succeeded (NurseryGroup *self)
-{
-  g_return_val_if_fail (NURSERY_IS_GROUP (self), 0);
-
-  return self->n_succeeded;
-}
-
-/**
- * nursery_group_get_n_cancelled:
- * @self: a group
- *
- * How many children have finished cancelled.
- *
- * Returns: the count
- *
- * Since: 1.0
- */
-guint
-nursery_group_get_n_cancelled (NurseryGroup *self)
-{
-  g_return_val_if_fail (NURSERY_IS_GROUP (self), 0);
-
-  return self->n_cancelled;
-}
-
-/**
- * nursery_group_get_n_spawned:
- * @self: a group
- *
- * How many children have been spawned so far.
- *
- * Returns: the count
- *
- * Since: 1.0
- */
-guint
-nursery_group_get_n_spawned (NurseryGroup *self)
-{
-  g_return_val_if_fail (NURSERY_IS_GROUP (self), 0);
-
-  return self->n_spawned;
 }

@@ -12,6 +12,7 @@
 
 #include "config.h"
 
+#include "nursery-refuse-private.h"
 #include "nursery-task-private.h"
 
 typedef struct
@@ -78,16 +79,10 @@ nursery_task_add_cleanup (NurseryTask     *self,
   TaskCleanup *cleanup;
   gboolean refused;
 
-  if (!NURSERY_IS_TASK (self) || func == NULL || timeout < -1)
-    {
-      /* R24: refused, but the user data is not lost. */
-      if (destroy != NULL)
-        destroy (user_data);
-      g_return_if_fail (NURSERY_IS_TASK (self));
-      g_return_if_fail (func != NULL);
-      g_return_if_fail (timeout >= -1);
-      return;
-    }
+  /* R24: refused, but the user data is not lost. */
+  NURSERY_REFUSE_UNLESS (NURSERY_IS_TASK (self), destroy, user_data, );
+  NURSERY_REFUSE_UNLESS (func != NULL, destroy, user_data, );
+  NURSERY_REFUSE_UNLESS (timeout >= -1, destroy, user_data, );
 
   cleanup = g_new (TaskCleanup, 1);
   cleanup->func = func;

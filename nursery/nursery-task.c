@@ -35,6 +35,7 @@
 #include "nursery-deadline-private.h"
 #include "nursery-debug-private.h"
 #include "nursery-pool-private.h"
+#include "nursery-refuse-private.h"
 #include "nursery-enums.h"
 #include "nursery-error.h"
 #include "nursery-task-private.h"
@@ -724,12 +725,11 @@ nursery_task_return_pointer (NurseryTask    *self,
                              gpointer        result,
                              GDestroyNotify  result_destroy)
 {
-  if (!NURSERY_IS_TASK (self) || !nursery_task_claim_return (self, G_STRFUNC))
+  /* R24: refused, but what it was handed is not lost. */
+  NURSERY_REFUSE_UNLESS (NURSERY_IS_TASK (self), result_destroy, result, );
+  if (!nursery_task_claim_return (self, G_STRFUNC))
     {
-      /* R24: refused, but what it was handed is not lost. */
-      if (result_destroy != NULL)
-        result_destroy (result);
-      g_return_if_fail (NURSERY_IS_TASK (self));
+      _nursery_refuse_drop (result_destroy, result);
       return;
     }
   g_value_init (&self->value, G_TYPE_POINTER);
@@ -758,11 +758,11 @@ nursery_task_return_error (NurseryTask *self,
                            GError      *error)
 {
   g_return_if_fail (error != NULL);
-  if (!NURSERY_IS_TASK (self) || !nursery_task_claim_return (self, G_STRFUNC))
+  /* R24: refused, but the error is not leaked. */
+  NURSERY_REFUSE_UNLESS (NURSERY_IS_TASK (self), g_error_free, error, );
+  if (!nursery_task_claim_return (self, G_STRFUNC))
     {
-      /* R24: refused, but the error is not leaked. */
-      g_error_free (error);
-      g_return_if_fail (NURSERY_IS_TASK (self));
+      _nursery_refuse_drop ((GDestroyNotify) g_error_free, error);
       return;
     }
   self->error = error;

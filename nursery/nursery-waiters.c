@@ -6,12 +6,12 @@
 
 #include "config.h"
 
+#include "nursery-cancel-link-private.h"
 #include "nursery-waiters-private.h"
 
 typedef struct
 {
-  GCancellable        *cancellable;
-  gulong               handler_id;
+  NurseryCancelLink    link;
   NurseryCancelTarget  cancel_target;
   gpointer             target;
 } WaiterData;
@@ -23,9 +23,7 @@ waiter_data_free (gpointer data)
 
   /* Never called from inside the cancelled handler (that would
    * deadlock in g_cancellable_disconnect); see _nursery_waiters_complete. */
-  if (wd->handler_id != 0)
-    g_cancellable_disconnect (wd->cancellable, wd->handler_id);
-  g_clear_object (&wd->cancellable);
+  _nursery_cancel_link_clear (&wd->link);
   g_free (wd);
 }
 
@@ -54,13 +52,7 @@ _nursery_waiters_add (GSList              **waiters,
 
   /* Connected last: if @cancellable is already cancelled the handler
    * runs right now, and the waiter is already in place. */
-  if (cancellable != NULL)
-    {
-      wd->cancellable = g_object_ref (cancellable);
-      wd->handler_id = g_cancellable_connect (cancellable,
-                                              G_CALLBACK (waiter_cancelled_cb),
-                                              wd, NULL);
-    }
+  _nursery_cancel_link_connect (&wd->link, cancellable, G_CALLBACK (waiter_cancelled_cb), wd);
 }
 
 void

@@ -134,15 +134,15 @@ test_group_bad_arguments (void)
   GError *preset = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_FAILED, "already set");
   guint destroyed = 0;
 
-  EXPECT_CRITICAL ("*func != NULL*", g_assert_null (nursery_group_spawn (group, "x", NULL, &destroyed, rel_count_destroy, NULL)));
+  EXPECT_CRITICAL ("nursery_group_spawn: *func != NULL*", g_assert_null (nursery_group_spawn (group, "x", NULL, &destroyed, rel_count_destroy, NULL)));
   g_assert_cmpuint (destroyed, ==, 1);
-  EXPECT_CRITICAL ("*func != NULL*", g_assert_null (nursery_group_spawn_in_thread (group, "x", NULL, &destroyed, rel_count_destroy, NULL)));
+  EXPECT_CRITICAL ("nursery_group_spawn_in_thread: *func != NULL*", g_assert_null (nursery_group_spawn_in_thread (group, "x", NULL, &destroyed, rel_count_destroy, NULL)));
   g_assert_cmpuint (destroyed, ==, 2);
-  EXPECT_CRITICAL ("*error == NULL || *error == NULL*", g_assert_null (nursery_group_spawn (group, "x", never_called, &destroyed, rel_count_destroy, &preset)));
+  EXPECT_CRITICAL ("nursery_group_spawn: *error == NULL || *error == NULL*", g_assert_null (nursery_group_spawn (group, "x", never_called, &destroyed, rel_count_destroy, &preset)));
   g_assert_cmpuint (destroyed, ==, 3);
-  EXPECT_CRITICAL ("*func != NULL*", nursery_group_start_async (group, "x", NULL, &destroyed, rel_count_destroy, NULL, NULL, NULL));
+  EXPECT_CRITICAL ("nursery_group_start_async: *func != NULL*", nursery_group_start_async (group, "x", NULL, &destroyed, rel_count_destroy, NULL, NULL, NULL));
   g_assert_cmpuint (destroyed, ==, 4);
-  EXPECT_CRITICAL ("*func != NULL*", nursery_group_add_cleanup (group, NULL, &destroyed, rel_count_destroy));
+  EXPECT_CRITICAL ("nursery_group_add_cleanup: *func != NULL*", nursery_group_add_cleanup (group, NULL, &destroyed, rel_count_destroy));
   g_assert_cmpuint (destroyed, ==, 5);
 
   EXPECT_CRITICAL ("*G_IS_CANCELLABLE*", nursery_group_wait_async (group, (GCancellable *) not_a_cancellable, NULL, NULL));
@@ -174,7 +174,7 @@ test_start_bad_cancellable_frees_data (void)
   g_autoptr(GError) error = NULL;
   guint destroyed = 0;
 
-  EXPECT_CRITICAL ("*G_IS_CANCELLABLE*", nursery_group_start_async (group, "x", never_called, &destroyed, rel_count_destroy,
+  EXPECT_CRITICAL ("nursery_group_start_async: *G_IS_CANCELLABLE*", nursery_group_start_async (group, "x", never_called, &destroyed, rel_count_destroy,
                                                                     (GCancellable *) not_a_cancellable, NULL, NULL));
   g_assert_cmpuint (destroyed, ==, 1);
   g_assert_true (nursery_group_wait (group, NULL, &error));
@@ -681,7 +681,7 @@ test_channel_refused_pointer_freed (void)
   EXPECT_CRITICAL (NOT_CHANNEL, nursery_channel_send_pointer_async ((NurseryChannel *) not_a_channel, &f, count_freed,
                                                                     NULL, NULL, NULL));
   g_assert_cmpuint (f.freed, ==, 2);
-  EXPECT_CRITICAL ("*G_IS_CANCELLABLE*", nursery_channel_send_pointer_async (channel, &f, count_freed,
+  EXPECT_CRITICAL ("nursery_channel_send_pointer_async: *G_IS_CANCELLABLE*", nursery_channel_send_pointer_async (channel, &f, count_freed,
                                                                              (GCancellable *) not_a_cancellable,
                                                                              NULL, NULL));
   g_assert_cmpuint (f.freed, ==, 3);

@@ -1,0 +1,161 @@
+/* nursery-group-dump.c: what a group can tell about itself (R14, R21, R29)
+ *
+ * Copyright 2026 The Nursery authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+/* nursery_group_dump_tree() describes a whole tree of groups and tasks,
+ * which may span contexts and threads, so it reads each group under its
+ * anchor's lock and its counters atomically; the failed tasks' names
+ * (R29) are read on the owner context. */
+
+#include "config.h"
+
+#include "nursery-deadline-private.h"
+#include "nursery-enums.h"
+#include "nursery-group-impl-private.h"
+#include "nursery-task-private.h"
+
+static const char *
+nick (GType        enum_type,
+      int          value)
+{
+  return g_enum_get_value (g_type_class_peek (enum_type), value)->value_nick;
+}
+
+static void dump_group (NurseryGroup *self, GString *out, const char *prefix, gint64 now);
+
+/* A tree may span contexts and threads: a thread child may nest a group on
+ * a context of its own. So what another thread may change is read under
+ * that object's lock, and every object is held while it is described. */
+static GPtrArray *
+nested_groups_ref (NurseryTask *task,
+                   gint64      *deadline)
+{
+  GPtrArray *groups = g_ptr_array_new_with_free_func (g_object_unref);
+
+  g_mutex_lock (&task->anchor->lock);
+  *deadline = task->deadline;
+  for (GSList *l = task->nested_groups; l != NULL; l = l->next)
+    g_ptr_array_add (groups, g_object_ref (l->data));
+  g_mutex_unlock (&task->anchor->lock);
+  return groups;
+}
+
+static void
+dump_task (NurseryTask *task,
+           GString     *out,
+           const char  *prefix,
+           gboolean     last,
+           gint64       now)
+{
+  gint64 deadline;
+  g_autoptr(GPtrArray) nested = nested_groups_ref (task, &deadline);
+  g_autofree char *deadline_text = _nursery_deadline_describe (deadline, now);
+  g_autofree char *child_prefix = g_strconcat (prefix, last ? "   " : "│  ", NULL);
+
+  g_string_append_printf (out, "%s%s task “%s” [%s%s%s] age %.1f ms, deadline %s\n",
+                          prefix, last ? "└─" : "├─",
+                          nursery_task_get_name (task) ? nursery_task_get_name (task) : "(unnamed)",
+                          nick (NURSERY_TYPE_TASK_STATE, nursery_task_get_state (task)),
+                          nursery_task_get_shielded (task) ? ", shielded" : "",
+                          nursery_task_is_cancelled (task) ? ", cancelled" : "",
+                          (now - task->spawn_time) / 1000.0, deadline_text);
+  for (guint i = 0; i < nested->len; i++)
+    dump_group (nested->pdata[i], out, child_prefix, now);
+}
+
+static void
+dump_group (NurseryGroup *self,
+            GString      *out,
+            const char   *prefix,
+            gint64        now)
+{
+  g_autoptr(GPtrArray) tasks = g_ptr_array_new_with_free_func (g_object_unref);
+  GString *line = g_string_new (NULL);
+
+  /* All in one locked section: the group may belong to another thread,
+   * which finalizes it (under this lock) once the dump lets it go. */
+  g_mutex_lock (&self->anchor->lock);
+  {
+    g_autofree char *deadline = _nursery_deadline_describe (self->deadline, now);
+
+    g_string_printf (line, "%sgroup “%s” [%s%s%s] age %.1f ms, deadline %s, "
+                     "%u running, %u pending, %u finished, %u failed\n",
+                     prefix, group_name (self),
+                     nick (NURSERY_TYPE_GROUP_STATE, g_atomic_int_get (&self->state)),
+                     self->cancel_cause != CANCEL_NONE ? ", cancelled" : "",
+                     self->shielded ? ", shielded" : "",
+                     (now - self->create_time) / 1000.0, deadline,
+                     counter_get (&self->n_running), counter_get (&self->n_pending),
+                     counter_get (&self->n_finished), counter_get (&self->n_failed));
+  }
+  for (GList *l = self->unfinished.head; l != NULL; l = l->next)
+    g_ptr_array_add (tasks, g_object_ref (l->data));
+  g_mutex_unlock (&self->anchor->lock);
+
+  g_string_append (out, line->str);
+  g_string_free (line, TRUE);
+  for (guint i = 0; i < tasks->len; i++)
+    dump_task (tasks->pdata[i], out, prefix, i + 1 == tasks->len, now);
+}
+
+/**
+ * nursery_group_dump_tree:
+ * @self: a group
+ *
+ * Describes the group, its unfinished children and the groups nested in
+ * them, one line each: names, states, ages, deadlines, shields. For
+ * debugging what is stuck. Call it on the owner context.
+ *
+ * Returns: (transfer full): the tree as text
+ *
+ * Since: 1.0
+ */
+char *
+nursery_group_dump_tree (NurseryGroup *self)
+{
+  GString *out;
+
+  g_return_val_if_fail (NURSERY_IS_GROUP (self), NULL);
+
+  out = g_string_new (NULL);
+  dump_group (self, out, "", g_get_monotonic_time ());
+  return g_string_free (out, FALSE);
+}
+
+/**
+ * nursery_group_get_failed_task_names:
+ * @self: a group
+ *
+ * Which children produced the failures the group kept ([R29](rules.html#R29)): the
+ * name at index `i` is the name of the task whose error is at index `i`
+ * of [method@Nursery.Group.get_errors] (an empty string for an unnamed
+ * task), so the first one names the task whose error wait returned,
+ * unchanged. Failures handled by a [signal@Nursery.Group::task-failed]
+ * handler are in neither.
+ *
+ * The group keeps names, not tasks. To keep the failed tasks themselves,
+ * keep them from a [signal@Nursery.Group::task-failed] handler, which
+ * gets each task with its error as it fails.
+ *
+ * Returns: (transfer full) (array zero-terminated=1): the names, in the
+ *   order the tasks failed
+ *
+ * Since: 1.0
+ */
+char **
+nursery_group_get_failed_task_names (NurseryGroup *self)
+{
+  GStrvBuilder *builder;
+  char **names;
+
+  g_return_val_if_fail (NURSERY_IS_GROUP (self), NULL);
+
+  builder = g_strv_builder_new ();
+  for (guint i = 0; i < self->failed_names->len; i++)
+    g_strv_builder_add (builder, self->failed_names->pdata[i]);
+  names = g_strv_builder_end (builder);
+  g_strv_builder_unref (builder);
+  return names;
+}

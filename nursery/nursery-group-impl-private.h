@@ -1,0 +1,166 @@
+/* nursery-group-impl-private.h: a group's fields, for the files that
+ * implement its features
+ *
+ * Copyright 2026 The Nursery authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include "nursery-deadline-private.h"
+#include "nursery-group-private.h"
+#include "nursery-group-stream-private.h"
+
+G_BEGIN_DECLS
+
+/* nursery-group.c holds the group's mechanisms (scheduling, cancellation,
+ * reporting, the batch) and the GObject; nursery-group-props.c,
+ * nursery-group-shutdown.c and nursery-group-dump.c hold features that
+ * only use the fields below and the few mechanisms declared with them.
+ * The stream has its own, smaller interface
+ * (nursery-group-stream-private.h). Include this header only from
+ * nursery-group*.c. */
+
+typedef enum
+{
+  CANCEL_NONE,
+  CANCEL_EXPLICIT,
+  CANCEL_FAILURE,
+  CANCEL_RACE_WON,
+  CANCEL_WAITER,
+  CANCEL_DROPPED,
+  CANCEL_DEADLINE,
+  CANCEL_PARENT,
+  CANCEL_SIGNAL,
+} CancelCause;
+
+typedef struct
+{
+  NurseryCleanupFunc func;
+  gpointer           user_data;
+  GDestroyNotify     destroy;
+} Cleanup;
+
+struct _NurseryGroup
+{
+  GObject         parent_instance;
+
+  NurseryAnchor  *anchor;
+  GMainContext   *context;
+  GSource        *source;
+  char           *name;
+
+  /* Guarded by anchor->lock. Tasks are linked in, never allocated for. */
+  GQueue          unfinished;   /* every unfinished task, in spawn order */
+  GQueue          pending;      /* spawned, waiting for their turn */
+  GQueue          doomed;       /* cancelled before they started (R5) */
+  GQueue          returned;     /* returned, not reported yet */
+  GPtrArray      *started;      /* tasks whose started() is not delivered yet */
+  GPtrArray      *task_notifies; /* tasks with property notifies to emit */
+  CancelCause     cancel_cause;
+  gboolean        scheduled;
+  gboolean        shielded;     /* ignores its parent's cancellation (R15) */
+  gboolean        parent_cancelled;
+  gboolean        orphaned;     /* keeps itself alive until closed (R20, R30) */
+  guint           orphan_retries;
+
+  /* Written on the owner context only. The name and the deadline are
+   * written under the lock too, and the counters atomically, because a
+   * tree dump from another context reads them (R14). */
+  GThread        *owner_thread; /* the thread that created the group */
+  NurseryPolicy   policy;
+  guint           max_concurrent;
+  guint           n_running;
+  guint           n_pending;
+  guint           n_finished;
+  guint           n_failed;
+  GPtrArray      *errors;       /* (element-type GError): copies, in order */
+  NurseryTask    *winner;
+  GSList         *waiters;
+  NurseryGroupStream stream;    /* next_async() and list_tasks() (R27) */
+  GSList         *cleanups;     /* Cleanup, most recent first (R22) */
+  GPtrArray      *signal_sources;
+  gint64          create_time;
+  gint64          deadline;
+  NurseryDeadline deadline_timer;    /* in the owner context's timer (R28) */
+  NurseryTask    *parent_task;  /* for nursery_group_new_for_task() */
+  GCancellable   *parent_cancellable;
+  gulong          parent_handler;
+  gboolean        in_batch;     /* its source is dispatching: wait() would hang */
+  guint           errors_observed : 1;
+
+  int             state;        /* NurseryGroupState, atomic */
+  guint           dirty;        /* atomic: property bits to notify */
+
+  /* Real-application API (R21, R29). Owner context unless marked. */
+  guint           n_succeeded;
+  guint           n_cancelled;
+  guint           n_spawned;
+  GPtrArray      *failed_names; /* (element-type utf8): the tasks of errors */
+  int             cancel_signum;  /* the signal that cancelled it, or 0 (lock) */
+  int             first_signum;   /* the first signal received, or 0 */
+  guint           n_signals;      /* how many of first_signum arrived */
+};
+
+static inline const char *
+group_name (NurseryGroup *self)
+{
+  return self->name != NULL ? self->name : "(unnamed)";
+}
+
+/* Counters change on the owner context only, but atomically: a tree dump
+ * from another context reads them (R14). */
+static inline void
+counter_add (guint *counter,
+             int    delta)
+{
+  g_atomic_int_add ((gint *) counter, delta);
+}
+
+static inline guint
+counter_get (guint *counter)
+{
+  return (guint) g_atomic_int_get ((gint *) counter);
+}
+
+enum {
+  PROP_0,
+  PROP_NAME,
+  PROP_CONTEXT,
+  PROP_STATE,
+  PROP_POLICY,
+  PROP_MAX_CONCURRENT,
+  PROP_DEADLINE,
+  PROP_SHIELDED,
+  PROP_CANCELLED,
+  PROP_CLOSED,
+  PROP_N_RUNNING,
+  PROP_N_PENDING,
+  PROP_N_FINISHED,
+  PROP_N_FAILED,
+  PROP_N_SUCCEEDED,
+  PROP_N_CANCELLED,
+  PROP_N_SPAWNED,
+  N_PROPS
+};
+
+#define BIT(prop) (1u << (prop))
+
+/* Marks properties to notify at the end of the next batch: notifications
+ * are never emitted from inside the call that caused them, and a batch
+ * that moves a counter many times notifies it once. */
+static inline void
+mark_dirty (NurseryGroup *self,
+            guint         prop_bits)
+{
+  g_atomic_int_or (&self->dirty, prop_bits);
+}
+
+/* Any thread: cancels the group for @cause, once (R12). */
+void    _nursery_group_cancel_with_cause (NurseryGroup *self,
+                                          CancelCause   cause);
+/* The error a group cancelled by a Unix signal completes with (R22). */
+GError *_nursery_group_signal_error      (NurseryGroup *self,
+                                          const char   *name);
+
+G_END_DECLS
