@@ -24,16 +24,36 @@
 
 #include "nursery-binding-private.h"
 
+#ifdef HAVE_DLADDR
+typedef gpointer (*GjsCurrentFunc) (void);
+
+/* Looked up once: dlsym() walks every loaded object, too slow for a call
+ * on each spawn. Python loaded after the first thread child is missed,
+ * which only lets a GJS function through, as before. */
+static GjsCurrentFunc
+gjs_current_func (void)
+{
+  static GjsCurrentFunc func;
+  static gsize done = 0;
+
+  if (g_once_init_enter (&done))
+    {
+      if (dlsym (RTLD_DEFAULT, "Py_IsInitialized") == NULL)
+        func = (GjsCurrentFunc) dlsym (RTLD_DEFAULT, "gjs_context_get_current");
+      g_once_init_leave (&done, 1);
+    }
+  return func;
+}
+#endif
+
 gboolean
 _nursery_callback_is_gjs (gpointer func)
 {
 #ifdef HAVE_DLADDR
-  gpointer (*gjs_current) (void) = (gpointer (*) (void)) dlsym (RTLD_DEFAULT, "gjs_context_get_current");
+  GjsCurrentFunc gjs_current = gjs_current_func ();
   Dl_info info;
 
   if (gjs_current == NULL || gjs_current () == NULL)
-    return FALSE;
-  if (dlsym (RTLD_DEFAULT, "Py_IsInitialized") != NULL)
     return FALSE;
   return dladdr (func, &info) == 0;
 #else
