@@ -704,6 +704,31 @@ deliver_started (NurseryGroup *self)
     }
 }
 
+/* At most this many children are reported per batch: the rest are
+ * reported by the next one, so that a burst of thousands of returns
+ * does not hold the owner context for milliseconds, during which its
+ * deadlines, its redraws and its other sources would wait (R28). */
+#define REPORT_CHUNK 256
+
+/* Moves the first REPORT_CHUNK returned children to @chunk; a batch is
+ * scheduled for the rest. Called with the anchor's lock held. */
+static void
+take_returned_locked (NurseryGroup *self,
+                      GQueue       *chunk)
+{
+  if (self->returned.length <= REPORT_CHUNK)
+    {
+      *chunk = self->returned;
+      g_queue_init (&self->returned);
+      return;
+    }
+
+  g_queue_init (chunk);
+  for (guint i = 0; i < REPORT_CHUNK; i++)
+    g_queue_push_tail_link (chunk, g_queue_pop_head_link (&self->returned));
+  schedule_locked (self);
+}
+
 static void
 report_returned (NurseryGroup *self)
 {
@@ -711,8 +736,7 @@ report_returned (NurseryGroup *self)
   GList *link;
 
   g_mutex_lock (&self->anchor->lock);
-  returned = self->returned;
-  g_queue_init (&self->returned);
+  take_returned_locked (self, &returned);
   g_mutex_unlock (&self->anchor->lock);
 
   if (returned.length == 0)

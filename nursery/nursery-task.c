@@ -442,10 +442,14 @@ _nursery_task_settle_outcome (NurseryTask *self)
   if (!self->timed_out_at_return)
     return NURSERY_TASK_CANCELLED;
 
-  /* R17: cancelled by its own deadline, it failed. */
-  g_clear_error (&self->error);
-  self->error = g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
-                             "Task “%s” timed out", display_name (self));
+  /* R17: cancelled by its own deadline, it failed. The child's own
+   * error becomes the TIMED_OUT one in place, and an unnamed child's
+   * text is a literal: this runs once per timed-out child, on the path
+   * that decides how late the next deadline fires. */
+  self->error->code = G_IO_ERROR_TIMED_OUT;
+  g_free (self->error->message);
+  self->error->message = self->name == NULL ? g_strdup ("Task “(unnamed)” timed out")
+                                            : g_strdup_printf ("Task “%s” timed out", self->name);
   return NURSERY_TASK_FAILED;
 }
 

@@ -280,6 +280,69 @@ test_task_deadlines_in_order (void)
   g_assert_cmpint (nursery_task_get_state (tasks->pdata[n - 1]), ==, NURSERY_TASK_CANCELLED);
 }
 
+/* R28: a burst of returns is reported over several batches, so the
+ * owner context's other sources (a deadline, a redraw) run between them
+ * instead of waiting for thousands of reports. An idle at the group's
+ * priority counts the iterations. */
+typedef struct
+{
+  guint iteration;
+  guint last_iteration;
+  guint in_this_iteration;
+  guint most_in_one_iteration;
+  guint finished;
+} BurstCount;
+
+static gboolean
+burst_count_iteration (gpointer data)
+{
+  BurstCount *count = data;
+
+  count->iteration++;
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+burst_task_finished (NurseryGroup *group,
+                     NurseryTask  *task,
+                     BurstCount   *count)
+{
+  if (count->iteration != count->last_iteration)
+    {
+      count->last_iteration = count->iteration;
+      count->in_this_iteration = 0;
+    }
+  count->in_this_iteration++;
+  count->most_in_one_iteration = MAX (count->most_in_one_iteration, count->in_this_iteration);
+  count->finished++;
+}
+
+static void
+test_burst_reported_in_chunks (void)
+{
+  const guint n = 4000;
+  g_autoptr(NurseryGroup) group = nursery_group_new ();
+  g_autoptr(GError) error = NULL;
+  BurstCount count = { 0 };
+  guint idle;
+
+  for (guint i = 0; i < n; i++)
+    g_object_unref (nursery_group_spawn (group, NULL, nt_child_until_cancelled, NULL, NULL, NULL));
+  NT_ITERATE_UNTIL (nursery_group_get_n_running (group) == n);
+  g_signal_connect (group, "task-finished", G_CALLBACK (burst_task_finished), &count);
+  idle = g_idle_add_full (G_PRIORITY_DEFAULT, burst_count_iteration, &count, NULL);
+
+  /* All n return in this one call; their reports are what is spread. */
+  nursery_group_cancel (group);
+  error = nt_wait (group);
+  g_source_remove (idle);
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (count.finished, ==, n);
+  g_assert_cmpuint (count.most_in_one_iteration, >, 0);
+  g_assert_cmpuint (count.most_in_one_iteration, <=, n / 8);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -291,6 +354,7 @@ main (int   argc,
   g_test_add_func ("/nursery/engine/R28/channel-pipeline-of-thread-children",
                    test_channel_pipeline_of_thread_children);
   g_test_add_func ("/nursery/engine/R16/task-deadlines-in-order", test_task_deadlines_in_order);
+  g_test_add_func ("/nursery/engine/R28/burst-reported-in-chunks", test_burst_reported_in_chunks);
 
   return g_test_run ();
 }
