@@ -108,6 +108,7 @@ function makeState(Nursery, taskWait) {
     const state = {
         raw: {
             spawn: group.spawn,
+            spawnInThread: group.spawn_in_thread,
             startAsync: group.start_async,
             returnError: task.return_error,
             getValue: task.get_value,
