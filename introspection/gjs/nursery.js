@@ -216,7 +216,6 @@ function checkFunction(func, what) {
         throw new TypeError(`Nursery ${what}(): the child must be a function, got ${typeof func}`);
 }
 
-
 // Where the override is, relative to this file: installed, both are under
 // the same <datadir>; in the source tree it is overrides/Nursery.js.
 const OVERRIDE_DIRS = ['../../gjs-1.0/overrides', 'overrides'];
@@ -236,7 +235,8 @@ function runOverride() {
     }
     imports.searchPath.unshift(dir.get_path());
     try {
-        imports['Nursery']._init.call(Nursery);
+        // The root importer names a legacy module after its file.
+        imports.Nursery._init.call(Nursery);
     } finally {
         imports.searchPath.shift();
     }
