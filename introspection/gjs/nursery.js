@@ -24,29 +24,21 @@
 //  - wait(), cancelled(): promises for joining and for a task's cancel.
 //  - spawnInThread() refuses: GJS cannot run JS on a worker thread.
 //
-// Importing it also makes the raw typelib methods safer, for code that
-// keeps calling them:
-//  - group.spawn(name, func) and group.start_async(...): a synchronous
-//    throw, or a rejection of a promise the function returns, fails the
-//    task (GJS would only log it); the task still ends with
-//    task.return_*() as in C;
-//  - group.spawn_in_thread() throws instead of recording a success for a
-//    function GJS never ran;
-//  - task.return_error() takes any thrown value, not only a GLib.Error;
-//  - task.get_value() hands back JS values GJS cannot put in a GValue
-//    (arrays, class instances...), which the module stores boxed;
-//  - wait_async, start_async, next_async (and Channel send/receive)
-//    return promises when called without a callback (Gio._promisify).
+// The raw typelib methods are made safer by Nursery's GJS override
+// (<datadir>/gjs-1.0/overrides/Nursery.js, overrides/Nursery.js here),
+// which GJS runs when a program imports gi://Nursery, with or without
+// this module: a child that throws fails its task, spawn_in_thread()
+// throws, return_error() takes any thrown value, the *_async methods
+// return promises. This module builds on what the override leaves: the
+// typelib's own methods, the boxed values, the error conversion. If GJS
+// did not find the override (a prefix outside XDG_DATA_DIRS), importing
+// this module runs it from its installed place.
 
 import GLib from 'gi://GLib';
 import Gio from 'gi://Gio';
 import GObject from 'gi://GObject';
+// Importing the namespace runs the override, when GJS finds it.
 import Nursery from 'gi://Nursery?version=1.0';
-
-const THREAD_MESSAGE = 'Nursery: GJS cannot run JavaScript on a worker thread, so ' +
-    'spawn_in_thread() would record a success for a function that never ran. ' +
-    'Use spawn() with an async function (Gio async calls keep the work off the ' +
-    'main thread), or run the blocking work in a Gio.Subprocess.';
 
 /**
  * The GLib.Error a task fails with when its function throws `thrown`:
@@ -57,18 +49,7 @@ const THREAD_MESSAGE = 'Nursery: GJS cannot run JavaScript on a worker thread, s
  * @returns {GLib.Error}
  */
 export function toError(thrown) {
-    if (thrown instanceof GLib.Error)
-        return thrown;
-    // String(error) is "TypeError: message" (or the name alone if the
-    // message is empty); a thrown non-Error is converted as it is.
-    let message;
-    try {
-        message = String(thrown);
-    } catch {
-        // A Symbol converts, but an object whose toString throws does not.
-        message = Object.prototype.toString.call(thrown);
-    }
-    return new GLib.Error(Nursery.Error, Nursery.Error.FAILED, message);
+    return shared.toError(thrown);
 }
 
 // Ends `task` successfully with `value`, unless it already returned.
@@ -96,16 +77,6 @@ function succeed(task, value) {
     }
 }
 
-// Fails `task` with what it threw. If it already returned, nothing is
-// left to fail: report the exception as GJS would have.
-function fail(task, thrown) {
-    if (returned.has(task)) {
-        logError(thrown, `Nursery: task “${task.name}” threw after it returned`);
-        return;
-    }
-    task.return_error(thrown);
-}
-
 // Whether GJS 1.74 guesses a GValue type for `value` (it throws "Could
 // not guess unspecified GValue type" otherwise).
 function isMarshallable(value) {
@@ -116,11 +87,6 @@ function isMarshallable(value) {
     // GObjects, boxed types (GLib.Variant, GLib.Bytes...) and plain
     // objects: GJS knows their GType from their constructor.
     return value instanceof GObject.Object || value.constructor?.$gtype !== undefined;
-}
-
-function isThenable(value) {
-    return value !== null && (typeof value === 'object' || typeof value === 'function') &&
-        typeof value.then === 'function';
 }
 
 // Settles `task` with the outcome of `func(task)`: its value, or a failure
@@ -136,23 +102,6 @@ function runChild(task, func) {
     } catch (e) {
         fail(task, e);
     }
-}
-
-// The raw C semantics (the task ends with task.return_*()), except that
-// what GJS would only log fails the task: a synchronous throw, or the
-// rejection of a promise the function returned.
-function guardRaw(func) {
-    if (typeof func !== 'function')
-        return func;   // let the typelib call refuse it as before
-    return task => {
-        try {
-            const result = func(task);
-            if (isThenable(result))
-                result.then(undefined, e => fail(task, e));
-        } catch (e) {
-            fail(task, e);
-        }
-    };
 }
 
 /**
@@ -214,12 +163,13 @@ export function wait(groupOrTask, cancellable = null) {
 }
 
 /**
- * Refuses: GJS cannot run a JS function on a worker thread.
+ * Refuses, as group.spawn_in_thread() does: GJS cannot run a JS function
+ * on a worker thread.
  *
- * @throws {Error} always
+ * @throws {GLib.Error} Gio.IOErrorEnum.NOT_SUPPORTED, always
  */
 export function spawnInThread() {
-    throw new Error(THREAD_MESSAGE);
+    throw shared.threadError();
 }
 
 // One promise per task: calling cancelled() again adds no handler.
@@ -266,98 +216,36 @@ function checkFunction(func, what) {
         throw new TypeError(`Nursery ${what}(): the child must be a function, got ${typeof func}`);
 }
 
-// Holds a JS value GJS cannot put into a GValue (an array, a class
-// instance, a BigInt...): the task keeps the box, and get_value() hands
-// back the value itself. The box lives as long as C holds it, so the
-// value does too.
-function registerValueBox() {
-    return GObject.registerClass({
-        GTypeName: 'NurseryGjsValueBox',
-    }, class NurseryGjsValueBox extends GObject.Object {
-        _init(value) {
-            super._init();
-            this.value = value;
-        }
-    });
+// Where the override is, relative to this file: installed, both are under
+// the same <datadir>; in the source tree it is overrides/Nursery.js.
+const OVERRIDE_DIRS = ['../../gjs-1.0/overrides', 'overrides'];
+
+// GJS runs the override only from its search path: the gjs-1.0 directory
+// of each XDG data directory, and GJS_PATH. Nursery installed to another
+// prefix, with neither variable naming it, still gets it through this
+// module, loaded the way GJS loads it: as a legacy module (through the
+// importer, its search path restored), _init() called on the namespace.
+function runOverride() {
+    const here = Gio.File.new_for_uri(import.meta.url).get_parent();
+    const dir = OVERRIDE_DIRS.map(path => here.resolve_relative_path(path))
+        .find(candidate => candidate.get_child('Nursery.js').query_exists(null));
+    if (!dir) {
+        throw new Error('nursery.js: Nursery\'s GJS override gjs-1.0/overrides/Nursery.js ' +
+            'was not found: reinstall Nursery, or put its <datadir> in XDG_DATA_DIRS');
+    }
+    imports.searchPath.unshift(dir.get_path());
+    try {
+        // The root importer names a legacy module after its file.
+        imports.Nursery._init.call(Nursery);
+    } finally {
+        imports.searchPath.shift();
+    }
 }
 
-// Promisifies the async methods and makes the raw ones safe (see the top
-// of this file). Returns what the functions above share.
-function install() {
-    // Task.wait_async with a callback, before it is promisified.
-    const taskWait = Nursery.Task.prototype.wait_async;
-
-    // gobject-introspection 1.74 has no finish-func annotation, so name
-    // each pair. _promisify is idempotent: a program may do it too.
-    Gio._promisify(Nursery.Group.prototype, 'wait_async', 'wait_finish');
-    Gio._promisify(Nursery.Group.prototype, 'start_async', 'start_finish');
-    Gio._promisify(Nursery.Group.prototype, 'next_async', 'next_finish');
-    Gio._promisify(Nursery.Task.prototype, 'wait_async', 'wait_finish');
-    if (Nursery.Channel) {
-        Gio._promisify(Nursery.Channel.prototype, 'send_async', 'send_finish');
-        Gio._promisify(Nursery.Channel.prototype, 'receive_async', 'receive_finish');
-    }
-
-    const group = Nursery.Group.prototype;
-    const task = Nursery.Task.prototype;
-    const shared = {
-        // The methods as the typelib (and _promisify) made them.
-        raw: {
-            spawn: group.spawn,
-            startAsync: group.start_async,
-            returnError: task.return_error,
-            getValue: task.get_value,
-            taskWait,
-        },
-        // The tasks that returned through a JS call (any task.return_*()):
-        // the module then leaves them alone, so a child that ended its
-        // task itself gets no second return (C would refuse it with a
-        // critical, R3). A task's wrapper stays the same object while a
-        // child holds it, so a WeakSet of wrappers is enough.
-        returned: new WeakSet(),
-        ValueBox: registerValueBox(),
-    };
-    const {raw, returned, ValueBox} = shared;
-
-    group.spawn = function (name, func) {
-        return raw.spawn.call(this, name, guardRaw(func));
-    };
-    group.spawn_in_thread = spawnInThread;
-    // raw.startAsync is the promisified method: both the callback and the
-    // promise forms keep working.
-    group.start_async = function (name, func, ...rest) {
-        return raw.startAsync.call(this, name, guardRaw(func), ...rest);
-    };
-    task.return_error = function (error) {
-        raw.returnError.call(this, toError(error));
-        returned.add(this);
-    };
-    for (const name of ['return_value', 'return_boolean', 'return_int', 'return_pointer']) {
-        const method = task[name];
-        if (typeof method !== 'function')
-            continue;
-        task[name] = function (...args) {
-            method.apply(this, args);
-            returned.add(this);
-        };
-    }
-    const returnErrorIfCancelled = task.return_error_if_cancelled;
-    task.return_error_if_cancelled = function () {
-        const cancelledAndReturned = returnErrorIfCancelled.call(this);
-        if (cancelledAndReturned)
-            returned.add(this);
-        return cancelledAndReturned;
-    };
-    task.get_value = function () {
-        const value = raw.getValue.call(this);
-        return value instanceof ValueBox ? value.value : value;
-    };
-    return shared;
-}
-
-// Once per process: a second copy of this file (another path, another
-// install) must not wrap the methods twice nor register the box type
-// again, so it shares the first copy's state.
+// What the override shares: the typelib's methods, the returned tasks,
+// the box type and the helpers (see overrides/Nursery.js).
 const STATE_KEY = Symbol.for('nursery-1 gjs module');
-globalThis[STATE_KEY] ??= install();
-const {raw, returned, ValueBox} = globalThis[STATE_KEY];
+if (!globalThis[STATE_KEY])
+    runOverride();
+const shared = globalThis[STATE_KEY];
+const {raw, returned, ValueBox, fail, isThenable} = shared;

@@ -8,10 +8,13 @@
 // Run by tests/install/test-install.sh with GI_TYPELIB_PATH and
 // LD_LIBRARY_PATH pointing into the installed tree, MODULE_URI being
 // file://<DESTDIR><datadir>/nursery-1/gjs/nursery.js. Imports the module
-// by that URI, as a program would, and runs an async child that succeeds
-// and one that throws. Exit status 0 if both settled as they should.
+// by that URI, as a program would, checks that the override in use is
+// the one installed beside it (whether GJS found it through XDG_DATA_DIRS
+// or the module ran it), and runs an async child that succeeds and one
+// that throws. Exit status 0 if both settled as they should.
 
 import GLib from 'gi://GLib';
+import Gio from 'gi://Gio';
 import Nursery from 'gi://Nursery?version=1.0';
 import System from 'system';
 
@@ -23,6 +26,13 @@ if (!uri?.startsWith('file://')) {
 
 async function main() {
     const NurseryJS = await import(uri);
+    // The override GJS ran, or the module ran if GJS did not find it:
+    // the one installed with this module, in the same <datadir>.
+    const override = Gio.File.new_for_uri(GLib.uri_resolve_relative(uri,
+        '../../gjs-1.0/overrides/Nursery.js', GLib.UriFlags.NONE)).get_path();
+    const loaded = globalThis[Symbol.for('nursery-1 gjs module')]?.file;
+    if (loaded !== override)
+        throw new Error(`the override in use is ${loaded ?? '(none)'}, not ${override}`);
     const group = new Nursery.Group({policy: Nursery.Policy.SUPERVISE});
     const answer = NurseryJS.spawn(group, 'answer', async () => 42);
     const failing = NurseryJS.spawn(group, 'failing', () => {

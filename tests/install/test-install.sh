@@ -17,8 +17,10 @@
 #      must sit in a directory PYTHON searches for the chosen prefix; then
 #      runs every python-*.py snippet here with the override;
 #   4. builds installed-smoke.vala against the installed VAPI with VALAC;
-#   5. runs installed-smoke.js with GJS, and the installed module
-#      nursery.js (async function children);
+#   5. runs installed-smoke.js with GJS, checks GJS runs the installed
+#      override (which must sit in a directory GJS searches for the
+#      chosen prefix), and runs the installed module nursery.js (async
+#      function children);
 #   6. runs the installed tests (-Dinstalled_tests=true) from their .test
 #      files, as gnome-desktop-testing-runner would.
 # Steps 3-6 are skipped when PYTHON / VALAC / GJS is empty or no such file
@@ -53,7 +55,7 @@ run () {
 # Nothing from the build tree or the caller may leak in: the point is
 # that the installed files are enough on their own.
 unset LD_LIBRARY_PATH GI_TYPELIB_PATH PKG_CONFIG_PATH PYTHONPATH \
-      LIBRARY_PATH CPATH C_INCLUDE_PATH
+      LIBRARY_PATH CPATH C_INCLUDE_PATH GJS_PATH
 # Clients run from outside the source and build trees.
 mkdir "$tmp/run"
 cd "$tmp/run"
@@ -197,13 +199,42 @@ else
   run "installed-smoke.js (GJS client of the installed typelib) failed" \
     env GI_TYPELIB_PATH="$(dirname "$typelib")" "$gjs" -m "$srcdir/installed-smoke.js" "$dest"
   ok "GJS imports Nursery from the installed typelib"
-  # The GJS module: async function children (docs/bindings.md).
+
+  # The GJS override: GJS runs <dir>/gjs-1.0/overrides/Nursery.js for
+  # each dir of XDG_DATA_DIRS on `import gi://Nursery`.
+  gjs_override=$(find "$dest" -path '*/gjs-1.0/overrides/Nursery.js' -print -quit)
+  [ -n "$gjs_override" ] || fail "the typelib was installed but not the GJS override gjs-1.0/overrides/Nursery.js"
+  gjs_datadir=${gjs_override%/gjs-1.0/overrides/Nursery.js}
+  # Installed where GJS looks for the real prefix: on its default search
+  # path (XDG_DATA_DIRS unset) for the system prefixes.
+  case $prefix in
+    /usr|/usr/local)
+      if ! env -u XDG_DATA_DIRS "$gjs" -c \
+           'imports.system.exit(imports.searchPath.includes(ARGV[0]) ? 0 : 1)' \
+           "${gjs_datadir#"$dest"}/gjs-1.0"; then
+        fail "the GJS override went to ${gjs_datadir#"$dest"}/gjs-1.0, which $gjs does not search"
+      fi
+      ok "the GJS override is in ${gjs_datadir#"$dest"}/gjs-1.0, on GJS's default search path" ;;
+    *)
+      skip "prefix $prefix is not a system prefix: its datadir goes on XDG_DATA_DIRS" ;;
+  esac
+  # Here the real prefix is DESTDIR's: name it in XDG_DATA_DIRS.
+  run "gjs did not run the installed override on import gi://Nursery" \
+    env GI_TYPELIB_PATH="$(dirname "$typelib")" XDG_DATA_DIRS="$gjs_datadir" \
+      "$gjs" -m "$srcdir/../gjs/installed-override.js" "$gjs_override"
+  ok "GJS runs the installed override: a raw child that throws fails its task"
+
+  # The GJS module: async function children (docs/bindings.md), with the
+  # override GJS found, and without (a prefix outside XDG_DATA_DIRS): the
+  # module then runs the override installed beside it.
   gjs_module=$(find "$dest" -path '*/nursery-1/gjs/nursery.js' -print -quit)
   [ -n "$gjs_module" ] || fail "the typelib was installed but not the GJS module nursery-1/gjs/nursery.js"
-  run "gjs could not use the installed module nursery.js" \
-    env GI_TYPELIB_PATH="$(dirname "$typelib")" \
-      "$gjs" -m "$srcdir/../gjs/installed-import.js" "file://$gjs_module"
-  ok "GJS imports the installed nursery.js and runs async children"
+  for data_dirs in "$gjs_datadir" "$tmp/no-data-dir"; do
+    run "gjs could not use the installed module nursery.js (XDG_DATA_DIRS=$data_dirs)" \
+      env GI_TYPELIB_PATH="$(dirname "$typelib")" XDG_DATA_DIRS="$data_dirs" \
+        "$gjs" -m "$srcdir/../gjs/installed-import.js" "file://$gjs_module"
+  done
+  ok "GJS imports the installed nursery.js and runs async children, with or without the override on XDG_DATA_DIRS"
 fi
 
 # 6. The installed tests, from their .test files: Exec names the real
