@@ -76,6 +76,10 @@ struct _NurseryGroup
   guint           n_failed;
   GPtrArray      *errors;       /* (element-type GError): copies, in order */
   NurseryTask    *winner;
+  /* Reported children nothing else could see, reset for the next spawns
+   * (see drop_task()). Owner context. */
+  NurseryTask    *spare_tasks[8];
+  guint           n_spare_tasks;
   GSList         *waiters;
   NurseryGroupStream stream;    /* next_async() and list_tasks() (R27) */
   GSList         *cleanups;     /* Cleanup, most recent first (R22) */

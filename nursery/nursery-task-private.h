@@ -77,12 +77,14 @@ struct _NurseryTask
   GSList          *cleanups;         /* TaskCleanup, most recent first (lock) */
 };
 
-NurseryTask *_nursery_task_new              (NurseryAnchor    *anchor,
+NurseryTask *_nursery_task_new              (NurseryTask      *recycled,
+                                             NurseryAnchor    *anchor,
                                              const char       *name,
                                              NurseryTaskFunc   func,
                                              gpointer          user_data,
                                              GDestroyNotify    destroy,
                                              gboolean          in_thread);
+gboolean      _nursery_task_recycle         (NurseryTask      *self);
 GCancellable *_nursery_task_mark_cancelled_locked (NurseryTask *self);
 void          _nursery_task_run             (NurseryTask      *self);
 void          _nursery_task_finish_unstarted (NurseryTask     *self);

@@ -343,6 +343,107 @@ test_burst_reported_in_chunks (void)
   g_assert_cmpuint (count.most_in_one_iteration, <=, n / 8);
 }
 
+/* R28: a reported child that nothing but its group could see is reset
+ * and reused by the next spawn; one anybody else can see never is. */
+static gboolean
+fail_after_traces (gpointer data)
+{
+  NurseryTask *task = data;
+
+  g_cancellable_cancel (nursery_task_get_cancellable (task));
+  nursery_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED, "traces");
+  return G_SOURCE_REMOVE;
+}
+
+/* Leaves a trace in every field it can, then fails on a later
+ * iteration, once the group has emitted its notifies. */
+static void
+leave_traces_and_fail (NurseryTask *task,
+                       gpointer     seen)
+{
+  *(NurseryTask **) seen = task;
+  nursery_task_set_shielded (task, TRUE);
+  nursery_task_set_progress (task, 0.5);
+  nursery_task_set_deadline (task, g_get_monotonic_time () + (gint64) 3600 * SECOND);
+  g_idle_add_full (G_PRIORITY_LOW, fail_after_traces, task, NULL);
+}
+
+static void
+test_spawn_reuses_unseen_task (void)
+{
+  g_autoptr(NurseryGroup) group = nursery_group_new ();
+  g_autoptr(NurseryTask) second = NULL;
+  g_autoptr(GError) error = NULL;
+  NurseryTask *first = NULL;
+
+  nursery_group_set_policy (group, NURSERY_POLICY_SUPERVISE);
+  g_object_unref (nursery_group_spawn (group, "first", leave_traces_and_fail, &first, NULL, NULL));
+  NT_ITERATE_UNTIL (nursery_group_get_n_finished (group) == 1);
+
+  /* The same object, as good as new. */
+  second = nursery_group_spawn (group, "second", nt_child_return_int, GINT_TO_POINTER (2), NULL, NULL);
+  g_assert_true (second == first);
+  g_assert_cmpstr (nursery_task_get_name (second), ==, "second");
+  g_assert_cmpint (nursery_task_get_state (second), ==, NURSERY_TASK_PENDING);
+  g_assert_false (nursery_task_get_shielded (second));
+  g_assert_cmpfloat (nursery_task_get_progress (second), ==, -1.0);
+  g_assert_cmpint (nursery_task_get_deadline (second), ==, -1);
+  g_assert_false (nursery_task_is_cancelled (second));
+  g_assert_false (g_cancellable_is_cancelled (nursery_task_get_cancellable (second)));
+  g_assert_no_error (nursery_task_get_error (second));
+
+  error = nt_wait (group);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_FAILED);
+  g_assert_cmpint (nursery_task_get_state (second), ==, NURSERY_TASK_SUCCEEDED);
+  g_assert_cmpint (nursery_task_get_int (second), ==, 2);
+}
+
+static void
+count_finalized (gpointer  counter,
+                 GObject  *where_the_object_was)
+{
+  (*(guint *) counter)++;
+}
+
+static void
+test_seen_task_never_reused (void)
+{
+  g_autoptr(NurseryGroup) group = nursery_group_new ();
+  g_autoptr(NurseryTask) kept = nursery_group_spawn (group, "kept", nt_child_return_int,
+                                                     GINT_TO_POINTER (1), NULL, NULL);
+  NurseryTask *watched = nursery_group_spawn (group, "watched", nt_child_return_int,
+                                              GINT_TO_POINTER (2), NULL, NULL);
+  NurseryTask *listened = nursery_group_spawn (group, "listened", nt_child_return_int,
+                                               GINT_TO_POINTER (3), NULL, NULL);
+  g_autoptr(GPtrArray) later = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GError) error = NULL;
+  guint finalized = 0;
+  guint notified = 0;
+
+  g_object_weak_ref (G_OBJECT (watched), count_finalized, &finalized);
+  g_signal_connect (listened, "notify", G_CALLBACK (nt_count_notify), &notified);
+  g_object_unref (watched);
+  NT_ITERATE_UNTIL (nursery_group_get_n_finished (group) == 3);
+  g_assert_cmpuint (finalized, ==, 1);
+
+  /* None of them comes back from spawn, and nothing of the new children
+   * reaches them. */
+  for (guint i = 0; i < 16; i++)
+    g_ptr_array_add (later, nursery_group_spawn (group, "later", nt_child_return_int,
+                                                 GINT_TO_POINTER (4), NULL, NULL));
+  for (guint i = 0; i < later->len; i++)
+    g_assert_true (later->pdata[i] != kept && later->pdata[i] != listened);
+  notified = 0;
+  error = nt_wait (group);
+  g_assert_no_error (error);
+  g_assert_cmpuint (notified, ==, 0);
+  g_assert_cmpstr (nursery_task_get_name (kept), ==, "kept");
+  g_assert_cmpint (nursery_task_get_int (kept), ==, 1);
+  g_assert_cmpint (nursery_task_get_int (listened), ==, 3);
+  g_signal_handlers_disconnect_by_func (listened, nt_count_notify, &notified);
+  g_object_unref (listened);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -355,6 +456,8 @@ main (int   argc,
                    test_channel_pipeline_of_thread_children);
   g_test_add_func ("/nursery/engine/R16/task-deadlines-in-order", test_task_deadlines_in_order);
   g_test_add_func ("/nursery/engine/R28/burst-reported-in-chunks", test_burst_reported_in_chunks);
+  g_test_add_func ("/nursery/engine/R28/spawn-reuses-unseen-task", test_spawn_reuses_unseen_task);
+  g_test_add_func ("/nursery/engine/R28/seen-task-never-reused", test_seen_task_never_reused);
 
   return g_test_run ();
 }
