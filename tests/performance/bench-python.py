@@ -69,6 +69,7 @@ TARGET_RATIO = 1.0
 OVERRIDE_VS_TASKGROUP = 0.8
 OVERRIDE_VS_INTROSPECTION = 1.1
 COROUTINES_VS_TASKGROUP = 1.0
+SMALL_N = 10000
 
 
 def nursery_child(task, data):
@@ -201,13 +202,18 @@ def measure_counts(n, runs):
     }
     try:
         samples = dict(zip(sides, measure(list(sides.values()), n, runs)))
+        # The override's targets hold at 10k as well as at 100k.
+        small = None
+        if n > SMALL_N:
+            small_sides = {name: sides[name] for name in ('introspection', 'override', 'taskgroup')}
+            small = dict(zip(small_sides, measure(list(small_sides.values()), SMALL_N, runs)))
         # Coroutines are ten times dearer on a GLib-backed loop: fewer.
         n_coro = max(n // 10, 100)
         coro = measure([lambda k: glib_loop.run_until_complete(override_async(k, coroutine_child)),
                         lambda k: run_asyncio(glib_loop, k)], n_coro, runs)
     finally:
         loop.close()
-    return samples, coro, n_coro
+    return samples, small, coro, n_coro
 
 
 def run_one(side, n):
@@ -232,7 +238,7 @@ def main():
     runs = int(os.environ.get('NURSERY_BENCH_RUNS', '5'))
     n = int(os.environ.get('NURSERY_BENCH_PY_N', '10000' if quick else '100000'))
 
-    samples, coro, n_coro = measure_counts(n, runs)
+    samples, small, coro, n_coro = measure_counts(n, runs)
     count = human_count(n)
     python = f'Python {sys.version.split()[0]}'
     taskgroup = f'asyncio.TaskGroup, {python}'
@@ -250,6 +256,15 @@ def main():
             f'Python coroutine children: {human_count(n_coro)} vs TaskGroup, GLib loop',
             coro[0], coro[1], f'asyncio.TaskGroup on gbulb, {python}', COROUTINES_VS_TASKGROUP),
     ]
+    if small is not None:
+        small_count = human_count(SMALL_N)
+        ok += [
+            row(f'python-override-{small_count}', f'Python override, with: {small_count} vs TaskGroup',
+                small['override'], small['taskgroup'], taskgroup, OVERRIDE_VS_TASKGROUP),
+            row(f'python-override-gi-{small_count}', f'Python override, with: {small_count} vs plain GI',
+                small['override'], small['introspection'],
+                'plain introspection: group.spawn(name, func, None)', OVERRIDE_VS_INTROSPECTION),
+        ]
     if not all(ok) and os.environ.get('NURSERY_BENCH_STRICT'):
         return 1
     return 0
