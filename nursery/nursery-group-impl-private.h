@@ -15,7 +15,8 @@ G_BEGIN_DECLS
 
 /* nursery-group.c holds the group's mechanisms (scheduling, cancellation,
  * reporting, the batch) and the GObject; nursery-group-props.c,
- * nursery-group-shutdown.c and nursery-group-dump.c hold features that
+ * nursery-group-shutdown.c, nursery-group-dump.c and
+ * nursery-group-release.c hold features that
  * only use the fields below and the few mechanisms declared with them.
  * The stream has its own, smaller interface
  * (nursery-group-stream-private.h). Include this header only from
@@ -76,9 +77,9 @@ struct _NurseryGroup
   guint           n_failed;
   GPtrArray      *errors;       /* (element-type GError): copies, in order */
   NurseryTask    *winner;
-  /* Reported children nothing else could see, reset for the next spawns
-   * (see drop_task()). Owner context. */
-  NurseryTask    *spare_tasks[8];
+  /* Reported children, released here (nursery-group-release.c). Owner
+   * context. */
+  NurseryTask    *spare_tasks[8];  /* reset for the next spawns */
   guint           n_spare_tasks;
   GSList         *waiters;
   NurseryGroupStream stream;    /* next_async() and list_tasks() (R27) */
@@ -159,6 +160,13 @@ mark_dirty (NurseryGroup *self,
 {
   g_atomic_int_or (&self->dirty, prop_bits);
 }
+
+/* nursery-group-release.c: the group's reference to its reported
+ * children (R28). */
+void         _nursery_group_release_task    (NurseryGroup *self,
+                                             NurseryTask  *task);
+NurseryTask *_nursery_group_take_spare_task (NurseryGroup *self);
+void         _nursery_group_release_spares  (NurseryGroup *self);
 
 /* Any thread: cancels the group for @cause, once (R12). */
 void    _nursery_group_cancel_with_cause (NurseryGroup *self,

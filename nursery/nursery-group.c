@@ -521,20 +521,6 @@ report_to_starters (NurseryTask       *task,
   _nursery_waiters_complete (starters, not_started != NULL ? not_started : nursery_task_get_error (task));
 }
 
-/* The group's reference to a reported child. A few tasks that nothing
- * else can see are kept for the next spawns instead (R28: a GObject's
- * life is most of a short child's cost); a child spawned once per
- * iteration then never allocates. */
-static void
-drop_task (NurseryGroup *self,
-           NurseryTask  *task)
-{
-  if (self->n_spare_tasks < G_N_ELEMENTS (self->spare_tasks) && _nursery_task_recycle (task))
-    self->spare_tasks[self->n_spare_tasks++] = task;
-  else
-    g_object_unref (task);
-}
-
 static void
 report_finished (NurseryGroup *self,
                  NurseryTask  *task)
@@ -578,7 +564,7 @@ report_finished (NurseryGroup *self,
 
   /* Its queue link is free now: the next_async() queue reuses it. */
   if (!(ordinary && _nursery_group_stream_take (&self->stream, task)))
-    drop_task (self, task);
+    _nursery_group_release_task (self, task);
 }
 
 /* The batch: run_batch() is the table of contents */
@@ -1069,8 +1055,7 @@ nursery_group_finalize (GObject *object)
   self->anchor->group = NULL;
   g_mutex_unlock (&self->anchor->lock);
 
-  while (self->n_spare_tasks > 0)
-    g_object_unref (self->spare_tasks[--self->n_spare_tasks]);
+  _nursery_group_release_spares (self);
   g_source_destroy (self->source);
   g_clear_pointer (&self->source, g_source_unref);
   g_clear_pointer (&self->errors, g_ptr_array_unref);
@@ -1483,8 +1468,8 @@ spawn (NurseryGroup    *self,
     }
 
   /* The group's reference, dropped when the child is reported finished. */
-  task = _nursery_task_new (self->n_spare_tasks > 0 ? self->spare_tasks[--self->n_spare_tasks] : NULL,
-                            self->anchor, name, func, user_data, destroy, in_thread);
+  task = _nursery_task_new (_nursery_group_take_spare_task (self), self->anchor,
+                            name, func, user_data, destroy, in_thread);
 
   g_mutex_lock (&self->anchor->lock);
   g_queue_push_tail_link (&self->unfinished, &task->all_link);

@@ -444,6 +444,45 @@ test_seen_task_never_reused (void)
   g_object_unref (listened);
 }
 
+/* R30: every child a group reports is finalized on its owner, before
+ * wait() returns (nothing else holds them). */
+typedef struct
+{
+  guint    finalized;
+  GThread *owner;
+} FinalizeCount;
+
+static void
+count_finalized_on_owner (gpointer  data,
+                          GObject  *where_the_object_was)
+{
+  FinalizeCount *count = data;
+
+  g_assert_true (g_thread_self () == count->owner);
+  count->finalized++;
+}
+
+static void
+test_burst_released_before_wait_returns (void)
+{
+  const guint n = 2000;
+  g_autoptr(NurseryGroup) group = nursery_group_new ();
+  g_autoptr(GError) error = NULL;
+  FinalizeCount count = { 0, g_thread_self () };
+
+  for (guint i = 0; i < n; i++)
+    {
+      NurseryTask *task = nursery_group_spawn (group, NULL, nt_child_return_int, GINT_TO_POINTER (1),
+                                               NULL, NULL);
+
+      g_object_weak_ref (G_OBJECT (task), count_finalized_on_owner, &count);
+      g_object_unref (task);
+    }
+  error = nt_wait (group);
+  g_assert_no_error (error);
+  g_assert_cmpuint (count.finalized, ==, n);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -457,6 +496,8 @@ main (int   argc,
   g_test_add_func ("/nursery/engine/R16/task-deadlines-in-order", test_task_deadlines_in_order);
   g_test_add_func ("/nursery/engine/R28/burst-reported-in-chunks", test_burst_reported_in_chunks);
   g_test_add_func ("/nursery/engine/R28/spawn-reuses-unseen-task", test_spawn_reuses_unseen_task);
+  g_test_add_func ("/nursery/engine/R30/burst-released-before-wait-returns",
+                   test_burst_released_before_wait_returns);
   g_test_add_func ("/nursery/engine/R28/seen-task-never-reused", test_seen_task_never_reused);
 
   return g_test_run ();
