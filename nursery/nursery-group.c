@@ -263,11 +263,9 @@ void
 _nursery_group_task_cancelled_locked (NurseryGroup *self,
                                       NurseryTask  *task)
 {
-  if (self == NULL || task->queue != &self->pending)
+  if (self == NULL || _nursery_task_get_queue_locked (task) != NURSERY_TASK_IN_PENDING)
     return;
-  g_queue_unlink (&self->pending, &task->queue_link);
-  g_queue_push_tail_link (&self->doomed, &task->queue_link);
-  task->queue = &self->doomed;
+  _nursery_task_move_locked (task, &self->doomed, NURSERY_TASK_IN_DOOMED);
   schedule_locked (self);
 }
 
@@ -531,9 +529,7 @@ report_finished (NurseryGroup *self,
   gboolean ordinary;
 
   g_mutex_lock (&self->anchor->lock);
-  g_queue_unlink (&self->unfinished, &task->all_link);
-  task->queue = NULL;
-  g_atomic_int_set (&task->state, outcome);
+  _nursery_task_finish_locked (task, &self->unfinished, outcome);
   starters = _nursery_task_steal_starters_locked (task);
   g_mutex_unlock (&self->anchor->lock);
 
@@ -572,12 +568,11 @@ report_finished (NurseryGroup *self,
 static void
 finish_doomed (NurseryGroup *self)
 {
-  GQueue doomed;
+  GQueue doomed = G_QUEUE_INIT;
   GList *link;
 
   g_mutex_lock (&self->anchor->lock);
-  doomed = self->doomed;
-  g_queue_init (&self->doomed);
+  _nursery_task_take_all_locked (&self->doomed, &doomed);
   g_mutex_unlock (&self->anchor->lock);
   _nursery_group_stream_unlist_many (&self->stream, &doomed);
 
@@ -614,19 +609,18 @@ take_startable_locked (NurseryGroup  *self,
 
       if (!cancelled && !has_free_slot (self))
         break;
-      g_queue_unlink (&self->pending, link);
-      task->queue = NULL;
+      /* Out of the pending queue first: cancelling it then leaves it in
+       * the batch's doomed queue, not the group's. */
+      _nursery_task_move_locked (task, cancelled ? doomed : starting, NURSERY_TASK_IN_NO_QUEUE);
       if (cancelled)
         {
           /* Still counted as pending until it is reported (R21). */
           cancel_task_locked (self, task, cancellables);
-          g_queue_push_tail_link (doomed, link);
         }
       else
         {
           counter_add (&self->n_pending, -1);
           counter_add (&self->n_running, 1);
-          g_queue_push_tail_link (starting, link);
         }
     }
 }
@@ -707,12 +701,11 @@ deliver_started (NurseryGroup *self)
 static void
 report_returned (NurseryGroup *self)
 {
-  GQueue returned;
+  GQueue returned = G_QUEUE_INIT;
   GList *link;
 
   g_mutex_lock (&self->anchor->lock);
-  returned = self->returned;
-  g_queue_init (&self->returned);
+  _nursery_task_take_all_locked (&self->returned, &returned);
   g_mutex_unlock (&self->anchor->lock);
 
   if (returned.length == 0)
@@ -916,8 +909,7 @@ void
 _nursery_group_task_returned_locked (NurseryGroup *self,
                                      NurseryTask  *task)
 {
-  g_queue_push_tail_link (&self->returned, &task->queue_link);
-  task->queue = &self->returned;
+  _nursery_task_move_locked (task, &self->returned, NURSERY_TASK_IN_RETURNED);
   schedule_locked (self);
 }
 
@@ -1446,11 +1438,9 @@ spawn (NurseryGroup    *self,
   task = _nursery_task_new (self->anchor, name, func, user_data, destroy, in_thread);
 
   g_mutex_lock (&self->anchor->lock);
-  g_queue_push_tail_link (&self->unfinished, &task->all_link);
   /* Into a cancelled group too: R5 is applied when its turn comes, so a
    * child shielded right after spawn still runs. */
-  g_queue_push_tail_link (&self->pending, &task->queue_link);
-  task->queue = &self->pending;
+  _nursery_task_enqueue_locked (task, &self->unfinished, &self->pending);
   schedule_locked (self);
   g_mutex_unlock (&self->anchor->lock);
 
