@@ -968,16 +968,9 @@ orphan (NurseryGroup *self)
 static void
 leave_parent_task (NurseryGroup *self)
 {
-  NurseryAnchor *parent_anchor;
-
   if (self->parent_task == NULL)
     return;
-  /* Under the parent's lock: a tree dump may walk the list from any
-   * context (R14). */
-  parent_anchor = self->parent_task->anchor;
-  g_mutex_lock (&parent_anchor->lock);
-  self->parent_task->nested_groups = g_slist_remove (self->parent_task->nested_groups, self);
-  g_mutex_unlock (&parent_anchor->lock);
+  _nursery_task_remove_nested_group (self->parent_task, self);
   g_clear_object (&self->parent_task);
 }
 
@@ -1844,11 +1837,7 @@ nursery_group_new_for_task (NurseryTask *parent)
 
   self = new_under (nursery_task_get_cancellable (parent));
   self->parent_task = g_object_ref (parent);
-  /* Under the parent's lock: a thread child may nest groups while its
-   * group's owner dumps the tree (R14). */
-  g_mutex_lock (&parent->anchor->lock);
-  parent->nested_groups = g_slist_prepend (parent->nested_groups, self);
-  g_mutex_unlock (&parent->anchor->lock);
+  _nursery_task_add_nested_group (parent, self);
   return self;
 }
 

@@ -139,6 +139,12 @@ NurseryTaskQueue _nursery_task_get_queue_locked (NurseryTask  *self);
 void          _nursery_task_queue_finished  (NurseryTask      *self,
                                              GQueue           *queue);
 
+/* The groups nested in a task (R14), for the tree dump; any thread. */
+void          _nursery_task_add_nested_group    (NurseryTask  *self,
+                                                 NurseryGroup *group);
+void          _nursery_task_remove_nested_group (NurseryTask  *self,
+                                                 NurseryGroup *group);
+
 GCancellable *_nursery_task_mark_cancelled_locked (NurseryTask *self);
 void          _nursery_task_run             (NurseryTask      *self);
 void          _nursery_task_finish_unstarted (NurseryTask     *self);

@@ -513,6 +513,29 @@ _nursery_task_queue_finished (NurseryTask *self,
   g_queue_push_tail_link (queue, &self->queue_link);
 }
 
+/* Nesting (R14) */
+
+/* Under the task's lock: a thread child may nest groups while its group's
+ * owner dumps the tree, and a tree dump may walk the list from any
+ * context. */
+void
+_nursery_task_add_nested_group (NurseryTask  *self,
+                                NurseryGroup *group)
+{
+  g_mutex_lock (&self->anchor->lock);
+  self->nested_groups = g_slist_prepend (self->nested_groups, group);
+  g_mutex_unlock (&self->anchor->lock);
+}
+
+void
+_nursery_task_remove_nested_group (NurseryTask  *self,
+                                   NurseryGroup *group)
+{
+  g_mutex_lock (&self->anchor->lock);
+  self->nested_groups = g_slist_remove (self->nested_groups, group);
+  g_mutex_unlock (&self->anchor->lock);
+}
+
 /* Notifications (R21): queued on the group, emitted in its next batch on
  * the owner context, never inside the setter that caused them. */
 
