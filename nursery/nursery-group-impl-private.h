@@ -7,6 +7,7 @@
 
 #pragma once
 
+#include "nursery-cancel-link-private.h"
 #include "nursery-deadline-private.h"
 #include "nursery-group-private.h"
 #include "nursery-group-stream-private.h"
@@ -84,8 +85,7 @@ struct _NurseryGroup
   gint64          deadline;
   NurseryDeadline deadline_timer;    /* in the owner context's timer (R28) */
   NurseryTask    *parent_task;  /* for nursery_group_new_for_task() */
-  GCancellable   *parent_cancellable;
-  gulong          parent_handler;
+  NurseryCancelLink parent_link; /* to the parent's cancellable (R14): owned */
   gboolean        in_batch;     /* its source is dispatching: wait() would hang */
   guint           errors_observed : 1;
 

@@ -63,6 +63,7 @@
 #include "config.h"
 
 #include "nursery-binding-private.h"
+#include "nursery-cancel-link-private.h"
 #include "nursery-cancel-private.h"
 #include "nursery-deadline-private.h"
 #include "nursery-debug-private.h"
@@ -749,10 +750,8 @@ release_watchers (NurseryGroup *self)
         g_source_destroy (self->signal_sources->pdata[i]);
       g_clear_pointer (&self->signal_sources, g_ptr_array_unref);
     }
-  /* Not g_cancellable_disconnect(): see parent_cancelled_cb(). */
-  if (self->parent_handler != 0)
-    g_signal_handler_disconnect (self->parent_cancellable, self->parent_handler);
-  self->parent_handler = 0;
+  /* Without waiting for a running handler: see parent_cancelled_cb(). */
+  _nursery_cancel_link_detach (&self->parent_link);
 }
 
 static void
@@ -984,7 +983,8 @@ nursery_group_dispose (GObject *object)
 
   release_watchers (self);
   leave_parent_task (self);
-  g_clear_object (&self->parent_cancellable);
+  /* Detached above: this only drops the reference on the cancellable. */
+  _nursery_cancel_link_clear (&self->parent_link);
 
   G_OBJECT_CLASS (nursery_group_parent_class)->dispose (object);
 }
@@ -1773,9 +1773,10 @@ nursery_group_get_errors (NurseryGroup *self)
  * handler takes no reference to the group: a temporary one could become
  * the last and finalize the group on the cancelling thread, racing its
  * owner (R30). Under the anchor's lock the group is alive or NULL. The
- * group disconnects without waiting for a running handler (which is what
- * g_cancellable_disconnect() does, deadlocking when the group is dropped
- * from another handler of the same cancellable). */
+ * group ends the link without waiting for a running handler (an owned
+ * NurseryCancelLink): waiting, as g_cancellable_disconnect() does, would
+ * deadlock when the group is dropped from another handler of the same
+ * cancellable. */
 static void
 parent_cancelled_cb (GCancellable *cancellable,
                      gpointer      data)
@@ -1804,11 +1805,15 @@ new_under (GCancellable *parent)
   NurseryGroup *self = nursery_group_new ();
 
   /* Connected now: a parent that is already cancelled cancels the new
-   * group at once, and its children never run (R5). */
-  self->parent_cancellable = g_object_ref (parent);
-  self->parent_handler = g_cancellable_connect (parent, G_CALLBACK (parent_cancelled_cb),
-                                                _nursery_anchor_ref (self->anchor),
-                                                (GDestroyNotify) _nursery_anchor_unref);
+   * group at once, and its children never run (R5). An owned link: the
+   * connection holds the anchor, never the group (see
+   * parent_cancelled_cb()). Adopted at once: only the owner ends it. */
+  _nursery_cancel_link_hold (&self->parent_link, parent);
+  _nursery_cancel_link_adopt (&self->parent_link,
+                              _nursery_cancel_link_connect_owned (&self->parent_link,
+                                                                  G_CALLBACK (parent_cancelled_cb),
+                                                                  _nursery_anchor_ref (self->anchor),
+                                                                  (GDestroyNotify) _nursery_anchor_unref));
   return self;
 }
 
