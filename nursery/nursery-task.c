@@ -324,8 +324,9 @@ static const guint32 legal_move[NURSERY_TASK_N_QUEUES][NURSERY_TASK_N_QUEUES] = 
   [NURSERY_TASK_IN_RETURNED][NURSERY_TASK_IN_NO_QUEUE] = AT (RUNNING, R) | AT (RUNNING, C | R),
 };
 
-/* legal_state[from]: the states a task may change to from @from. */
-static const guint8 legal_state[] = {
+/* legal_state[from]: the states a task may change to from @from (none
+ * from a finished state). */
+static const guint8 legal_state[NURSERY_TASK_CANCELLED + 1] = {
   [NURSERY_TASK_PENDING] = 1u << NURSERY_TASK_RUNNING | 1u << NURSERY_TASK_FAILED |
                            1u << NURSERY_TASK_CANCELLED,
   [NURSERY_TASK_RUNNING] = 1u << NURSERY_TASK_SUCCEEDED | 1u << NURSERY_TASK_FAILED |
