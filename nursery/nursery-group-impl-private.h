@@ -51,7 +51,9 @@ struct _NurseryGroup
   GSource        *source;
   char           *name;
 
-  /* Guarded by anchor->lock. Tasks are linked in, never allocated for. */
+  /* Guarded by anchor->lock. Tasks are linked in, never allocated for,
+   * and moved only by the task's helpers, which check each move against
+   * the table in nursery-task-private.h. */
   GQueue          unfinished;   /* every unfinished task, in spawn order */
   GQueue          pending;      /* spawned, waiting for their turn */
   GQueue          doomed;       /* cancelled before they started (R5) */
