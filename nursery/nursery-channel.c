@@ -43,22 +43,25 @@
  * whichever takes the lock first wins, so a cancelled operation never
  * moves an item.
  *
- * Watching an Op's cancellable: the handler is connected after the lock
- * is dropped (a cancellable that fires meanwhile runs it inside
- * g_cancellable_connect(), which then must not find the lock taken), and
- * the connection holds its own reference on the Op. Whoever sees the Op
- * leave its queue *and* holds the handler id (taken under the lock) ends
- * the connection, exactly once, with g_signal_handler_disconnect(): unlike
- * g_cancellable_disconnect() it never waits for a running handler, so it
- * is safe inside the cancellable's own emission. Ending it also breaks the
- * cancellable → handler → Op → cancellable cycle. A blocking waiter needs
- * none of this: its own thread disconnects, once woken, with
- * g_cancellable_disconnect(), which waits for a handler still running on
- * the cancelling thread before the waiter's stack frame goes.
+ * Watching a waiter's cancellable is a NurseryCancelLink
+ * (nursery-cancel-link-private.h). An Op's is an owned link: the handler
+ * is connected after the lock is dropped (a cancellable that fires
+ * meanwhile runs it inside the connect, which then must not find the lock
+ * taken), and the connection holds its own reference on the Op. The link
+ * adopts the handler id under the lock, only if the Op still waits;
+ * otherwise the connecting thread ends the connection itself. An adopted
+ * one is ended, exactly once, when the Op completes, after it left its
+ * queue: without waiting for a running handler, so it is safe inside the
+ * cancellable's own emission. Ending it also breaks the cancellable →
+ * handler → Op → cancellable cycle. A blocking waiter's is a waiting
+ * link: its own thread clears it once woken, which waits for a handler
+ * still running on the cancelling thread before the waiter's stack frame
+ * goes.
  */
 
 #include "config.h"
 
+#include "nursery-cancel-link-private.h"
 #include "nursery-channel.h"
 #include "nursery-debug-private.h"
 #include "nursery-error.h"
@@ -122,9 +125,8 @@ struct _NurseryChannelOp
   gpointer             source_tag;
   GAsyncReadyCallback  callback;
   gpointer             user_data;
-  GCancellable        *cancellable;
-  gulong               handler_id;    /* while it waits (lock) */
-  gulong               disconnect_id; /* to end once it left (lock) */
+  NurseryCancelLink    cancel_link;   /* owned; its handler id adopted
+                                       * while it waits (lock) */
 };
 
 struct _NurseryChannel
@@ -311,24 +313,30 @@ cancelled_error (void)
 
 /* The buffer, with the lock held */
 
+/* Grows the full buffer, unwrapping it: rare, the ring keeps its size
+ * after. Out of line, so that the push it interrupts stays small enough
+ * to be inlined where items move. */
+G_GNUC_NO_INLINE static void
+ring_grow_locked (NurseryChannel *self)
+{
+  guint new_size = MIN (MAX (self->ring_size * 2, 8), MAX (self->capacity, 1));
+  Item *ring = g_new (Item, new_size);
+
+  for (guint i = 0; i < self->n_items; i++)
+    ring[i] = self->ring[(self->head + i) % self->ring_size];
+  g_free (self->ring);
+  self->ring = ring;
+  self->ring_size = new_size;
+  self->head = 0;
+}
+
 /* Moves @item to the end of the buffer. */
 static void
 ring_push_locked (NurseryChannel *self,
                   Item           *item)
 {
-  if (self->n_items == self->ring_size)
-    {
-      /* Grow, unwrapping: rare, the ring keeps its size after. */
-      guint new_size = MIN (MAX (self->ring_size * 2, 8), MAX (self->capacity, 1));
-      Item *ring = g_new (Item, new_size);
-
-      for (guint i = 0; i < self->n_items; i++)
-        ring[i] = self->ring[(self->head + i) % self->ring_size];
-      g_free (self->ring);
-      self->ring = ring;
-      self->ring_size = new_size;
-      self->head = 0;
-    }
+  if (G_UNLIKELY (self->n_items == self->ring_size))
+    ring_grow_locked (self);
   self->ring[(self->head + self->n_items) % self->ring_size] = *item;
   *item = (Item) ITEM_INIT;
   self->n_items++;
@@ -515,10 +523,10 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (NurseryChannelOp, nursery_channel_op, G_TYPE_OBJE
 static void
 op_clear (NurseryChannelOp *op)
 {
-  g_assert (op->waiter.queue == NULL && op->handler_id == 0 && op->disconnect_id == 0);
+  g_assert (op->waiter.queue == NULL && op->cancel_link.handler_id == 0);
   item_clear (&op->waiter.item);
   g_clear_error (&op->waiter.error);
-  g_clear_object (&op->cancellable);
+  _nursery_cancel_link_clear (&op->cancel_link);
   op->callback = NULL;
   op->user_data = NULL;
 }
@@ -652,13 +660,10 @@ op_keep_spare_locked (NurseryChannel   *self,
 static NurseryChannelOp *
 op_complete (NurseryChannelOp *op)
 {
-  /* Set before the Op was queued here, under the lock this thread took
-   * to take it out: nobody changes it any more. */
-  gulong disconnect_id = op->disconnect_id;
-
-  op->disconnect_id = 0;
-  if (disconnect_id != 0)
-    g_signal_handler_disconnect (op->cancellable, disconnect_id);
+  /* Adopted, if at all, while the Op waited, under the lock that was
+   * taken since to take it out of its queue and then out of the
+   * dispatcher: nobody changes it any more. */
+  _nursery_cancel_link_detach (&op->cancel_link);
 
   /* A sender's refused item goes before the sender hears of it. */
   if (op->source_tag == nursery_channel_send_async)
@@ -708,24 +713,6 @@ op_failed (NurseryChannelOp  *op,
 
 /* Waiters, with the lock held */
 
-/* Takes @waiter out of its queue; returns the cancellable connection to
- * end, if any (see the top comment). */
-static gulong
-leave_queue_locked (Waiter *waiter)
-{
-  NurseryChannelOp *op;
-  gulong handler_id;
-
-  g_queue_unlink (waiter->queue, &waiter->link);
-  waiter->queue = NULL;
-  if (waiter->cond != NULL)
-    return 0;
-  op = waiter->link.data;
-  handler_id = op->handler_id;
-  op->handler_id = 0;
-  return handler_id;
-}
-
 /* Done with @waiter: it receives @received (a receiver) or @error, and
  * wakes up or completes. */
 static void
@@ -742,15 +729,16 @@ finish_waiter_locked (Waiter *waiter,
     dispatcher_push_locked (waiter->link.data);
 }
 
+/* Takes @waiter out of its queue and finishes it. Its cancellable link
+ * stays: an Op ends it when it completes, a blocking waiter once woken
+ * (see the top comment). */
 static void
 serve_locked (Waiter *waiter,
               Item   *received,
               GError *error)
 {
-  gulong handler_id = leave_queue_locked (waiter);
-
-  if (waiter->cond == NULL)
-    ((NurseryChannelOp *) waiter->link.data)->disconnect_id = handler_id;
+  g_queue_unlink (waiter->queue, &waiter->link);
+  waiter->queue = NULL;
   finish_waiter_locked (waiter, received, error);
 }
 
@@ -863,12 +851,13 @@ op_wait (NurseryChannel   *self,
       g_mutex_unlock (&self->lock);
       return;
     }
-  op->cancellable = g_object_ref (cancellable);
+  /* Under the lock: op_clear() finds it once the Op completes. */
+  _nursery_cancel_link_hold (&op->cancel_link, cancellable);
   g_mutex_unlock (&self->lock);
 
   /* The connection's own reference, dropped when it ends. */
-  handler_id = g_cancellable_connect (cancellable, G_CALLBACK (op_cancelled_cb),
-                                      g_object_ref (op), g_object_unref);
+  handler_id = _nursery_cancel_link_connect_owned (&op->cancel_link, G_CALLBACK (op_cancelled_cb),
+                                                   g_object_ref (op), g_object_unref);
   /* 0: it was already cancelled; the handler ran and the connection's
    * reference is gone. */
   if (handler_id == 0)
@@ -876,14 +865,14 @@ op_wait (NurseryChannel   *self,
   g_mutex_lock (&self->lock);
   if (op->waiter.queue != NULL)
     {
-      op->handler_id = handler_id;
+      _nursery_cancel_link_adopt (&op->cancel_link, handler_id);
       handler_id = 0;
     }
   g_mutex_unlock (&self->lock);
 
-  /* Served or cancelled meanwhile: nobody else can end the connection. */
-  if (handler_id != 0)
-    g_signal_handler_disconnect (cancellable, handler_id);
+  /* Served or cancelled meanwhile: nobody else can end the connection
+   * (its reference keeps the Op alive until then). */
+  _nursery_cancel_link_detach_handler (&op->cancel_link, handler_id);
 }
 
 /* Blocking waits */
@@ -916,7 +905,7 @@ blocking_wait (NurseryChannel *self,
                GCancellable   *cancellable)
 {
   BlockingWatch watch = { self, waiter };
-  gulong handler_id = 0;
+  NurseryCancelLink link = { NULL, 0 };
   GCond cond;
 
   g_cond_init (&cond);
@@ -929,7 +918,7 @@ blocking_wait (NurseryChannel *self,
       /* Not under the lock: an already cancelled cancellable runs the
        * handler right here, and the handler takes the lock. */
       g_mutex_unlock (&self->lock);
-      handler_id = g_cancellable_connect (cancellable, G_CALLBACK (blocking_cancelled_cb), &watch, NULL);
+      _nursery_cancel_link_connect (&link, cancellable, G_CALLBACK (blocking_cancelled_cb), &watch);
       g_mutex_lock (&self->lock);
     }
   if (waiter->queue != NULL)
@@ -943,10 +932,9 @@ blocking_wait (NurseryChannel *self,
     }
   g_mutex_unlock (&self->lock);
 
-  /* Waits for a handler still running on another thread: @watch lives on
-   * this stack. */
-  if (handler_id != 0)
-    g_cancellable_disconnect (cancellable, handler_id);
+  /* A waiting link: clearing it waits for a handler still running on
+   * another thread, as @watch lives on this stack. */
+  _nursery_cancel_link_clear (&link);
   g_cond_clear (&cond);
 }
 

@@ -7,6 +7,7 @@
 
 #pragma once
 
+#include "nursery-cancel-link-private.h"
 #include "nursery-deadline-private.h"
 #include "nursery-group-private.h"
 #include "nursery-group-stream-private.h"
@@ -51,7 +52,9 @@ struct _NurseryGroup
   GSource        *source;
   char           *name;
 
-  /* Guarded by anchor->lock. Tasks are linked in, never allocated for. */
+  /* Guarded by anchor->lock. Tasks are linked in, never allocated for,
+   * and moved only by the task's helpers, which check each move against
+   * the table in nursery-task-private.h. */
   GQueue          unfinished;   /* every unfinished task, in spawn order */
   GQueue          pending;      /* spawned, waiting for their turn */
   GQueue          doomed;       /* cancelled before they started (R5) */
@@ -89,8 +92,7 @@ struct _NurseryGroup
   gint64          deadline;
   NurseryDeadline deadline_timer;    /* in the owner context's timer (R28) */
   NurseryTask    *parent_task;  /* for nursery_group_new_for_task() */
-  GCancellable   *parent_cancellable;
-  gulong          parent_handler;
+  NurseryCancelLink parent_link; /* to the parent's cancellable (R14): owned */
   gboolean        in_batch;     /* its source is dispatching: wait() would hang */
   guint           errors_observed : 1;
 

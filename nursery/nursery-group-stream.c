@@ -102,7 +102,7 @@ _nursery_group_stream_take (NurseryGroupStream *stream,
 {
   if (!stream->tracking)
     return FALSE;
-  g_queue_push_tail_link (&stream->completed, &task->queue_link);
+  _nursery_task_queue_finished (task, &stream->completed);
   return TRUE;
 }
 

@@ -63,6 +63,7 @@
 #include "config.h"
 
 #include "nursery-binding-private.h"
+#include "nursery-cancel-link-private.h"
 #include "nursery-cancel-private.h"
 #include "nursery-deadline-private.h"
 #include "nursery-debug-private.h"
@@ -263,11 +264,9 @@ void
 _nursery_group_task_cancelled_locked (NurseryGroup *self,
                                       NurseryTask  *task)
 {
-  if (self == NULL || task->queue != &self->pending)
+  if (self == NULL || _nursery_task_get_queue_locked (task) != NURSERY_TASK_IN_PENDING)
     return;
-  g_queue_unlink (&self->pending, &task->queue_link);
-  g_queue_push_tail_link (&self->doomed, &task->queue_link);
-  task->queue = &self->doomed;
+  _nursery_task_move_locked (task, &self->doomed, NURSERY_TASK_IN_DOOMED);
   schedule_locked (self);
 }
 
@@ -531,9 +530,7 @@ report_finished (NurseryGroup *self,
   gboolean ordinary;
 
   g_mutex_lock (&self->anchor->lock);
-  g_queue_unlink (&self->unfinished, &task->all_link);
-  task->queue = NULL;
-  g_atomic_int_set (&task->state, outcome);
+  _nursery_task_finish_locked (task, &self->unfinished, outcome);
   starters = _nursery_task_steal_starters_locked (task);
   g_mutex_unlock (&self->anchor->lock);
 
@@ -572,12 +569,11 @@ report_finished (NurseryGroup *self,
 static void
 finish_doomed (NurseryGroup *self)
 {
-  GQueue doomed;
+  GQueue doomed = G_QUEUE_INIT;
   GList *link;
 
   g_mutex_lock (&self->anchor->lock);
-  doomed = self->doomed;
-  g_queue_init (&self->doomed);
+  _nursery_task_take_all_locked (&self->doomed, &doomed);
   g_mutex_unlock (&self->anchor->lock);
   _nursery_group_stream_unlist_many (&self->stream, &doomed);
 
@@ -614,19 +610,18 @@ take_startable_locked (NurseryGroup  *self,
 
       if (!cancelled && !has_free_slot (self))
         break;
-      g_queue_unlink (&self->pending, link);
-      task->queue = NULL;
+      /* Out of the pending queue first: cancelling it then leaves it in
+       * the batch's doomed queue, not the group's. */
+      _nursery_task_move_locked (task, cancelled ? doomed : starting, NURSERY_TASK_IN_NO_QUEUE);
       if (cancelled)
         {
           /* Still counted as pending until it is reported (R21). */
           cancel_task_locked (self, task, cancellables);
-          g_queue_push_tail_link (doomed, link);
         }
       else
         {
           counter_add (&self->n_pending, -1);
           counter_add (&self->n_running, 1);
-          g_queue_push_tail_link (starting, link);
         }
     }
 }
@@ -718,21 +713,20 @@ take_returned_locked (NurseryGroup *self,
 {
   if (self->returned.length <= REPORT_CHUNK)
     {
-      *chunk = self->returned;
-      g_queue_init (&self->returned);
+      _nursery_task_take_all_locked (&self->returned, chunk);
       return;
     }
 
   g_queue_init (chunk);
   for (guint i = 0; i < REPORT_CHUNK; i++)
-    g_queue_push_tail_link (chunk, g_queue_pop_head_link (&self->returned));
+    _nursery_task_move_locked (self->returned.head->data, chunk, NURSERY_TASK_IN_NO_QUEUE);
   schedule_locked (self);
 }
 
 static void
 report_returned (NurseryGroup *self)
 {
-  GQueue returned;
+  GQueue returned = G_QUEUE_INIT;
   GList *link;
 
   g_mutex_lock (&self->anchor->lock);
@@ -780,10 +774,8 @@ release_watchers (NurseryGroup *self)
         g_source_destroy (self->signal_sources->pdata[i]);
       g_clear_pointer (&self->signal_sources, g_ptr_array_unref);
     }
-  /* Not g_cancellable_disconnect(): see parent_cancelled_cb(). */
-  if (self->parent_handler != 0)
-    g_signal_handler_disconnect (self->parent_cancellable, self->parent_handler);
-  self->parent_handler = 0;
+  /* Without waiting for a running handler: see parent_cancelled_cb(). */
+  _nursery_cancel_link_detach (&self->parent_link);
 }
 
 static void
@@ -940,8 +932,7 @@ void
 _nursery_group_task_returned_locked (NurseryGroup *self,
                                      NurseryTask  *task)
 {
-  g_queue_push_tail_link (&self->returned, &task->queue_link);
-  task->queue = &self->returned;
+  _nursery_task_move_locked (task, &self->returned, NURSERY_TASK_IN_RETURNED);
   schedule_locked (self);
 }
 
@@ -1000,16 +991,9 @@ orphan (NurseryGroup *self)
 static void
 leave_parent_task (NurseryGroup *self)
 {
-  NurseryAnchor *parent_anchor;
-
   if (self->parent_task == NULL)
     return;
-  /* Under the parent's lock: a tree dump may walk the list from any
-   * context (R14). */
-  parent_anchor = self->parent_task->anchor;
-  g_mutex_lock (&parent_anchor->lock);
-  self->parent_task->nested_groups = g_slist_remove (self->parent_task->nested_groups, self);
-  g_mutex_unlock (&parent_anchor->lock);
+  _nursery_task_remove_nested_group (self->parent_task, self);
   g_clear_object (&self->parent_task);
 }
 
@@ -1023,7 +1007,8 @@ nursery_group_dispose (GObject *object)
 
   release_watchers (self);
   leave_parent_task (self);
-  g_clear_object (&self->parent_cancellable);
+  /* Detached above: this only drops the reference on the cancellable. */
+  _nursery_cancel_link_clear (&self->parent_link);
 
   G_OBJECT_CLASS (nursery_group_parent_class)->dispose (object);
 }
@@ -1472,11 +1457,9 @@ spawn (NurseryGroup    *self,
                             name, func, user_data, destroy, in_thread);
 
   g_mutex_lock (&self->anchor->lock);
-  g_queue_push_tail_link (&self->unfinished, &task->all_link);
   /* Into a cancelled group too: R5 is applied when its turn comes, so a
    * child shielded right after spawn still runs. */
-  g_queue_push_tail_link (&self->pending, &task->queue_link);
-  task->queue = &self->pending;
+  _nursery_task_enqueue_locked (task, &self->unfinished, &self->pending);
   schedule_locked (self);
   g_mutex_unlock (&self->anchor->lock);
 
@@ -1816,9 +1799,10 @@ nursery_group_get_errors (NurseryGroup *self)
  * handler takes no reference to the group: a temporary one could become
  * the last and finalize the group on the cancelling thread, racing its
  * owner (R30). Under the anchor's lock the group is alive or NULL. The
- * group disconnects without waiting for a running handler (which is what
- * g_cancellable_disconnect() does, deadlocking when the group is dropped
- * from another handler of the same cancellable). */
+ * group ends the link without waiting for a running handler (an owned
+ * NurseryCancelLink): waiting, as g_cancellable_disconnect() does, would
+ * deadlock when the group is dropped from another handler of the same
+ * cancellable. */
 static void
 parent_cancelled_cb (GCancellable *cancellable,
                      gpointer      data)
@@ -1847,11 +1831,15 @@ new_under (GCancellable *parent)
   NurseryGroup *self = nursery_group_new ();
 
   /* Connected now: a parent that is already cancelled cancels the new
-   * group at once, and its children never run (R5). */
-  self->parent_cancellable = g_object_ref (parent);
-  self->parent_handler = g_cancellable_connect (parent, G_CALLBACK (parent_cancelled_cb),
-                                                _nursery_anchor_ref (self->anchor),
-                                                (GDestroyNotify) _nursery_anchor_unref);
+   * group at once, and its children never run (R5). An owned link: the
+   * connection holds the anchor, never the group (see
+   * parent_cancelled_cb()). Adopted at once: only the owner ends it. */
+  _nursery_cancel_link_hold (&self->parent_link, parent);
+  _nursery_cancel_link_adopt (&self->parent_link,
+                              _nursery_cancel_link_connect_owned (&self->parent_link,
+                                                                  G_CALLBACK (parent_cancelled_cb),
+                                                                  _nursery_anchor_ref (self->anchor),
+                                                                  (GDestroyNotify) _nursery_anchor_unref));
   return self;
 }
 
@@ -1880,11 +1868,7 @@ nursery_group_new_for_task (NurseryTask *parent)
 
   self = new_under (nursery_task_get_cancellable (parent));
   self->parent_task = g_object_ref (parent);
-  /* Under the parent's lock: a thread child may nest groups while its
-   * group's owner dumps the tree (R14). */
-  g_mutex_lock (&parent->anchor->lock);
-  parent->nested_groups = g_slist_prepend (parent->nested_groups, self);
-  g_mutex_unlock (&parent->anchor->lock);
+  _nursery_task_add_nested_group (parent, self);
   return self;
 }
 

@@ -12,6 +12,43 @@
 
 G_BEGIN_DECLS
 
+/* Which of its group's queues a task's queue_link is in. (lock) */
+typedef enum
+{
+  NURSERY_TASK_IN_NO_QUEUE,  /* free, or in a queue the owner's batch holds */
+  NURSERY_TASK_IN_PENDING,   /* spawned, waiting for its turn (R1, R19) */
+  NURSERY_TASK_IN_DOOMED,    /* cancelled before it started (R5) */
+  NURSERY_TASK_IN_RETURNED,  /* returned, not reported yet */
+  NURSERY_TASK_N_QUEUES
+} NurseryTaskQueue;
+
+/* A task's life, and what holds at each point. The state and the queue
+ * change only through the helpers below (the group writes neither); in
+ * debug builds each move is checked against this table, one lookup
+ * (legal_move[] in nursery-task.c), and a broken invariant aborts:
+ *
+ *   state      queue      flags cancelled and returned (checked)
+ *   PENDING    no queue   being spawned, or taken by the batch (to
+ *                         start, or to finish unstarted: then it is
+ *                         cancelled and, once finished, returned)
+ *   PENDING    pending    neither cancelled nor returned
+ *   PENDING    doomed     cancelled, not returned
+ *   RUNNING    no queue   its function runs, or it returned and is
+ *                         being handed over or reported
+ *   RUNNING    returned   returned
+ *   finished   no queue   returned; its link is free, and the completion
+ *                         stream may keep it in its queue (owner context)
+ *
+ * Moves: no queue → pending (spawn), pending → doomed (cancelled before
+ * its turn, R5), pending → no queue (taken by the batch), no queue →
+ * returned (it returned), doomed or returned → no queue (the batch takes
+ * the whole queue). States: PENDING → RUNNING (started), PENDING →
+ * CANCELLED or FAILED (finished unstarted; FAILED when its own deadline
+ * cancelled it, R17), RUNNING → any finished state (reported).
+ * The other flags hold without a check: started only once RUNNING (R18),
+ * timed_out implies cancelled, cancelled_at_return and timed_out_at_return
+ * are fixed when returned is set (claim_return()). */
+
 struct _NurseryTask
 {
   GObject          parent_instance;
@@ -21,7 +58,8 @@ struct _NurseryTask
   NurseryAnchor   *anchor;
 
   /* Intrusive links (no allocation per child): all_link is in the group's
-   * list of unfinished tasks, queue_link in at most one of its queues. (lock) */
+   * list of unfinished tasks, queue_link in at most one of its queues,
+   * `queue` (of kind `in_queue`), or NULL. (lock) */
   GList            all_link;
   GList            queue_link;
   GQueue          *queue;
@@ -53,6 +91,7 @@ struct _NurseryTask
   GSequenceIter   *model_iter;       /* its node in the group's task list, if any */
 
   int              state;            /* NurseryTaskState, atomic */
+  NurseryTaskQueue in_queue;         /* (lock) */
   int              returned;         /* atomic, written under (lock) by the first return */
   int              cancelled;        /* atomic, written under (lock) */
   guint            dirty;            /* atomic: property bits to notify in a batch */
@@ -85,6 +124,29 @@ NurseryTask *_nursery_task_new              (NurseryTask      *recycled,
                                              GDestroyNotify    destroy,
                                              gboolean          in_thread);
 gboolean      _nursery_task_recycle         (NurseryTask      *self);
+/* The moves of the table above, with the anchor's lock held. */
+void          _nursery_task_enqueue_locked  (NurseryTask      *self,
+                                             GQueue           *unfinished,
+                                             GQueue           *pending);
+void          _nursery_task_move_locked     (NurseryTask      *self,
+                                             GQueue           *to,
+                                             NurseryTaskQueue  in_queue);
+void          _nursery_task_take_all_locked (GQueue           *from,
+                                             GQueue           *to);
+void          _nursery_task_finish_locked   (NurseryTask      *self,
+                                             GQueue           *unfinished,
+                                             NurseryTaskState  outcome);
+NurseryTaskQueue _nursery_task_get_queue_locked (NurseryTask  *self);
+/* Owner context, once finished: its free link joins @queue. */
+void          _nursery_task_queue_finished  (NurseryTask      *self,
+                                             GQueue           *queue);
+
+/* The groups nested in a task (R14), for the tree dump; any thread. */
+void          _nursery_task_add_nested_group    (NurseryTask  *self,
+                                                 NurseryGroup *group);
+void          _nursery_task_remove_nested_group (NurseryTask  *self,
+                                                 NurseryGroup *group);
+
 GCancellable *_nursery_task_mark_cancelled_locked (NurseryTask *self);
 void          _nursery_task_run             (NurseryTask      *self);
 void          _nursery_task_finish_unstarted (NurseryTask     *self);

@@ -336,6 +336,249 @@ _nursery_task_recycle (NurseryTask *self)
   return TRUE;
 }
 
+/* State and queue moves: the table in nursery-task-private.h, checked */
+
+#if NURSERY_CHECK_TASK_MOVES
+
+/* A task's state and flags as one small number: state × 4 + flags. */
+enum {
+  FLAG_CANCELLED = 1 << 0,
+  FLAG_RETURNED  = 1 << 1,
+};
+#define AT(state, flags) (1u << (NURSERY_TASK_##state * 4 + (flags)))
+#define C FLAG_CANCELLED
+#define R FLAG_RETURNED
+
+/* legal_move[from][to]: the states and flags (bits AT()) in which a task
+ * in queue @from may move to queue @to; the table of the header, row by
+ * row. 0: never. */
+static const guint32 legal_move[NURSERY_TASK_N_QUEUES][NURSERY_TASK_N_QUEUES] = {
+  /* Spawned. */
+  [NURSERY_TASK_IN_NO_QUEUE][NURSERY_TASK_IN_PENDING] = AT (PENDING, 0),
+  /* Cancelled before its turn (R5). */
+  [NURSERY_TASK_IN_PENDING][NURSERY_TASK_IN_DOOMED] = AT (PENDING, C),
+  /* Taken by the batch, to start or (then cancelled) to finish unstarted. */
+  [NURSERY_TASK_IN_PENDING][NURSERY_TASK_IN_NO_QUEUE] = AT (PENDING, 0),
+  /* Returned, cancelled or not. */
+  [NURSERY_TASK_IN_NO_QUEUE][NURSERY_TASK_IN_RETURNED] = AT (RUNNING, R) | AT (RUNNING, C | R),
+  /* The batch takes the doomed or the returned tasks. */
+  [NURSERY_TASK_IN_DOOMED][NURSERY_TASK_IN_NO_QUEUE] = AT (PENDING, C),
+  [NURSERY_TASK_IN_RETURNED][NURSERY_TASK_IN_NO_QUEUE] = AT (RUNNING, R) | AT (RUNNING, C | R),
+};
+
+/* legal_state[from]: the states a task may change to from @from (none
+ * from a finished state). */
+static const guint8 legal_state[NURSERY_TASK_CANCELLED + 1] = {
+  [NURSERY_TASK_PENDING] = 1u << NURSERY_TASK_RUNNING | 1u << NURSERY_TASK_FAILED |
+                           1u << NURSERY_TASK_CANCELLED,
+  [NURSERY_TASK_RUNNING] = 1u << NURSERY_TASK_SUCCEEDED | 1u << NURSERY_TASK_FAILED |
+                           1u << NURSERY_TASK_CANCELLED,
+};
+
+#undef AT
+#undef C
+#undef R
+
+/* A broken invariant is a bug in Nursery, never the caller's: abort with
+ * what the task was, like a failed g_assert(). */
+G_GNUC_NORETURN static void
+illegal_move (NurseryTask *self,
+              const char  *what,
+              int          to)
+{
+  g_error ("task “%s”: illegal %s to %d (state %d, queue %d, cancelled %d, returned %d)",
+           display_name (self), what, to, g_atomic_int_get (&self->state), self->in_queue,
+           g_atomic_int_get (&self->cancelled), g_atomic_int_get (&self->returned));
+}
+
+#endif /* NURSERY_CHECK_TASK_MOVES */
+
+/* The checks, in debug builds only (NURSERY_CHECK_TASK_MOVES, see
+ * nursery/meson.build). */
+static inline void
+check_move_locked (NurseryTask      *self,
+                   NurseryTaskQueue  to)
+{
+#if NURSERY_CHECK_TASK_MOVES
+  guint at = g_atomic_int_get (&self->state) * 4 +
+             (g_atomic_int_get (&self->cancelled) ? FLAG_CANCELLED : 0) +
+             (g_atomic_int_get (&self->returned) ? FLAG_RETURNED : 0);
+
+  if (G_UNLIKELY (!(legal_move[self->in_queue][to] & (1u << at))))
+    illegal_move (self, "queue move", to);
+#endif
+}
+
+static inline void
+check_state (NurseryTask      *self,
+             NurseryTaskState  state)
+{
+#if NURSERY_CHECK_TASK_MOVES
+  if (G_UNLIKELY (!(legal_state[g_atomic_int_get (&self->state)] & (1u << state))))
+    illegal_move (self, "state change", state);
+#endif
+}
+
+static inline void
+check (NurseryTask *self,
+       gboolean     holds,
+       const char  *what)
+{
+#if NURSERY_CHECK_TASK_MOVES
+  if (G_UNLIKELY (!holds))
+    illegal_move (self, what, -1);
+#endif
+}
+
+static void
+set_state (NurseryTask      *self,
+           NurseryTaskState  state)
+{
+  check_state (self, state);
+  g_atomic_int_set (&self->state, state);
+}
+
+/* GQueue's link functions check their arguments on every call, which is
+ * most of what they cost here (a move is otherwise a few pointer writes,
+ * on every spawn); the moves are checked against the table instead. */
+static inline void
+link_push_tail (GQueue *queue,
+                GList  *link)
+{
+  link->next = NULL;
+  link->prev = queue->tail;
+  if (queue->tail != NULL)
+    queue->tail->next = link;
+  else
+    queue->head = link;
+  queue->tail = link;
+  queue->length++;
+}
+
+static inline void
+link_unlink (GQueue *queue,
+             GList  *link)
+{
+  if (link->prev != NULL)
+    link->prev->next = link->next;
+  else
+    queue->head = link->next;
+  if (link->next != NULL)
+    link->next->prev = link->prev;
+  else
+    queue->tail = link->prev;
+  link->next = link->prev = NULL;
+  queue->length--;
+}
+
+static inline void
+move_locked (NurseryTask      *self,
+             GQueue           *to,
+             NurseryTaskQueue  in_queue)
+{
+  check_move_locked (self, in_queue);
+  if (self->queue != NULL)
+    link_unlink (self->queue, &self->queue_link);
+  if (to != NULL)
+    link_push_tail (to, &self->queue_link);
+  self->queue = in_queue != NURSERY_TASK_IN_NO_QUEUE ? to : NULL;
+  self->in_queue = in_queue;
+}
+
+/* Moves the queue link to @to, a queue of kind @in_queue, or for
+ * NURSERY_TASK_IN_NO_QUEUE a queue the owner's batch holds (or none: @to
+ * NULL). From no queue, the link must be free: a running task's is. */
+void
+_nursery_task_move_locked (NurseryTask      *self,
+                           GQueue           *to,
+                           NurseryTaskQueue  in_queue)
+{
+  move_locked (self, to, in_queue);
+}
+
+/* Spawned: it joins the group's unfinished tasks and its pending queue. */
+void
+_nursery_task_enqueue_locked (NurseryTask *self,
+                              GQueue      *unfinished,
+                              GQueue      *pending)
+{
+  link_push_tail (unfinished, &self->all_link);
+  move_locked (self, pending, NURSERY_TASK_IN_PENDING);
+}
+
+/* The batch takes the whole queue @from (the doomed or the returned
+ * tasks) into its own @to, in one go. Each task then is in no queue of
+ * the group's, not still "in" @from, which by then holds later ones. */
+void
+_nursery_task_take_all_locked (GQueue *from,
+                               GQueue *to)
+{
+  for (GList *l = from->head; l != NULL; l = l->next)
+    {
+      NurseryTask *task = l->data;
+
+      check (task, task->queue == from, "take from another queue");
+      check_move_locked (task, NURSERY_TASK_IN_NO_QUEUE);
+      task->queue = NULL;
+      task->in_queue = NURSERY_TASK_IN_NO_QUEUE;
+    }
+  *to = *from;
+  g_queue_init (from);
+}
+
+/* Reported: it leaves the group's unfinished tasks with its outcome. */
+void
+_nursery_task_finish_locked (NurseryTask      *self,
+                             GQueue           *unfinished,
+                             NurseryTaskState  outcome)
+{
+  check (self, self->in_queue == NURSERY_TASK_IN_NO_QUEUE && g_atomic_int_get (&self->returned),
+         "finish while queued or before returning");
+  link_unlink (unfinished, &self->all_link);
+  set_state (self, outcome);
+}
+
+NurseryTaskQueue
+_nursery_task_get_queue_locked (NurseryTask *self)
+{
+  return self->in_queue;
+}
+
+/* The completion stream keeps finished tasks in @queue through their
+ * queue link, free once they are reported. No lock: nothing moves a
+ * finished task any more. */
+void
+_nursery_task_queue_finished (NurseryTask *self,
+                              GQueue      *queue)
+{
+  check (self, g_atomic_int_get (&self->state) > NURSERY_TASK_RUNNING &&
+         self->in_queue == NURSERY_TASK_IN_NO_QUEUE, "completed queue before finishing");
+  g_queue_push_tail_link (queue, &self->queue_link);
+}
+
+/* Nesting (R14) */
+
+/* Under the task's lock: a thread child may nest groups while its group's
+ * owner dumps the tree, and a tree dump may walk the list from any
+ * context. */
+void
+_nursery_task_add_nested_group (NurseryTask  *self,
+                                NurseryGroup *group)
+{
+  g_mutex_lock (&self->anchor->lock);
+  self->nested_groups = g_slist_prepend (self->nested_groups, group);
+  g_mutex_unlock (&self->anchor->lock);
+}
+
+void
+_nursery_task_remove_nested_group (NurseryTask  *self,
+                                   NurseryGroup *group)
+{
+  g_mutex_lock (&self->anchor->lock);
+  self->nested_groups = g_slist_remove (self->nested_groups, group);
+  g_mutex_unlock (&self->anchor->lock);
+}
+
 /* Notifications (R21): queued on the group, emitted in its next batch on
  * the owner context, never inside the setter that caused them. */
 
@@ -452,7 +695,7 @@ nursery_task_thread_func (gpointer data)
 void
 _nursery_task_run (NurseryTask *self)
 {
-  g_atomic_int_set (&self->state, NURSERY_TASK_RUNNING);
+  set_state (self, NURSERY_TASK_RUNNING);
   notify_state (self);
 
   if (self->in_thread)

@@ -414,6 +414,44 @@ test_channel_cancelled_receive (void)
   op_clear (&second);
 }
 
+/* An operation's cancellable link ends without waiting for a running
+ * handler (an owned NurseryCancelLink): a receive cancelled, then
+ * completed from inside the same cancellable's emission (a later handler
+ * iterates the context), neither deadlocks nor keeps its channel. */
+
+static void
+iterate_until_received_cb (GCancellable *cancellable,
+                           gpointer      data)
+{
+  Op *op = data;
+
+  nt_run_until (&op->done);
+}
+
+static void
+test_channel_completes_inside_cancel_emission (void)
+{
+  NurseryChannel *channel = nursery_channel_new (1);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  Op op = { 0 };
+  gulong handler_id;
+
+  g_object_add_weak_pointer (G_OBJECT (channel), (gpointer *) &channel);
+  nursery_channel_receive_async (channel, cancellable, received_cb, &op);
+  /* Runs after the receive's own handler, which serves it. */
+  handler_id = g_cancellable_connect (cancellable, G_CALLBACK (iterate_until_received_cb), &op, NULL);
+  g_cancellable_cancel (cancellable);
+
+  g_assert_true (op.done);
+  g_assert_error (op.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  /* The connection, ended, no longer keeps the operation and through it
+   * the channel: the last reference is the test's. */
+  g_object_unref (channel);
+  g_assert_null (channel);
+  g_cancellable_disconnect (cancellable, handler_id);
+  op_clear (&op);
+}
+
 /* A cancelled receive racing a send from another thread: the item is
  * received exactly once, or stays in the channel */
 
@@ -1145,6 +1183,8 @@ main (int   argc,
   g_test_add_func ("/nursery/streams/R26/channel/pointer-ownership", test_channel_pointer_ownership);
   g_test_add_func ("/nursery/streams/R26/channel/cancelled-receive", test_channel_cancelled_receive);
   g_test_add_func ("/nursery/streams/R26/channel/cancel-races-send", test_channel_cancel_races_send);
+  g_test_add_func ("/nursery/streams/R26/channel/completes-inside-cancel-emission",
+                   test_channel_completes_inside_cancel_emission);
   g_test_add_func ("/nursery/streams/R26/channel/pipeline-100k", test_channel_pipeline);
   g_test_add_func ("/nursery/streams/R26/channel/thread-producer", test_channel_thread_producer);
   g_test_add_func ("/nursery/streams/R26/channel/randomized", test_channel_randomized);
