@@ -837,10 +837,13 @@ _nursery_group_task_notify_locked (NurseryGroup *self,
  * reference, and would finalize the group itself if it were dropped
  * then. So it goes only when it and this batch's own are the last two;
  * otherwise the batch looks again a millisecond later, and after
- * ORPHAN_RETRIES looks it goes anyway: another holder then is no passing
- * unref but a real owner, and the group is finalized when that one lets
- * go (on the owner context again, if it is dropped off it). */
-#define ORPHAN_RETRIES 200
+ * ORPHAN_FAST_RETRIES looks every 50 ms, for as long as it takes. It
+ * never goes while another holds the group: that one may be a thread
+ * preempted inside its g_object_unref() for longer than the fast looks
+ * last (a loaded machine), not a real owner; and when a real owner lets
+ * go, its unref is not the last, and the next look releases the group
+ * here. */
+#define ORPHAN_FAST_RETRIES 200
 
 static void
 release_orphan (NurseryGroup *self)
@@ -851,9 +854,11 @@ release_orphan (NurseryGroup *self)
   release = self->orphaned && g_atomic_int_get (&self->state) == NURSERY_GROUP_CLOSED;
   /* An unchecked cast: this runs in every batch, on a live group. */
   others = g_atomic_int_get ((gint *) &((GObject *) self)->ref_count) > 2;
-  if (release && others && self->orphan_retries++ < ORPHAN_RETRIES)
+  if (release && others)
     {
-      g_source_set_ready_time (self->source, g_get_monotonic_time () + 1000);
+      gint64 delay = self->orphan_retries++ < ORPHAN_FAST_RETRIES ? 1000 : 50000;
+
+      g_source_set_ready_time (self->source, g_get_monotonic_time () + delay);
       release = FALSE;
     }
   if (release)
