@@ -18,7 +18,10 @@
  *      max-concurrent allows (R1, R19),
  *   5. reports the children that returned since the last batch, in
  *      completion order: counters, errors, policy, `task-finished`
- *      (R3, R7, R8, R11, R29),
+ *      (R3, R7, R8, R11, R29); at most REPORT_CHUNK of them, the rest in
+ *      the next batches, so that a burst does not hold the context (R28);
+ *      a reported child nothing else can see is kept for the next spawn
+ *      (nursery-group-release.c),
  *   6. closes the group if it is joining and no child is left: runs the
  *      exit stack (R22), then completes its waiters with the outcome
  *      (R6, R7),
@@ -53,11 +56,12 @@
  * The file follows that order: the mechanisms (anchor, scheduling,
  * cancellation, reporting, the batch), the GObject, then one section per
  * feature with its internals beside its public API, each titled with its
- * rules (docs/rules.md). Three features live in files of their own: the
+ * rules (docs/rules.md). Four features live in files of their own: the
  * completion stream (nursery-group-stream.c, R25, R27), Unix signals and
  * the exit stack (nursery-group-shutdown.c, R22) and the tree dump
- * (nursery-group-dump.c, R14, R21, R29); the fields they share are in
- * nursery-group-impl-private.h.
+ * (nursery-group-dump.c, R14, R21, R29); reported children are released
+ * or reused in nursery-group-release.c (R28); the fields they share are
+ * in nursery-group-impl-private.h.
  */
 
 #include "config.h"

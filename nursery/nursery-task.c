@@ -304,6 +304,32 @@ _nursery_task_new (NurseryTask     *recycled,
   return self;
 }
 
+/* PyGObject leaves its instance data on every object it ever wrapped,
+ * after the wrapper is gone: the Python class its wrappers get (the same
+ * for every task) and the closures Python connected (signal handlers,
+ * which the notify check sees). It says nothing about this task, so it
+ * does not keep a Python child's task from being reused. Any other qdata
+ * does. */
+static void
+find_other_qdata (GQuark   key,
+                  gpointer data,
+                  gpointer found)
+{
+  if (key != g_quark_try_string ("PyGObject::instance-data"))
+    *(gboolean *) found = TRUE;
+}
+
+static gboolean
+has_other_qdata (GObject *object)
+{
+  gboolean found = FALSE;
+
+  if (g_atomic_pointer_get (&object->qdata) == NULL)
+    return FALSE;
+  g_datalist_foreach (&object->qdata, find_other_qdata, &found);
+  return found;
+}
+
 /* Whether anything but its group can tell @self exists: a reference of
  * its own, qdata (a weak reference, a toggle reference, a binding's
  * wrapper, a closure watching it, object data; also a frozen notify
@@ -314,7 +340,7 @@ is_visible_outside_group (NurseryTask *self)
   GObject *object = (GObject *) self;
 
   return g_atomic_int_get (&object->ref_count) != 1 ||
-         g_atomic_pointer_get (&object->qdata) != NULL ||
+         has_other_qdata (object) ||
          _nursery_object_has_notify_handler (self);
 }
 

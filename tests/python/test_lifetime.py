@@ -138,3 +138,43 @@ def test_unobserved_failures_are_warned_about(nursery_log):
     del group, task
     collect()
     run_until(lambda: group_finalized.done)
+
+
+def _one_by_one(group, bodies):
+    """Spawns each body once the previous child has been reported."""
+    context = GLib.MainContext.default()
+    for i, body in enumerate(bodies):
+        group.spawn(body)
+        while group.get_n_finished() < i + 1:
+            context.iteration(True)
+
+
+def test_unseen_python_task_is_reused():
+    """R28: a Python child's task that nothing holds any more (its wrapper
+    is gone) is reset and reused by the group's next spawn."""
+    seen = []
+
+    def body(task):
+        seen.append((hash(task), task.get_state(), task.get_progress()))
+
+    with Nursery.Group() as group:
+        _one_by_one(group, [body, body, body])
+    assert [state for _, state, _ in seen] == [TS.RUNNING] * 3
+    assert [progress for _, _, progress in seen] == [-1.0] * 3
+    assert seen[0][0] == seen[1][0] == seen[2][0]
+
+
+def test_python_task_with_state_is_never_reused():
+    """R28: a task whose Python wrapper carries state (an attribute keeps
+    the wrapper alive with the object) is never handed to another child."""
+    marks = []
+
+    def marking(task):
+        task.mark = 'first'
+
+    def reading(task):
+        marks.append(getattr(task, 'mark', None))
+
+    with Nursery.Group() as group:
+        _one_by_one(group, [marking, reading])
+    assert marks == [None]
