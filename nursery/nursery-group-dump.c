@@ -33,10 +33,11 @@ nested_groups_ref (NurseryTask *task,
                    gint64      *deadline)
 {
   GPtrArray *groups = g_ptr_array_new_with_free_func (g_object_unref);
+  NurseryTaskExtra *extra = _nursery_task_peek_extra (task);
 
   g_mutex_lock (&task->anchor->lock);
-  *deadline = task->deadline;
-  for (GSList *l = task->nested_groups; l != NULL; l = l->next)
+  *deadline = extra != NULL ? extra->deadline : NURSERY_NO_DEADLINE;
+  for (GSList *l = extra != NULL ? extra->nested_groups : NULL; l != NULL; l = l->next)
     g_ptr_array_add (groups, g_object_ref (l->data));
   g_mutex_unlock (&task->anchor->lock);
   return groups;

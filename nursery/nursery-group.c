@@ -2132,6 +2132,7 @@ nursery_group_start_finish (NurseryGroup  *self,
                             GError       **error)
 {
   NurseryTask *task;
+  NurseryTaskExtra *extra;
 
   g_return_val_if_fail (NURSERY_IS_GROUP (self), NULL);
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
@@ -2141,12 +2142,13 @@ nursery_group_start_finish (NurseryGroup  *self,
   if (!g_task_propagate_boolean (G_TASK (result), error))
     task = NULL;
 
+  extra = task != NULL ? _nursery_task_peek_extra (task) : NULL;
   if (started_value == NULL)
     ;
-  else if (task != NULL && task->started_value != NULL)
+  else if (extra != NULL && extra->started_value != NULL)
     {
-      g_value_init (started_value, G_VALUE_TYPE (task->started_value));
-      g_value_copy (task->started_value, started_value);
+      g_value_init (started_value, G_VALUE_TYPE (extra->started_value));
+      g_value_copy (extra->started_value, started_value);
     }
   else
     {

@@ -34,10 +34,13 @@ task_cleanup_drop (TaskCleanup *cleanup)
 static GSList *
 steal_cleanups (NurseryTask *self)
 {
+  NurseryTaskExtra *extra = _nursery_task_peek_extra (self);
   GSList *cleanups;
 
+  if (extra == NULL)
+    return NULL;
   g_mutex_lock (&self->anchor->lock);
-  cleanups = g_steal_pointer (&self->cleanups);
+  cleanups = g_steal_pointer (&extra->cleanups);
   g_mutex_unlock (&self->anchor->lock);
   return cleanups;
 }
@@ -76,6 +79,7 @@ nursery_task_add_cleanup (NurseryTask     *self,
                           gpointer         user_data,
                           GDestroyNotify   destroy)
 {
+  NurseryTaskExtra *extra;
   TaskCleanup *cleanup;
   gboolean refused;
 
@@ -90,10 +94,11 @@ nursery_task_add_cleanup (NurseryTask     *self,
   cleanup->destroy = destroy;
   cleanup->timeout = timeout;
 
+  extra = _nursery_task_extra (self);
   g_mutex_lock (&self->anchor->lock);
   refused = nursery_task_is_finished (self);
   if (!refused)
-    self->cleanups = g_slist_prepend (self->cleanups, cleanup);
+    extra->cleanups = g_slist_prepend (extra->cleanups, cleanup);
   g_mutex_unlock (&self->anchor->lock);
 
   if (refused)
@@ -133,9 +138,10 @@ _nursery_task_spawn_cleanups (NurseryTask      *self,
                               NurseryGroup     *group,
                               NurseryTaskState  outcome)
 {
+  NurseryTaskExtra *extra = _nursery_task_peek_extra (self);
   GSList *cleanups;
 
-  if (self->cleanups == NULL)
+  if (extra == NULL || extra->cleanups == NULL)
     return;
   cleanups = steal_cleanups (self);
   for (GSList *l = cleanups; l != NULL; l = l->next)
@@ -152,7 +158,7 @@ _nursery_task_spawn_cleanups (NurseryTask      *self,
 void
 _nursery_task_drop_cleanups (NurseryTask *self)
 {
-  g_slist_free_full (g_steal_pointer (&self->cleanups), (GDestroyNotify) task_cleanup_drop);
+  g_slist_free_full (steal_cleanups (self), (GDestroyNotify) task_cleanup_drop);
 }
 
 /* Finishing with a nested group's outcome */

@@ -62,12 +62,21 @@ list_model_iface_init (GListModelInterface *iface)
 G_DEFINE_FINAL_TYPE_WITH_CODE (NurseryTaskList, _nursery_task_list, G_TYPE_OBJECT,
                                G_IMPLEMENT_INTERFACE (G_TYPE_LIST_MODEL, list_model_iface_init))
 
+/* The task's node in a list, or NULL. */
+static GSequenceIter *
+model_iter (NurseryTask *task)
+{
+  NurseryTaskExtra *extra = _nursery_task_peek_extra (task);
+
+  return extra != NULL ? extra->model_iter : NULL;
+}
+
 static void
 forget_node (gpointer data)
 {
   NurseryTask *task = data;
 
-  task->model_iter = NULL;
+  _nursery_task_extra (task)->model_iter = NULL;
   g_object_unref (task);
 }
 
@@ -114,8 +123,8 @@ _nursery_task_list_append_many (NurseryTaskList *self,
 
       if (nursery_task_is_finished (task))
         continue;
-      g_assert (task->model_iter == NULL);
-      task->model_iter = g_sequence_append (self->tasks, g_object_ref (task));
+      g_assert (model_iter (task) == NULL);
+      _nursery_task_extra (task)->model_iter = g_sequence_append (self->tasks, g_object_ref (task));
       added++;
     }
   if (added > 0)
@@ -128,7 +137,7 @@ _nursery_task_list_remove (NurseryTaskList *self,
                            NurseryTask     *task)
 {
   /* Each task is reported once, and a flushed one has no node left. */
-  if (task->model_iter != NULL)
+  if (model_iter (task) != NULL)
     g_ptr_array_add (self->removals, task);
 }
 
@@ -169,7 +178,7 @@ _nursery_task_list_flush (NurseryTaskList *self)
   positions = g_array_sized_new (FALSE, FALSE, sizeof (guint), self->removals->len);
   for (guint i = 0; i < self->removals->len; i++)
     {
-      guint position = g_sequence_iter_get_position (((NurseryTask *) self->removals->pdata[i])->model_iter);
+      guint position = g_sequence_iter_get_position (model_iter (self->removals->pdata[i]));
 
       g_array_append_val (positions, position);
     }

@@ -49,6 +49,29 @@ typedef enum
  * timed_out implies cancelled, cancelled_at_return and timed_out_at_return
  * are fixed when returned is set (claim_return()). */
 
+/* The parts of a task few children use (deadlines, the start handshake,
+ * nesting, list_tasks(), progress, cleanups, waiters, pointer results),
+ * allocated on first use and freed with the task: a pending child costs
+ * what every child needs, no more (R28). Each field keeps the locking of
+ * its comment. */
+typedef struct
+{
+  gint64           deadline;         /* NURSERY_NO_DEADLINE if none (lock) */
+  NurseryDeadline  deadline_timer;   /* in the owner context's timer (R28) */
+
+  /* Start handshake (R18): the start_async() caller waits here
+   * until started() or the end. (lock) */
+  GSList          *starters;
+  GValue          *started_value;
+
+  GSList          *nested_groups;    /* groups created for this task, no ref (lock) */
+  GSequenceIter   *model_iter;       /* its node in the group's task list, if any */
+  double           progress;         /* -1 unknown, else 0–1 (lock) */
+  GSList          *cleanups;         /* TaskCleanup, most recent first (lock) */
+  GSList          *waiters;          /* GTask of nursery_task_wait_async() */
+  GDestroyNotify   value_destroy;    /* for nursery_task_return_pointer() */
+} NurseryTaskExtra;
+
 struct _NurseryTask
 {
   GObject          parent_instance;
@@ -73,48 +96,46 @@ struct _NurseryTask
 
   /* The result, written once by whoever wins `returned`. */
   GValue           value;
-  GDestroyNotify   value_destroy;    /* for nursery_task_return_pointer() */
   GError          *error;
 
-  GSList          *waiters;          /* GTask of nursery_task_wait_async() */
   gint64           spawn_time;
-
-  gint64           deadline;         /* monotonic µs, NURSERY_NO_DEADLINE if none */
-  NurseryDeadline  deadline_timer;   /* in the owner context's timer (R28) */
-
-  /* Start handshake (R18): the start_async() caller waits here
-   * until started() or the end. (lock) */
-  GSList          *starters;
-  GValue          *started_value;
-
-  GSList          *nested_groups;    /* groups created for this task (no ref) */
-  GSequenceIter   *model_iter;       /* its node in the group's task list, if any */
+  NurseryTaskExtra *extra;           /* NULL until first needed (atomic) */
 
   int              state;            /* NurseryTaskState, atomic */
-  NurseryTaskQueue in_queue;         /* (lock) */
   int              returned;         /* atomic, written under (lock) by the first return */
   int              cancelled;        /* atomic, written under (lock) */
   guint            dirty;            /* atomic: property bits to notify in a batch */
-  gboolean         shielded;         /* (lock) */
-  gboolean         started;          /* (lock) */
-  gboolean         timed_out;        /* (lock) its own deadline cancelled it */
+
+  /* One byte each, not bit-fields: a bit-field's word is rewritten whole,
+   * so a bit written on one thread (timed_out, on the owner) would race
+   * a neighbour read on another (in_thread, by the worker); bytes are
+   * memory locations of their own. */
+  guint8           in_queue;         /* NurseryTaskQueue (lock) */
+  guint8           shielded;         /* (lock) */
+  guint8           started;          /* (lock) */
+  guint8           timed_out;        /* (lock) its own deadline cancelled it */
 
   /* What decides the outcome, fixed when the child returns (R7, R8, R17):
    * whether it was cancelled then, and by its own deadline. A later
    * cancel, by a sibling's failure or a deadline passing before the batch
    * reports it, changes nothing. (lock) */
-  gboolean         cancelled_at_return;
-  gboolean         timed_out_at_return;
+  guint8           cancelled_at_return;
+  guint8           timed_out_at_return;
 
-  /* Set at spawn and read by the worker thread. Its own storage, not a
-   * bit-field: a bit-field's word is rewritten whole, so a bit written
-   * later on the owner (as timed_out was) would race this read. */
-  gboolean         in_thread;
-
-  /* Real-application API. */
-  double           progress;         /* -1 unknown, else 0–1 (lock) */
-  GSList          *cleanups;         /* TaskCleanup, most recent first (lock) */
+  /* Set at spawn and read by the worker thread. */
+  guint8           in_thread;
 };
+
+/* @self's extra parts, allocated on first use; any thread. */
+NurseryTaskExtra *_nursery_task_extra       (NurseryTask      *self);
+
+/* Its extra parts, or NULL while it has never needed them: readers then
+ * see the defaults (no deadline, progress -1, empty lists). */
+static inline NurseryTaskExtra *
+_nursery_task_peek_extra (NurseryTask *self)
+{
+  return g_atomic_pointer_get (&self->extra);
+}
 
 NurseryTask *_nursery_task_new              (NurseryTask      *recycled,
                                              NurseryAnchor    *anchor,

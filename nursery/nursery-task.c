@@ -98,21 +98,31 @@ cancelled_error (NurseryTask *self,
 /* Frees what the task holds: its finalization, and its reset when it is
  * reused (see _nursery_task_recycle()). */
 static void
+extra_free (NurseryTaskExtra *extra)
+{
+  g_assert (extra->waiters == NULL);
+  g_assert (extra->starters == NULL);
+  g_assert (extra->nested_groups == NULL);
+  g_assert (extra->cleanups == NULL);
+
+  if (extra->started_value != NULL)
+    {
+      g_value_unset (extra->started_value);
+      g_free (extra->started_value);
+    }
+  g_free (extra);
+}
+
+static void
 nursery_task_clear (NurseryTask *self)
 {
-  g_assert (self->waiters == NULL);
-  g_assert (self->starters == NULL);
-  g_assert (self->nested_groups == NULL);
+  NurseryTaskExtra *extra = _nursery_task_peek_extra (self);
 
   _nursery_task_release (self);
   _nursery_task_drop_cleanups (self);
-  if (self->started_value != NULL)
-    {
-      g_value_unset (self->started_value);
-      g_free (self->started_value);
-    }
-  if (self->value_destroy != NULL)
-    self->value_destroy (g_value_get_pointer (&self->value));
+  if (extra != NULL && extra->value_destroy != NULL)
+    extra->value_destroy (g_value_get_pointer (&self->value));
+  g_clear_pointer (&self->extra, extra_free);
   if (G_IS_VALUE (&self->value))
     g_value_unset (&self->value);
   g_clear_error (&self->error);
@@ -153,7 +163,7 @@ nursery_task_get_property (GObject    *object,
       break;
 
     case PROP_DEADLINE:
-      g_value_set_int64 (value, self->deadline);
+      g_value_set_int64 (value, nursery_task_get_deadline (self));
       break;
 
     case PROP_PROGRESS:
@@ -273,8 +283,27 @@ nursery_task_init (NurseryTask *self)
 {
   self->all_link.data = self;
   self->queue_link.data = self;
-  self->deadline = NURSERY_NO_DEADLINE;
-  self->progress = -1.0;
+}
+
+NurseryTaskExtra *
+_nursery_task_extra (NurseryTask *self)
+{
+  NurseryTaskExtra *extra = _nursery_task_peek_extra (self);
+
+  if (G_LIKELY (extra != NULL))
+    return extra;
+
+  /* Lock-free: the first of two racing threads wins, the other frees
+   * its copy. */
+  extra = g_new0 (NurseryTaskExtra, 1);
+  extra->deadline = NURSERY_NO_DEADLINE;
+  extra->progress = -1.0;
+  if (!g_atomic_pointer_compare_and_exchange (&self->extra, NULL, extra))
+    {
+      g_free (extra);
+      extra = _nursery_task_peek_extra (self);
+    }
+  return extra;
 }
 
 /* @recycled, a task _nursery_task_recycle() kept, or NULL for a new one. */
@@ -591,8 +620,10 @@ void
 _nursery_task_add_nested_group (NurseryTask  *self,
                                 NurseryGroup *group)
 {
+  NurseryTaskExtra *extra = _nursery_task_extra (self);
+
   g_mutex_lock (&self->anchor->lock);
-  self->nested_groups = g_slist_prepend (self->nested_groups, group);
+  extra->nested_groups = g_slist_prepend (extra->nested_groups, group);
   g_mutex_unlock (&self->anchor->lock);
 }
 
@@ -600,8 +631,10 @@ void
 _nursery_task_remove_nested_group (NurseryTask  *self,
                                    NurseryGroup *group)
 {
+  NurseryTaskExtra *extra = _nursery_task_extra (self);
+
   g_mutex_lock (&self->anchor->lock);
-  self->nested_groups = g_slist_remove (self->nested_groups, group);
+  extra->nested_groups = g_slist_remove (extra->nested_groups, group);
   g_mutex_unlock (&self->anchor->lock);
 }
 
@@ -693,7 +726,7 @@ claim_return (NurseryTask *self)
   if (claimed)
     {
       g_atomic_int_set (&self->returned, TRUE);
-      self->cancelled_at_return = g_atomic_int_get (&self->cancelled);
+      self->cancelled_at_return = !!g_atomic_int_get (&self->cancelled);
       self->timed_out_at_return = self->timed_out;
     }
   g_mutex_unlock (&self->anchor->lock);
@@ -771,9 +804,11 @@ _nursery_task_release (NurseryTask *self)
 {
   GDestroyNotify destroy = g_steal_pointer (&self->destroy);
   gpointer user_data = g_steal_pointer (&self->user_data);
+  NurseryTaskExtra *extra = _nursery_task_peek_extra (self);
 
   self->func = NULL;
-  _nursery_deadline_destroy (&self->deadline_timer);
+  if (extra != NULL)
+    _nursery_deadline_destroy (&extra->deadline_timer);
   if (destroy != NULL)
     destroy (user_data);
 }
@@ -782,9 +817,11 @@ _nursery_task_release (NurseryTask *self)
 void
 _nursery_task_complete_waiters (NurseryTask *self)
 {
+  NurseryTaskExtra *extra = _nursery_task_peek_extra (self);
+
   notify_state (self);
-  _nursery_waiters_complete (&self->waiters,
-                             self->error != NULL ? self->error : NULL);
+  if (extra != NULL)
+    _nursery_waiters_complete (&extra->waiters, self->error);
 }
 
 /* Cancellation */
@@ -1049,7 +1086,8 @@ nursery_task_return_pointer (NurseryTask    *self,
     }
   g_value_init (&self->value, G_TYPE_POINTER);
   g_value_set_pointer (&self->value, result);
-  self->value_destroy = result_destroy;
+  if (result_destroy != NULL)
+    _nursery_task_extra (self)->value_destroy = result_destroy;
   nursery_task_returned (self);
 }
 
@@ -1353,7 +1391,7 @@ nursery_task_wait_async (NurseryTask         *self,
 
   if (!nursery_task_is_finished (self))
     {
-      _nursery_waiters_add (&self->waiters, waiter, cancellable,
+      _nursery_waiters_add (&_nursery_task_extra (self)->waiters, waiter, cancellable,
                             nursery_task_cancel_target, self);
       return;
     }
@@ -1427,7 +1465,7 @@ nursery_task_set_shielded (NurseryTask *self,
       g_mutex_unlock (&anchor->lock);
       return;
     }
-  self->shielded = shielded;
+  self->shielded = !!shielded;
   if (!shielded)
     _nursery_group_task_unshielded_locked (anchor->group, self, &to_cancel);
   g_mutex_unlock (&anchor->lock);
@@ -1493,18 +1531,20 @@ nursery_task_set_deadline (NurseryTask *self,
                            gint64       deadline)
 {
   NurseryGroup *group;
+  NurseryTaskExtra *extra;
 
   g_return_if_fail (NURSERY_IS_TASK (self));
   g_return_if_fail (deadline >= -1);
 
   group = nursery_task_get_group (self);
-  if (nursery_task_is_finished (self) || self->timed_out || self->deadline == deadline)
+  if (nursery_task_is_finished (self) || self->timed_out || nursery_task_get_deadline (self) == deadline)
     return;
+  extra = _nursery_task_extra (self);
   /* Under the lock: a tree dump on another context reads it (R14). */
   g_mutex_lock (&self->anchor->lock);
-  self->deadline = deadline;
+  extra->deadline = deadline;
   g_mutex_unlock (&self->anchor->lock);
-  _nursery_deadline_set (&self->deadline_timer, nursery_group_get_context (group),
+  _nursery_deadline_set (&extra->deadline_timer, nursery_group_get_context (group),
                          deadline, nursery_task_deadline_fired, self);
   queue_notify (self, PROP_DEADLINE);
 }
@@ -1555,9 +1595,12 @@ nursery_task_clear_deadline (NurseryTask *self)
 gint64
 nursery_task_get_deadline (NurseryTask *self)
 {
+  NurseryTaskExtra *extra;
+
   g_return_val_if_fail (NURSERY_IS_TASK (self), NURSERY_NO_DEADLINE);
 
-  return self->deadline;
+  extra = _nursery_task_peek_extra (self);
+  return extra != NULL ? extra->deadline : NURSERY_NO_DEADLINE;
 }
 
 /* Start handshake */
@@ -1574,14 +1617,16 @@ _nursery_task_add_starter (NurseryTask  *self,
                            GCancellable *cancellable)
 {
   /* R18: cancelling the start caller before started() cancels the child. */
-  _nursery_waiters_add (&self->starters, starter, cancellable,
+  _nursery_waiters_add (&_nursery_task_extra (self)->starters, starter, cancellable,
                         nursery_task_cancel_before_started, self);
 }
 
 GSList *
 _nursery_task_steal_starters_locked (NurseryTask *self)
 {
-  return g_steal_pointer (&self->starters);
+  NurseryTaskExtra *extra = _nursery_task_peek_extra (self);
+
+  return extra != NULL ? g_steal_pointer (&extra->starters) : NULL;
 }
 
 /**
@@ -1603,22 +1648,24 @@ nursery_task_started (NurseryTask  *self,
                       const GValue *value)
 {
   NurseryAnchor *anchor;
+  NurseryTaskExtra *extra;
   gboolean refused;
 
   g_return_if_fail (NURSERY_IS_TASK (self));
   g_return_if_fail (value == NULL || G_IS_VALUE (value));
 
   anchor = self->anchor;
+  extra = _nursery_task_peek_extra (self);
   g_mutex_lock (&anchor->lock);
-  refused = self->started || self->starters == NULL;
+  refused = self->started || extra == NULL || extra->starters == NULL;
   if (!refused)
     {
       self->started = TRUE;
       if (value != NULL)
         {
-          self->started_value = g_new0 (GValue, 1);
-          g_value_init (self->started_value, G_VALUE_TYPE (value));
-          g_value_copy (value, self->started_value);
+          extra->started_value = g_new0 (GValue, 1);
+          g_value_init (extra->started_value, G_VALUE_TYPE (value));
+          g_value_copy (value, extra->started_value);
         }
       _nursery_group_task_started_locked (anchor->group, self);
     }
@@ -1670,15 +1717,17 @@ nursery_task_set_progress (NurseryTask *self,
                            double       progress)
 {
   NurseryAnchor *anchor;
+  NurseryTaskExtra *extra;
   gboolean changed;
 
   g_return_if_fail (NURSERY_IS_TASK (self));
   g_return_if_fail (progress == -1.0 || (progress >= 0.0 && progress <= 1.0));
 
   anchor = self->anchor;
+  extra = _nursery_task_extra (self);
   g_mutex_lock (&anchor->lock);
-  changed = self->progress != progress;
-  self->progress = progress;
+  changed = extra->progress != progress;
+  extra->progress = progress;
   g_mutex_unlock (&anchor->lock);
 
   /* Notified in the group's next batch, once however often it was set. */
@@ -1699,12 +1748,16 @@ nursery_task_set_progress (NurseryTask *self,
 double
 nursery_task_get_progress (NurseryTask *self)
 {
+  NurseryTaskExtra *extra;
   double progress;
 
   g_return_val_if_fail (NURSERY_IS_TASK (self), -1.0);
 
+  extra = _nursery_task_peek_extra (self);
+  if (extra == NULL)
+    return -1.0;
   g_mutex_lock (&self->anchor->lock);
-  progress = self->progress;
+  progress = extra->progress;
   g_mutex_unlock (&self->anchor->lock);
   return progress;
 }
