@@ -36,7 +36,7 @@ nested_groups_ref (NurseryTask *task,
   NurseryTaskExtra *extra = _nursery_task_peek_extra (task);
 
   g_mutex_lock (&task->anchor->lock);
-  *deadline = extra != NULL ? extra->deadline : NURSERY_NO_DEADLINE;
+  *deadline = task->deadline;
   for (GSList *l = extra != NULL ? extra->nested_groups : NULL; l != NULL; l = l->next)
     g_ptr_array_add (groups, g_object_ref (l->data));
   g_mutex_unlock (&task->anchor->lock);
@@ -154,8 +154,8 @@ nursery_group_get_failed_task_names (NurseryGroup *self)
   g_return_val_if_fail (NURSERY_IS_GROUP (self), NULL);
 
   builder = g_strv_builder_new ();
-  for (guint i = 0; i < self->failed_names->len; i++)
-    g_strv_builder_add (builder, self->failed_names->pdata[i]);
+  for (GList *l = self->failures.head; l != NULL; l = l->next)
+    g_strv_builder_add (builder, kept_failure (l)->name);
   names = g_strv_builder_end (builder);
   g_strv_builder_unref (builder);
   return names;

@@ -78,7 +78,7 @@ struct _NurseryGroup
   guint           n_pending;
   guint           n_finished;
   guint           n_failed;
-  GPtrArray      *errors;       /* (element-type GError): copies, in order */
+  GQueue          failures;     /* KeptFailure, in order (R29) */
   NurseryTask    *winner;
   /* Reported children, released here (nursery-group-release.c). Owner
    * context. */
@@ -103,11 +103,28 @@ struct _NurseryGroup
   guint           n_succeeded;
   guint           n_cancelled;
   guint           n_spawned;
-  GPtrArray      *failed_names; /* (element-type utf8): the tasks of errors */
   int             cancel_signum;  /* the signal that cancelled it, or 0 (lock) */
   int             first_signum;   /* the first signal received, or 0 */
   guint           n_signals;      /* how many of first_signum arrived */
 };
+
+/* A failure the group keeps (R29): a copy of the error and its task's
+ * name ("" if unnamed). A list, not an array: a server's group may keep
+ * a hundred thousand, and doubling an array that large in the middle of
+ * a burst is one big allocation, for which malloc first consolidates
+ * every small chunk freed since the last one (a stall of milliseconds). */
+typedef struct
+{
+  GList   link;
+  GError *error;
+  char   *name;
+} KeptFailure;
+
+static inline KeptFailure *
+kept_failure (GList *link)
+{
+  return link->data;
+}
 
 static inline const char *
 group_name (NurseryGroup *self)

@@ -418,8 +418,8 @@ outcome_error (NurseryGroup *self)
 
   if (self->winner != NULL)
     return NULL;
-  if (self->errors->len > 0)
-    return g_error_copy (g_ptr_array_index (self->errors, 0));
+  if (self->failures.length > 0)
+    return g_error_copy (kept_failure (self->failures.head)->error);
 
   g_mutex_lock (&self->anchor->lock);
   cause = self->cancel_cause;
@@ -461,9 +461,12 @@ keep_failure (NurseryGroup *self,
               NurseryTask  *task)
 {
   const char *name = nursery_task_get_name (task);
+  KeptFailure *kept = g_new0 (KeptFailure, 1);
 
-  g_ptr_array_add (self->errors, g_error_copy (task->error));
-  g_ptr_array_add (self->failed_names, g_strdup (name != NULL ? name : ""));
+  kept->link.data = kept;
+  kept->error = g_error_copy (task->error);
+  kept->name = g_strdup (name != NULL ? name : "");
+  g_queue_push_tail_link (&self->failures, &kept->link);
 }
 
 /* Counts the outcome; returns the cancel it calls for, applied only after
@@ -1027,11 +1030,11 @@ warn_unobserved_failures (NurseryGroup *self)
 {
   const GError *first;
 
-  if (self->errors->len == 0 || self->errors_observed)
+  if (self->failures.length == 0 || self->errors_observed)
     return;
-  first = g_ptr_array_index (self->errors, 0);
+  first = kept_failure (self->failures.head)->error;
   g_warning ("Group “%s” was finalized with %u failure(s) nobody read; the first: %s",
-             self->name != NULL ? self->name : "(unnamed)", self->errors->len,
+             self->name != NULL ? self->name : "(unnamed)", self->failures.length,
              first->message);
 }
 
@@ -1052,8 +1055,14 @@ nursery_group_finalize (GObject *object)
   _nursery_group_release_spares (self);
   g_source_destroy (self->source);
   g_clear_pointer (&self->source, g_source_unref);
-  g_clear_pointer (&self->errors, g_ptr_array_unref);
-  g_clear_pointer (&self->failed_names, g_ptr_array_unref);
+  while (self->failures.length > 0)
+    {
+      KeptFailure *kept = kept_failure (g_queue_pop_head_link (&self->failures));
+
+      g_error_free (kept->error);
+      g_free (kept->name);
+      g_free (kept);
+    }
   g_clear_pointer (&self->started, g_ptr_array_unref);
   g_clear_pointer (&self->task_notifies, g_ptr_array_unref);
   _nursery_group_stream_clear (&self->stream);
@@ -1408,8 +1417,6 @@ nursery_group_init (NurseryGroup *self)
 {
   self->anchor = nursery_anchor_new (self);
   self->context = g_main_context_ref_thread_default ();
-  self->errors = g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
-  self->failed_names = g_ptr_array_new_with_free_func (g_free);
   self->started = g_ptr_array_new_with_free_func (g_object_unref);
   self->task_notifies = g_ptr_array_new_with_free_func (g_object_unref);
   self->owner_thread = g_thread_self ();
@@ -1796,9 +1803,9 @@ nursery_group_get_errors (NurseryGroup *self)
   g_return_val_if_fail (NURSERY_IS_GROUP (self), NULL);
 
   self->errors_observed = TRUE;
-  copy = g_ptr_array_new_full (self->errors->len, (GDestroyNotify) g_error_free);
-  for (guint i = 0; i < self->errors->len; i++)
-    g_ptr_array_add (copy, g_error_copy (g_ptr_array_index (self->errors, i)));
+  copy = g_ptr_array_new_full (self->failures.length, (GDestroyNotify) g_error_free);
+  for (GList *l = self->failures.head; l != NULL; l = l->next)
+    g_ptr_array_add (copy, g_error_copy (kept_failure (l)->error));
   return copy;
 }
 

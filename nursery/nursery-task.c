@@ -283,6 +283,7 @@ nursery_task_init (NurseryTask *self)
 {
   self->all_link.data = self;
   self->queue_link.data = self;
+  self->deadline = NURSERY_NO_DEADLINE;
 }
 
 NurseryTaskExtra *
@@ -296,7 +297,6 @@ _nursery_task_extra (NurseryTask *self)
   /* Lock-free: the first of two racing threads wins, the other frees
    * its copy. */
   extra = g_new0 (NurseryTaskExtra, 1);
-  extra->deadline = NURSERY_NO_DEADLINE;
   extra->progress = -1.0;
   if (!g_atomic_pointer_compare_and_exchange (&self->extra, NULL, extra))
     {
@@ -804,11 +804,9 @@ _nursery_task_release (NurseryTask *self)
 {
   GDestroyNotify destroy = g_steal_pointer (&self->destroy);
   gpointer user_data = g_steal_pointer (&self->user_data);
-  NurseryTaskExtra *extra = _nursery_task_peek_extra (self);
 
   self->func = NULL;
-  if (extra != NULL)
-    _nursery_deadline_destroy (&extra->deadline_timer);
+  _nursery_deadline_destroy (&self->deadline_timer);
   if (destroy != NULL)
     destroy (user_data);
 }
@@ -1531,20 +1529,18 @@ nursery_task_set_deadline (NurseryTask *self,
                            gint64       deadline)
 {
   NurseryGroup *group;
-  NurseryTaskExtra *extra;
 
   g_return_if_fail (NURSERY_IS_TASK (self));
   g_return_if_fail (deadline >= -1);
 
   group = nursery_task_get_group (self);
-  if (nursery_task_is_finished (self) || self->timed_out || nursery_task_get_deadline (self) == deadline)
+  if (nursery_task_is_finished (self) || self->timed_out || self->deadline == deadline)
     return;
-  extra = _nursery_task_extra (self);
   /* Under the lock: a tree dump on another context reads it (R14). */
   g_mutex_lock (&self->anchor->lock);
-  extra->deadline = deadline;
+  self->deadline = deadline;
   g_mutex_unlock (&self->anchor->lock);
-  _nursery_deadline_set (&extra->deadline_timer, nursery_group_get_context (group),
+  _nursery_deadline_set (&self->deadline_timer, nursery_group_get_context (group),
                          deadline, nursery_task_deadline_fired, self);
   queue_notify (self, PROP_DEADLINE);
 }
@@ -1595,12 +1591,9 @@ nursery_task_clear_deadline (NurseryTask *self)
 gint64
 nursery_task_get_deadline (NurseryTask *self)
 {
-  NurseryTaskExtra *extra;
-
   g_return_val_if_fail (NURSERY_IS_TASK (self), NURSERY_NO_DEADLINE);
 
-  extra = _nursery_task_peek_extra (self);
-  return extra != NULL ? extra->deadline : NURSERY_NO_DEADLINE;
+  return self->deadline;
 }
 
 /* Start handshake */
