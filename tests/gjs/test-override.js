@@ -20,29 +20,12 @@
 import GLib from 'gi://GLib';
 import Gio from 'gi://Gio';
 import Nursery from 'gi://Nursery?version=1.0';
-import System from 'system';
+import {check, describe, failedWith, isError, nextIteration, runCases} from './tap.js';
+
+// Each case gets this long: a case that runs out is a failed check.
+const CASE_SECONDS = 5;
 
 const STATE_KEY = Symbol.for('nursery-1 gjs module');
-
-let nChecks = 0;
-let nFailed = 0;
-
-function check(ok, what) {
-    nChecks++;
-    if (!ok)
-        nFailed++;
-    print(`${ok ? 'ok' : 'not ok'} ${nChecks} - ${what}`);
-}
-
-// Resolves on a later iteration of the default main context.
-function nextIteration() {
-    return new Promise(resolve => {
-        GLib.idle_add(GLib.PRIORITY_DEFAULT, () => {
-            resolve();
-            return GLib.SOURCE_REMOVE;
-        });
-    });
-}
 
 // Joins `group` through the callback form of wait_async (the typelib's
 // own, promisified or not): resolves to the error it failed with, or null.
@@ -57,22 +40,6 @@ function join(group) {
             }
         });
     });
-}
-
-function isError(e, domain, code) {
-    return e instanceof GLib.Error && e.matches(domain, code);
-}
-
-// Whether `task` failed with Nursery.Error.FAILED and that message.
-function failedWith(task, message) {
-    const error = task.get_state() === Nursery.TaskState.FAILED ? task.get_error() : null;
-    return isError(error, Nursery.Error, Nursery.Error.FAILED) && error.message === message;
-}
-
-function describe(task) {
-    const state = task.get_state();
-    return state === Nursery.TaskState.FAILED ? `FAILED: ${task.get_error().message}`
-        : `state ${state}`;
 }
 
 // The override ran on `import gi://Nursery`, and it is the one of this
@@ -238,55 +205,14 @@ async function testModuleAfterOverride() {
     check(failedWith(child, 'Error: module'), `the module's spawn() still works: ${describe(child)}`);
 }
 
-// A hang is a failed check, not a stuck test: each case gets
-// CASE_SECONDS (every one takes milliseconds).
-const CASE_SECONDS = 5;
-
-function withinDeadline(promise) {
-    let source = 0;
-    const deadline = new Promise(resolve => {
-        source = GLib.timeout_add_seconds(GLib.PRIORITY_DEFAULT, CASE_SECONDS, () => {
-            source = 0;
-            resolve(false);
-            return GLib.SOURCE_REMOVE;
-        });
-    });
-    return Promise.race([promise.then(() => true), deadline]).finally(() => {
-        if (source !== 0)
-            GLib.source_remove(source);
-    });
-}
-
-async function main() {
-    const cases = [
-        testOverrideLoaded,
-        testSyncThrow,
-        testRejectedPromise,
-        testReturnNewError,
-        testReturnedThenThrows,
-        testReturnErrorAnyValue,
-        testStartThrow,
-        testSpawnInThreadRefused,
-        testModuleAfterOverride,
-    ];
-    for (const testCase of cases) {
-        try {
-            // eslint-disable-next-line no-await-in-loop
-            const finished = await withinDeadline(testCase());
-            if (!finished)
-                check(false, `${testCase.name}: still running after ${CASE_SECONDS} s (a group never closed)`);
-        } catch (e) {
-            check(false, `${testCase.name}: unexpected exception: ${e}`);
-            for (const frame of (e?.stack ?? '').split('\n').filter(Boolean))
-                print(`# ${frame}`);
-        }
-    }
-}
-
-const loop = new GLib.MainLoop(null, false);
-main().finally(() => loop.quit());
-loop.run();
-
-// TAP plan last: a crash before this line leaves the plan missing.
-print(`1..${nChecks}`);
-System.exit(nFailed === 0 ? 0 : 1);
+runCases([
+    testOverrideLoaded,
+    testSyncThrow,
+    testRejectedPromise,
+    testReturnNewError,
+    testReturnedThenThrows,
+    testReturnErrorAnyValue,
+    testStartThrow,
+    testSpawnInThreadRefused,
+    testModuleAfterOverride,
+], CASE_SECONDS);
