@@ -537,6 +537,7 @@ typedef struct
   RelWatchdog *watchdog;
   guint        iterations;
   guint32      seed;
+  NurseryGroup *side_group;   /* task-side-part-race: one for all rounds */
 } Stress;
 
 static void
@@ -1474,6 +1475,84 @@ test_pool_starvation (void)
   g_cond_clear (&b.cond);
 }
 
+/* /reliability/stress/R23/task-side-part-race: the part of a task few
+ * children use is allocated on first use, lock-free, by whichever thread
+ * needs it first. Here a thread child sets its progress (allocating it on
+ * the worker) while the owner asks to wait for the same task and lists
+ * it (allocating it on the owner); every round's tasks are then reused by
+ * the next round's spawns. Each set progress must be read back, each
+ * wait must complete, and TSan must see no race. */
+
+#define SIDE_PART_CHILDREN 8
+
+typedef struct
+{
+  guint spins;
+  double progress;
+} SideChild;
+
+static void
+side_part_body (NurseryTask *task,
+                gpointer     data)
+{
+  SideChild *child = data;
+
+  rel_spin (child->spins);
+  nursery_task_set_progress (task, child->progress);
+}
+
+static void
+side_part_round (Stress *s,
+                 guint   iteration)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (s->seed + iteration);
+  g_autoptr(GListModel) model = nursery_group_list_tasks (s->side_group);
+  SideChild children[SIDE_PART_CHILDREN];
+  NurseryTask *tasks[SIDE_PART_CHILDREN];
+  GAsyncResult *results[SIDE_PART_CHILDREN] = { NULL };
+
+  for (guint i = 0; i < SIDE_PART_CHILDREN; i++)
+    {
+      children[i].spins = g_rand_int_range (rand, 0, 2000);
+      children[i].progress = (i + 1) / (double) (SIDE_PART_CHILDREN + 1);
+      tasks[i] = nursery_group_spawn_in_thread (s->side_group, NULL, side_part_body,
+                                                &children[i], NULL, NULL);
+    }
+  /* The children start on the next iterations: race their workers. */
+  for (guint i = 0; i < SIDE_PART_CHILDREN; i++)
+    {
+      rel_spin (g_rand_int_range (rand, 0, 2000));
+      nursery_task_wait_async (tasks[i], NULL, rel_store_result, &results[i]);
+      g_main_context_iteration (NULL, FALSE);
+    }
+  for (guint i = 0; i < SIDE_PART_CHILDREN; i++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      while (results[i] == NULL)
+        g_main_context_iteration (NULL, TRUE);
+      g_assert_true (nursery_task_wait_finish (tasks[i], results[i], &error));
+      g_assert_no_error (error);
+      g_assert_cmpfloat (nursery_task_get_progress (tasks[i]), ==, children[i].progress);
+      g_object_unref (results[i]);
+      g_object_unref (tasks[i]);
+    }
+}
+
+static void
+test_side_part_race (void)
+{
+  Stress *s = stress_new ("task-side-part-race", 1500);
+  g_autoptr(GError) error = NULL;
+
+  s->side_group = nursery_group_new ();
+  run_rounds (s, "task-side-part-race", side_part_round);
+  g_assert_true (nursery_group_wait (s->side_group, NULL, &error));
+  g_assert_no_error (error);
+  g_clear_object (&s->side_group);
+  stress_free (s);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1491,6 +1570,7 @@ main (int   argc,
   g_test_add_func ("/reliability/stress/R14/nested-cancel", test_nested_cancel);
   g_test_add_func ("/reliability/stress/R18/start-race", test_start_race);
   g_test_add_func ("/reliability/stress/R28/pool-starvation", test_pool_starvation);
+  g_test_add_func ("/reliability/stress/R23/task-side-part-race", test_side_part_race);
 
   return g_test_run ();
 }
