@@ -70,7 +70,11 @@ static GParamSpec *properties[N_PROPS];
  * shielded from their group's cancellation and given their own deadline.
  *
  * The group holds its own reference until the child has finished:
- * dropping the handle neither stops nor leaks the child.
+ * dropping the handle neither stops nor leaks the child. Keep a reference
+ * for as long as you keep the pointer: once a finished task has been
+ * reported, a group may reset it and hand the same object to a later
+ * child, if nothing else can see it (no other reference, weak reference,
+ * object data or `notify` handler) ([R28](rules.html#R28)).
  *
  * Since: 1.0
  */
