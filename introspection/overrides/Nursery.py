@@ -20,7 +20,7 @@ import threading
 import traceback
 import weakref
 from types import CoroutineType as _CoroutineType
-from contextvars import copy_context
+from contextvars import Context, copy_context
 from functools import partial
 
 from gi.repository import Gio, GLib, GObject
@@ -369,6 +369,16 @@ def _ignore_wait(result):
 
 Task = override(Task)
 __all__.append('Task')
+
+
+def _run_plain_child(task, func):
+    """The NurseryTaskFunc of a child with no arguments spawned where no
+    context variable was set: it runs in a new empty context, which is
+    what a copy of the spawner's would be. Nothing per child is kept from
+    spawn to start but the function itself: a hundred thousand pending
+    children then leave no tuples and contexts for the cyclic GC to walk
+    over and over (about 0.9 µs per spawn at 100k)."""
+    return _run_child(task, (func, (), Context()))
 
 
 def _run_child(task, data):
@@ -841,8 +851,11 @@ class Group(Nursery.Group):
         if last[1] or async_return or shielded or timeout is not None:
             return self._spawn_with_options(func, args, name, async_return, shielded,
                                             timeout, last[1])
+        context = copy_context()
+        if not args and not context:
+            return _c_spawn(self, last[2] if name is None else name, _run_plain_child, func)
         return _c_spawn(self, last[2] if name is None else name, _run_child,
-                        (func, args, copy_context()))
+                        (func, args, context))
 
     def _spawn_with_options(self, func, args, name, async_return, shielded, timeout, lazy):
         usec = _timeout_usec(timeout) if timeout is not None else None

@@ -3,6 +3,8 @@
 # Copyright 2026 The Nursery authors
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
+import contextvars
+
 import pytest
 from gi.repository import GLib, GObject, Nursery
 
@@ -188,3 +190,40 @@ def test_cancelled_while_queued_never_runs():
         first.cancel()
     assert ran == []
     assert states([first, queued]) == [TS.CANCELLED, TS.CANCELLED]
+
+
+REQUEST = contextvars.ContextVar('nursery_test_request', default='none')
+
+
+def _record_then_set(seen):
+    def child(task):
+        seen.append(REQUEST.get())
+        REQUEST.set('set by a child')
+    return child
+
+
+def _spawn_two(seen):
+    with Nursery.Group() as group:
+        group.spawn(_record_then_set(seen))
+        group.spawn(_record_then_set(seen))
+    return REQUEST.get()
+
+
+def test_children_run_in_their_own_context():
+    """Section 3b: each child runs in a copy of its spawner's contextvars
+    context, whether or not anything was set there: it sees what was set,
+    and what it sets stays its own (no sibling or spawner sees it). The
+    first scene runs in a new empty context (pytest may have set
+    variables in the test's): children spawned where nothing is set take
+    a path of their own."""
+    seen = []
+    assert contextvars.Context().run(_spawn_two, seen) == 'none'
+    assert seen == ['none', 'none']
+
+    seen.clear()
+    token = REQUEST.set('set by the spawner')
+    try:
+        assert _spawn_two(seen) == 'set by the spawner'
+        assert seen == ['set by the spawner'] * 2
+    finally:
+        REQUEST.reset(token)
