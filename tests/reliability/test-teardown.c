@@ -821,6 +821,69 @@ test_teardown_stress (gconstpointer data)
   rel_helper_free (helper);
 }
 
+/* R30, R28: a group reuses a reported task that nothing else holds. Here
+ * a worker cancels each child and drops the last handle to it, racing the
+ * owner's batch that reports the child and decides whether the task can
+ * be reused by the next spawn. Every child must finish once, as
+ * cancelled, and release its data on the owner. */
+
+typedef struct
+{
+  GThread *owner;
+  guint    released;
+} ReuseCount;
+
+static void
+count_release_on_owner (gpointer data)
+{
+  ReuseCount *count = data;
+
+  g_assert_true (g_thread_self () == count->owner);
+  count->released++;
+}
+
+/* Cancels the task, then drops the handle after a random while: before,
+ * during or after the owner's batch reports it. */
+static void
+cancel_then_drop_job (gpointer task,
+                      gpointer spins)
+{
+  nursery_task_cancel (task);
+  rel_spin (GPOINTER_TO_UINT (spins));
+  g_object_unref (task);
+}
+
+static void
+test_reused_task_dropped_after_cancel (void)
+{
+  g_autoptr(RelWatchdog) watchdog = rel_watchdog_new ("reused-task-dropped-after-cancel");
+  g_autoptr(GRand) rand = g_rand_new ();
+  g_autoptr(NurseryGroup) group = nursery_group_new ();
+  g_autoptr(GError) error = NULL;
+  RelHelper *helper = rel_helper_new ("helper");
+  guint rounds = rel_scaled ("NURSERY_STRESS_ITERATIONS", 2000);
+  ReuseCount count = { g_thread_self (), 0 };
+
+  for (guint i = 0; i < rounds; i++)
+    {
+      NurseryTask *task = nursery_group_spawn (group, "waits", child_until_cancelled,
+                                               &count, count_release_on_owner, NULL);
+
+      /* The helper drops this handle, perhaps while the batch reports it. */
+      rel_helper_run (helper, cancel_then_drop_job, task,
+                      GUINT_TO_POINTER (g_rand_int_range (rand, 0, 100000)));
+      while (nursery_group_get_n_finished (group) < i + 1)
+        g_main_context_iteration (NULL, TRUE);
+      rel_helper_finish (helper);
+      rel_watchdog_kick (watchdog, "round %u", i);
+    }
+  g_assert_true (nursery_group_wait (group, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (nursery_group_get_n_cancelled (group), ==, rounds);
+  g_assert_cmpuint (count.released, ==, rounds);
+  rel_helper_free (helper);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -843,6 +906,8 @@ main (int   argc,
   g_test_add_func ("/reliability/teardown/R21/counters-add-up-when-cancelled", test_counters_add_up_when_cancelled);
   g_test_add_func ("/reliability/teardown/R24/wait-refused-inside-callbacks", test_wait_refused_inside_callbacks);
   g_test_add_func ("/reliability/teardown/R30/deep-nesting-cancels", test_deep_nesting_cancels);
+  g_test_add_func ("/reliability/teardown/R30/reused-task-dropped-after-cancel",
+                   test_reused_task_dropped_after_cancel);
   for (Drop drop = 0; drop < N_DROPS; drop++)
     {
       g_autofree char *path = g_strdup_printf ("/reliability/teardown/R30/last-unref-after-cancel/%s",
