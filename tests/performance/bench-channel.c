@@ -447,18 +447,7 @@ parse_options (int    *argc,
     { "n", 'n', 0, G_OPTION_ARG_INT, &opt_n, "Items (default 200000)", "N" },
     G_OPTION_ENTRY_NULL
   };
-  g_autoptr(GOptionContext) context = g_option_context_new ("- NurseryChannel against hand-written queues");
-  g_autoptr(GError) error = NULL;
-
-  g_option_context_add_main_entries (context, entries, NULL);
-  if (!g_option_context_parse (context, argc, argv, &error))
-    {
-      g_printerr ("%s\n", error->message);
-      exit (2);
-    }
-  if (opt_runs <= 0)
-    opt_runs = g_getenv ("NURSERY_BENCH_RUNS") != NULL ? atoi (g_getenv ("NURSERY_BENCH_RUNS")) : 5;
-  opt_runs = MAX (opt_runs, 1);
+  opt_runs = bench_parse_options ("- NurseryChannel against hand-written queues", entries, argc, argv, opt_runs, 5);
 }
 
 int

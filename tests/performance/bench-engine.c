@@ -917,18 +917,7 @@ parse_options (int    *argc,
       "Only this scenario (spawn, cancel, threads, barrier, deadlines, churn); repeatable", "NAME" },
     G_OPTION_ENTRY_NULL
   };
-  g_autoptr(GOptionContext) context = g_option_context_new ("- Nursery's engine against strong GLib baselines");
-  g_autoptr(GError) error = NULL;
-
-  g_option_context_add_main_entries (context, entries, NULL);
-  if (!g_option_context_parse (context, argc, argv, &error))
-    {
-      g_printerr ("%s\n", error->message);
-      exit (2);
-    }
-  if (opt_runs <= 0)
-    opt_runs = g_getenv ("NURSERY_BENCH_RUNS") != NULL ? atoi (g_getenv ("NURSERY_BENCH_RUNS")) : 5;
-  opt_runs = MAX (opt_runs, 1);
+  opt_runs = bench_parse_options ("- Nursery's engine against strong GLib baselines", entries, argc, argv, opt_runs, 5);
   for (guint i = 0; opt_scenarios != NULL && opt_scenarios[i] != NULL; i++)
     {
       gboolean known = FALSE;

@@ -277,3 +277,25 @@ bench_report_any_miss (void)
 {
   return any_miss;
 }
+
+int
+bench_parse_options (const char         *summary,
+                     const GOptionEntry *entries,
+                     int                *argc,
+                     char             ***argv,
+                     int                 runs,
+                     int                 default_runs)
+{
+  g_autoptr(GOptionContext) context = g_option_context_new (summary);
+  g_autoptr(GError) error = NULL;
+
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, argc, argv, &error))
+    {
+      g_printerr ("%s\n", error->message);
+      exit (2);
+    }
+  if (runs <= 0)
+    runs = g_getenv ("NURSERY_BENCH_RUNS") != NULL ? atoi (g_getenv ("NURSERY_BENCH_RUNS")) : default_runs;
+  return MAX (runs, 1);
+}

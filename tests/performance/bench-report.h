@@ -47,4 +47,14 @@ void     bench_report_header   (void);
 void     bench_report_row      (const BenchRow *row);
 gboolean bench_report_any_miss (void);
 
+/* Parses the command line with @entries (a bad option exits with status
+ * 2) and returns the rounds per figure: *@runs if --runs gave one, else
+ * $NURSERY_BENCH_RUNS, else @default_runs; at least 1. */
+int      bench_parse_options   (const char         *summary,
+                                const GOptionEntry *entries,
+                                int                *argc,
+                                char             ***argv,
+                                int                 runs,
+                                int                 default_runs);
+
 G_END_DECLS

@@ -353,18 +353,7 @@ main (int   argc,
     { "n", 'n', 0, G_OPTION_ARG_INT, &opt_n, "Children for --only", "N" },
     { NULL }
   };
-  g_autoptr(GOptionContext) context = g_option_context_new ("- Nursery spawn/join hot path");
-  g_autoptr(GError) error = NULL;
-
-  g_option_context_add_main_entries (context, entries, NULL);
-  if (!g_option_context_parse (context, &argc, &argv, &error))
-    {
-      fprintf (stderr, "%s\n", error->message);
-      return EXIT_FAILURE;
-    }
-  if (opt_runs <= 0)
-    opt_runs = g_getenv ("NURSERY_BENCH_RUNS") != NULL ? atoi (g_getenv ("NURSERY_BENCH_RUNS")) : 7;
-  opt_runs = MAX (opt_runs, 1);
+  opt_runs = bench_parse_options ("- Nursery spawn/join hot path", entries, &argc, &argv, opt_runs, 7);
   if (opt_only >= 0)
     return run_only ();
 

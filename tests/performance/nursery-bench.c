@@ -1019,18 +1019,7 @@ parse_options (int    *argc,
     { "memory-child", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &opt_memory_child, NULL, NULL },
     G_OPTION_ENTRY_NULL
   };
-  g_autoptr(GOptionContext) context = g_option_context_new ("- Nursery against hand-written GTask code");
-  g_autoptr(GError) error = NULL;
-
-  g_option_context_add_main_entries (context, entries, NULL);
-  if (!g_option_context_parse (context, argc, argv, &error))
-    {
-      g_printerr ("%s\n", error->message);
-      exit (2);
-    }
-  if (opt_runs <= 0)
-    opt_runs = g_getenv ("NURSERY_BENCH_RUNS") != NULL ? atoi (g_getenv ("NURSERY_BENCH_RUNS")) : 5;
-  opt_runs = MAX (opt_runs, 1);
+  opt_runs = bench_parse_options ("- Nursery against hand-written GTask code", entries, argc, argv, opt_runs, 5);
   check_scenario_names ();
 }
 
