@@ -478,12 +478,10 @@ scenario_barrier (void)
 
 typedef struct
 {
-  gint64        deadline;     /* monotonic µs */
-  gint64        fired;        /* when its owner saw it, 0 until then */
+  BenchDeadline at;           /* first: bench_lateness() reads it */
   guint         index;        /* heap baseline: 1-based, 0 when out */
   GTask        *task;         /* heap baseline */
   GCancellable *cancellable;  /* heap baseline with cancellables */
-  NurseryTask  *child;        /* Nursery: the child (no reference) */
 } Probe;
 
 typedef struct
@@ -519,38 +517,9 @@ static double
 probes_p99 (Probe *probes,
             guint  n)
 {
-  g_autoptr(GArray) lateness = g_array_sized_new (FALSE, FALSE, sizeof (double), n);
+  g_autoptr(GArray) lateness = bench_lateness (probes, sizeof *probes, n);
 
-  for (guint i = 0; i < n; i++)
-    {
-      double late = (double) (probes[i].fired - probes[i].deadline);
-
-      if (probes[i].fired == 0)
-        g_error ("Deadline %u never fired", i);
-      g_array_append_val (lateness, late);
-    }
   return bench_percentile (lateness, 0.99);
-}
-
-static void
-deadline_child_cancelled (GCancellable *cancellable,
-                          gpointer      data)
-{
-  Probe *probe = data;
-
-  probe->fired = g_get_monotonic_time ();
-  nursery_task_return_error_if_cancelled (probe->child);
-}
-
-static void
-deadline_child (NurseryTask *task,
-                gpointer     data)
-{
-  Probe *probe = data;
-
-  probe->child = task;
-  g_cancellable_connect (nursery_task_get_cancellable (task),
-                         G_CALLBACK (deadline_child_cancelled), probe, NULL);
 }
 
 static DeadlineRun
@@ -568,10 +537,10 @@ deadlines_nursery (guint n)
   nursery_group_set_policy (group, NURSERY_POLICY_SUPERVISE);
   for (guint i = 0; i < n; i++)
     {
-      NurseryTask *task = nursery_group_spawn (group, NULL, deadline_child, &probes[i], NULL, NULL);
+      NurseryTask *task = nursery_group_spawn (group, NULL, bench_deadline_child, &probes[i], NULL, NULL);
 
-      probes[i].deadline = deadline_for (base, i, n);
-      nursery_task_set_deadline (task, probes[i].deadline);
+      probes[i].at.deadline = deadline_for (base, i, n);
+      nursery_task_set_deadline (task, probes[i].at.deadline);
       g_object_unref (task);
     }
   if (nursery_group_wait (group, NULL, &error) ||
@@ -610,7 +579,7 @@ heap_push (HeapTimer *timer,
 {
   guint i = timer->len++;
 
-  while (i > 0 && probe->deadline < timer->heap[(i - 1) / 2]->deadline)
+  while (i > 0 && probe->at.deadline < timer->heap[(i - 1) / 2]->at.deadline)
     {
       heap_put (timer, i, timer->heap[(i - 1) / 2]);
       i = (i - 1) / 2;
@@ -631,9 +600,9 @@ heap_pop (HeapTimer *timer)
 
       if (child >= timer->len)
         break;
-      if (child + 1 < timer->len && timer->heap[child + 1]->deadline < timer->heap[child]->deadline)
+      if (child + 1 < timer->len && timer->heap[child + 1]->at.deadline < timer->heap[child]->at.deadline)
         child++;
-      if (last->deadline <= timer->heap[child]->deadline)
+      if (last->at.deadline <= timer->heap[child]->at.deadline)
         break;
       heap_put (timer, i, timer->heap[child]);
       i = child;
@@ -652,7 +621,7 @@ heap_timer_dispatch (GSource     *source,
   HeapTimer *timer = (HeapTimer *) source;
   gint64 now = g_get_monotonic_time ();
 
-  while (timer->len > 0 && timer->heap[0]->deadline <= now)
+  while (timer->len > 0 && timer->heap[0]->at.deadline <= now)
     {
       Probe *probe = heap_pop (timer);
 
@@ -661,11 +630,11 @@ heap_timer_dispatch (GSource     *source,
           g_cancellable_cancel (probe->cancellable);
           continue;
         }
-      probe->fired = g_get_monotonic_time ();
+      probe->at.fired = g_get_monotonic_time ();
       g_task_return_new_error (probe->task, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "Timed out");
       g_clear_object (&probe->task);
     }
-  g_source_set_ready_time (source, timer->len > 0 ? timer->heap[0]->deadline : -1);
+  g_source_set_ready_time (source, timer->len > 0 ? timer->heap[0]->at.deadline : -1);
   return G_SOURCE_CONTINUE;
 }
 
@@ -691,7 +660,7 @@ heap_operation_cancelled (GCancellable *cancellable,
 {
   Probe *probe = data;
 
-  probe->fired = g_get_monotonic_time ();
+  probe->at.fired = g_get_monotonic_time ();
   g_task_return_new_error (probe->task, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "Timed out");
   g_clear_object (&probe->task);
 }
@@ -712,7 +681,7 @@ deadlines_heap (guint    n,
   g_source_attach (&timer->source, NULL);
   for (guint i = 0; i < n; i++)
     {
-      probes[i].deadline = deadline_for (base, i, n);
+      probes[i].at.deadline = deadline_for (base, i, n);
       if (with_cancellables)
         {
           probes[i].cancellable = g_cancellable_new ();
@@ -725,7 +694,7 @@ deadlines_heap (guint    n,
       heap_push (timer, &probes[i]);
       /* Only an earlier first deadline moves the ready time. */
       if (timer->heap[0] == &probes[i])
-        g_source_set_ready_time (&timer->source, probes[i].deadline);
+        g_source_set_ready_time (&timer->source, probes[i].at.deadline);
     }
   bench_run_until_zero (&remaining);
   g_source_destroy (&timer->source);

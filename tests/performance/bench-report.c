@@ -299,3 +299,43 @@ bench_parse_options (const char         *summary,
     runs = g_getenv ("NURSERY_BENCH_RUNS") != NULL ? atoi (g_getenv ("NURSERY_BENCH_RUNS")) : default_runs;
   return MAX (runs, 1);
 }
+
+static void
+deadline_child_cancelled (GCancellable *cancellable,
+                          gpointer      data)
+{
+  BenchDeadline *probe = data;
+
+  probe->fired = g_get_monotonic_time ();
+  nursery_task_return_error_if_cancelled (probe->child);
+}
+
+void
+bench_deadline_child (NurseryTask *task,
+                      gpointer     data)
+{
+  BenchDeadline *probe = data;
+
+  probe->child = task;
+  g_cancellable_connect (nursery_task_get_cancellable (task),
+                         G_CALLBACK (deadline_child_cancelled), probe, NULL);
+}
+
+GArray *
+bench_lateness (gconstpointer probes,
+                gsize         stride,
+                guint         n)
+{
+  GArray *lateness = g_array_sized_new (FALSE, FALSE, sizeof (double), n);
+
+  for (guint i = 0; i < n; i++)
+    {
+      const BenchDeadline *probe = (const BenchDeadline *) ((const char *) probes + i * stride);
+      double late = (double) (probe->fired - probe->deadline);
+
+      if (probe->fired == 0)
+        g_error ("Deadline %u never fired", i);
+      g_array_append_val (lateness, late);
+    }
+  return lateness;
+}

@@ -6,7 +6,7 @@
 
 #pragma once
 
-#include <glib.h>
+#include <nursery.h>
 
 G_BEGIN_DECLS
 
@@ -46,6 +46,25 @@ BenchStatus bench_at_most      (double        value,
 void     bench_report_header   (void);
 void     bench_report_row      (const BenchRow *row);
 gboolean bench_report_any_miss (void);
+
+/* A deadline, and when its owner saw it fire (0 until then): the first
+ * member of each deadline benchmark's probe. */
+typedef struct
+{
+  gint64       deadline;   /* monotonic µs */
+  gint64       fired;
+  NurseryTask *child;      /* the Nursery side's child, no reference */
+} BenchDeadline;
+
+/* A NurseryTaskFunc for @probe, a BenchDeadline: the child ends when its
+ * cancellable is cancelled (its deadline passed), noting when. */
+void     bench_deadline_child  (NurseryTask        *task,
+                                gpointer            probe);
+/* The lateness (fired − deadline, µs) of @n probes @stride bytes apart,
+ * each starting with a BenchDeadline; aborts if one never fired. */
+GArray  *bench_lateness        (gconstpointer       probes,
+                                gsize               stride,
+                                guint               n);
 
 /* Parses the command line with @entries (a bad option exits with status
  * 2) and returns the rounds per figure: *@runs if --runs gave one, else

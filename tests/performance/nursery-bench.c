@@ -447,10 +447,8 @@ measure_cancel (Impl  impl,
 
 typedef struct
 {
-  gint64       deadline;    /* monotonic µs */
-  gint64       fired;       /* monotonic µs, 0 until it fired */
-  guint       *remaining;
-  NurseryTask *task;
+  BenchDeadline at;         /* first: bench_lateness() reads it */
+  guint        *remaining;
 } DeadlineProbe;
 
 /* Spread evenly over DEADLINE_SPREAD_MS, in whole milliseconds so that
@@ -467,7 +465,7 @@ timeout_fired (gpointer data)
 {
   DeadlineProbe *probe = data;
 
-  probe->fired = g_get_monotonic_time ();
+  probe->at.fired = g_get_monotonic_time ();
   (*probe->remaining)--;
   return G_SOURCE_REMOVE;
 }
@@ -483,31 +481,10 @@ deadlines_glib (DeadlineProbe *probes,
       guint delay_ms = deadline_delay_ms (i, n);
 
       probes[i].remaining = &remaining;
-      probes[i].deadline = g_get_monotonic_time () + (gint64) delay_ms * 1000;
+      probes[i].at.deadline = g_get_monotonic_time () + (gint64) delay_ms * 1000;
       g_timeout_add (delay_ms, timeout_fired, &probes[i]);
     }
   run_until_zero (&remaining);
-}
-
-static void
-deadline_child_cancelled (GCancellable *cancellable,
-                          gpointer      data)
-{
-  DeadlineProbe *probe = data;
-
-  probe->fired = g_get_monotonic_time ();
-  nursery_task_return_error_if_cancelled (probe->task);
-}
-
-static void
-deadline_child (NurseryTask *task,
-                gpointer     data)
-{
-  DeadlineProbe *probe = data;
-
-  probe->task = task;
-  g_cancellable_connect (nursery_task_get_cancellable (task),
-                         G_CALLBACK (deadline_child_cancelled), probe, NULL);
 }
 
 static void
@@ -525,11 +502,11 @@ deadlines_nursery (DeadlineProbe *probes,
 
   for (guint i = 0; i < n; i++)
     {
-      g_autoptr(NurseryTask) task = nursery_group_spawn (group, NULL, deadline_child,
+      g_autoptr(NurseryTask) task = nursery_group_spawn (group, NULL, bench_deadline_child,
                                                          &probes[i], NULL, NULL);
 
-      probes[i].deadline = base + (gint64) deadline_delay_ms (i, n) * 1000;
-      nursery_task_set_deadline (task, probes[i].deadline);
+      probes[i].at.deadline = base + (gint64) deadline_delay_ms (i, n) * 1000;
+      nursery_task_set_deadline (task, probes[i].at.deadline);
     }
 
   if (nursery_group_wait (group, NULL, &error) ||
@@ -546,18 +523,9 @@ measure_lateness (DeadlineFunc func,
                   guint        n)
 {
   g_autofree DeadlineProbe *probes = g_new0 (DeadlineProbe, n);
-  GArray *lateness = g_array_sized_new (FALSE, FALSE, sizeof (double), n);
 
   func (probes, n);
-  for (guint i = 0; i < n; i++)
-    {
-      double late = (double) (probes[i].fired - probes[i].deadline);
-
-      if (probes[i].fired == 0)
-        g_error ("Deadline %u never fired", i);
-      g_array_append_val (lateness, late);
-    }
-  return lateness;
+  return bench_lateness (probes, sizeof *probes, n);
 }
 
 /* Side-by-side rounds */
