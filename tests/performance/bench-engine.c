@@ -63,24 +63,6 @@ scaled (guint n)
 
 /* Cancel: Nursery against GTasks sharing one GCancellable */
 
-static void
-waiting_child_cancelled (GCancellable *cancellable,
-                         gpointer      task)
-{
-  nursery_task_return_error_if_cancelled (task);
-}
-
-static void
-waiting_child (NurseryTask *task,
-               gpointer     user_data)
-{
-  guint *started = user_data;
-
-  g_cancellable_connect (nursery_task_get_cancellable (task),
-                         G_CALLBACK (waiting_child_cancelled), task, NULL);
-  (*started)++;
-}
-
 /* ns per child from the cancel until the group is joined. */
 static double
 cancel_nursery (guint n)
@@ -92,7 +74,7 @@ cancel_nursery (guint n)
   double result;
 
   for (guint i = 0; i < n; i++)
-    g_object_unref (nursery_group_spawn (group, NULL, waiting_child, &started, NULL, NULL));
+    g_object_unref (nursery_group_spawn (group, NULL, bench_waiting_child, &started, NULL, NULL));
   while (started < n)
     g_main_context_iteration (NULL, TRUE);
 

@@ -339,3 +339,19 @@ bench_lateness (gconstpointer probes,
     }
   return lateness;
 }
+
+static void
+waiting_child_cancelled (GCancellable *cancellable,
+                         gpointer      task)
+{
+  nursery_task_return_error_if_cancelled (task);
+}
+
+void
+bench_waiting_child (NurseryTask *task,
+                     gpointer     started)
+{
+  g_cancellable_connect (nursery_task_get_cancellable (task),
+                         G_CALLBACK (waiting_child_cancelled), task, NULL);
+  (*(guint *) started)++;
+}

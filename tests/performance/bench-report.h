@@ -47,6 +47,11 @@ void     bench_report_header   (void);
 void     bench_report_row      (const BenchRow *row);
 gboolean bench_report_any_miss (void);
 
+/* A NurseryTaskFunc for @started, a guint it increments: the child ends
+ * when its cancellable is cancelled. */
+void     bench_waiting_child   (NurseryTask        *task,
+                                gpointer            started);
+
 /* A deadline, and when its owner saw it fire (0 until then): the first
  * member of each deadline benchmark's probe. */
 typedef struct

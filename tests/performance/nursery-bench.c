@@ -330,24 +330,6 @@ measure_threads (Impl  impl,
 /* Cancelling children that wait on their cancellables */
 
 static void
-waiting_child_cancelled (GCancellable *cancellable,
-                         gpointer      task)
-{
-  nursery_task_return_error_if_cancelled (task);
-}
-
-static void
-waiting_child (NurseryTask *task,
-               gpointer     user_data)
-{
-  guint *started = user_data;
-
-  g_cancellable_connect (nursery_task_get_cancellable (task),
-                         G_CALLBACK (waiting_child_cancelled), task, NULL);
-  (*started)++;
-}
-
-static void
 check_cancelled (gboolean      succeeded,
                  const GError *error,
                  const char   *what)
@@ -368,7 +350,7 @@ cancel_nursery (guint n)
   gboolean succeeded;
 
   for (guint i = 0; i < n; i++)
-    g_object_unref (nursery_group_spawn (group, NULL, waiting_child, &started, NULL, NULL));
+    g_object_unref (nursery_group_spawn (group, NULL, bench_waiting_child, &started, NULL, NULL));
   nursery_group_wait_async (group, NULL, store_result_cb, &result);
   while (started < n)
     g_main_context_iteration (NULL, TRUE);
