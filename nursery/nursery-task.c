@@ -348,7 +348,18 @@ find_other_qdata (GQuark   key,
                   gpointer data,
                   gpointer found)
 {
-  if (key != g_quark_try_string ("PyGObject::instance-data"))
+  /* Looked up until PyGObject has registered it, then kept: the lookup
+   * takes GLib's global quark lock. Atomic: groups on several threads
+   * report their children at once. */
+  static GQuark instance_data;
+  GQuark known = (GQuark) g_atomic_int_get ((gint *) &instance_data);
+
+  if (known == 0)
+    {
+      known = g_quark_try_string ("PyGObject::instance-data");
+      g_atomic_int_set ((gint *) &instance_data, (gint) known);
+    }
+  if (key != known)
     *(gboolean *) found = TRUE;
 }
 
