@@ -66,6 +66,7 @@ struct _NurseryGroup
   gboolean        shielded;     /* ignores its parent's cancellation (R15) */
   gboolean        parent_cancelled;
   gboolean        orphaned;     /* keeps itself alive until closed (R20, R30) */
+  GThread        *unref_tail_thread; /* dropped off the owner: see orphan() */
   guint           orphan_retries;
 
   /* Written on the owner context only. The name and the deadline are

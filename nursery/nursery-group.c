@@ -839,17 +839,14 @@ _nursery_group_task_notify_locked (NurseryGroup *self,
 
 /* R20, R30: the reference a dropped group keeps on itself goes once it is
  * closed, here on the owner context, where the group may then be
- * finalized. A thread that dropped the last reference off the owner is
- * still inside g_object_unref() for a moment after dispose() took that
- * reference, and would finalize the group itself if it were dropped
- * then. So it goes only when it and this batch's own are the last two;
- * otherwise the batch looks again a millisecond later, and after
- * ORPHAN_FAST_RETRIES looks every 50 ms, for as long as it takes. It
- * never goes while another holds the group: that one may be a thread
- * preempted inside its g_object_unref() for longer than the fast looks
- * last (a loaded machine), not a real owner; and when a real owner lets
- * go, its unref is not the last, and the next look releases the group
- * here. */
+ * finalized. When a thread dropped the last reference off the owner, it
+ * goes only after that thread has left g_object_unref(), which still
+ * reads the group after dispose() took the reference (see orphan() and
+ * nursery_group_dispatch_properties_changed()). Then it goes when it and
+ * this batch's own are the last two; otherwise the batch looks again a
+ * millisecond later, and after ORPHAN_FAST_RETRIES looks every 50 ms, for
+ * as long as it takes: when the one holding it lets go, its unref is not
+ * the last, and a later look releases the group here. */
 #define ORPHAN_FAST_RETRIES 200
 
 static void
@@ -858,7 +855,8 @@ release_orphan (NurseryGroup *self)
   gboolean release, others;
 
   g_mutex_lock (&self->anchor->lock);
-  release = self->orphaned && g_atomic_int_get (&self->state) == NURSERY_GROUP_CLOSED;
+  release = self->orphaned && self->unref_tail_thread == NULL &&
+            g_atomic_int_get (&self->state) == NURSERY_GROUP_CLOSED;
   /* An unchecked cast: this runs in every batch, on a live group. */
   others = g_atomic_int_get ((gint *) &((GObject *) self)->ref_count) > 2;
   if (release && others)
@@ -972,20 +970,69 @@ must_outlive_dispose (NurseryGroup *self)
   return self->unfinished.length > 0 || self->cleanups != NULL;
 }
 
+/* R30: a group dropped off its owner context keeps itself alive with a
+ * reference taken in dispose(). The thread that dropped it is then still
+ * inside g_object_unref(): on GLib 2.74 that takes the reference back
+ * off the count (CAS) and only then thaws the notify queue it froze
+ * around dispose(), reading the group. Were the owner to drop the
+ * group's own reference in between, the group would be finalized under
+ * that thread. So dispose() queues a notification into that frozen
+ * queue, and the thaw hands it to nursery_group_dispatch_properties_changed()
+ * on the dropping thread: the last thing g_object_unref() does with the
+ * group. Only from there on may the batch let the group go. */
+static void
+await_unref_tail (NurseryGroup *self)
+{
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
+}
+
+static void
+nursery_group_dispatch_properties_changed (GObject     *object,
+                                           guint        n_pspecs,
+                                           GParamSpec **pspecs)
+{
+  NurseryGroup *self = (NurseryGroup *) object;
+  NurseryAnchor *anchor = self->anchor;
+  GThread *dropper = g_atomic_pointer_get (&self->unref_tail_thread);
+
+  if (G_LIKELY (dropper == NULL || dropper != g_thread_self ()))
+    {
+      G_OBJECT_CLASS (nursery_group_parent_class)->dispatch_properties_changed (object, n_pspecs, pspecs);
+      return;
+    }
+
+  /* The thaw of g_object_unref() on the thread that dropped the group
+   * (or, where GLib did not freeze, dispose() itself). Whatever was
+   * queued is emitted by the owner's batch instead (R21). */
+  for (guint i = 0; i < n_pspecs; i++)
+    mark_dirty (self, BIT (pspecs[i]->param_id));
+  g_mutex_lock (&anchor->lock);
+  g_atomic_pointer_set (&self->unref_tail_thread, NULL);
+  schedule_locked (self);
+  /* From here on the batch may finalize the group: only the anchor, which
+   * the group's tasks keep too, is touched. */
+  g_mutex_unlock (&anchor->lock);
+}
+
 /* Takes a reference on itself that the batch closing the group drops on
  * the owner context; dropped with children, it cancels them. Weak
  * pointers are only notified when the group really goes. */
 static gboolean
 orphan (NurseryGroup *self)
 {
-  gboolean orphaned = FALSE;
+  gboolean orphaned = FALSE, off_owner = FALSE;
 
   /* Taken before it is published (the batch may drop it at once), and
    * outside the lock (a toggle reference's callback may run). */
   g_object_ref (self);
   g_mutex_lock (&self->anchor->lock);
   if (!self->orphaned && must_outlive_dispose (self))
-    self->orphaned = orphaned = TRUE;
+    {
+      self->orphaned = orphaned = TRUE;
+      off_owner = !may_finalize_here (self);
+      if (off_owner)
+        g_atomic_pointer_set (&self->unref_tail_thread, g_thread_self ());
+    }
   g_mutex_unlock (&self->anchor->lock);
 
   if (!orphaned)
@@ -997,6 +1044,8 @@ orphan (NurseryGroup *self)
     set_state (self, NURSERY_GROUP_JOINING);
   _nursery_group_cancel_with_cause (self, CANCEL_DROPPED);
   schedule (self);
+  if (off_owner)
+    await_unref_tail (self);
   return TRUE;
 }
 
@@ -1194,6 +1243,7 @@ nursery_group_class_init (NurseryGroupClass *klass)
   const GParamFlags rw = G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS;
 
   object_class->dispose = nursery_group_dispose;
+  object_class->dispatch_properties_changed = nursery_group_dispatch_properties_changed;
   object_class->finalize = nursery_group_finalize;
   object_class->get_property = nursery_group_get_property;
   object_class->set_property = nursery_group_set_property;
