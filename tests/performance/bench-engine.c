@@ -464,6 +464,7 @@ typedef struct
   guint         index;        /* heap baseline: 1-based, 0 when out */
   GTask        *task;         /* heap baseline */
   GCancellable *cancellable;  /* heap baseline with cancellables */
+  guint        *remaining;    /* heap baseline: operations not completed */
 } Probe;
 
 typedef struct
@@ -622,18 +623,22 @@ heap_timer_dispatch (GSource     *source,
 
 static GSourceFuncs heap_timer_funcs = { .dispatch = heap_timer_dispatch };
 
+/* An operation's completion. Like a Nursery child's end, it releases what
+ * the operation held: its GCancellable goes here, in the timed window, as
+ * in real code (its ::cancelled handler with it). */
 static void
 heap_task_done (GObject      *source,
                 GAsyncResult *result,
                 gpointer      user_data)
 {
-  guint *remaining = user_data;
+  Probe *probe = user_data;
   g_autoptr(GError) error = NULL;
 
   if (g_task_propagate_boolean (G_TASK (result), &error) ||
       !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
     g_error ("A heap-baseline task did not time out");
-  (*remaining)--;
+  g_clear_object (&probe->cancellable);
+  (*probe->remaining)--;
 }
 
 static void
@@ -670,7 +675,8 @@ deadlines_heap (guint    n,
           g_cancellable_connect (probes[i].cancellable, G_CALLBACK (heap_operation_cancelled),
                                  &probes[i], NULL);
         }
-      probes[i].task = g_task_new (NULL, probes[i].cancellable, heap_task_done, &remaining);
+      probes[i].remaining = &remaining;
+      probes[i].task = g_task_new (NULL, probes[i].cancellable, heap_task_done, &probes[i]);
       /* The result is TIMED_OUT, not the CANCELLED of a cancelled task. */
       g_task_set_check_cancellable (probes[i].task, FALSE);
       heap_push (timer, &probes[i]);
@@ -682,8 +688,6 @@ deadlines_heap (guint    n,
   g_source_destroy (&timer->source);
   g_free (timer->heap);
   g_source_unref (&timer->source);
-  for (guint i = 0; i < n; i++)
-    g_clear_object (&probes[i].cancellable);
   run.cpu_ms = thread_cpu_ms () - cpu;
   run.p99_us = probes_p99 (probes, n);
   return run;
