@@ -86,10 +86,14 @@ static const char * const cancel_cause_names[] = {
   "its parent", "a Unix signal",
 };
 
+/* The group's batch source. It is ready when `ready` is set (see
+ * schedule_locked()) or when its ready time passes (a timed look again,
+ * release_orphan()). */
 typedef struct
 {
   GSource       source;
   NurseryGroup *group;
+  int           ready;    /* atomic */
 } GroupSource;
 
 enum {
@@ -175,13 +179,20 @@ _nursery_anchor_unref (NurseryAnchor *anchor)
 
 /* Scheduling and notification (R21) */
 
+/* Marks the batch source ready. Only a thread other than the one
+ * iterating the owner context wakes it up: that thread reads the mark in
+ * its next prepare, and g_source_set_ready_time() would have written to
+ * the context's eventfd (and the next poll read it) even from there, for
+ * every batch that another source schedules (a deadline, a channel). */
 static void
 schedule_locked (NurseryGroup *self)
 {
   if (self->scheduled)
     return;
   self->scheduled = TRUE;
-  g_source_set_ready_time (self->source, 0);
+  g_atomic_int_set (&((GroupSource *) self->source)->ready, TRUE);
+  if (!g_main_context_is_owner (self->context))
+    g_main_context_wakeup (self->context);
 }
 
 static void
@@ -880,6 +891,7 @@ begin_batch (NurseryGroup *self)
 {
   g_mutex_lock (&self->anchor->lock);
   self->scheduled = FALSE;
+  g_atomic_int_set (&((GroupSource *) self->source)->ready, FALSE);
   g_source_set_ready_time (self->source, -1);
   g_mutex_unlock (&self->anchor->lock);
 }
@@ -933,7 +945,23 @@ group_source_dispatch (GSource     *source,
   return G_SOURCE_CONTINUE;
 }
 
+static gboolean
+group_source_check (GSource *source)
+{
+  return g_atomic_int_get (&((GroupSource *) source)->ready);
+}
+
+static gboolean
+group_source_prepare (GSource *source,
+                      gint    *timeout)
+{
+  *timeout = -1;    /* the ready time, if any, bounds the poll */
+  return group_source_check (source);
+}
+
 static GSourceFuncs group_source_funcs = {
+  .prepare = group_source_prepare,
+  .check = group_source_check,
   .dispatch = group_source_dispatch,
 };
 

@@ -483,6 +483,58 @@ test_burst_released_before_wait_returns (void)
   g_assert_cmpuint (count.finalized, ==, n);
 }
 
+/* R28: a batch that another source schedules on the owner thread (here
+ * the deadline timer's dispatch, through the child it cancels) is picked
+ * up by the context's next prepare: it does not wake the context through
+ * its eventfd, which costs a write and a read per batch. A poll function
+ * counts the polls that found an fd ready; the context has no fd but its
+ * wakeup. */
+static guint polls_woken;
+
+static gint
+counting_poll (GPollFD *fds,
+               guint    n_fds,
+               gint     timeout)
+{
+  gint ready = g_poll (fds, n_fds, timeout);
+
+  for (guint i = 0; i < n_fds; i++)
+    if (fds[i].revents != 0)
+      {
+        polls_woken++;
+        break;
+      }
+  return ready;
+}
+
+static void
+test_owner_schedule_wakes_nothing (void)
+{
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  g_autoptr(NurseryGroup) group = NULL;
+  g_autoptr(NurseryTask) task = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_main_context_push_thread_default (context);
+  g_main_context_set_poll_func (context, counting_poll);
+  group = nursery_group_new ();
+  task = nursery_group_spawn (group, "waits", nt_child_until_cancelled, NULL, NULL, NULL);
+  nursery_task_set_deadline (task, g_get_monotonic_time () + 5000);
+  /* Spawning and setting the deadline outside any iteration do wake it. */
+  while (g_main_context_iteration (context, FALSE))
+    ;
+
+  polls_woken = 0;
+  while (nursery_group_get_n_finished (group) == 0)
+    g_main_context_iteration (context, TRUE);
+  g_assert_cmpuint (polls_woken, ==, 0);
+  g_assert_error (nursery_task_get_error (task), G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  error = nt_wait (group);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+
+  g_main_context_pop_thread_default (context);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -496,6 +548,7 @@ main (int   argc,
   g_test_add_func ("/nursery/engine/R16/task-deadlines-in-order", test_task_deadlines_in_order);
   g_test_add_func ("/nursery/engine/R28/burst-reported-in-chunks", test_burst_reported_in_chunks);
   g_test_add_func ("/nursery/engine/R28/spawn-reuses-unseen-task", test_spawn_reuses_unseen_task);
+  g_test_add_func ("/nursery/engine/R28/owner-schedule-wakes-nothing", test_owner_schedule_wakes_nothing);
   g_test_add_func ("/nursery/engine/R30/burst-released-before-wait-returns",
                    test_burst_released_before_wait_returns);
   g_test_add_func ("/nursery/engine/R28/seen-task-never-reused", test_seen_task_never_reused);
