@@ -59,8 +59,13 @@ void
 _nursery_waiters_complete (GSList       **waiters,
                            const GError  *error)
 {
-  GSList *list = g_slist_reverse (g_steal_pointer (waiters));
+  GSList *list;
 
+  /* The common case: every reported child asks for its starters. */
+  if (*waiters == NULL)
+    return;
+
+  list = g_slist_reverse (g_steal_pointer (waiters));
   for (GSList *l = list; l != NULL; l = l->next)
     {
       GTask *waiter = l->data;
