@@ -163,6 +163,23 @@ rel_track (RelLiveCount *count,
   g_object_weak_ref (object, live_count_weak_notify, count);
 }
 
+/* Children */
+
+static void
+return_cancelled_cb (GCancellable *cancellable,
+                     NurseryTask  *task)
+{
+  nursery_task_return_error_if_cancelled (task);
+}
+
+void
+rel_child_until_cancelled (NurseryTask *task,
+                           gpointer     unused)
+{
+  g_cancellable_connect (nursery_task_get_cancellable (task),
+                         G_CALLBACK (return_cancelled_cb), task, NULL);
+}
+
 /* Round-based helper threads */
 
 struct _RelHelper

@@ -42,6 +42,11 @@ void         rel_run_until         (GMainContext *context,
  * random points without sleeping. */
 void         rel_spin              (guint        spins);
 
+/* A NurseryTaskFunc that returns (cancelled) when its cancellable is
+ * cancelled: at once if it already is, else on the cancelling thread. */
+void         rel_child_until_cancelled (NurseryTask *task,
+                                        gpointer     unused);
+
 /* Counts finalizations through weak refs. */
 typedef struct
 {

@@ -55,22 +55,6 @@ finalized_settle (Finalized *f)
 }
 
 static void
-return_cancelled_cb (GCancellable *cancellable,
-                     gpointer      task)
-{
-  nursery_task_return_error_if_cancelled (task);
-}
-
-static void
-child_until_cancelled (NurseryTask *task,
-                       gpointer     unused)
-{
-  /* Runs at once if already cancelled; on the cancelling thread if not. */
-  g_cancellable_connect (nursery_task_get_cancellable (task),
-                         G_CALLBACK (return_cancelled_cb), task, NULL);
-}
-
-static void
 child_return_one (NurseryTask *task,
                   gpointer     unused)
 {
@@ -104,7 +88,7 @@ test_drop_after_cancel_on_worker (void)
 
       finalized_track (&f, group);
       if (i % 2 == 0)
-        g_object_unref (nursery_group_spawn (group, "waits", child_until_cancelled, NULL, NULL, NULL));
+        g_object_unref (nursery_group_spawn (group, "waits", rel_child_until_cancelled, NULL, NULL, NULL));
       rel_helper_run (helper, cancel_and_drop_job, group,
                       GUINT_TO_POINTER (g_rand_int_range (rand, 0, 4000)));
       /* The owner runs batches while the worker cancels and drops. */
@@ -144,7 +128,7 @@ test_drop_while_parent_cancelled (void)
 
       finalized_track (&f, group);
       if (i % 2 == 0)
-        g_object_unref (nursery_group_spawn (group, "waits", child_until_cancelled, NULL, NULL, NULL));
+        g_object_unref (nursery_group_spawn (group, "waits", rel_child_until_cancelled, NULL, NULL, NULL));
       rel_helper_run (helper, cancel_parent_job, parent,
                       GUINT_TO_POINTER (g_rand_int_range (rand, 0, 4000)));
       rel_spin (g_rand_int_range (rand, 0, 4000));
@@ -451,7 +435,7 @@ static void
 test_task_setters_defer_notify (void)
 {
   g_autoptr(NurseryGroup) group = nursery_group_new ();
-  g_autoptr(NurseryTask) task = nursery_group_spawn (group, "waits", child_until_cancelled, NULL, NULL, NULL);
+  g_autoptr(NurseryTask) task = nursery_group_spawn (group, "waits", rel_child_until_cancelled, NULL, NULL, NULL);
   guint shielded = 0, deadline = 0;
 
   g_signal_connect (task, "notify::shielded", G_CALLBACK (rel_count_notify), &shielded);
@@ -502,7 +486,7 @@ test_counters_add_up_when_cancelled (void)
   Counters c = { 0, };
 
   g_signal_connect (group, "task-finished", G_CALLBACK (check_counters), &c);
-  g_object_unref (nursery_group_spawn (group, "runs", child_until_cancelled, NULL, NULL, NULL));
+  g_object_unref (nursery_group_spawn (group, "runs", rel_child_until_cancelled, NULL, NULL, NULL));
   c.spawned++;
   rel_drain (NULL);
   nursery_group_cancel (group);
@@ -750,7 +734,7 @@ arm_drop (Drop       drop,
   switch (drop)
     {
     case DROP_ON_WORKER:
-      g_object_unref (nursery_group_spawn (group, "waits", child_until_cancelled, NULL, NULL, NULL));
+      g_object_unref (nursery_group_spawn (group, "waits", rel_child_until_cancelled, NULL, NULL, NULL));
       rel_helper_run (helper, drop_job, h, NULL);
       break;
     case DROP_IN_THREAD_CHILD:
@@ -781,7 +765,7 @@ arm_drop (Drop       drop,
       nursery_group_wait_async (group, NULL, NULL, NULL);
       break;
     case DROP_IN_CANCELLED_HANDLER:
-      task = nursery_group_spawn (group, "waits", child_until_cancelled, NULL, NULL, NULL);
+      task = nursery_group_spawn (group, "waits", rel_child_until_cancelled, NULL, NULL, NULL);
       g_cancellable_connect (nursery_task_get_cancellable (task), G_CALLBACK (drop_in_cancelled), h, NULL);
       rel_helper_run (helper, cancel_task_job, task, GUINT_TO_POINTER (h->spins));
       break;
@@ -866,7 +850,7 @@ test_reused_task_dropped_after_cancel (void)
 
   for (guint i = 0; i < rounds; i++)
     {
-      NurseryTask *task = nursery_group_spawn (group, "waits", child_until_cancelled,
+      NurseryTask *task = nursery_group_spawn (group, "waits", rel_child_until_cancelled,
                                                &count, count_release_on_owner, NULL);
 
       /* The helper drops this handle, perhaps while the batch reports it. */

@@ -109,21 +109,6 @@ drop_job (gpointer group,
   set_drop_state (DROP_RETURNED);
 }
 
-static void
-return_cancelled_cb (GCancellable *cancellable,
-                     NurseryTask  *task)
-{
-  nursery_task_return_error_if_cancelled (task);
-}
-
-static void
-child_until_cancelled (NurseryTask *task,
-                       gpointer     unused)
-{
-  g_cancellable_connect (nursery_task_get_cancellable (task),
-                         G_CALLBACK (return_cancelled_cb), task, NULL);
-}
-
 typedef struct
 {
   GThread *finalized_on;
@@ -158,7 +143,7 @@ test_dropped_off_owner (gconstpointer data)
 
   g_object_weak_ref (G_OBJECT (group), gone_cb, &gone);
   if (with_child)
-    g_object_unref (nursery_group_spawn (group, "waits", child_until_cancelled, NULL, NULL, NULL));
+    g_object_unref (nursery_group_spawn (group, "waits", rel_child_until_cancelled, NULL, NULL, NULL));
   while (g_main_context_iteration (NULL, FALSE))
     ;
 
