@@ -85,6 +85,7 @@ struct _NurseryGroup
    * context. */
   NurseryTask    *spare_tasks[8];  /* reset for the next spawns */
   guint           n_spare_tasks;
+  guint           n_released;       /* since malloc last coalesced */
   GSList         *waiters;
   NurseryGroupStream stream;    /* next_async() and list_tasks() (R27) */
   GSList         *cleanups;     /* Cleanup, most recent first (R22) */
