@@ -96,6 +96,8 @@ struct _NurseryGroup
   NurseryTask    *parent_task;  /* for nursery_group_new_for_task() */
   NurseryCancelLink parent_link; /* to the parent's cancellable (R14): owned */
   gboolean        in_batch;     /* its source is dispatching: wait() would hang */
+  gboolean        note_spawn;   /* NURSERY_DEBUG spawn lines, asked once per batch */
+  gboolean        look_again_armed; /* release_orphan() set a ready time (lock) */
   guint           errors_observed : 1;
 
   int             state;        /* NurseryGroupState, atomic */

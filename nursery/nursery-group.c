@@ -191,7 +191,11 @@ schedule_locked (NurseryGroup *self)
     return;
   self->scheduled = TRUE;
   g_atomic_int_set (&((GroupSource *) self->source)->ready, TRUE);
-  if (!g_main_context_is_owner (self->context))
+  /* Inside its own batch (a child spawning the next) the owner context
+   * is being dispatched: no need to ask GLib. Read after the mark: a
+   * batch that ends after this read is followed by a prepare that sees
+   * the mark. */
+  if (!g_atomic_int_get (&self->in_batch) && !g_main_context_is_owner (self->context))
     g_main_context_wakeup (self->context);
 }
 
@@ -500,9 +504,10 @@ record_outcome (NurseryGroup     *self,
       mark_dirty (self, BIT (PROP_N_CANCELLED));
     }
 
-  NURSERY_NOTE (SPAWN, "group “%s”: task “%s” %s", group_name (self),
-                nursery_task_get_name (task) ? nursery_task_get_name (task) : "(unnamed)",
-                g_enum_get_value (g_type_class_peek (NURSERY_TYPE_TASK_STATE), outcome)->value_nick);
+  if (G_UNLIKELY (self->note_spawn))
+    NURSERY_NOTE (SPAWN, "group “%s”: task “%s” %s", group_name (self),
+                  nursery_task_get_name (task) ? nursery_task_get_name (task) : "(unnamed)",
+                  g_enum_get_value (g_type_class_peek (NURSERY_TYPE_TASK_STATE), outcome)->value_nick);
 
   if (outcome == NURSERY_TASK_FAILED)
     {
@@ -684,8 +689,9 @@ start_pending (NurseryGroup *self)
         }
       else
         {
-          NURSERY_NOTE (SPAWN, "group “%s”: task “%s” starts", group_name (self),
-                        nursery_task_get_name (task) ? nursery_task_get_name (task) : "(unnamed)");
+          if (G_UNLIKELY (self->note_spawn))
+            NURSERY_NOTE (SPAWN, "group “%s”: task “%s” starts", group_name (self),
+                          nursery_task_get_name (task) ? nursery_task_get_name (task) : "(unnamed)");
           _nursery_task_run (task);
         }
     }
@@ -875,6 +881,7 @@ release_orphan (NurseryGroup *self)
       gint64 delay = self->orphan_retries++ < ORPHAN_FAST_RETRIES ? 1000 : 50000;
 
       g_source_set_ready_time (self->source, g_get_monotonic_time () + delay);
+      self->look_again_armed = TRUE;
       release = FALSE;
     }
   if (release)
@@ -892,7 +899,13 @@ begin_batch (NurseryGroup *self)
   g_mutex_lock (&self->anchor->lock);
   self->scheduled = FALSE;
   g_atomic_int_set (&((GroupSource *) self->source)->ready, FALSE);
-  g_source_set_ready_time (self->source, -1);
+  /* Only release_orphan() sets a ready time: most batches skip GLib's
+   * context lock here. */
+  if (self->look_again_armed)
+    {
+      self->look_again_armed = FALSE;
+      g_source_set_ready_time (self->source, -1);
+    }
   g_mutex_unlock (&self->anchor->lock);
 }
 
@@ -916,7 +929,9 @@ run_batch (NurseryGroup *self)
 
   /* User code runs below (signals, notifies, destroy notifies, cleanups,
    * async callbacks); a blocking wait() from there would never return. */
-  self->in_batch = TRUE;
+  g_atomic_int_set (&self->in_batch, TRUE);
+  /* Lines may come once per child: asked once per batch. */
+  self->note_spawn = NURSERY_DEBUG_ON (SPAWN);
   _nursery_group_stream_add_spawned (&self->stream);       /* 1. R27 */
   deliver_started (self);                                   /* 2. R18 */
   finish_doomed (self);                                     /* 3. R5 */
@@ -927,7 +942,7 @@ run_batch (NurseryGroup *self)
   flush_task_notifications (self);                          /* 8. R21 */
   _nursery_group_stream_flush_list (&self->stream);         /*    R27 */
   flush_notifications (self);                               /*    R21 */
-  self->in_batch = FALSE;
+  g_atomic_int_set (&self->in_batch, FALSE);
 
   schedule_for_free_slots (self);
   release_orphan (self);                                    /* R20, R30 */

@@ -117,6 +117,20 @@ extra_free (NurseryTaskExtra *extra)
   g_free (extra);
 }
 
+/* g_value_unset() looks the type's value table up to learn whether
+ * there is anything to free; for the types of return_boolean() and
+ * return_int() (the common children) there never is, and the value is
+ * only zeroed (by the reset of a reused task, or with the task). */
+static void
+clear_result_value (NurseryTask *self)
+{
+  GType type = G_VALUE_TYPE (&self->value);
+
+  if (type == G_TYPE_INVALID || type == G_TYPE_BOOLEAN || type == G_TYPE_INT64)
+    return;
+  g_value_unset (&self->value);
+}
+
 static void
 nursery_task_clear (NurseryTask *self)
 {
@@ -127,8 +141,7 @@ nursery_task_clear (NurseryTask *self)
   if (extra != NULL && extra->value_destroy != NULL)
     extra->value_destroy (g_value_get_pointer (&self->value));
   g_clear_pointer (&self->extra, extra_free);
-  if (G_IS_VALUE (&self->value))
-    g_value_unset (&self->value);
+  clear_result_value (self);
   g_clear_error (&self->error);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->name, g_free);
