@@ -16,8 +16,8 @@ G_BEGIN_DECLS
 
 /* nursery-group.c holds the group's mechanisms (scheduling, cancellation,
  * reporting, the batch) and the GObject; nursery-group-props.c,
- * nursery-group-shutdown.c, nursery-group-dump.c and
- * nursery-group-release.c hold features that
+ * nursery-group-shutdown.c, nursery-group-dump.c,
+ * nursery-group-release.c and nursery-group-orphan.c hold features that
  * only use the fields below and the few mechanisms declared with them.
  * The stream has its own, smaller interface
  * (nursery-group-stream-private.h). Include this header only from
@@ -190,6 +190,16 @@ void         _nursery_group_release_task    (NurseryGroup *self,
                                              NurseryTask  *task);
 NurseryTask *_nursery_group_take_spare_task (NurseryGroup *self);
 void         _nursery_group_release_spares  (NurseryGroup *self);
+
+/* nursery-group-orphan.c: a dropped group that outlives its last
+ * reference (R20, R30). */
+gboolean     _nursery_group_orphan                       (NurseryGroup *self);
+void         _nursery_group_release_orphan               (NurseryGroup *self);
+void         _nursery_group_dispatch_properties_changed  (GObject      *object,
+                                                          guint         n_pspecs,
+                                                          GParamSpec  **pspecs);
+/* With the anchor's lock held, from any thread: a batch soon (R21). */
+void         _nursery_group_schedule_locked              (NurseryGroup *self);
 
 /* Any thread: cancels the group for @cause, once (R12). */
 void    _nursery_group_cancel_with_cause (NurseryGroup *self,

@@ -60,8 +60,9 @@
  * completion stream (nursery-group-stream.c, R25, R27), Unix signals and
  * the exit stack (nursery-group-shutdown.c, R22) and the tree dump
  * (nursery-group-dump.c, R14, R21, R29); reported children are released
- * or reused in nursery-group-release.c (R28); the fields they share are
- * in nursery-group-impl-private.h.
+ * or reused in nursery-group-release.c (R28); a dropped group outlives
+ * its last reference in nursery-group-orphan.c (R20, R30); the fields
+ * they share are in nursery-group-impl-private.h.
  */
 
 #include "config.h"
@@ -88,7 +89,7 @@ static const char * const cancel_cause_names[] = {
 
 /* The group's batch source. It is ready when `ready` is set (see
  * schedule_locked()) or when its ready time passes (a timed look again,
- * release_orphan()). */
+ * _nursery_group_release_orphan()). */
 typedef struct
 {
   GSource       source;
@@ -205,6 +206,13 @@ schedule (NurseryGroup *self)
   g_mutex_lock (&self->anchor->lock);
   schedule_locked (self);
   g_mutex_unlock (&self->anchor->lock);
+}
+
+/* For nursery-group-orphan.c, with the anchor's lock held. */
+void
+_nursery_group_schedule_locked (NurseryGroup *self)
+{
+  schedule_locked (self);
 }
 
 static void
@@ -854,44 +862,6 @@ _nursery_group_task_notify_locked (NurseryGroup *self,
   schedule_locked (self);
 }
 
-/* R20, R30: the reference a dropped group keeps on itself goes once it is
- * closed, here on the owner context, where the group may then be
- * finalized. When a thread dropped the last reference off the owner, it
- * goes only after that thread has left g_object_unref(), which still
- * reads the group after dispose() took the reference (see orphan() and
- * nursery_group_dispatch_properties_changed()). Then it goes when it and
- * this batch's own are the last two; otherwise the batch looks again a
- * millisecond later, and after ORPHAN_FAST_RETRIES looks every 50 ms, for
- * as long as it takes: when the one holding it lets go, its unref is not
- * the last, and a later look releases the group here. */
-#define ORPHAN_FAST_RETRIES 200
-
-static void
-release_orphan (NurseryGroup *self)
-{
-  gboolean release, others;
-
-  g_mutex_lock (&self->anchor->lock);
-  release = self->orphaned && self->unref_tail_thread == NULL &&
-            g_atomic_int_get (&self->state) == NURSERY_GROUP_CLOSED;
-  /* An unchecked cast: this runs in every batch, on a live group. */
-  others = g_atomic_int_get ((gint *) &((GObject *) self)->ref_count) > 2;
-  if (release && others)
-    {
-      gint64 delay = self->orphan_retries++ < ORPHAN_FAST_RETRIES ? 1000 : 50000;
-
-      g_source_set_ready_time (self->source, g_get_monotonic_time () + delay);
-      self->look_again_armed = TRUE;
-      release = FALSE;
-    }
-  if (release)
-    self->orphaned = FALSE;
-  g_mutex_unlock (&self->anchor->lock);
-
-  if (release)
-    g_object_unref (self);
-}
-
 /* The batch is dispatching: a new schedule() arms the source again. */
 static void
 begin_batch (NurseryGroup *self)
@@ -899,8 +869,8 @@ begin_batch (NurseryGroup *self)
   g_mutex_lock (&self->anchor->lock);
   self->scheduled = FALSE;
   g_atomic_int_set (&((GroupSource *) self->source)->ready, FALSE);
-  /* Only release_orphan() sets a ready time: most batches skip GLib's
-   * context lock here. */
+  /* Only _nursery_group_release_orphan() sets a ready time: most
+   * batches skip GLib's context lock here. */
   if (self->look_again_armed)
     {
       self->look_again_armed = FALSE;
@@ -945,7 +915,7 @@ run_batch (NurseryGroup *self)
   g_atomic_int_set (&self->in_batch, FALSE);
 
   schedule_for_free_slots (self);
-  release_orphan (self);                                    /* R20, R30 */
+  _nursery_group_release_orphan (self);                     /* R20, R30 */
 }
 
 static gboolean
@@ -991,107 +961,6 @@ _nursery_group_task_returned_locked (NurseryGroup *self,
 
 /* GObject */
 
-/* R30: where a group may be finalized. Its batch source and the children
- * returning from other threads reach it without a reference, so it goes
- * only on its owner context (or the thread that made it). */
-static gboolean
-may_finalize_here (NurseryGroup *self)
-{
-  return self->owner_thread == g_thread_self () || g_main_context_is_owner (self->context);
-}
-
-/* Whether dispose must keep the group alive instead (R20, R30): children
- * still run, cleanups have yet to (and may spawn more), or the last
- * reference was dropped off the owner, perhaps while its batch runs. Off
- * the owner nothing else of the group is read here: the batch may be
- * running. */
-static gboolean
-must_outlive_dispose (NurseryGroup *self)
-{
-  if (!may_finalize_here (self))
-    return TRUE;
-  return self->unfinished.length > 0 || self->cleanups != NULL;
-}
-
-/* R30: a group dropped off its owner context keeps itself alive with a
- * reference taken in dispose(). The thread that dropped it is then still
- * inside g_object_unref(): on GLib 2.74 that takes the reference back
- * off the count (CAS) and only then thaws the notify queue it froze
- * around dispose(), reading the group. Were the owner to drop the
- * group's own reference in between, the group would be finalized under
- * that thread. So dispose() queues a notification into that frozen
- * queue, and the thaw hands it to nursery_group_dispatch_properties_changed()
- * on the dropping thread: the last thing g_object_unref() does with the
- * group. Only from there on may the batch let the group go. */
-static void
-await_unref_tail (NurseryGroup *self)
-{
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
-}
-
-static void
-nursery_group_dispatch_properties_changed (GObject     *object,
-                                           guint        n_pspecs,
-                                           GParamSpec **pspecs)
-{
-  NurseryGroup *self = (NurseryGroup *) object;
-  NurseryAnchor *anchor = self->anchor;
-  GThread *dropper = g_atomic_pointer_get (&self->unref_tail_thread);
-
-  if (G_LIKELY (dropper == NULL || dropper != g_thread_self ()))
-    {
-      G_OBJECT_CLASS (nursery_group_parent_class)->dispatch_properties_changed (object, n_pspecs, pspecs);
-      return;
-    }
-
-  /* The thaw of g_object_unref() on the thread that dropped the group
-   * (or, where GLib did not freeze, dispose() itself). Whatever was
-   * queued is emitted by the owner's batch instead (R21). */
-  for (guint i = 0; i < n_pspecs; i++)
-    mark_dirty (self, BIT (pspecs[i]->param_id));
-  g_mutex_lock (&anchor->lock);
-  g_atomic_pointer_set (&self->unref_tail_thread, NULL);
-  schedule_locked (self);
-  /* From here on the batch may finalize the group: only the anchor, which
-   * the group's tasks keep too, is touched. */
-  g_mutex_unlock (&anchor->lock);
-}
-
-/* Takes a reference on itself that the batch closing the group drops on
- * the owner context; dropped with children, it cancels them. Weak
- * pointers are only notified when the group really goes. */
-static gboolean
-orphan (NurseryGroup *self)
-{
-  gboolean orphaned = FALSE, off_owner = FALSE;
-
-  /* Taken before it is published (the batch may drop it at once), and
-   * outside the lock (a toggle reference's callback may run). */
-  g_object_ref (self);
-  g_mutex_lock (&self->anchor->lock);
-  if (!self->orphaned && must_outlive_dispose (self))
-    {
-      self->orphaned = orphaned = TRUE;
-      off_owner = !may_finalize_here (self);
-      if (off_owner)
-        g_atomic_pointer_set (&self->unref_tail_thread, g_thread_self ());
-    }
-  g_mutex_unlock (&self->anchor->lock);
-
-  if (!orphaned)
-    {
-      g_object_unref (self);
-      return FALSE;
-    }
-  if (g_atomic_int_get (&self->state) == NURSERY_GROUP_OPEN)
-    set_state (self, NURSERY_GROUP_JOINING);
-  _nursery_group_cancel_with_cause (self, CANCEL_DROPPED);
-  schedule (self);
-  if (off_owner)
-    await_unref_tail (self);
-  return TRUE;
-}
-
 static void
 leave_parent_task (NurseryGroup *self)
 {
@@ -1106,7 +975,7 @@ nursery_group_dispose (GObject *object)
 {
   NurseryGroup *self = NURSERY_GROUP (object);
 
-  if (orphan (self))
+  if (_nursery_group_orphan (self))
     return;
 
   release_watchers (self);
@@ -1286,7 +1155,7 @@ nursery_group_class_init (NurseryGroupClass *klass)
   const GParamFlags rw = G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS;
 
   object_class->dispose = nursery_group_dispose;
-  object_class->dispatch_properties_changed = nursery_group_dispatch_properties_changed;
+  object_class->dispatch_properties_changed = _nursery_group_dispatch_properties_changed;
   object_class->finalize = nursery_group_finalize;
   object_class->get_property = nursery_group_get_property;
   object_class->set_property = nursery_group_set_property;

@@ -1,0 +1,161 @@
+/* nursery-group-orphan.c: a group that outlives its last reference
+ *
+ * Copyright 2026 The Nursery authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+/* R20, R30: dropping the last reference to a group that still has
+ * children cancels them, and the group lives on until they have finished;
+ * dropped off its owner context, it lives on until its own batch lets it
+ * go there, whatever the thread that dropped it is still doing. The
+ * group keeps a reference on itself for that (it is *orphaned*), taken in
+ * dispose() and dropped by the batch that finds it closed. */
+
+#include "config.h"
+
+#include "nursery-group-impl-private.h"
+#include "nursery-group-stream-private.h"
+
+/* R30: where a group may be finalized. Its batch source and the children
+ * returning from other threads reach it without a reference, so it goes
+ * only on its owner context (or the thread that made it). */
+static gboolean
+may_finalize_here (NurseryGroup *self)
+{
+  return self->owner_thread == g_thread_self () || g_main_context_is_owner (self->context);
+}
+
+/* Whether dispose must keep the group alive instead (R20, R30): children
+ * still run, cleanups have yet to (and may spawn more), or the last
+ * reference was dropped off the owner, perhaps while its batch runs. Off
+ * the owner nothing else of the group is read here: the batch may be
+ * running. */
+static gboolean
+must_outlive_dispose (NurseryGroup *self)
+{
+  if (!may_finalize_here (self))
+    return TRUE;
+  return self->unfinished.length > 0 || self->cleanups != NULL;
+}
+
+/* R30: a group dropped off its owner context keeps itself alive with a
+ * reference taken in dispose(). The thread that dropped it is then still
+ * inside g_object_unref(): on GLib 2.74 that takes the reference back
+ * off the count (CAS) and only then thaws the notify queue it froze
+ * around dispose(), reading the group. Were the owner to drop the
+ * group's own reference in between, the group would be finalized under
+ * that thread. So dispose() queues a notification into that frozen
+ * queue, and the thaw hands it to
+ * _nursery_group_dispatch_properties_changed() on the dropping thread: the last thing g_object_unref() does with the
+ * group. Only from there on may the batch let the group go. */
+static void
+await_unref_tail (NurseryGroup *self)
+{
+  g_object_notify (G_OBJECT (self), "state");
+}
+
+/* The group class's dispatch_properties_changed. */
+void
+_nursery_group_dispatch_properties_changed (GObject     *object,
+                                            guint        n_pspecs,
+                                            GParamSpec **pspecs)
+{
+  NurseryGroup *self = (NurseryGroup *) object;
+  NurseryAnchor *anchor = self->anchor;
+  GThread *dropper = g_atomic_pointer_get (&self->unref_tail_thread);
+
+  if (G_LIKELY (dropper == NULL || dropper != g_thread_self ()))
+    {
+      GObjectClass *parent = g_type_class_peek_parent (G_OBJECT_GET_CLASS (object));
+
+      parent->dispatch_properties_changed (object, n_pspecs, pspecs);
+      return;
+    }
+
+  /* The thaw of g_object_unref() on the thread that dropped the group
+   * (or, where GLib did not freeze, dispose() itself). Whatever was
+   * queued is emitted by the owner's batch instead (R21). */
+  for (guint i = 0; i < n_pspecs; i++)
+    mark_dirty (self, BIT (pspecs[i]->param_id));
+  g_mutex_lock (&anchor->lock);
+  g_atomic_pointer_set (&self->unref_tail_thread, NULL);
+  _nursery_group_schedule_locked (self);
+  /* From here on the batch may finalize the group: only the anchor, which
+   * the group's tasks keep too, is touched. */
+  g_mutex_unlock (&anchor->lock);
+}
+
+/* From dispose(): takes a reference on itself that the batch closing the
+ * group drops on the owner context (TRUE), or leaves the group to go now
+ * (FALSE). Dropped with children, it cancels them. Weak pointers are only
+ * notified when the group really goes. */
+gboolean
+_nursery_group_orphan (NurseryGroup *self)
+{
+  gboolean orphaned = FALSE, off_owner = FALSE;
+
+  /* Taken before it is published (the batch may drop it at once), and
+   * outside the lock (a toggle reference's callback may run). */
+  g_object_ref (self);
+  g_mutex_lock (&self->anchor->lock);
+  if (!self->orphaned && must_outlive_dispose (self))
+    {
+      self->orphaned = orphaned = TRUE;
+      off_owner = !may_finalize_here (self);
+      if (off_owner)
+        g_atomic_pointer_set (&self->unref_tail_thread, g_thread_self ());
+    }
+  g_mutex_unlock (&self->anchor->lock);
+
+  if (!orphaned)
+    {
+      g_object_unref (self);
+      return FALSE;
+    }
+  _nursery_group_begin_join (self);
+  _nursery_group_cancel_with_cause (self, CANCEL_DROPPED);
+  _nursery_group_schedule (self);
+  if (off_owner)
+    await_unref_tail (self);
+  return TRUE;
+}
+
+/* R20, R30: the reference a dropped group keeps on itself goes once it is
+ * closed, here on the owner context, where the group may then be
+ * finalized. When a thread dropped the last reference off the owner, it
+ * goes only after that thread has left g_object_unref(), which still
+ * reads the group after dispose() took the reference (see
+ * _nursery_group_orphan() and
+ * _nursery_group_dispatch_properties_changed()). Then it goes when it and
+ * this batch's own are the last two; otherwise the batch looks again a
+ * millisecond later, and after ORPHAN_FAST_RETRIES looks every 50 ms, for
+ * as long as it takes: when the one holding it lets go, its unref is not
+ * the last, and a later look releases the group here. */
+#define ORPHAN_FAST_RETRIES 200
+
+/* At the end of every batch, on the owner context. */
+void
+_nursery_group_release_orphan (NurseryGroup *self)
+{
+  gboolean release, others;
+
+  g_mutex_lock (&self->anchor->lock);
+  release = self->orphaned && self->unref_tail_thread == NULL &&
+            g_atomic_int_get (&self->state) == NURSERY_GROUP_CLOSED;
+  /* An unchecked cast: this runs in every batch, on a live group. */
+  others = g_atomic_int_get ((gint *) &((GObject *) self)->ref_count) > 2;
+  if (release && others)
+    {
+      gint64 delay = self->orphan_retries++ < ORPHAN_FAST_RETRIES ? 1000 : 50000;
+
+      g_source_set_ready_time (self->source, g_get_monotonic_time () + delay);
+      self->look_again_armed = TRUE;
+      release = FALSE;
+    }
+  if (release)
+    self->orphaned = FALSE;
+  g_mutex_unlock (&self->anchor->lock);
+
+  if (release)
+    g_object_unref (self);
+}
