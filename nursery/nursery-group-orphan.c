@@ -46,8 +46,9 @@ must_outlive_dispose (NurseryGroup *self)
  * group's own reference in between, the group would be finalized under
  * that thread. So dispose() queues a notification into that frozen
  * queue, and the thaw hands it to
- * _nursery_group_dispatch_properties_changed() on the dropping thread: the last thing g_object_unref() does with the
- * group. Only from there on may the batch let the group go. */
+ * _nursery_group_dispatch_properties_changed() on the dropping thread:
+ * the last thing g_object_unref() does with the group. Only from there on
+ * may the batch let the group go. */
 static void
 await_unref_tail (NurseryGroup *self)
 {
