@@ -15,7 +15,7 @@ import GLib from 'gi://GLib';
 import Gio from 'gi://Gio';
 import GObject from 'gi://GObject';
 import Nursery from 'gi://Nursery?version=1.0';
-import System from 'system';
+import {check, isError, nextIteration, runCases} from './tap.js';
 
 // gobject-introspection 1.74 has no finish-func annotation: _promisify
 // pairs wait_async with wait_finish by the name we give it.
@@ -28,27 +28,6 @@ Gio._promisify(Nursery.Group.prototype, 'next_async', 'next_finish');
 // `[value]`, while try_receive() (not promisified) returns `[true, value]`.
 Gio._promisify(Nursery.Channel.prototype, 'send_async', 'send_finish');
 Gio._promisify(Nursery.Channel.prototype, 'receive_async', 'receive_finish');
-
-let nChecks = 0;
-let nFailed = 0;
-
-function check(ok, what) {
-    nChecks++;
-    if (!ok)
-        nFailed++;
-    print(`${ok ? 'ok' : 'not ok'} ${nChecks} - ${what}`);
-}
-
-// Resolves on a later iteration of the default main context, the way a
-// child awaits real I/O.
-function nextIteration() {
-    return new Promise(resolve => {
-        GLib.idle_add(GLib.PRIORITY_DEFAULT, () => {
-            resolve();
-            return GLib.SOURCE_REMOVE;
-        });
-    });
-}
 
 // A child body that ends only when its task is cancelled. (In GJS,
 // Gio.Cancellable.connect is g_cancellable_connect, not the signal
@@ -106,11 +85,6 @@ async function rejection(promise) {
     } catch (e) {
         return e;
     }
-}
-
-// Whether `e` is a GLib.Error of that domain and code.
-function isError(e, domain, code) {
-    return e instanceof GLib.Error && e.matches(domain, code);
 }
 
 // R1, R2: JS children return values; the group is joined with await.
@@ -616,58 +590,28 @@ async function testChannelPipeline() {
     check(maxBuffered <= 2, `never more than the capacity buffered (max ${maxBuffered})`);
 }
 
-async function main() {
-    const cases = [
-        testJsChildren,
-        testSpawnInThreadRefused,
-        testSpawnIntoClosedGroup,
-        testChildFailure,
-        testCancelledGroup,
-        testTaskWait,
-        testStart,
-        testNestedGroup,
-        testNextCompletionOrder,
-        testNextHandsOverFailures,
-        testNextCancelled,
-        testListTasks,
-        testChannelTry,
-        testChannelCancelledReceive,
-        testChannelClose,
-        testChannelPipeline,
-    ];
-    // One case's unexpected exception is a failed check; the rest still run.
-    for (const testCase of cases) {
-        try {
-            await testCase();
-        } catch (e) {
-            check(false, `${testCase.name}: unexpected exception: ${e}`);
-            // TAP diagnostics: one "#" line per stack frame.
-            for (const frame of (e?.stack ?? '').split('\n').filter(Boolean))
-                print(`# ${frame}`);
-        }
-    }
-}
+// Each case gets this long: a case that runs out (a group that never
+// closed, a child that never returned) is a failed check, and the other
+// cases still run. Every case takes milliseconds.
+const CASE_SECONDS = 10;
 
-// An explicit loop rather than top-level await: gjs 1.74 does iterate the
-// default context while a module's top-level await is pending, but with
-// our own loop the way out (and so the exit status) is in this file.
-const loop = new GLib.MainLoop(null, false);
-main().finally(() => loop.quit());
+const cases = [
+    testJsChildren,
+    testSpawnInThreadRefused,
+    testSpawnIntoClosedGroup,
+    testChildFailure,
+    testCancelledGroup,
+    testTaskWait,
+    testStart,
+    testNestedGroup,
+    testNextCompletionOrder,
+    testNextHandsOverFailures,
+    testNextCancelled,
+    testListTasks,
+    testChannelTry,
+    testChannelCancelledReceive,
+    testChannelClose,
+    testChannelPipeline,
+];
 
-// A child that neither returns nor throws leaves its group open (a throw
-// fails the task only if GJS ran the override). Bail out with a clear
-// message instead of waiting for meson's timeout. This is a failure
-// guard, not synchronisation: every case finishes in milliseconds.
-const WATCHDOG_SECONDS = 20;
-GLib.timeout_add_seconds(GLib.PRIORITY_DEFAULT, WATCHDOG_SECONDS, () => {
-    print(`Bail out! still running after ${WATCHDOG_SECONDS} s: a group never closed ` +
-          '(did a child never return?)');
-    System.exit(1);
-});
-
-loop.run();
-
-// TAP plan last: a crash before this line leaves the plan missing, which
-// meson reports as a failure.
-print(`1..${nChecks}`);
-System.exit(nFailed === 0 ? 0 : 1);
+runCases(cases, CASE_SECONDS);
