@@ -111,9 +111,26 @@ drop_job (gpointer group,
 
 typedef struct
 {
+  GThread *owner;
   GThread *finalized_on;
   int      finalized;
+  int      heard_on_owner;   /* notify::state, R21 */
+  int      heard_elsewhere;
 } Gone;
+
+/* R21: the notification the dropping thread queues in dispose() to find
+ * its way out of g_object_unref() is emitted by the owner's batch, never
+ * on the dropping thread. */
+static void
+state_notified (GObject    *group,
+                GParamSpec *pspec,
+                Gone       *gone)
+{
+  if (g_thread_self () == gone->owner)
+    gone->heard_on_owner++;
+  else
+    g_atomic_int_inc (&gone->heard_elsewhere);
+}
 
 static void
 gone_cb (gpointer  data,
@@ -139,9 +156,10 @@ test_dropped_off_owner (gconstpointer data)
   g_autoptr(RelWatchdog) watchdog = rel_watchdog_new ("unref-tail");
   RelHelper *helper = rel_helper_new ("dropper");
   NurseryGroup *group = nursery_group_new ();
-  Gone gone = { NULL, FALSE };
+  Gone gone = { g_thread_self (), NULL, FALSE, 0, 0 };
 
   g_object_weak_ref (G_OBJECT (group), gone_cb, &gone);
+  g_signal_connect (group, "notify::state", G_CALLBACK (state_notified), &gone);
   if (with_child)
     g_object_unref (nursery_group_spawn (group, "waits", rel_child_until_cancelled, NULL, NULL, NULL));
   while (g_main_context_iteration (NULL, FALSE))
@@ -173,6 +191,8 @@ test_dropped_off_owner (gconstpointer data)
   while (!g_atomic_int_get (&gone.finalized))
     g_main_context_iteration (NULL, TRUE);
   g_assert_true (gone.finalized_on == g_thread_self ());
+  g_assert_cmpint (g_atomic_int_get (&gone.heard_elsewhere), ==, 0);
+  g_assert_cmpint (gone.heard_on_owner, >, 0);
   rel_helper_free (helper);
 }
 
