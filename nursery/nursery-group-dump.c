@@ -14,6 +14,7 @@
 #include "nursery-deadline-private.h"
 #include "nursery-enums.h"
 #include "nursery-group-impl-private.h"
+#include "nursery-queued-child-private.h"
 #include "nursery-task-private.h"
 
 static const char *
@@ -66,14 +67,46 @@ dump_task (NurseryTask *task,
     dump_group (nested->pdata[i], out, child_prefix, now);
 }
 
+/* A queued child's line, written under its group's lock: the owner may
+ * make it a task and free it as soon as the lock is dropped. One that
+ * returned is running until reported, as a task is. */
+static char *
+describe_queued_child (NurseryQueuedChild *child,
+                       const char         *prefix,
+                       gboolean            cancelled,
+                       gboolean            last,
+                       gint64              now)
+{
+  g_autofree char *deadline_text = _nursery_deadline_describe (NURSERY_NO_DEADLINE, now);
+
+  return g_strdup_printf ("%s%s task “%s” [%s%s] age %.1f ms, deadline %s\n",
+                          prefix, last ? "└─" : "├─",
+                          child->name != NULL ? child->name : "(unnamed)",
+                          nick (NURSERY_TYPE_TASK_STATE,
+                                child->returned ? NURSERY_TASK_RUNNING : NURSERY_TASK_PENDING),
+                          cancelled && !child->returned ? ", cancelled" : "",
+                          (now - child->spawn_time) / 1000.0, deadline_text);
+}
+
+static void
+task_unref_if_any (gpointer task)
+{
+  if (task != NULL)
+    g_object_unref (task);
+}
+
 static void
 dump_group (NurseryGroup *self,
             GString      *out,
             const char   *prefix,
             gint64        now)
 {
-  g_autoptr(GPtrArray) tasks = g_ptr_array_new_with_free_func (g_object_unref);
+  /* Per unfinished child, in spawn order: its task, or a queued child's
+   * line (and NULL in the other array). */
+  g_autoptr(GPtrArray) tasks = g_ptr_array_new_with_free_func (task_unref_if_any);
+  g_autoptr(GPtrArray) queued_lines = g_ptr_array_new_with_free_func (g_free);
   GString *line = g_string_new (NULL);
+  guint n;
 
   /* All in one locked section: the group may belong to another thread,
    * which finalizes it (under this lock) once the dump lets it go. */
@@ -91,14 +124,29 @@ dump_group (NurseryGroup *self,
                      counter_get (&self->n_running), counter_get (&self->n_pending),
                      counter_get (&self->n_finished), counter_get (&self->n_failed));
   }
+  n = self->unfinished.length;
   for (GList *l = self->unfinished.head; l != NULL; l = l->next)
-    g_ptr_array_add (tasks, g_object_ref (l->data));
+    {
+      gboolean queued = _nursery_is_queued_child (l->data);
+
+      g_ptr_array_add (tasks, queued ? NULL : g_object_ref (l->data));
+      g_ptr_array_add (queued_lines,
+                       queued ? describe_queued_child (l->data, prefix,
+                                                       self->cancel_cause != CANCEL_NONE,
+                                                       tasks->len == n, now)
+                              : NULL);
+    }
   g_mutex_unlock (&self->anchor->lock);
 
   g_string_append (out, line->str);
   g_string_free (line, TRUE);
   for (guint i = 0; i < tasks->len; i++)
-    dump_task (tasks->pdata[i], out, prefix, i + 1 == tasks->len, now);
+    {
+      if (queued_lines->pdata[i] != NULL)
+        g_string_append (out, queued_lines->pdata[i]);
+      else
+        dump_task (tasks->pdata[i], out, prefix, i + 1 == tasks->len, now);
+    }
 }
 
 /**

@@ -11,6 +11,7 @@
 #include "nursery-deadline-private.h"
 #include "nursery-group-private.h"
 #include "nursery-group-stream-private.h"
+#include "nursery-queued-child-private.h"
 
 G_BEGIN_DECLS
 
@@ -188,6 +189,8 @@ mark_dirty (NurseryGroup *self,
  * children (R28). */
 void         _nursery_group_release_task    (NurseryGroup *self,
                                              NurseryTask  *task);
+void         _nursery_group_keep_unseen_task (NurseryGroup *self,
+                                              NurseryTask  *task);
 NurseryTask *_nursery_group_take_spare_task (NurseryGroup *self);
 void         _nursery_group_release_spares  (NurseryGroup *self);
 
@@ -200,6 +203,39 @@ void         _nursery_group_dispatch_properties_changed  (GObject      *object,
                                                           GParamSpec  **pspecs);
 /* With the anchor's lock held, from any thread: a batch soon (R21). */
 void         _nursery_group_schedule_locked              (NurseryGroup *self);
+
+/* Spawning (R1, R4): the owner context's thread. */
+gboolean     _nursery_group_refuses_spawn (NurseryGroup    *self,
+                                           GDestroyNotify   destroy,
+                                           gpointer         user_data,
+                                           GError         **error);
+void         _nursery_group_count_spawned (NurseryGroup    *self);
+NurseryTask *_nursery_group_spawn         (NurseryGroup    *self,
+                                           const char      *name,
+                                           NurseryTaskFunc  func,
+                                           gpointer         user_data,
+                                           GDestroyNotify   destroy,
+                                           gboolean         in_thread,
+                                           GError         **error);
+
+/* nursery-group-soon.c: children spawned without a handle, queued as
+ * NurseryQueuedChild (nursery-queued-child-private.h) until their turn
+ * and after a success nobody else could see (R28). The lock is the
+ * anchor's; the rest runs on the owner context. */
+void         _nursery_group_take_queued_locked  (NurseryGroup       *self,
+                                                 GList              *queue_link,
+                                                 GQueue             *batch_queue);
+NurseryTask *_nursery_group_task_for_taken      (NurseryGroup       *self,
+                                                 NurseryQueuedChild *child);
+void         _nursery_group_settle_taken        (NurseryGroup       *self,
+                                                 NurseryQueuedChild *child,
+                                                 NurseryTask        *task);
+NurseryTask *_nursery_group_task_for_returned   (NurseryGroup       *self,
+                                                 NurseryQueuedChild *child);
+void         _nursery_group_unlist_returned     (NurseryGroup       *self,
+                                                 NurseryQueuedChild *child);
+void         _nursery_queued_child_free         (NurseryQueuedChild *child);
+void         _nursery_group_adopt_queued_locked (NurseryGroup       *self);
 
 /* Any thread: cancels the group for @cause, once (R12). */
 void    _nursery_group_cancel_with_cause (NurseryGroup *self,

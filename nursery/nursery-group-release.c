@@ -51,6 +51,22 @@ _nursery_group_release_task (NurseryGroup *self,
   coalesce_freed_blocks (self);
 }
 
+/* @task, a reported child's that nothing but the group can see: kept
+ * for the next spawns if there is room. */
+void
+_nursery_group_keep_unseen_task (NurseryGroup *self,
+                                 NurseryTask  *task)
+{
+  if (self->n_spare_tasks < G_N_ELEMENTS (self->spare_tasks))
+    {
+      _nursery_task_reset (task);
+      self->spare_tasks[self->n_spare_tasks++] = task;
+      return;
+    }
+  g_object_unref (task);
+  coalesce_freed_blocks (self);
+}
+
 /* A spare task for spawn(), or NULL. */
 NurseryTask *
 _nursery_group_take_spare_task (NurseryGroup *self)

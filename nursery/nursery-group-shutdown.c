@@ -18,6 +18,7 @@
 #include "nursery-debug-private.h"
 #include "nursery-error.h"
 #include "nursery-group-impl-private.h"
+#include "nursery-queued-child-private.h"
 #include "nursery-refuse-private.h"
 #include "nursery-task-private.h"
 
@@ -60,8 +61,10 @@ cancel_shielded_too (NurseryGroup *self)
   g_autoptr(GPtrArray) tasks = g_ptr_array_new_with_free_func (g_object_unref);
 
   g_mutex_lock (&self->anchor->lock);
+  /* A queued child has no cancel of its own: the group's reached it. */
   for (GList *l = self->unfinished.head; l != NULL; l = l->next)
-    g_ptr_array_add (tasks, g_object_ref (l->data));
+    if (!_nursery_is_queued_child (l->data))
+      g_ptr_array_add (tasks, g_object_ref (l->data));
   g_mutex_unlock (&self->anchor->lock);
 
   NURSERY_NOTE (CANCEL, "group “%s”: second signal, cancelling shielded children too", group_name (self));

@@ -25,6 +25,7 @@
 
 #include "nursery-cancel-link-private.h"
 #include "nursery-group-stream-private.h"
+#include "nursery-queued-child-private.h"
 #include "nursery-task-private.h"
 
 /* next_async(): finished children, in completion order */
@@ -231,8 +232,10 @@ _nursery_group_stream_unlist_many (NurseryGroupStream *stream,
 {
   if (stream->task_list == NULL)
     return;
+  /* A queued child in @tasks was never listed. */
   for (GList *l = tasks->head; l != NULL; l = l->next)
-    _nursery_task_list_remove (stream->task_list, l->data);
+    if (!_nursery_is_queued_child (l->data))
+      _nursery_task_list_remove (stream->task_list, l->data);
   _nursery_task_list_flush (stream->task_list);
 }
 

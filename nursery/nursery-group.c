@@ -76,6 +76,7 @@
 #include "nursery-error.h"
 #include "nursery-group-impl-private.h"
 #include "nursery-pool-private.h"
+#include "nursery-queued-child-private.h"
 #include "nursery-refuse-private.h"
 #include "nursery-task-list-private.h"
 #include "nursery-task-private.h"
@@ -263,15 +264,19 @@ _nursery_group_begin_join (NurseryGroup *self)
     set_state (self, NURSERY_GROUP_JOINING);
 }
 
-/* The unfinished children, in spawn order, each with a reference. */
+/* The unfinished children, in spawn order, each with a reference; for
+ * list_tasks(), so queued children become tasks first. */
 GPtrArray *
 _nursery_group_ref_unfinished (NurseryGroup *self)
 {
   GPtrArray *unfinished = g_ptr_array_new_with_free_func (g_object_unref);
 
   g_mutex_lock (&self->anchor->lock);
+  _nursery_group_adopt_queued_locked (self);
+  /* Queued children left are about to be reported. */
   for (GList *l = self->unfinished.head; l != NULL; l = l->next)
-    g_ptr_array_add (unfinished, g_object_ref (l->data));
+    if (!_nursery_is_queued_child (l->data))
+      g_ptr_array_add (unfinished, g_object_ref (l->data));
   g_mutex_unlock (&self->anchor->lock);
   return unfinished;
 }
@@ -330,8 +335,9 @@ cancel_locked (NurseryGroup  *self,
     {
       NurseryTask *task = l->data;
 
-      /* R15: only a task's own cancel and deadline reach a shielded task. */
-      if (!task->shielded)
+      /* A queued child is cancelled when the batch takes it (R5). R15:
+       * only a task's own cancel and deadline reach a shielded task. */
+      if (!_nursery_is_queued_child (task) && !task->shielded)
         cancel_task_locked (self, task, cancellables);
     }
   mark_dirty (self, BIT (PROP_CANCELLED));
@@ -637,10 +643,22 @@ take_startable_locked (NurseryGroup  *self,
   while ((link = self->pending.head) != NULL)
     {
       NurseryTask *task = link->data;
-      gboolean cancelled = self->cancel_cause != CANCEL_NONE && !task->shielded;
+      gboolean queued = _nursery_is_queued_child (task);
+      gboolean cancelled = self->cancel_cause != CANCEL_NONE && (queued || !task->shielded);
 
       if (!cancelled && !has_free_slot (self))
         break;
+      if (queued)
+        {
+          /* Its task, made when the batch pops it, is cancelled then. */
+          _nursery_group_take_queued_locked (self, link, cancelled ? doomed : starting);
+          if (!cancelled)
+            {
+              counter_add (&self->n_pending, -1);
+              counter_add (&self->n_running, 1);
+            }
+          continue;
+        }
       /* Out of the pending queue first: cancelling it then leaves it in
        * the batch's doomed queue, not the group's. */
       _nursery_task_move_locked (task, cancelled ? doomed : starting, NURSERY_TASK_IN_NO_QUEUE);
@@ -655,6 +673,20 @@ take_startable_locked (NurseryGroup  *self,
           counter_add (&self->n_running, 1);
         }
     }
+}
+
+/* The task of @link, popped from a queue of the batch: a queued child's
+ * (*@child) is made now. */
+static NurseryTask *
+popped_task (NurseryGroup        *self,
+             GList               *link,
+             NurseryQueuedChild **child)
+{
+  *child = NULL;
+  if (!_nursery_is_queued_child (link->data))
+    return link->data;
+  *child = link->data;
+  return _nursery_group_task_for_taken (self, *child);
 }
 
 static void
@@ -679,18 +711,24 @@ start_pending (NurseryGroup *self)
 
   while ((link = g_queue_pop_head_link (&doomed)) != NULL)
     {
+      NurseryQueuedChild *child;
+      NurseryTask *task = popped_task (self, link, &child);
+
+      g_clear_pointer (&child, _nursery_queued_child_free);
       counter_add (&self->n_pending, -1);
-      _nursery_task_finish_unstarted (link->data);
-      report_finished (self, link->data);
+      _nursery_task_finish_unstarted (task);
+      report_finished (self, task);
     }
 
   while ((link = g_queue_pop_head_link (&starting)) != NULL)
     {
-      NurseryTask *task = link->data;
+      NurseryQueuedChild *child;
+      NurseryTask *task = popped_task (self, link, &child);
 
       /* R5 again: cancelled from another thread since it was taken out. */
       if (nursery_task_is_cancelled (task))
         {
+          g_clear_pointer (&child, _nursery_queued_child_free);
           counter_add (&self->n_running, -1);
           _nursery_task_finish_unstarted (task);
           report_finished (self, task);
@@ -700,7 +738,10 @@ start_pending (NurseryGroup *self)
           if (G_UNLIKELY (self->note_spawn))
             NURSERY_NOTE (SPAWN, "group “%s”: task “%s” starts", group_name (self),
                           nursery_task_get_name (task) ? nursery_task_get_name (task) : "(unnamed)");
-          _nursery_task_run (task);
+          /* Seen: a task from spawn(), or made by list_tasks(). */
+          _nursery_task_run (task, child == NULL || child->adopted != NULL);
+          if (child != NULL)
+            _nursery_group_settle_taken (self, child, task);
         }
     }
 }
@@ -751,8 +792,46 @@ take_returned_locked (NurseryGroup *self,
 
   g_queue_init (chunk);
   for (guint i = 0; i < REPORT_CHUNK; i++)
-    _nursery_task_move_locked (self->returned.head->data, chunk, NURSERY_TASK_IN_NO_QUEUE);
+    {
+      GList *head = self->returned.head;
+
+      if (_nursery_is_queued_child (head->data))
+        {
+          g_queue_unlink (&self->returned, head);
+          g_queue_push_tail_link (chunk, head);
+        }
+      else
+        _nursery_task_move_locked (head->data, chunk, NURSERY_TASK_IN_NO_QUEUE);
+    }
   schedule_locked (self);
+}
+
+/* Whether reporting a success needs its task: to hand it to
+ * task-finished (R21), to next_async() (R25), or as a race's winner
+ * (R11). Asked per child: the handler of one may connect for the next. */
+static gboolean
+reporting_needs_task (NurseryGroup *self)
+{
+  return self->policy == NURSERY_POLICY_RACE || self->stream.tracking ||
+         g_signal_has_handler_pending (self, signals[TASK_FINISHED], 0, TRUE);
+}
+
+/* A queued child whose success nothing but the group saw: counted
+ * (R21), its user data released, and gone. */
+static void
+report_queued_success (NurseryGroup       *self,
+                       NurseryQueuedChild *child)
+{
+  _nursery_group_unlist_returned (self, child);
+  counter_add (&self->n_finished, 1);
+  counter_add (&self->n_succeeded, 1);
+  mark_dirty (self, BIT (PROP_N_FINISHED) | BIT (PROP_N_SUCCEEDED));
+  if (G_UNLIKELY (self->note_spawn))
+    NURSERY_NOTE (SPAWN, "group “%s”: task “%s” succeeded", group_name (self),
+                  child->name != NULL ? child->name : "(unnamed)");
+  if (child->destroy != NULL)
+    child->destroy (child->user_data);
+  _nursery_queued_child_free (child);
 }
 
 static void
@@ -760,6 +839,7 @@ report_returned (NurseryGroup *self)
 {
   GQueue returned = G_QUEUE_INIT;
   GList *link;
+  int needs_task = -1;     /* reporting_needs_task(), -1 until asked */
 
   g_mutex_lock (&self->anchor->lock);
   take_returned_locked (self, &returned);
@@ -772,8 +852,25 @@ report_returned (NurseryGroup *self)
 
   while ((link = g_queue_pop_head_link (&returned)) != NULL)
     {
+      NurseryQueuedChild *child = link->data;
+
       counter_add (&self->n_running, -1);
-      report_finished (self, link->data);
+      if (!_nursery_is_queued_child (child))
+        {
+          report_finished (self, link->data);
+          needs_task = -1;
+        }
+      else if (needs_task == 1 || (needs_task == -1 && reporting_needs_task (self)))
+        {
+          report_finished (self, _nursery_group_task_for_returned (self, child));
+          needs_task = -1;
+        }
+      else
+        {
+          /* Only user code connects a handler or changes the policy. */
+          needs_task = child->destroy != NULL ? -1 : 0;
+          report_queued_success (self, child);
+        }
     }
 }
 
@@ -1409,30 +1506,49 @@ nursery_group_new (void)
   return g_object_new (NURSERY_TYPE_GROUP, NULL);
 }
 
-static NurseryTask *
-spawn (NurseryGroup    *self,
-       const char      *name,
-       NurseryTaskFunc  func,
-       gpointer         user_data,
-       GDestroyNotify   destroy,
-       gboolean         in_thread,
-       GError         **error)
+/* R4: a closed group refuses a child, and nothing leaks. */
+gboolean
+_nursery_group_refuses_spawn (NurseryGroup    *self,
+                              GDestroyNotify   destroy,
+                              gpointer         user_data,
+                              GError         **error)
+{
+  if (g_atomic_int_get (&self->state) != NURSERY_GROUP_CLOSED)
+    return FALSE;
+  _nursery_refuse_drop (destroy, user_data);
+  g_set_error (error, NURSERY_ERROR, NURSERY_ERROR_CLOSED,
+               "Group “%s” is closed; it takes no more children",
+               self->name != NULL ? self->name : "(unnamed)");
+  return TRUE;
+}
+
+/* A child joined the pending queue. */
+void
+_nursery_group_count_spawned (NurseryGroup *self)
+{
+  counter_add (&self->n_pending, 1);
+  counter_add (&self->n_spawned, 1);
+  mark_dirty (self, BIT (PROP_N_PENDING) | BIT (PROP_N_SPAWNED));
+}
+
+NurseryTask *
+_nursery_group_spawn (NurseryGroup    *self,
+                      const char      *name,
+                      NurseryTaskFunc  func,
+                      gpointer         user_data,
+                      GDestroyNotify   destroy,
+                      gboolean         in_thread,
+                      GError         **error)
 {
   NurseryTask *task;
 
-  if (g_atomic_int_get (&self->state) == NURSERY_GROUP_CLOSED)
-    {
-      /* R4: refused, and nothing leaks. */
-      _nursery_refuse_drop (destroy, user_data);
-      g_set_error (error, NURSERY_ERROR, NURSERY_ERROR_CLOSED,
-                   "Group “%s” is closed; it takes no more children",
-                   self->name != NULL ? self->name : "(unnamed)");
-      return NULL;
-    }
+  if (_nursery_group_refuses_spawn (self, destroy, user_data, error))
+    return NULL;
 
   /* The group's reference, dropped when the child is reported finished. */
   task = _nursery_task_new (_nursery_group_take_spare_task (self), self->anchor,
-                            name, func, user_data, destroy, in_thread);
+                            g_strdup (name), func, user_data, destroy, in_thread,
+                            g_get_monotonic_time ());
 
   g_mutex_lock (&self->anchor->lock);
   /* Into a cancelled group too: R5 is applied when its turn comes, so a
@@ -1441,9 +1557,7 @@ spawn (NurseryGroup    *self,
   schedule_locked (self);
   g_mutex_unlock (&self->anchor->lock);
 
-  counter_add (&self->n_pending, 1);
-  counter_add (&self->n_spawned, 1);
-  mark_dirty (self, BIT (PROP_N_PENDING) | BIT (PROP_N_SPAWNED));
+  _nursery_group_count_spawned (self);
   _nursery_group_stream_spawned (&self->stream, task);
 
   return g_object_ref (task);
@@ -1490,7 +1604,7 @@ nursery_group_spawn (NurseryGroup     *self,
   NURSERY_REFUSE_UNLESS (func != NULL, destroy, user_data, NULL);
   NURSERY_REFUSE_UNLESS (error == NULL || *error == NULL, destroy, user_data, NULL);
 
-  return spawn (self, name, func, user_data, destroy, FALSE, error);
+  return _nursery_group_spawn (self, name, func, user_data, destroy, FALSE, error);
 }
 
 /**
@@ -1545,7 +1659,7 @@ nursery_group_spawn_in_thread (NurseryGroup     *self,
       return NULL;
     }
 
-  return spawn (self, name, func, user_data, destroy, TRUE, error);
+  return _nursery_group_spawn (self, name, func, user_data, destroy, TRUE, error);
 }
 
 /* Joining and the outcome (R6–R8, R10) */
@@ -2068,7 +2182,7 @@ nursery_group_start_async (NurseryGroup        *self,
   g_task_set_source_tag (starter, nursery_group_start_async);
   g_task_set_name (starter, "nursery_group_start_async");
 
-  task = spawn (self, name, func, user_data, destroy, FALSE, &error);
+  task = _nursery_group_spawn (self, name, func, user_data, destroy, FALSE, &error);
   if (task == NULL)
     {
       g_task_return_error (starter, error);

@@ -75,6 +75,13 @@ NurseryTask       *nursery_group_spawn            (NurseryGroup         *self,
                                                    GDestroyNotify        destroy,
                                                    GError              **error);
 NURSERY_AVAILABLE_IN_1_0
+gboolean           nursery_group_start_soon       (NurseryGroup         *self,
+                                                   const char           *name,
+                                                   NurseryTaskFunc       func,
+                                                   gpointer              user_data,
+                                                   GDestroyNotify        destroy,
+                                                   GError              **error);
+NURSERY_AVAILABLE_IN_1_0
 NurseryTask       *nursery_group_spawn_in_thread  (NurseryGroup         *self,
                                                    const char           *name,
                                                    NurseryTaskFunc       func,

@@ -141,12 +141,19 @@ _nursery_task_peek_extra (NurseryTask *self)
 
 NurseryTask *_nursery_task_new              (NurseryTask      *recycled,
                                              NurseryAnchor    *anchor,
-                                             const char       *name,
+                                             char             *name,
                                              NurseryTaskFunc   func,
                                              gpointer          user_data,
                                              GDestroyNotify    destroy,
-                                             gboolean          in_thread);
+                                             gboolean          in_thread,
+                                             gint64            spawn_time);
 gboolean      _nursery_task_recycle         (NurseryTask      *self);
+void          _nursery_task_reset           (NurseryTask      *self);
+gboolean      _nursery_task_give_back_success_locked (NurseryTask  *self,
+                                                      GValue       *value,
+                                                      char        **name);
+void          _nursery_task_restore_success (NurseryTask      *self,
+                                             GValue           *value);
 /* The moves of the table above, with the anchor's lock held. */
 void          _nursery_task_enqueue_locked  (NurseryTask      *self,
                                              GQueue           *unfinished,
@@ -154,6 +161,11 @@ void          _nursery_task_enqueue_locked  (NurseryTask      *self,
 void          _nursery_task_move_locked     (NurseryTask      *self,
                                              GQueue           *to,
                                              NurseryTaskQueue  in_queue);
+void          _nursery_task_adopt_locked    (NurseryTask      *self,
+                                             GQueue           *unfinished,
+                                             GList            *all_link,
+                                             GQueue           *pending,
+                                             GList            *queue_link);
 void          _nursery_task_take_all_locked (GQueue           *from,
                                              GQueue           *to);
 void          _nursery_task_finish_locked   (NurseryTask      *self,
@@ -171,7 +183,8 @@ void          _nursery_task_remove_nested_group (NurseryTask  *self,
                                                  NurseryGroup *group);
 
 GCancellable *_nursery_task_mark_cancelled_locked (NurseryTask *self);
-void          _nursery_task_run             (NurseryTask      *self);
+void          _nursery_task_run             (NurseryTask      *self,
+                                             gboolean          seen);
 void          _nursery_task_finish_unstarted (NurseryTask     *self);
 NurseryTaskState _nursery_task_settle_outcome (NurseryTask    *self);
 void          _nursery_task_release         (NurseryTask      *self);

@@ -35,9 +35,11 @@
 #include "nursery-deadline-private.h"
 #include "nursery-debug-private.h"
 #include "nursery-pool-private.h"
+#include "nursery-queued-child-private.h"
 #include "nursery-refuse-private.h"
 #include "nursery-enums.h"
 #include "nursery-error.h"
+#include "nursery-links-private.h"
 #include "nursery-task-private.h"
 #include "nursery-waiters-private.h"
 
@@ -323,15 +325,17 @@ _nursery_task_extra (NurseryTask *self)
   return extra;
 }
 
-/* @recycled, a task _nursery_task_recycle() kept, or NULL for a new one. */
+/* @recycled, a task _nursery_task_recycle() kept, or NULL for a new one.
+ * @name is taken; @spawn_time is when the child was spawned. */
 NurseryTask *
 _nursery_task_new (NurseryTask     *recycled,
                    NurseryAnchor   *anchor,
-                   const char      *name,
+                   char            *name,
                    NurseryTaskFunc  func,
                    gpointer         user_data,
                    GDestroyNotify   destroy,
-                   gboolean         in_thread)
+                   gboolean         in_thread,
+                   gint64           spawn_time)
 {
   /* Fields are set directly rather than through construct properties:
    * this is the hot path of every spawn (and no varargs to walk). */
@@ -340,12 +344,12 @@ _nursery_task_new (NurseryTask     *recycled,
   if (self == NULL)
     self = (NurseryTask *) g_object_new_with_properties (NURSERY_TYPE_TASK, 0, NULL, NULL);
   self->anchor = _nursery_anchor_ref (anchor);
-  self->name = g_strdup (name);
+  self->name = name;
   self->func = func;
   self->user_data = user_data;
   self->destroy = destroy;
   self->in_thread = !!in_thread;
-  self->spawn_time = g_get_monotonic_time ();
+  self->spawn_time = spawn_time;
 
   return self;
 }
@@ -412,11 +416,17 @@ _nursery_task_recycle (NurseryTask *self)
 {
   if (is_visible_outside_group (self))
     return FALSE;
+  _nursery_task_reset (self);
+  return TRUE;
+}
 
+/* _nursery_task_recycle() once the caller knows nothing else sees @self. */
+void
+_nursery_task_reset (NurseryTask *self)
+{
   nursery_task_clear (self);
   memset ((char *) self + sizeof (GObject), 0, sizeof (NurseryTask) - sizeof (GObject));
   nursery_task_init (self);
-  return TRUE;
 }
 
 /* State and queue moves: the table in nursery-task-private.h, checked */
@@ -521,39 +531,6 @@ set_state (NurseryTask      *self,
   g_atomic_int_set (&self->state, state);
 }
 
-/* GQueue's link functions check their arguments on every call, which is
- * most of what they cost here (a move is otherwise a few pointer writes,
- * on every spawn); the moves are checked against the table instead. */
-static inline void
-link_push_tail (GQueue *queue,
-                GList  *link)
-{
-  link->next = NULL;
-  link->prev = queue->tail;
-  if (queue->tail != NULL)
-    queue->tail->next = link;
-  else
-    queue->head = link;
-  queue->tail = link;
-  queue->length++;
-}
-
-static inline void
-link_unlink (GQueue *queue,
-             GList  *link)
-{
-  if (link->prev != NULL)
-    link->prev->next = link->next;
-  else
-    queue->head = link->next;
-  if (link->next != NULL)
-    link->next->prev = link->prev;
-  else
-    queue->tail = link->prev;
-  link->next = link->prev = NULL;
-  queue->length--;
-}
-
 static inline void
 move_locked (NurseryTask      *self,
              GQueue           *to,
@@ -561,9 +538,9 @@ move_locked (NurseryTask      *self,
 {
   check_move_locked (self, in_queue);
   if (self->queue != NULL)
-    link_unlink (self->queue, &self->queue_link);
+    _nursery_link_unlink (self->queue, &self->queue_link);
   if (to != NULL)
-    link_push_tail (to, &self->queue_link);
+    _nursery_link_push_tail (to, &self->queue_link);
   self->queue = in_queue != NURSERY_TASK_IN_NO_QUEUE ? to : NULL;
   self->in_queue = in_queue;
 }
@@ -585,7 +562,7 @@ _nursery_task_enqueue_locked (NurseryTask *self,
                               GQueue      *unfinished,
                               GQueue      *pending)
 {
-  link_push_tail (unfinished, &self->all_link);
+  _nursery_link_push_tail (unfinished, &self->all_link);
   move_locked (self, pending, NURSERY_TASK_IN_PENDING);
 }
 
@@ -600,6 +577,9 @@ _nursery_task_take_all_locked (GQueue *from,
     {
       NurseryTask *task = l->data;
 
+      /* A queued child in the returned queue has no queue state. */
+      if (_nursery_is_queued_child (task))
+        continue;
       check (task, task->queue == from, "take from another queue");
       check_move_locked (task, NURSERY_TASK_IN_NO_QUEUE);
       task->queue = NULL;
@@ -607,6 +587,26 @@ _nursery_task_take_all_locked (GQueue *from,
     }
   *to = *from;
   g_queue_init (from);
+}
+
+/* A child queued by nursery_group_start_soon() becomes @self, a new
+ * task: @self takes its place in @unfinished (its @all_link) and, while
+ * it waits there, in @pending (its @queue_link); otherwise the queued
+ * child was taken by the batch, and @self is in no queue. */
+void
+_nursery_task_adopt_locked (NurseryTask *self,
+                            GQueue      *unfinished,
+                            GList       *all_link,
+                            GQueue      *pending,
+                            GList       *queue_link)
+{
+  _nursery_link_replace (unfinished, all_link, &self->all_link);
+  if (pending == NULL)
+    return;
+  check_move_locked (self, NURSERY_TASK_IN_PENDING);
+  _nursery_link_replace (pending, queue_link, &self->queue_link);
+  self->queue = pending;
+  self->in_queue = NURSERY_TASK_IN_PENDING;
 }
 
 /* Reported: it leaves the group's unfinished tasks with its outcome. */
@@ -617,7 +617,7 @@ _nursery_task_finish_locked (NurseryTask      *self,
 {
   check (self, self->in_queue == NURSERY_TASK_IN_NO_QUEUE && g_atomic_int_get (&self->returned),
          "finish while queued or before returning");
-  link_unlink (unfinished, &self->all_link);
+  _nursery_link_unlink (unfinished, &self->all_link);
   set_state (self, outcome);
 }
 
@@ -637,6 +637,48 @@ _nursery_task_queue_finished (NurseryTask *self,
   check (self, g_atomic_int_get (&self->state) > NURSERY_TASK_RUNNING &&
          self->in_queue == NURSERY_TASK_IN_NO_QUEUE, "completed queue before finishing");
   g_queue_push_tail_link (queue, &self->queue_link);
+}
+
+/* Owner context, with the anchor's lock held, for a queued child's task
+ * that returned within its function (nursery-group-soon.c). When nothing
+ * but its group can see @self, it needed nothing of its extra parts (a
+ * cleanup, a nested group, a waiter, a start handshake), has no deadline
+ * and succeeded with a value copied without allocating (none, a boolean,
+ * an int64), its outcome goes back to the queued child: @value and @name
+ * take the task's, the task forgets the user data (the queued child has
+ * it too) and TRUE is returned; the group then reuses the task. */
+gboolean
+_nursery_task_give_back_success_locked (NurseryTask  *self,
+                                        GValue       *value,
+                                        char        **name)
+{
+  GType type = G_VALUE_TYPE (&self->value);
+
+  if (self->error != NULL || _nursery_task_peek_extra (self) != NULL ||
+      self->deadline != NURSERY_NO_DEADLINE ||
+      !(type == G_TYPE_INVALID || type == G_TYPE_BOOLEAN || type == G_TYPE_INT64) ||
+      is_visible_outside_group (self))
+    return FALSE;
+
+  *value = self->value;
+  memset (&self->value, 0, sizeof self->value);
+  *name = g_steal_pointer (&self->name);
+  self->func = NULL;
+  self->user_data = NULL;
+  self->destroy = NULL;
+  return TRUE;
+}
+
+/* The reverse, when its report needs a task after all: @self, a new
+ * task for the queued child, has run and returned @value (taken). */
+void
+_nursery_task_restore_success (NurseryTask *self,
+                               GValue      *value)
+{
+  set_state (self, NURSERY_TASK_RUNNING);
+  self->value = *value;
+  memset (value, 0, sizeof *value);
+  g_atomic_int_set (&self->returned, TRUE);
 }
 
 /* Nesting (R14) */
@@ -780,10 +822,13 @@ nursery_task_thread_func (gpointer data)
 
 /* Owner context only: starts the child (R1, R2). */
 void
-_nursery_task_run (NurseryTask *self)
+_nursery_task_run (NurseryTask *self,
+                   gboolean     seen)
 {
   set_state (self, NURSERY_TASK_RUNNING);
-  notify_state (self);
+  /* A task made when its turn came has had no chance of a listener. */
+  if (seen)
+    notify_state (self);
 
   if (self->in_thread)
     _nursery_pool_push (nursery_task_thread_func, self);

@@ -68,17 +68,25 @@ BenchRow
 bench_rounds_row (BenchRounds *rounds,
                   guint        i)
 {
+  return bench_rounds_row_between (rounds, 0, i);
+}
+
+BenchRow
+bench_rounds_row_between (BenchRounds *rounds,
+                          guint        nursery,
+                          guint        i)
+{
   g_autoptr(GArray) ratios = g_array_new (FALSE, FALSE, sizeof (double));
   BenchRow row = { 0 };
 
-  for (guint run = 0; run < rounds->samples[0]->len; run++)
+  for (guint run = 0; run < rounds->samples[nursery]->len; run++)
     {
-      double ratio = g_array_index (rounds->samples[0], double, run) /
+      double ratio = g_array_index (rounds->samples[nursery], double, run) /
                      g_array_index (rounds->samples[i], double, run);
 
       g_array_append_val (ratios, ratio);
     }
-  row.nursery = bench_median (rounds->samples[0]);
+  row.nursery = bench_median (rounds->samples[nursery]);
   row.baseline = bench_median (rounds->samples[i]);
   row.ratio = bench_median (ratios);
   row.status = BENCH_INFO;

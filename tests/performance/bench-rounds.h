@@ -42,6 +42,10 @@ void     bench_rounds_clear  (BenchRounds        *rounds);
 /* Nursery (impl 0) against impl @i: medians and the median ratio. */
 BenchRow bench_rounds_row    (BenchRounds        *rounds,
                               guint               i);
+/* The same, for a second Nursery variant, impl @nursery. */
+BenchRow bench_rounds_row_between (BenchRounds   *rounds,
+                                   guint          nursery,
+                                   guint          i);
 /* Fills in @row's labels and, with @target > 0, its verdict; prints it. */
 void     bench_report        (BenchRow           *row,
                               const char         *id,

@@ -57,6 +57,20 @@ trivial_child (NurseryTask *task,
   nursery_task_return_boolean (task, TRUE);
 }
 
+/* As users write a child they need no handle for (trio's start_soon()). */
+static double
+start_soon_nursery (guint n)
+{
+  gint64 start = bench_now_ns ();
+  NurseryGroup *group = nursery_group_new ();
+
+  for (guint i = 0; i < n; i++)
+    nursery_group_start_soon (group, NULL, trivial_child, NULL, NULL, NULL);
+  bench_group_join (group);
+  g_object_unref (group);
+  return (double) (bench_now_ns () - start) / n;
+}
+
 static double
 spawn_nursery (guint n)
 {
@@ -194,13 +208,19 @@ spawn_struct_batch (guint n)
 static void
 scenario_spawn (void)
 {
-  static const BenchMeasure impls[] = { spawn_nursery, spawn_gtask_batch, spawn_struct_batch };
+  static const BenchMeasure impls[] = {
+    start_soon_nursery, spawn_gtask_batch, spawn_struct_batch, spawn_nursery
+  };
   guint n = scaled (SPAWN_CHILDREN);
   g_autofree char *count = bench_human_count (n);
-  g_autofree char *label_gtask = g_strdup_printf ("spawn+join N=%s vs gtask-batch", count);
-  g_autofree char *label_struct = g_strdup_printf ("spawn+join N=%s vs struct-batch (lower bound)", count);
+  g_autofree char *label_gtask = g_strdup_printf ("start_soon+join N=%s vs gtask-batch", count);
+  g_autofree char *label_struct = g_strdup_printf ("start_soon+join N=%s vs struct-batch (lower bound)", count);
+  g_autofree char *label_spawn = g_strdup_printf ("spawn+join (a handle each) N=%s vs gtask-batch", count);
+  g_autofree char *label_spawn_struct = g_strdup_printf ("spawn+join (a handle each) N=%s vs struct-batch", count);
   g_autofree char *id_gtask = g_strdup_printf ("hot-spawn-%s-gtask-batch", count);
   g_autofree char *id_struct = g_strdup_printf ("hot-spawn-%s-struct-batch", count);
+  g_autofree char *id_spawn = g_strdup_printf ("hot-spawn-handle-%s-gtask-batch", count);
+  g_autofree char *id_spawn_struct = g_strdup_printf ("hot-spawn-handle-%s-struct-batch", count);
   BenchRounds rounds;
   BenchRow row;
 
@@ -211,6 +231,12 @@ scenario_spawn (void)
   row = bench_rounds_row (&rounds, 2);
   bench_report (&row, id_struct, label_struct, "ns/child",
                 "malloc'd struct per child run by one GSource", TARGET_SPAWN_STRUCT_BATCH);
+  row = bench_rounds_row_between (&rounds, 3, 1);
+  bench_report (&row, id_spawn, label_spawn, "ns/child",
+                "g_task_new per child, all returned by one g_idle_add", 0);
+  row = bench_rounds_row_between (&rounds, 3, 2);
+  bench_report (&row, id_spawn_struct, label_spawn_struct, "ns/child",
+                "malloc'd struct per child run by one GSource", 0);
   bench_rounds_clear (&rounds);
 }
 
@@ -322,7 +348,9 @@ scenario_chain (void)
 
 /* --only: one implementation once, for callgrind */
 
-static const BenchMeasure spawn_impls[] = { spawn_nursery, spawn_gtask_batch, spawn_struct_batch };
+static const BenchMeasure spawn_impls[] = {
+  start_soon_nursery, spawn_gtask_batch, spawn_struct_batch, spawn_nursery
+};
 static const BenchMeasure chain_impls[] = { chain_nursery, chain_gtask_idle };
 
 static int

@@ -45,12 +45,19 @@ typedef enum
   IMPL_NURSERY,
   IMPL_BARE,
   IMPL_BARE_CANCELLABLE,
+  IMPL_NURSERY_SOON,    /* nursery_group_start_soon(): no handle */
   N_IMPLS
 } Impl;
 
 static const char * const impl_names[N_IMPLS] = {
-  "nursery", "bare", "bare-cancellable",
+  "nursery", "bare", "bare-cancellable", "nursery-soon",
 };
+
+static gboolean
+is_nursery (Impl impl)
+{
+  return impl == IMPL_NURSERY || impl == IMPL_NURSERY_SOON;
+}
 
 /* Sizes of the spawn + join and memory scenarios, and of the others. */
 static const guint spawn_sizes[] = { 10000, 100000, 1000000 };
@@ -182,7 +189,7 @@ bare_spawn (guint    *remaining,
 static void
 batch_spawn (Batch *batch)
 {
-  if (batch->impl != IMPL_NURSERY)
+  if (!is_nursery (batch->impl))
     {
       for (guint i = 0; i < batch->n; i++)
         bare_spawn (&batch->remaining, batch->impl == IMPL_BARE_CANCELLABLE);
@@ -191,7 +198,12 @@ batch_spawn (Batch *batch)
 
   batch->group = nursery_group_new ();
   for (guint i = 0; i < batch->n; i++)
-    g_object_unref (nursery_group_spawn (batch->group, NULL, trivial_child, NULL, NULL, NULL));
+    {
+      if (batch->impl == IMPL_NURSERY_SOON)
+        nursery_group_start_soon (batch->group, NULL, trivial_child, NULL, NULL, NULL);
+      else
+        g_object_unref (nursery_group_spawn (batch->group, NULL, trivial_child, NULL, NULL, NULL));
+    }
 }
 
 static void
@@ -199,7 +211,7 @@ batch_join (Batch *batch)
 {
   g_autoptr(GError) error = NULL;
 
-  if (batch->impl != IMPL_NURSERY)
+  if (!is_nursery (batch->impl))
     {
       run_until_zero (&batch->remaining);
       return;
@@ -688,18 +700,21 @@ scenario_spawn_join (void)
   report_scaling (nursery, baseline, G_N_ELEMENTS (spawn_sizes));
 }
 
+/* The hot-path target is for children spawned without a handle. */
 static double
-memory_target_bytes (guint n)
+memory_target_bytes (guint    n,
+                     gboolean soon)
 {
-  return n >= 1000000 ? TARGET_MEMORY_BYTES_1M : TARGET_MEMORY_BYTES;
+  return soon && n >= 1000000 ? TARGET_MEMORY_BYTES_1M : TARGET_MEMORY_BYTES;
 }
 
 static BenchStatus
-memory_status (double bytes,
-               double ratio,
-               guint  n)
+memory_status (double   bytes,
+               double   ratio,
+               guint    n,
+               gboolean soon)
 {
-  BenchStatus absolute = bench_at_most (bytes, memory_target_bytes (n));
+  BenchStatus absolute = bench_at_most (bytes, memory_target_bytes (n, soon));
   BenchStatus relative = bench_at_most (ratio, TARGET_MEMORY_RATIO);
 
   if (absolute == BENCH_MISS || relative == BENCH_MISS)
@@ -707,16 +722,23 @@ memory_status (double bytes,
   return absolute;
 }
 
+/* With @soon, impl 0 is start_soon() and impl 2 spawn() (info);
+ * otherwise impl 0 is spawn() and impl 2, if any, plain GTask. */
 static void
 report_memory (Comparison *cmp,
-               guint       n)
+               guint       n,
+               gboolean    soon)
 {
   g_autofree char *count = human_count (n);
   g_autofree char *id = g_strdup_printf ("pending-memory-%s", count);
-  g_autofree char *id_plain = g_strdup_printf ("pending-memory-%s-no-cancellable", count);
-  g_autofree char *label = g_strdup_printf ("pending memory N=%s vs GTask+idle+cancellable", count);
-  g_autofree char *label_plain = g_strdup_printf ("pending memory N=%s vs GTask+idle", count);
-  g_autofree char *target = g_strdup_printf ("≤ %.0f B, ≤ %.2f×", memory_target_bytes (n), TARGET_MEMORY_RATIO);
+  g_autofree char *id_third = g_strdup_printf (soon ? "pending-memory-%s-soon-vs-spawn"
+                                                    : "pending-memory-%s-no-cancellable", count);
+  g_autofree char *label = g_strdup_printf ("pending memory%s N=%s vs GTask+idle+cancellable",
+                                            soon ? ", start_soon" : "", count);
+  g_autofree char *label_third = g_strdup_printf (soon ? "pending memory N=%s, start_soon vs spawn"
+                                                       : "pending memory N=%s vs GTask+idle", count);
+  g_autofree char *target = g_strdup_printf ("≤ %.0f B, ≤ %.2f×", memory_target_bytes (n, soon),
+                                             TARGET_MEMORY_RATIO);
   BenchRow row = comparison_row (cmp, 1);
 
   row.id = id;
@@ -724,18 +746,19 @@ report_memory (Comparison *cmp,
   row.unit = "B";
   row.baseline_name = "g_task_new + GCancellable + g_idle_add per child";
   row.target = target;
-  row.status = memory_status (row.nursery, row.ratio, n);
+  row.status = memory_status (row.nursery, row.ratio, n, soon);
   bench_report_row (&row);
 
   if (cmp->n_impls > 2)
     {
-      BenchRow plain = comparison_row (cmp, 2);
+      BenchRow third = comparison_row (cmp, 2);
 
-      plain.id = id_plain;
-      plain.scenario = label_plain;
-      plain.unit = "B";
-      plain.baseline_name = "g_task_new + g_idle_add per child";
-      bench_report_row (&plain);
+      third.id = id_third;
+      third.scenario = label_third;
+      third.unit = "B";
+      third.baseline_name = soon ? "nursery_group_spawn(), a handle each"
+                                 : "g_task_new + g_idle_add per child";
+      bench_report_row (&third);
     }
 }
 
@@ -743,19 +766,22 @@ static void
 scenario_memory (void)
 {
   static const Impl impls[] = { IMPL_NURSERY, IMPL_BARE_CANCELLABLE, IMPL_BARE };
+  /* At a million, the hot-path target: children without a handle. */
+  static const Impl soon_impls[] = { IMPL_NURSERY_SOON, IMPL_BARE_CANCELLABLE, IMPL_NURSERY };
 
   for (guint s = 0; s < G_N_ELEMENTS (spawn_sizes); s++)
     {
       guint n = scaled (spawn_sizes[s]);
+      gboolean soon = s == G_N_ELEMENTS (spawn_sizes) - 1;
       /* The plain pattern only at the target size: it has no target. */
-      guint n_impls = s == TARGET_SIZE_INDEX ? 3 : 2;
+      guint n_impls = s == TARGET_SIZE_INDEX || soon ? 3 : 2;
       Comparison cmp;
 
       /* Fresh processes: no warm-up to share. Memory varies far less than
        * time, so three rounds suffice. */
-      comparison_init (&cmp, n_impls, impls);
+      comparison_init (&cmp, n_impls, soon ? soon_impls : impls);
       comparison_run (&cmp, measure_pending_memory, n, MIN ((guint) opt_runs, 3), FALSE);
-      report_memory (&cmp, n);
+      report_memory (&cmp, n, soon);
       comparison_clear (&cmp);
     }
 }

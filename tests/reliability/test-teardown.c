@@ -89,6 +89,13 @@ test_drop_after_cancel_on_worker (void)
       finalized_track (&f, group);
       if (i % 2 == 0)
         g_object_unref (nursery_group_spawn (group, "waits", rel_child_until_cancelled, NULL, NULL, NULL));
+      else
+        {
+          /* Queued children without a handle, pending or returned (R28)
+           * while the worker cancels and drops. */
+          for (guint k = 0; k < i % 7; k++)
+            nursery_group_start_soon (group, "soon", child_return_one, NULL, NULL, NULL);
+        }
       rel_helper_run (helper, cancel_and_drop_job, group,
                       GUINT_TO_POINTER (g_rand_int_range (rand, 0, 4000)));
       /* The owner runs batches while the worker cancels and drops. */
@@ -742,14 +749,22 @@ arm_drop (Drop       drop,
       break;
     case DROP_IN_TASK_FINISHED:
       g_signal_connect (group, "task-finished", G_CALLBACK (drop_in_task_finished), h);
-      g_object_unref (nursery_group_spawn (group, "one", child_return_one, NULL, NULL, NULL));
+      /* Without a handle, the task is made for task-finished (R28). */
+      if (h->spins % 2 == 0)
+        nursery_group_start_soon (group, "one", child_return_one, NULL, NULL, NULL);
+      else
+        g_object_unref (nursery_group_spawn (group, "one", child_return_one, NULL, NULL, NULL));
       break;
     case DROP_IN_NOTIFY:
       g_signal_connect (group, "notify::n-finished", G_CALLBACK (drop_in_notify), h);
       g_object_unref (nursery_group_spawn (group, "one", child_return_one, NULL, NULL, NULL));
       break;
     case DROP_IN_DESTROY_NOTIFY:
-      g_object_unref (nursery_group_spawn (group, "one", child_return_one, h, drop_in_destroy, NULL));
+      /* Without a handle, reported with no task at all (R28). */
+      if (h->spins % 2 == 0)
+        nursery_group_start_soon (group, "one", child_return_one, h, drop_in_destroy, NULL);
+      else
+        g_object_unref (nursery_group_spawn (group, "one", child_return_one, h, drop_in_destroy, NULL));
       break;
     case DROP_IN_WAIT_CALLBACK:
       g_object_unref (nursery_group_spawn (group, "one", child_return_one, NULL, NULL, NULL));

@@ -1,0 +1,265 @@
+/* nursery-group-soon.c: children spawned without a handle (R1, R5, R28)
+ *
+ * Copyright 2026 The Nursery authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+/* nursery_group_start_soon() queues a NurseryQueuedChild, about a hundred
+ * bytes and no GObject, where nursery_group_spawn() queues a task. It
+ * becomes a task when nothing less will do:
+ *  - when the batch takes it out of the pending queue, to start it or to
+ *    finish it unstarted (R5): _nursery_group_task_for_taken(). The task
+ *    is usually a spare one, reset after a child that finished earlier in
+ *    the same batch (nursery-group-release.c), so a batch of such
+ *    children makes one GObject, not one each;
+ *  - when list_tasks() needs every unfinished child as a task (R27):
+ *    _nursery_group_adopt_queued_locked(), after which start_soon() spawns
+ *    tasks until the list is gone.
+ * Until then only the walks of the group's lists see it: cancelling the
+ * group leaves it alone (it is never shielded, so it is cancelled when
+ * taken if the group is), the tree dump describes it. */
+
+#include "config.h"
+
+#include "nursery-group-impl-private.h"
+#include "nursery-links-private.h"
+#include "nursery-queued-child-private.h"
+#include "nursery-refuse-private.h"
+#include "nursery-task-private.h"
+
+/* Frees the record; its user data is its task's, or released by the
+ * caller. */
+void
+_nursery_queued_child_free (NurseryQueuedChild *child)
+{
+  g_free (child->name);
+  g_slice_free (NurseryQueuedChild, child);
+}
+
+/* Owner context: @child's task, a spare one if the group has one. */
+static NurseryTask *
+task_for (NurseryGroup       *self,
+          NurseryQueuedChild *child)
+{
+  return _nursery_task_new (_nursery_group_take_spare_task (self), self->anchor,
+                            g_steal_pointer (&child->name), child->func, child->user_data,
+                            child->destroy, FALSE, child->spawn_time);
+}
+
+/* @task takes @child's place in the group's unfinished tasks and, if
+ * @child waits in the pending queue, there too. A child of a cancelled
+ * group that has not run is cancelled: it is never shielded (R5, R15). */
+static void
+adopt_locked (NurseryGroup       *self,
+              NurseryQueuedChild *child,
+              NurseryTask        *task)
+{
+  if (child->in_pending)
+    _nursery_task_adopt_locked (task, &self->unfinished, &child->all_link,
+                                &self->pending, &child->queue_link);
+  else
+    _nursery_task_adopt_locked (task, &self->unfinished, &child->all_link, NULL, NULL);
+  if (child->returned || self->cancel_cause == CANCEL_NONE)
+    return;
+  /* NULL: a new or reset task has no cancellable yet. */
+  (void) _nursery_task_mark_cancelled_locked (task);
+  _nursery_group_task_cancelled_locked (self, task);
+}
+
+/* The batch takes @queue_link, a queued child's, out of the pending
+ * queue into @batch_queue. */
+void
+_nursery_group_take_queued_locked (NurseryGroup *self,
+                                   GList        *queue_link,
+                                   GQueue       *batch_queue)
+{
+  NurseryQueuedChild *child = queue_link->data;
+
+  _nursery_link_unlink (&self->pending, queue_link);
+  _nursery_link_push_tail (batch_queue, queue_link);
+  child->in_pending = FALSE;
+}
+
+/* The task of @child, which the batch took and popped: its queue link is
+ * free. The batch hands both to _nursery_group_settle_taken() once the
+ * task has run, or frees @child if it does not run. */
+NurseryTask *
+_nursery_group_task_for_taken (NurseryGroup       *self,
+                               NurseryQueuedChild *child)
+{
+  NurseryTask *task = child->adopted;
+
+  /* Made outside the lock: g_object_new() may run for a while. */
+  if (task == NULL)
+    {
+      task = task_for (self, child);
+      g_mutex_lock (&self->anchor->lock);
+      adopt_locked (self, child, task);
+      g_mutex_unlock (&self->anchor->lock);
+    }
+  return task;
+}
+
+/* Once @task, made for @child, has run: if it succeeded within its
+ * function and nothing but the group can see it, its outcome goes back
+ * into @child, which takes its place in the group's lists until the
+ * batch reports it, and the task is free for the next child (R28).
+ * Otherwise @child is freed. */
+void
+_nursery_group_settle_taken (NurseryGroup       *self,
+                             NurseryQueuedChild *child,
+                             NurseryTask        *task)
+{
+  gboolean given_back = FALSE;
+
+  if (g_atomic_int_get (&task->returned))
+    {
+      g_mutex_lock (&self->anchor->lock);
+      given_back = _nursery_task_get_queue_locked (task) == NURSERY_TASK_IN_RETURNED &&
+                   _nursery_task_give_back_success_locked (task, &child->value, &child->name);
+      if (given_back)
+        {
+          _nursery_link_replace (&self->unfinished, &task->all_link, &child->all_link);
+          _nursery_link_replace (&self->returned, &task->queue_link, &child->queue_link);
+          child->returned = TRUE;
+        }
+      g_mutex_unlock (&self->anchor->lock);
+    }
+  if (given_back)
+    _nursery_group_keep_unseen_task (self, task);
+  else
+    _nursery_queued_child_free (child);
+}
+
+/* The batch reports @child, a success given back, and something needs
+ * its task after all (a task-finished handler, next_async(), a race):
+ * a task that has returned its value takes its place; @child is freed. */
+NurseryTask *
+_nursery_group_task_for_returned (NurseryGroup       *self,
+                                  NurseryQueuedChild *child)
+{
+  NurseryTask *task = task_for (self, child);
+
+  _nursery_task_restore_success (task, &child->value);
+  g_mutex_lock (&self->anchor->lock);
+  adopt_locked (self, child, task);
+  g_mutex_unlock (&self->anchor->lock);
+  _nursery_queued_child_free (child);
+  return task;
+}
+
+/* The batch reports @child, a success given back, and nothing needs its
+ * task: it leaves the unfinished children. */
+void
+_nursery_group_unlist_returned (NurseryGroup       *self,
+                                NurseryQueuedChild *child)
+{
+  g_mutex_lock (&self->anchor->lock);
+  _nursery_link_unlink (&self->unfinished, &child->all_link);
+  g_mutex_unlock (&self->anchor->lock);
+}
+
+/* Owner context, for list_tasks(): every queued child that has not run
+ * becomes a task in its place. One the batch holds keeps its record,
+ * which now names the task, until the batch pops it; one that returned
+ * is left out, as the batch is about to report it. */
+void
+_nursery_group_adopt_queued_locked (NurseryGroup *self)
+{
+  GList *next;
+
+  for (GList *l = self->unfinished.head; l != NULL; l = next)
+    {
+      NurseryQueuedChild *child = l->data;
+      NurseryTask *task;
+
+      next = l->next;
+      if (!_nursery_is_queued_child (child) || child->returned)
+        continue;
+      task = task_for (self, child);
+      adopt_locked (self, child, task);
+      if (child->in_pending)
+        _nursery_queued_child_free (child);
+      else
+        child->adopted = task;
+    }
+}
+
+/**
+ * nursery_group_start_soon:
+ * @self: a group that is not closed
+ * @name: (nullable): a name for logs and errors
+ * @func: (scope notified) (closure user_data) (destroy destroy): the
+ *   child's body, run on the owner context
+ * @user_data: data for @func
+ * @destroy: (nullable): frees @user_data on the owner context once the
+ *   child has finished (or at once if the group refuses the child)
+ * @error: return location for a [error@Nursery.Error]
+ *
+ * Adds an in-context child, as [method@Nursery.Group.spawn] does, without
+ * a handle (trio's and anyio's `start_soon()`). The child runs by the same
+ * rules ([R1](rules.html#R1)–[R5](rules.html#R5)): on a later iteration, in spawn order with the
+ * children of every other spawn function, finished as cancelled without
+ * running if the group is cancelled before its turn.
+ *
+ * It is the cheaper spawn: until its turn comes the child is a small
+ * record instead of a [class@Nursery.Task] (about a hundred bytes), and
+ * a child that finishes within its turn lends its task to the next one
+ * ([R28](rules.html#R28)). Its function still gets a task, and
+ * [signal@Nursery.Group::task-finished], [method@Nursery.Group.next_async]
+ * and [method@Nursery.Group.list_tasks] still see one: it is made when it
+ * is needed.
+ *
+ * Call it on the owner context's thread.
+ *
+ * Returns: %TRUE if the child was added; %FALSE with @error set if the
+ *   group is closed ([R4](rules.html#R4))
+ *
+ * Since: 1.0
+ */
+gboolean
+nursery_group_start_soon (NurseryGroup     *self,
+                          const char       *name,
+                          NurseryTaskFunc   func,
+                          gpointer          user_data,
+                          GDestroyNotify    destroy,
+                          GError          **error)
+{
+  NurseryQueuedChild *child;
+
+  /* R24: refused, but the user data is not lost. */
+  NURSERY_REFUSE_UNLESS (NURSERY_IS_GROUP (self), destroy, user_data, FALSE);
+  NURSERY_REFUSE_UNLESS (func != NULL, destroy, user_data, FALSE);
+  NURSERY_REFUSE_UNLESS (error == NULL || *error == NULL, destroy, user_data, FALSE);
+
+  /* R27: while somebody lists the tasks, the list shows a task per child
+   * from the batch after its spawn on. */
+  if (self->stream.task_list != NULL)
+    {
+      g_autoptr(NurseryTask) task = _nursery_group_spawn (self, name, func, user_data,
+                                                          destroy, FALSE, error);
+      return task != NULL;
+    }
+  if (_nursery_group_refuses_spawn (self, destroy, user_data, error))
+    return FALSE;
+
+  child = g_slice_new0 (NurseryQueuedChild);
+  child->all_link.data = child;
+  child->queue_link.data = child;
+  child->name = g_strdup (name);
+  child->func = func;
+  child->user_data = user_data;
+  child->destroy = destroy;
+  child->spawn_time = g_get_monotonic_time ();
+  child->in_pending = TRUE;
+
+  g_mutex_lock (&self->anchor->lock);
+  /* Into a cancelled group too: R5 is applied when its turn comes. */
+  _nursery_link_push_tail (&self->unfinished, &child->all_link);
+  _nursery_link_push_tail (&self->pending, &child->queue_link);
+  _nursery_group_schedule_locked (self);
+  g_mutex_unlock (&self->anchor->lock);
+
+  _nursery_group_count_spawned (self);
+  return TRUE;
+}
