@@ -103,6 +103,7 @@ struct _NurseryGroup
 
   int             state;        /* NurseryGroupState, atomic */
   guint           dirty;        /* atomic: property bits to notify */
+  guint           batch_work;   /* atomic, set under (lock): WORK_ bits */
 
   /* Real-application API (R21, R29). Owner context unless marked. */
   guint           n_succeeded;
@@ -175,6 +176,13 @@ enum {
 
 #define BIT(prop) (1u << (prop))
 
+/* What other threads left for the batch (batch_work). */
+enum {
+  WORK_STARTED  = 1 << 0,   /* the started array is not empty (R18) */
+  WORK_DOOMED   = 1 << 1,   /* the doomed queue is not empty (R5) */
+  WORK_NOTIFIES = 1 << 2,   /* the task_notifies array is not empty (R21) */
+};
+
 /* Marks properties to notify at the end of the next batch: notifications
  * are never emitted from inside the call that caused them, and a batch
  * that moves a counter many times notifies it once. */
@@ -210,6 +218,7 @@ gboolean     _nursery_group_refuses_spawn (NurseryGroup    *self,
                                            gpointer         user_data,
                                            GError         **error);
 void         _nursery_group_count_spawned (NurseryGroup    *self);
+/* Returns: (transfer none): the task, which the group holds */
 NurseryTask *_nursery_group_spawn         (NurseryGroup    *self,
                                            const char      *name,
                                            NurseryTaskFunc  func,
@@ -232,8 +241,8 @@ void         _nursery_group_settle_taken        (NurseryGroup       *self,
                                                  NurseryTask        *task);
 NurseryTask *_nursery_group_task_for_returned   (NurseryGroup       *self,
                                                  NurseryQueuedChild *child);
-void         _nursery_group_unlist_returned     (NurseryGroup       *self,
-                                                 NurseryQueuedChild *child);
+void         _nursery_group_unlist_returned_locked (NurseryGroup    *self,
+                                                    GQueue          *chunk);
 void         _nursery_queued_child_free         (NurseryQueuedChild *child);
 void         _nursery_group_adopt_queued_locked (NurseryGroup       *self);
 

@@ -140,6 +140,9 @@ _nursery_group_release_orphan (NurseryGroup *self)
 {
   gboolean release, others;
 
+  /* Most batches run in an open group: no lock for them. */
+  if (g_atomic_int_get (&self->state) != NURSERY_GROUP_CLOSED)
+    return;
   g_mutex_lock (&self->anchor->lock);
   release = self->orphaned && self->unref_tail_thread == NULL &&
             g_atomic_int_get (&self->state) == NURSERY_GROUP_CLOSED;

@@ -141,22 +141,23 @@ _nursery_group_task_for_returned (NurseryGroup       *self,
   NurseryTask *task = task_for (self, child);
 
   _nursery_task_restore_success (task, &child->value);
+  /* Back among the unfinished, which the report takes it out of. */
   g_mutex_lock (&self->anchor->lock);
-  adopt_locked (self, child, task);
+  _nursery_task_adopt_locked (task, &self->unfinished, NULL, NULL, NULL);
   g_mutex_unlock (&self->anchor->lock);
   _nursery_queued_child_free (child);
   return task;
 }
 
-/* The batch reports @child, a success given back, and nothing needs its
- * task: it leaves the unfinished children. */
+/* The batch took @chunk out of the returned queue: the queued children
+ * in it leave the unfinished ones now, in the lock the batch holds. */
 void
-_nursery_group_unlist_returned (NurseryGroup       *self,
-                                NurseryQueuedChild *child)
+_nursery_group_unlist_returned_locked (NurseryGroup *self,
+                                       GQueue       *chunk)
 {
-  g_mutex_lock (&self->anchor->lock);
-  _nursery_link_unlink (&self->unfinished, &child->all_link);
-  g_mutex_unlock (&self->anchor->lock);
+  for (GList *l = chunk->head; l != NULL; l = l->next)
+    if (_nursery_is_queued_child (l->data))
+      _nursery_link_unlink (&self->unfinished, &((NurseryQueuedChild *) l->data)->all_link);
 }
 
 /* Owner context, for list_tasks(): every queued child that has not run
@@ -232,14 +233,12 @@ nursery_group_start_soon (NurseryGroup     *self,
   NURSERY_REFUSE_UNLESS (func != NULL, destroy, user_data, FALSE);
   NURSERY_REFUSE_UNLESS (error == NULL || *error == NULL, destroy, user_data, FALSE);
 
-  /* R27: while somebody lists the tasks, the list shows a task per child
-   * from the batch after its spawn on. */
-  if (self->stream.task_list != NULL)
-    {
-      g_autoptr(NurseryTask) task = _nursery_group_spawn (self, name, func, user_data,
-                                                          destroy, FALSE, error);
-      return task != NULL;
-    }
+  /* A task, not a record: while somebody lists the tasks (R27: the list
+   * shows a task per child from the batch after its spawn on), and when
+   * the group has a spare one, so a child spawned per iteration reuses
+   * the task of the one before (R28). */
+  if (self->stream.task_list != NULL || self->n_spare_tasks > 0)
+    return _nursery_group_spawn (self, name, func, user_data, destroy, FALSE, error) != NULL;
   if (_nursery_group_refuses_spawn (self, destroy, user_data, error))
     return FALSE;
 

@@ -201,6 +201,23 @@ schedule_locked (NurseryGroup *self)
     g_main_context_wakeup (self->context);
 }
 
+/* The batch's steps that take a queue other threads fill skip the lock
+ * while it is empty: each filler marks its WORK_ bit under the lock, and
+ * schedules a batch, which therefore sees the mark. */
+static inline gboolean
+has_work (NurseryGroup *self,
+          guint         work)
+{
+  return (g_atomic_int_get (&self->batch_work) & work) != 0;
+}
+
+static inline void
+take_work_locked (NurseryGroup *self,
+                  guint         work)
+{
+  g_atomic_int_and (&self->batch_work, ~work);
+}
+
 static void
 schedule (NurseryGroup *self)
 {
@@ -299,6 +316,7 @@ _nursery_group_task_cancelled_locked (NurseryGroup *self,
   if (self == NULL || _nursery_task_get_queue_locked (task) != NURSERY_TASK_IN_PENDING)
     return;
   _nursery_task_move_locked (task, &self->doomed, NURSERY_TASK_IN_DOOMED);
+  g_atomic_int_or (&self->batch_work, WORK_DOOMED);
   schedule_locked (self);
 }
 
@@ -392,6 +410,7 @@ _nursery_group_task_started_locked (NurseryGroup *self,
                                     NurseryTask  *task)
 {
   g_ptr_array_add (self->started, g_object_ref (task));
+  g_atomic_int_or (&self->batch_work, WORK_STARTED);
   schedule_locked (self);
 }
 
@@ -609,7 +628,10 @@ finish_doomed (NurseryGroup *self)
   GQueue doomed = G_QUEUE_INIT;
   GList *link;
 
+  if (!has_work (self, WORK_DOOMED))
+    return;
   g_mutex_lock (&self->anchor->lock);
+  take_work_locked (self, WORK_DOOMED);
   _nursery_task_take_all_locked (&self->doomed, &doomed);
   g_mutex_unlock (&self->anchor->lock);
   _nursery_group_stream_unlist_many (&self->stream, &doomed);
@@ -752,7 +774,10 @@ deliver_started (NurseryGroup *self)
 {
   g_autoptr(GPtrArray) started = NULL;
 
+  if (!has_work (self, WORK_STARTED))
+    return;
   g_mutex_lock (&self->anchor->lock);
+  take_work_locked (self, WORK_STARTED);
   if (self->started->len > 0)
     {
       started = g_steal_pointer (&self->started);
@@ -787,6 +812,7 @@ take_returned_locked (NurseryGroup *self,
   if (self->returned.length <= REPORT_CHUNK)
     {
       _nursery_task_take_all_locked (&self->returned, chunk);
+      _nursery_group_unlist_returned_locked (self, chunk);
       return;
     }
 
@@ -803,6 +829,7 @@ take_returned_locked (NurseryGroup *self,
       else
         _nursery_task_move_locked (head->data, chunk, NURSERY_TASK_IN_NO_QUEUE);
     }
+  _nursery_group_unlist_returned_locked (self, chunk);
   schedule_locked (self);
 }
 
@@ -816,13 +843,13 @@ reporting_needs_task (NurseryGroup *self)
          g_signal_has_handler_pending (self, signals[TASK_FINISHED], 0, TRUE);
 }
 
-/* A queued child whose success nothing but the group saw: counted
- * (R21), its user data released, and gone. */
+/* A queued child whose success nothing but the group saw, out of the
+ * unfinished ones since the batch took it: counted (R21), its user data
+ * released, and gone. */
 static void
 report_queued_success (NurseryGroup       *self,
                        NurseryQueuedChild *child)
 {
-  _nursery_group_unlist_returned (self, child);
   counter_add (&self->n_finished, 1);
   counter_add (&self->n_succeeded, 1);
   mark_dirty (self, BIT (PROP_N_FINISHED) | BIT (PROP_N_SUCCEEDED));
@@ -938,7 +965,10 @@ flush_task_notifications (NurseryGroup *self)
 {
   g_autoptr(GPtrArray) tasks = NULL;
 
+  if (!has_work (self, WORK_NOTIFIES))
+    return;
   g_mutex_lock (&self->anchor->lock);
+  take_work_locked (self, WORK_NOTIFIES);
   if (self->task_notifies->len > 0)
     {
       tasks = g_steal_pointer (&self->task_notifies);
@@ -956,6 +986,7 @@ _nursery_group_task_notify_locked (NurseryGroup *self,
                                    NurseryTask  *task)
 {
   g_ptr_array_add (self->task_notifies, g_object_ref (task));
+  g_atomic_int_or (&self->batch_work, WORK_NOTIFIES);
   schedule_locked (self);
 }
 
@@ -981,6 +1012,10 @@ begin_batch (NurseryGroup *self)
 static void
 schedule_for_free_slots (NurseryGroup *self)
 {
+  /* Without a limit, every child spawned since the batch began has
+   * scheduled the next one itself. */
+  if (self->max_concurrent == 0)
+    return;
   g_mutex_lock (&self->anchor->lock);
   if (self->pending.length > 0 && has_free_slot (self))
     schedule_locked (self);
@@ -1560,7 +1595,13 @@ _nursery_group_spawn (NurseryGroup    *self,
   _nursery_group_count_spawned (self);
   _nursery_group_stream_spawned (&self->stream, task);
 
-  return g_object_ref (task);
+  return task;
+}
+
+static NurseryTask *
+ref_if_any (NurseryTask *task)
+{
+  return task != NULL ? g_object_ref (task) : NULL;
 }
 
 /**
@@ -1604,7 +1645,7 @@ nursery_group_spawn (NurseryGroup     *self,
   NURSERY_REFUSE_UNLESS (func != NULL, destroy, user_data, NULL);
   NURSERY_REFUSE_UNLESS (error == NULL || *error == NULL, destroy, user_data, NULL);
 
-  return _nursery_group_spawn (self, name, func, user_data, destroy, FALSE, error);
+  return ref_if_any (_nursery_group_spawn (self, name, func, user_data, destroy, FALSE, error));
 }
 
 /**
@@ -1659,7 +1700,7 @@ nursery_group_spawn_in_thread (NurseryGroup     *self,
       return NULL;
     }
 
-  return _nursery_group_spawn (self, name, func, user_data, destroy, TRUE, error);
+  return ref_if_any (_nursery_group_spawn (self, name, func, user_data, destroy, TRUE, error));
 }
 
 /* Joining and the outcome (R6–R8, R10) */
@@ -2182,7 +2223,7 @@ nursery_group_start_async (NurseryGroup        *self,
   g_task_set_source_tag (starter, nursery_group_start_async);
   g_task_set_name (starter, "nursery_group_start_async");
 
-  task = _nursery_group_spawn (self, name, func, user_data, destroy, FALSE, &error);
+  task = ref_if_any (_nursery_group_spawn (self, name, func, user_data, destroy, FALSE, &error));
   if (task == NULL)
     {
       g_task_return_error (starter, error);

@@ -133,6 +133,8 @@ clear_result_value (NurseryTask *self)
   g_value_unset (&self->value);
 }
 
+/* Everything a child left in @self but the anchor, which finalize drops
+ * and _nursery_task_reset() keeps. */
 static void
 nursery_task_clear (NurseryTask *self)
 {
@@ -147,14 +149,16 @@ nursery_task_clear (NurseryTask *self)
   g_clear_error (&self->error);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->name, g_free);
-  g_clear_pointer (&self->anchor, _nursery_anchor_unref);
 }
 
 static void
 nursery_task_finalize (GObject *object)
 {
+  NurseryTask *self = (NurseryTask *) object;
+
   /* Unchecked: GObject calls this only for a task, once per child. */
-  nursery_task_clear ((NurseryTask *) object);
+  nursery_task_clear (self);
+  g_clear_pointer (&self->anchor, _nursery_anchor_unref);
 
   G_OBJECT_CLASS (nursery_task_parent_class)->finalize (object);
 }
@@ -342,8 +346,12 @@ _nursery_task_new (NurseryTask     *recycled,
   NurseryTask *self = recycled;
 
   if (self == NULL)
-    self = (NurseryTask *) g_object_new_with_properties (NURSERY_TYPE_TASK, 0, NULL, NULL);
-  self->anchor = _nursery_anchor_ref (anchor);
+    {
+      self = (NurseryTask *) g_object_new_with_properties (NURSERY_TYPE_TASK, 0, NULL, NULL);
+      self->anchor = _nursery_anchor_ref (anchor);
+    }
+  /* A recycled task keeps its group's anchor (_nursery_task_reset()). */
+  g_assert (self->anchor == anchor);
   self->name = name;
   self->func = func;
   self->user_data = user_data;
@@ -424,9 +432,13 @@ _nursery_task_recycle (NurseryTask *self)
 void
 _nursery_task_reset (NurseryTask *self)
 {
+  /* Kept: its next child is one of the same group. */
+  NurseryAnchor *anchor = self->anchor;
+
   nursery_task_clear (self);
   memset ((char *) self + sizeof (GObject), 0, sizeof (NurseryTask) - sizeof (GObject));
   nursery_task_init (self);
+  self->anchor = anchor;
 }
 
 /* State and queue moves: the table in nursery-task-private.h, checked */
@@ -590,9 +602,10 @@ _nursery_task_take_all_locked (GQueue *from,
 }
 
 /* A child queued by nursery_group_start_soon() becomes @self, a new
- * task: @self takes its place in @unfinished (its @all_link) and, while
- * it waits there, in @pending (its @queue_link); otherwise the queued
- * child was taken by the batch, and @self is in no queue. */
+ * task: @self takes its place in @unfinished (its @all_link; NULL when
+ * it left them already: @self joins at the end) and, while it waits
+ * there, in @pending (its @queue_link); otherwise the queued child was
+ * taken by the batch, and @self is in no queue. */
 void
 _nursery_task_adopt_locked (NurseryTask *self,
                             GQueue      *unfinished,
@@ -600,7 +613,10 @@ _nursery_task_adopt_locked (NurseryTask *self,
                             GQueue      *pending,
                             GList       *queue_link)
 {
-  _nursery_link_replace (unfinished, all_link, &self->all_link);
+  if (all_link != NULL)
+    _nursery_link_replace (unfinished, all_link, &self->all_link);
+  else
+    _nursery_link_push_tail (unfinished, &self->all_link);
   if (pending == NULL)
     return;
   check_move_locked (self, NURSERY_TASK_IN_PENDING);
@@ -1086,6 +1102,19 @@ nursery_task_return_value (NurseryTask  *self,
   nursery_task_returned (self);
 }
 
+/* g_value_init() for a boolean or an int64, whose value table's init
+ * only zeroes the data: without the table lookups, on every child's
+ * return. The caller then sets data[0] as g_value_set_*() would. */
+static GValue *
+init_plain_value (GValue *value,
+                  GType   type)
+{
+  g_assert (G_VALUE_TYPE (value) == G_TYPE_INVALID);
+  memset (value->data, 0, sizeof value->data);
+  value->g_type = type;
+  return value;
+}
+
 /**
  * nursery_task_return_boolean:
  * @self: a running task
@@ -1104,8 +1133,7 @@ nursery_task_return_boolean (NurseryTask *self,
 
   if (!nursery_task_claim_return (self, G_STRFUNC))
     return;
-  g_value_init (&self->value, G_TYPE_BOOLEAN);
-  g_value_set_boolean (&self->value, result);
+  init_plain_value (&self->value, G_TYPE_BOOLEAN)->data[0].v_int = result != FALSE;
   nursery_task_returned (self);
 }
 
@@ -1127,8 +1155,7 @@ nursery_task_return_int (NurseryTask *self,
 
   if (!nursery_task_claim_return (self, G_STRFUNC))
     return;
-  g_value_init (&self->value, G_TYPE_INT64);
-  g_value_set_int64 (&self->value, result);
+  init_plain_value (&self->value, G_TYPE_INT64)->data[0].v_int64 = result;
   nursery_task_returned (self);
 }
 

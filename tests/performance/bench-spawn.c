@@ -260,6 +260,30 @@ chain_child (NurseryTask *task,
   nursery_task_return_boolean (task, TRUE);
 }
 
+/* The same without handles, as users write it (start_soon()). */
+static void
+chain_soon_child (NurseryTask *task,
+                  gpointer     user_data)
+{
+  Chain *chain = user_data;
+
+  if (--chain->remaining > 0)
+    nursery_group_start_soon (chain->group, NULL, chain_soon_child, chain, NULL, NULL);
+  nursery_task_return_boolean (task, TRUE);
+}
+
+static double
+chain_soon (guint n)
+{
+  gint64 start = bench_now_ns ();
+  Chain chain = { nursery_group_new (), n };
+
+  nursery_group_start_soon (chain.group, NULL, chain_soon_child, &chain, NULL, NULL);
+  bench_group_join (chain.group);
+  g_object_unref (chain.group);
+  return (double) (bench_now_ns () - start) / n;
+}
+
 static double
 chain_nursery (guint n)
 {
@@ -331,11 +355,13 @@ chain_gtask_idle (guint n)
 static void
 scenario_chain (void)
 {
-  static const BenchMeasure impls[] = { chain_nursery, chain_gtask_idle };
+  static const BenchMeasure impls[] = { chain_soon, chain_gtask_idle, chain_nursery };
   guint n = scaled (CHAIN_CHILDREN);
   g_autofree char *count = bench_human_count (n);
-  g_autofree char *label = g_strdup_printf ("chain N=%s (one child per iteration) vs gtask-idle", count);
+  g_autofree char *label = g_strdup_printf ("chain N=%s (one start_soon per iteration) vs gtask-idle", count);
+  g_autofree char *label_spawn = g_strdup_printf ("chain N=%s (one spawn, a handle each) vs gtask-idle", count);
   g_autofree char *id = g_strdup_printf ("hot-chain-%s-gtask-idle", count);
+  g_autofree char *id_spawn = g_strdup_printf ("hot-chain-handle-%s-gtask-idle", count);
   BenchRounds rounds;
   BenchRow row;
 
@@ -343,6 +369,8 @@ scenario_chain (void)
   row = bench_rounds_row (&rounds, 1);
   bench_report (&row, id, label, "ns/child", "g_task_new + g_idle_add per child",
                 TARGET_CHAIN_GTASK_IDLE);
+  row = bench_rounds_row_between (&rounds, 2, 1);
+  bench_report (&row, id_spawn, label_spawn, "ns/child", "g_task_new + g_idle_add per child", 0);
   bench_rounds_clear (&rounds);
 }
 
@@ -351,7 +379,7 @@ scenario_chain (void)
 static const BenchMeasure spawn_impls[] = {
   start_soon_nursery, spawn_gtask_batch, spawn_struct_batch, spawn_nursery
 };
-static const BenchMeasure chain_impls[] = { chain_nursery, chain_gtask_idle };
+static const BenchMeasure chain_impls[] = { chain_soon, chain_gtask_idle, chain_nursery };
 
 static int
 run_only (void)
