@@ -123,6 +123,19 @@ def run_override(n):
     return elapsed / n
 
 
+def run_override_soon(n):
+    """ns per child: the override's `with` form, children without a
+    handle (trio's and anyio's start_soon)."""
+    start = time.perf_counter_ns()
+    with NurseryOverride.Group() as group:
+        start_soon = group.start_soon
+        for _ in range(n):
+            start_soon(plain_child)
+    elapsed = time.perf_counter_ns() - start
+    assert group.get_n_finished() == n
+    return elapsed / n
+
+
 async def override_async(n, child):
     start = time.perf_counter_ns()
     async with NurseryOverride.Group() as group:
@@ -196,6 +209,7 @@ def measure_counts(n, runs):
     sides = {
         'introspection': run_nursery,
         'override': run_override,
+        'override-soon': run_override_soon,
         'override-async': lambda k: glib_loop.run_until_complete(
             override_async(k, plain_child)),
         'taskgroup': lambda k: run_asyncio(loop, k),
@@ -205,7 +219,8 @@ def measure_counts(n, runs):
         # The override's targets hold at 10k as well as at 100k.
         small = None
         if n > SMALL_N:
-            small_sides = {name: sides[name] for name in ('introspection', 'override', 'taskgroup')}
+            small_sides = {name: sides[name]
+                           for name in ('introspection', 'override', 'override-soon', 'taskgroup')}
             small = dict(zip(small_sides, measure(list(small_sides.values()), SMALL_N, runs)))
         # Coroutines are ten times dearer on a GLib-backed loop: fewer.
         n_coro = max(n // 10, 100)
@@ -223,6 +238,7 @@ def run_one(side, n):
     sides = {
         'introspection': run_nursery,
         'override': run_override,
+        'override-soon': run_override_soon,
         'taskgroup': lambda k: run_asyncio(asyncio.new_event_loop(), k),
     }
     sides[side](100)
@@ -250,6 +266,8 @@ def main():
         row(f'python-override-gi-{count}', f'Python override, with: {count} vs plain GI',
             samples['override'], samples['introspection'],
             'plain introspection: group.spawn(name, func, None)', OVERRIDE_VS_INTROSPECTION),
+        row(f'python-override-soon-{count}', f'Python override, start_soon: {count} vs TaskGroup',
+            samples['override-soon'], samples['taskgroup'], taskgroup, OVERRIDE_VS_TASKGROUP),
         row(f'python-async-{count}', f'Python override, async with: {count} vs TaskGroup',
             samples['override-async'], samples['taskgroup'], taskgroup, OVERRIDE_VS_TASKGROUP),
         row(f'python-coroutines-{human_count(n_coro)}',
@@ -264,6 +282,9 @@ def main():
             row(f'python-override-gi-{small_count}', f'Python override, with: {small_count} vs plain GI',
                 small['override'], small['introspection'],
                 'plain introspection: group.spawn(name, func, None)', OVERRIDE_VS_INTROSPECTION),
+            row(f'python-override-soon-{small_count}',
+                f'Python override, start_soon: {small_count} vs TaskGroup',
+                small['override-soon'], small['taskgroup'], taskgroup, OVERRIDE_VS_TASKGROUP),
         ]
     if not all(ok) and os.environ.get('NURSERY_BENCH_STRICT'):
         return 1

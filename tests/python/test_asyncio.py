@@ -84,6 +84,29 @@ def test_coroutine_plain_and_thread_children(run):
     assert (plain_value, thread_value) == ('plain', 42)
 
 
+def test_start_soon_coroutine_child(run):
+    """start_soon() of an async def inside `async with` runs it as an
+    asyncio task too, without a handle; its failure still reaches the
+    group's exit."""
+    results = []
+
+    async def child(task, x):
+        await asyncio.sleep(0)
+        results.append(x)
+
+    async def main():
+        async with Nursery.Group() as group:
+            assert group.start_soon(child, 5) is None
+        with pytest.raises(ExceptionGroup) as info:
+            async with Nursery.Group() as group:
+                group.start_soon(raise_after, KeyError('k'))
+        return info.value
+
+    failure = run(main())
+    assert results == [5]
+    assert isinstance(failure.exceptions[0], KeyError)
+
+
 def test_await_task_raises_the_child_exception(run):
     """R8: `await task` raises what the coroutine child raised."""
     async def main():
