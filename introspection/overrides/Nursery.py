@@ -20,6 +20,7 @@ import threading
 import traceback
 import weakref
 from types import CoroutineType as _CoroutineType
+from types import coroutine as _types_coroutine
 from contextvars import Context, copy_context
 from functools import partial
 
@@ -482,35 +483,78 @@ def _start_coroutine(task, coro, context, failures, loop):
 async def _drive_coroutine(task, coro, failures, loop):
     """The asyncio task of a coroutine child: awaits @coro, then returns
     its Nursery task with the result, the exception, or as cancelled."""
-    cancellable = task.get_cancellable()
-    # The Nursery task's cancellation cancels this asyncio task at the
-    # coroutine's next await; the handler (which holds the asyncio task)
-    # goes once it is done: no cycle.
-    import asyncio
-    handler = GObject.Object.connect(cancellable, 'cancelled', _cancel_soon,
-                                     asyncio.current_task(), loop)
+    asyncio = _asyncio()
     try:
-        if cancellable.is_cancelled():
+        if task.is_cancelled():
             coro.close()
             raise asyncio.CancelledError()
-        result = await coro
+        result = await _await_watching(coro, task, loop)
     except BaseException as exc:    # noqa: B036 (it becomes the outcome)
-        GObject.Object.disconnect(cancellable, handler)
         if not _running.pop(task, False):
             if isinstance(exc, asyncio.CancelledError):
                 _return_cancelled(task)
             else:
-                _fail(task, _trim_traceback(exc, 1), failures)
+                # Its own frame and _await_watching()'s.
+                _fail(task, _trim_traceback(exc, 2), failures)
         # As in _run_child: the child's frame keeps this one; no task here.
-        task = coro = failures = cancellable = None
+        task = coro = failures = None
         return
-    GObject.Object.disconnect(cancellable, handler)
     if _running.pop(task, False):
         return
     if result is None:
         _c_return_value(task, None)
     else:
         Task.return_value(task, result)
+
+
+@_types_coroutine
+def _await_watching(coro, task, loop):
+    """``await coro`` that watches the Nursery task's cancellation only
+    once @coro first suspends: a coroutine that finishes in its first step
+    (most quick children) costs no cancellable and no signal connection.
+    From then on the task's cancellation cancels the asyncio task, so
+    CancelledError is raised at the coroutine's next await (section 3b)."""
+    try:
+        awaited = coro.send(None)
+    except StopIteration as stop:
+        return stop.value
+    cancellable = task.get_cancellable()
+    atask = _asyncio().current_task()
+    handler = GObject.Object.connect(cancellable, 'cancelled', _cancel_soon, atask, loop)
+    try:
+        if cancellable.is_cancelled():
+            atask.cancel()      # cancelled during the first step
+        # Hand what it awaits to the asyncio task, and what comes back to
+        # it, until the first step is over: `yield from` then does the rest
+        # (the asyncio task resumes with send(None) or throw(), as yield
+        # from does).
+        while True:
+            try:
+                yield awaited
+            except BaseException as exc:    # noqa: B036 (thrown in by the asyncio task)
+                try:
+                    awaited = coro.throw(exc)
+                except StopIteration as stop:
+                    return stop.value
+                continue
+            return (yield from coro)
+    finally:
+        # The handler holds the asyncio task: it goes once that is done.
+        GObject.Object.disconnect(cancellable, handler)
+
+
+def _asyncio():
+    """The asyncio module, imported on first use (not with the override:
+    a synchronous program never needs it) and then kept, for the
+    per-child paths."""
+    global _asyncio_module
+    if _asyncio_module is None:
+        import asyncio
+        _asyncio_module = asyncio
+    return _asyncio_module
+
+
+_asyncio_module = None
 
 
 def _return_cancelled(task):
@@ -849,9 +893,11 @@ class Group(Nursery.Group):
         last = _last_child
         if last[0]() is not func:
             last = _remember_child(func)
-        if last[1] or async_return or shielded or timeout is not None:
+        if async_return or shielded or timeout is not None:
             return self._spawn_with_options(func, args, name, async_return, shielded,
                                             timeout, last[1])
+        if last[1]:
+            return self._spawn_coroutine(func, args, last[2] if name is None else name, last[1])
         context = copy_context()
         if not args and not context:
             return _c_spawn(self, last[2] if name is None else name, _run_plain_child, func)
@@ -874,9 +920,7 @@ class Group(Nursery.Group):
         if name is None:
             name = last[2]
         if last[1]:
-            loop = self._coroutine_loop(func, last[1], 'start_soon()')
-            _c_start_soon(self, name, _run_coroutine,
-                          (func, args, copy_context(), self._failure_list(), loop))
+            self._spawn_coroutine(func, args, name, last[1], _c_start_soon)
             return
         context = copy_context()
         if not args and not context:
@@ -903,10 +947,12 @@ class Group(Nursery.Group):
             _refuse_lazy(func, flags, None)
         return loop
 
-    def _spawn_coroutine(self, func, args, name, flags):
+    def _spawn_coroutine(self, func, args, name, flags, spawn=_c_spawn):
+        """spawn() (or, with @spawn _c_start_soon, start_soon()) of an
+        async def."""
         loop = self._coroutine_loop(func, flags, 'spawn()')
-        return _c_spawn(self, name, _run_coroutine,
-                        (func, args, copy_context(), self._failure_list(), loop))
+        return spawn(self, name, _run_coroutine,
+                     (func, args, copy_context(), self._failure_list(), loop))
 
     def spawn_in_thread(self, func, *args, name=None, shielded=False, timeout=None):
         """Adds a thread child: ``func(task, *args)`` runs on a worker

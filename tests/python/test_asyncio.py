@@ -121,6 +121,35 @@ def test_await_task_raises_the_child_exception(run):
     assert task.state == TS.FAILED and isinstance(task.exception, KeyError)
 
 
+def test_cancel_in_the_first_step_reaches_the_first_await(run):
+    """R12, 3b: a coroutine child cancelled before it first suspends (its
+    cancellation is watched from there on) gets CancelledError at that
+    first await and ends CANCELLED; one that never suspends just ends."""
+    seen = []
+
+    async def cancels_itself(task):
+        task.cancel()
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            seen.append('cancelled at the first await')
+            raise
+
+    async def quick(task):
+        return 'quick'
+
+    async def main():
+        async with Nursery.Group() as group:
+            slow = group.spawn(cancels_itself)
+            fast = group.spawn(quick)
+        return slow, fast
+
+    slow, fast = run(main())
+    assert seen == ['cancelled at the first await']
+    assert slow.state == TS.CANCELLED
+    assert fast.state == TS.SUCCEEDED and fast.result == 'quick'
+
+
 def test_task_cancel_cancels_the_coroutine(run):
     """R12: task.cancel() cancels the asyncio task at its next await; the
     child ends CANCELLED, the group leaves quietly."""
