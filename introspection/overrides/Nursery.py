@@ -373,21 +373,21 @@ Task = override(Task)
 __all__.append('Task')
 
 
-def _run_plain_child(task, func):
-    """The NurseryTaskFunc of a child with no arguments spawned where no
-    context variable was set: it runs in a new empty context, which is
-    what a copy of the spawner's would be. Nothing per child is kept from
-    spawn to start but the function itself: a hundred thousand pending
-    children then leave no tuples and contexts for the cyclic GC to walk
-    over and over (about 0.9 µs per spawn at 100k)."""
-    return _run_child(task, (func, (), Context()))
-
-
 def _run_child(task, data):
     """The NurseryTaskFunc of a plain Python child, in context or in a
     thread: ``func(task, *args)`` in a copy of the spawner's contextvars;
-    its return value is the task's result. The hot path of every child."""
-    func, args, context = data
+    its return value is the task's result. The hot path of every child.
+
+    @data is ``(func, args, context)``, or just ``func`` for a child with
+    no arguments spawned where no context variable was set: it runs in a
+    new empty context, which is what a copy of the spawner's would be.
+    Nothing else is kept from spawn to start then: a hundred thousand
+    pending children leave no tuples and contexts for the cyclic GC to
+    walk over and over (about 0.9 µs per spawn at 100k)."""
+    if type(data) is tuple:
+        func, args, context = data
+    else:
+        func, args, context = data, (), Context()
     _running[task] = False
     try:
         result = context.run(func, task, *args)
@@ -900,7 +900,7 @@ class Group(Nursery.Group):
             return self._spawn_coroutine(func, args, last[2] if name is None else name, last[1])
         context = copy_context()
         if not args and not context:
-            return _c_spawn(self, last[2] if name is None else name, _run_plain_child, func)
+            return _c_spawn(self, last[2] if name is None else name, _run_child, func)
         return _c_spawn(self, last[2] if name is None else name, _run_child,
                         (func, args, context))
 
@@ -924,7 +924,7 @@ class Group(Nursery.Group):
             return
         context = copy_context()
         if not args and not context:
-            _c_start_soon(self, name, _run_plain_child, func)
+            _c_start_soon(self, name, _run_child, func)
         else:
             _c_start_soon(self, name, _run_child, (func, args, context))
 
