@@ -21,7 +21,11 @@ static const char *
 nick (GType        enum_type,
       int          value)
 {
-  return g_enum_get_value (g_type_class_peek (enum_type), value)->value_nick;
+  /* A reference, not a peek: the class may not exist yet (a group whose
+   * children are all queued has made no task). Nicks are static. */
+  g_autoptr(GEnumClass) enum_class = g_type_class_ref (enum_type);
+
+  return g_enum_get_value (enum_class, value)->value_nick;
 }
 
 static void dump_group (NurseryGroup *self, GString *out, const char *prefix, gint64 now);

@@ -36,14 +36,16 @@ _nursery_queued_child_free (NurseryQueuedChild *child)
   g_slice_free (NurseryQueuedChild, child);
 }
 
-/* Owner context: @child's task, a spare one if the group has one. */
+/* Owner context: @child's task, a spare one if the group has one,
+ * without its name yet: a tree dump on another thread may be reading
+ * that until adopt_locked() moves it. */
 static NurseryTask *
 task_for (NurseryGroup       *self,
           NurseryQueuedChild *child)
 {
-  return _nursery_task_new (_nursery_group_take_spare_task (self), self->anchor,
-                            g_steal_pointer (&child->name), child->func, child->user_data,
-                            child->destroy, FALSE, child->spawn_time);
+  return _nursery_task_new (_nursery_group_take_spare_task (self), self->anchor, NULL,
+                            child->func, child->user_data, child->destroy, FALSE,
+                            child->spawn_time);
 }
 
 /* @task takes @child's place in the group's unfinished tasks and, if
@@ -54,6 +56,7 @@ adopt_locked (NurseryGroup       *self,
               NurseryQueuedChild *child,
               NurseryTask        *task)
 {
+  task->name = g_steal_pointer (&child->name);
   if (child->in_pending)
     _nursery_task_adopt_locked (task, &self->unfinished, &child->all_link,
                                 &self->pending, &child->queue_link);
@@ -140,6 +143,8 @@ _nursery_group_task_for_returned (NurseryGroup       *self,
 {
   NurseryTask *task = task_for (self, child);
 
+  /* Out of the group's lists already: nobody else reads the record. */
+  task->name = g_steal_pointer (&child->name);
   _nursery_task_restore_success (task, &child->value);
   /* Back among the unfinished, which the report takes it out of. */
   g_mutex_lock (&self->anchor->lock);
