@@ -4,20 +4,24 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
-/* nursery_group_start_soon() queues a NurseryQueuedChild, about a hundred
- * bytes and no GObject, where nursery_group_spawn() queues a task. It
- * becomes a task when nothing less will do:
+/* nursery_group_start_soon() queues a NurseryQueuedChild, about 130 bytes
+ * and no GObject, where nursery_group_spawn() queues a task. It becomes a
+ * task when nothing less will do:
  *  - when the batch takes it out of the pending queue, to start it or to
  *    finish it unstarted (R5): _nursery_group_task_for_taken(). The task
- *    is usually a spare one, reset after a child that finished earlier in
- *    the same batch (nursery-group-release.c), so a batch of such
- *    children makes one GObject, not one each;
+ *    is usually a spare one (nursery-group-release.c);
  *  - when list_tasks() needs every unfinished child as a task (R27):
  *    _nursery_group_adopt_queued_locked(), after which start_soon() spawns
  *    tasks until the list is gone.
- * Until then only the walks of the group's lists see it: cancelling the
- * group leaves it alone (it is never shielded, so it is cancelled when
- * taken if the group is), the tree dump describes it. */
+ * Once its function has run, a child that succeeded with a plain value
+ * while nothing else could see its task gives the outcome back to the
+ * record (_nursery_group_settle_taken()), and the task is reset for the
+ * next child of the batch: a batch of such children makes one GObject,
+ * not one each. The record is reported as it is, unless its report needs
+ * a task after all (_nursery_group_task_for_returned()).
+ * Only the walks of the group's lists see a record: cancelling the group
+ * leaves it alone (it is never shielded, so it is cancelled when taken
+ * if the group is), the tree dump describes it. */
 
 #include "config.h"
 
@@ -62,7 +66,7 @@ adopt_locked (NurseryGroup       *self,
                                 &self->pending, &child->queue_link);
   else
     _nursery_task_adopt_locked (task, &self->unfinished, &child->all_link, NULL, NULL);
-  if (child->returned || self->cancel_cause == CANCEL_NONE)
+  if (self->cancel_cause == CANCEL_NONE)
     return;
   /* NULL: a new or reset task has no cancellable yet. */
   (void) _nursery_task_mark_cancelled_locked (task);

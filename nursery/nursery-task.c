@@ -41,6 +41,7 @@
 #include "nursery-error.h"
 #include "nursery-links-private.h"
 #include "nursery-task-private.h"
+#include "nursery-tsan-private.h"
 #include "nursery-waiters-private.h"
 
 enum {
@@ -408,9 +409,12 @@ is_visible_outside_group (NurseryTask *self)
 {
   GObject *object = (GObject *) self;
 
-  return g_atomic_int_get (&object->ref_count) != 1 ||
-         has_other_qdata (object) ||
-         _nursery_object_has_notify_handler (self);
+  if (g_atomic_int_get (&object->ref_count) != 1)
+    return TRUE;
+  /* What the last other holder did with it (a tree dump reading it on
+   * another thread) happened before its unref, hence before this. */
+  _nursery_tsan_acquire_sole_owner (object);
+  return has_other_qdata (object) || _nursery_object_has_notify_handler (self);
 }
 
 /* Owner context, by the group holding the only reference to @self, a
