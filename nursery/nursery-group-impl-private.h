@@ -18,8 +18,9 @@ G_BEGIN_DECLS
 /* nursery-group.c holds the group's mechanisms (scheduling, cancellation,
  * reporting, the batch) and the GObject; nursery-group-props.c,
  * nursery-group-shutdown.c, nursery-group-dump.c,
- * nursery-group-release.c and nursery-group-orphan.c hold features that
- * only use the fields below and the few mechanisms declared with them.
+ * nursery-group-release.c, nursery-group-orphan.c, nursery-group-soon.c
+ * and nursery-group-start.c hold features that only use the fields below
+ * and the few mechanisms declared with them.
  * The stream has its own, smaller interface
  * (nursery-group-stream-private.h). Include this header only from
  * nursery-group*.c. */
