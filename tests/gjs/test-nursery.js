@@ -119,6 +119,28 @@ async function testJsChildren() {
         'the group is closed after wait');
 }
 
+// R1, R21, R28: start_soon() from JavaScript: no handle, spawn order with
+// spawn()'s children, and task-finished still hands over a task.
+async function testStartSoon() {
+    const group = new Nursery.Group();
+    const order = [];
+    const heard = [];
+    group.connect('task-finished', (_group, task) => heard.push(task.get_name()));
+    const added = group.start_soon('first', task => {
+        order.push('first');
+        task.return_boolean(true);
+    });
+    group.spawn('second', task => {
+        order.push('second');
+        task.return_boolean(true);
+    });
+    check(added === true && order.length === 0, 'start_soon returns true and runs nothing inline');
+    check(await group.wait_async(null) === true, 'wait_async resolves');
+    check(order.join() === 'first,second', `spawn order across both calls (got ${order})`);
+    check(heard.join() === 'first,second' && group.n_succeeded === 2,
+        `task-finished heard each child (got ${heard})`);
+}
+
 // R2, R24: the typelib alone (no nursery.js) refuses a JavaScript thread
 // child at the call: GJS could not run it on a worker, and the child
 // would have succeeded without running. (The override refuses it before
@@ -597,6 +619,7 @@ const CASE_SECONDS = 10;
 
 const cases = [
     testJsChildren,
+    testStartSoon,
     testSpawnInThreadRefused,
     testSpawnIntoClosedGroup,
     testChildFailure,

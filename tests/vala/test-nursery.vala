@@ -79,6 +79,20 @@ async void test_lambda_child () throws Error {
     check (group.is_closed (), "group is closed after wait");
 }
 
+/* R1, R28: start_soon() adds a lambda child without a handle. */
+async void test_start_soon () throws Error {
+    var group = new Nursery.Group ();
+    int64 seen = 0;
+
+    check (group.start_soon ("no-handle", (task) => {
+        seen = 7;
+        task.return_int (seen);
+    }), "start_soon returns true");
+    check (seen == 0, "start_soon does not run the child inline");
+    var ok = yield group.wait_async (null);
+    check (ok && seen == 7 && group.get_n_succeeded () == 1, "the start_soon child ran and succeeded");
+}
+
 /* R4: a closed group refuses with Nursery.Error.CLOSED and frees the
  * child's closure at once. */
 async void test_spawn_into_closed_group () throws Error {
@@ -565,6 +579,11 @@ async void run_all () {
         yield test_lambda_child ();
     } catch (Error e) {
         check (false, "lambda child: unexpected error: " + e.message);
+    }
+    try {
+        yield test_start_soon ();
+    } catch (Error e) {
+        check (false, "start_soon: unexpected error: " + e.message);
     }
     try {
         yield test_spawn_into_closed_group ();
