@@ -419,8 +419,8 @@ is_visible_outside_group (NurseryTask *self)
 
 /* Owner context, by the group holding the only reference to @self, a
  * reported child. When nothing else can tell the task exists, it is
- * reset to what g_object_new() returns and kept for the group's next
- * spawn (TRUE); otherwise nothing changes (FALSE) and the group drops its
+ * reset to what g_object_new() returns (its group's anchor aside) and
+ * kept for the group's next spawn (TRUE); otherwise nothing changes (FALSE) and the group drops its
  * reference. A short child's GObject life (g_object_new() to finalize)
  * is about 3 500 instructions on GLib 2.74, most of a spawn and join. */
 gboolean
