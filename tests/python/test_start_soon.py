@@ -100,3 +100,15 @@ def test_start_soon_task_finished_sees_each_child():
         group.start_soon(lambda task: 2, name='two')
     assert heard == [('one', 1), ('two', 2)]
 
+
+
+def test_start_soon_children_come_out_of_as_completed():
+    """R25: as_completed() hands over a task for each child started
+    without a handle, with its result, once each."""
+    with Nursery.Group() as group:
+        for value in range(5):
+            group.start_soon(lambda task, v: v * 10, value, name=f'child {value}')
+        finished = list(group.as_completed())
+    assert [task.name for task in finished] == [f'child {v}' for v in range(5)]
+    assert [task.result for task in finished] == [0, 10, 20, 30, 40]
+    assert all(task.state == TS.SUCCEEDED for task in finished)
