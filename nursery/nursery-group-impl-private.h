@@ -197,9 +197,8 @@ mark_dirty (NurseryGroup *self,
 /* nursery-group-release.c: the group's reference to its reported
  * children (R28). */
 void         _nursery_group_release_task    (NurseryGroup *self,
-                                             NurseryTask  *task);
-void         _nursery_group_keep_unseen_task (NurseryGroup *self,
-                                              NurseryTask  *task);
+                                             NurseryTask  *task,
+                                             gboolean      unseen);
 NurseryTask *_nursery_group_take_spare_task (NurseryGroup *self);
 void         _nursery_group_release_spares  (NurseryGroup *self);
 

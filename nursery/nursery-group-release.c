@@ -5,8 +5,8 @@
  */
 
 /* Once a child is reported (R3) the group drops its reference. A task
- * that nothing but its group can see (see _nursery_task_recycle()) is
- * reset and kept instead, up to G_N_ELEMENTS (spare_tasks), for the next
+ * that nothing but its group can see
+ * (_nursery_task_is_seen_outside_group()) is reset and kept instead, up to G_N_ELEMENTS (spare_tasks), for the next
  * spawns: a child spawned per iteration then never pays a GObject's life
  * (R28). Everything here runs on the owner context. */
 
@@ -37,27 +37,15 @@ coalesce_freed_blocks (NurseryGroup *self)
   g_free (g_malloc (COALESCE_REQUEST_SIZE));
 }
 
-/* The group's reference to @task, a child it has reported. */
+/* The group's reference to @task, a child it has reported; @unseen when
+ * the caller has just checked that nothing else can see it. */
 void
 _nursery_group_release_task (NurseryGroup *self,
-                             NurseryTask  *task)
+                             NurseryTask  *task,
+                             gboolean      unseen)
 {
-  if (self->n_spare_tasks < G_N_ELEMENTS (self->spare_tasks) && _nursery_task_recycle (task))
-    {
-      self->spare_tasks[self->n_spare_tasks++] = task;
-      return;
-    }
-  g_object_unref (task);
-  coalesce_freed_blocks (self);
-}
-
-/* @task, a reported child's that nothing but the group can see: kept
- * for the next spawns if there is room. */
-void
-_nursery_group_keep_unseen_task (NurseryGroup *self,
-                                 NurseryTask  *task)
-{
-  if (self->n_spare_tasks < G_N_ELEMENTS (self->spare_tasks))
+  if (self->n_spare_tasks < G_N_ELEMENTS (self->spare_tasks) &&
+      (unseen || !_nursery_task_is_seen_outside_group (task)))
     {
       _nursery_task_reset (task);
       self->spare_tasks[self->n_spare_tasks++] = task;

@@ -133,7 +133,7 @@ _nursery_group_settle_taken (NurseryGroup       *self,
       g_mutex_unlock (&self->anchor->lock);
     }
   if (given_back)
-    _nursery_group_keep_unseen_task (self, task);
+    _nursery_group_release_task (self, task, TRUE);
   else
     _nursery_queued_child_free (child);
 }

@@ -617,7 +617,7 @@ report_finished (NurseryGroup *self,
 
   /* Its queue link is free now: the next_async() queue reuses it. */
   if (!(ordinary && _nursery_group_stream_take (&self->stream, task)))
-    _nursery_group_release_task (self, task);
+    _nursery_group_release_task (self, task, FALSE);
 }
 
 /* The batch: run_batch() is the table of contents */

@@ -103,7 +103,7 @@ cancelled_error (NurseryTask *self,
 }
 
 /* Frees what the task holds: its finalization, and its reset when it is
- * reused (see _nursery_task_recycle()). */
+ * reused (see _nursery_task_reset()). */
 static void
 extra_free (NurseryTaskExtra *extra)
 {
@@ -330,7 +330,7 @@ _nursery_task_extra (NurseryTask *self)
   return extra;
 }
 
-/* @recycled, a task _nursery_task_recycle() kept, or NULL for a new one.
+/* @recycled, a task _nursery_task_reset() reset, or NULL for a new one.
  * @name is taken; @spawn_time is when the child was spawned. */
 NurseryTask *
 _nursery_task_new (NurseryTask     *recycled,
@@ -404,8 +404,8 @@ has_other_qdata (GObject *object)
  * its own, qdata (a weak reference, a toggle reference, a binding's
  * wrapper, a closure watching it, object data; also a frozen notify
  * queue) or a notify handler (the only signal of a task). */
-static gboolean
-is_visible_outside_group (NurseryTask *self)
+gboolean
+_nursery_task_is_seen_outside_group (NurseryTask *self)
 {
   GObject *object = (GObject *) self;
 
@@ -418,21 +418,11 @@ is_visible_outside_group (NurseryTask *self)
 }
 
 /* Owner context, by the group holding the only reference to @self, a
- * reported child. When nothing else can tell the task exists, it is
- * reset to what g_object_new() returns (its group's anchor aside) and
- * kept for the group's next spawn (TRUE); otherwise nothing changes (FALSE) and the group drops its
- * reference. A short child's GObject life (g_object_new() to finalize)
- * is about 3 500 instructions on GLib 2.74, most of a spawn and join. */
-gboolean
-_nursery_task_recycle (NurseryTask *self)
-{
-  if (is_visible_outside_group (self))
-    return FALSE;
-  _nursery_task_reset (self);
-  return TRUE;
-}
-
-/* _nursery_task_recycle() once the caller knows nothing else sees @self. */
+ * reported child that nothing else can tell exists
+ * (_nursery_task_is_seen_outside_group()): @self is reset to what
+ * g_object_new() returns, its group's anchor aside, for the group's next
+ * spawn. A short child's GObject life (g_object_new() to finalize) is
+ * about 3 500 instructions on GLib 2.74, most of a spawn and join. */
 void
 _nursery_task_reset (NurseryTask *self)
 {
@@ -677,7 +667,7 @@ _nursery_task_give_back_success_locked (NurseryTask  *self,
   if (self->error != NULL || _nursery_task_peek_extra (self) != NULL ||
       self->deadline != NURSERY_NO_DEADLINE ||
       !(type == G_TYPE_INVALID || type == G_TYPE_BOOLEAN || type == G_TYPE_INT64) ||
-      is_visible_outside_group (self))
+      _nursery_task_is_seen_outside_group (self))
     return FALSE;
 
   *value = self->value;

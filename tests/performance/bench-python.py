@@ -111,29 +111,22 @@ def plain_child(task):
     return None
 
 
-def run_override(n):
-    """ns per child: the override's `with` form."""
+def run_override(n, method='spawn'):
+    """ns per child: the override's `with` form, each child added with
+    group.spawn() (a handle each) or group.start_soon() (none, trio's and
+    anyio's form)."""
     start = time.perf_counter_ns()
     with NurseryOverride.Group() as group:
-        spawn = group.spawn
+        add = getattr(group, method)
         for _ in range(n):
-            spawn(plain_child)
+            add(plain_child)
     elapsed = time.perf_counter_ns() - start
     assert group.get_n_finished() == n
     return elapsed / n
 
 
 def run_override_soon(n):
-    """ns per child: the override's `with` form, children without a
-    handle (trio's and anyio's start_soon)."""
-    start = time.perf_counter_ns()
-    with NurseryOverride.Group() as group:
-        start_soon = group.start_soon
-        for _ in range(n):
-            start_soon(plain_child)
-    elapsed = time.perf_counter_ns() - start
-    assert group.get_n_finished() == n
-    return elapsed / n
+    return run_override(n, 'start_soon')
 
 
 async def override_async(n, child):

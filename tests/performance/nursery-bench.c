@@ -46,11 +46,13 @@ typedef enum
   IMPL_BARE,
   IMPL_BARE_CANCELLABLE,
   IMPL_NURSERY_SOON,    /* nursery_group_start_soon(): no handle */
+  IMPL_GTASK_BATCH,     /* a GTask per child, all returned by one idle */
+  IMPL_STRUCT_BATCH,    /* a malloc'd struct per child: the lower bound */
   N_IMPLS
 } Impl;
 
 static const char * const impl_names[N_IMPLS] = {
-  "nursery", "bare", "bare-cancellable", "nursery-soon",
+  "nursery", "bare", "bare-cancellable", "nursery-soon", "gtask-batch", "struct-batch",
 };
 
 static gboolean
@@ -138,12 +140,23 @@ store_result_cb (GObject      *source,
 
 /* Spawn + join of trivial in-context children */
 
+/* A struct-batch child: the least any pending child can be. */
+typedef struct _StructChild StructChild;
+struct _StructChild
+{
+  StructChild *next;
+  void       (*func) (StructChild *child);
+  gboolean     result;
+};
+
 typedef struct
 {
   Impl          impl;
   guint         n;
   guint         remaining;   /* bare: children not completed yet */
   NurseryGroup *group;       /* nursery */
+  GPtrArray    *gtasks;      /* gtask-batch */
+  StructChild  *structs;     /* struct-batch, most recent first */
 } Batch;
 
 static void
@@ -187,8 +200,77 @@ bare_spawn (guint    *remaining,
 }
 
 static void
+struct_child (StructChild *child)
+{
+  child->result = TRUE;
+}
+
+/* The strong baselines of bench-spawn, here for memory: what a careful
+ * hand-writer keeps per pending child. */
+static void
+strong_spawn (Batch *batch)
+{
+  for (guint i = 0; i < batch->n; i++)
+    {
+      if (batch->impl == IMPL_GTASK_BATCH)
+        {
+          g_ptr_array_add (batch->gtasks, g_task_new (NULL, NULL, bare_child_done, &batch->remaining));
+        }
+      else
+        {
+          StructChild *child = g_new0 (StructChild, 1);
+
+          child->func = struct_child;
+          child->next = batch->structs;
+          batch->structs = child;
+        }
+      batch->remaining++;
+    }
+}
+
+static gboolean
+gtask_batch_drain (gpointer data)
+{
+  GPtrArray *gtasks = data;
+
+  for (guint i = 0; i < gtasks->len; i++)
+    g_task_return_boolean (gtasks->pdata[i], TRUE);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+strong_join (Batch *batch)
+{
+  StructChild *child;
+
+  if (batch->impl == IMPL_GTASK_BATCH)
+    {
+      g_idle_add (gtask_batch_drain, batch->gtasks);
+      run_until_zero (&batch->remaining);
+      g_clear_pointer (&batch->gtasks, g_ptr_array_unref);
+      return;
+    }
+  while ((child = batch->structs) != NULL)
+    {
+      batch->structs = child->next;
+      child->func (child);
+      if (!child->result)
+        g_error ("A struct-batch child failed");
+      g_free (child);
+      batch->remaining--;
+    }
+}
+
+static void
 batch_spawn (Batch *batch)
 {
+  if (batch->impl == IMPL_GTASK_BATCH || batch->impl == IMPL_STRUCT_BATCH)
+    {
+      if (batch->impl == IMPL_GTASK_BATCH)
+        batch->gtasks = g_ptr_array_new_with_free_func (g_object_unref);
+      strong_spawn (batch);
+      return;
+    }
   if (!is_nursery (batch->impl))
     {
       for (guint i = 0; i < batch->n; i++)
@@ -211,6 +293,11 @@ batch_join (Batch *batch)
 {
   g_autoptr(GError) error = NULL;
 
+  if (batch->impl == IMPL_GTASK_BATCH || batch->impl == IMPL_STRUCT_BATCH)
+    {
+      strong_join (batch);
+      return;
+    }
   if (!is_nursery (batch->impl))
     {
       run_until_zero (&batch->remaining);
@@ -722,7 +809,29 @@ memory_status (double   bytes,
   return absolute;
 }
 
-/* With @soon, impl 0 is start_soon() and impl 2 spawn() (info);
+/* An information row: impl 0 against impl @i. */
+static void
+report_memory_info (Comparison *cmp,
+                    guint       i,
+                    const char *id_format,
+                    const char *label_format,
+                    guint       n,
+                    const char *baseline_name)
+{
+  g_autofree char *count = human_count (n);
+  g_autofree char *id = g_strdup_printf (id_format, count);
+  g_autofree char *label = g_strdup_printf (label_format, count);
+  BenchRow row = comparison_row (cmp, i);
+
+  row.id = id;
+  row.scenario = label;
+  row.unit = "B";
+  row.baseline_name = baseline_name;
+  bench_report_row (&row);
+}
+
+/* With @soon, impl 0 is start_soon() and impl 2 spawn() (info), 3 and 4
+ * the strong baselines (info);
  * otherwise impl 0 is spawn() and impl 2, if any, plain GTask. */
 static void
 report_memory (Comparison *cmp,
@@ -760,6 +869,15 @@ report_memory (Comparison *cmp,
                                  : "g_task_new + g_idle_add per child";
       bench_report_row (&third);
     }
+  if (soon)
+    {
+      report_memory_info (cmp, 3, "pending-memory-%s-soon-vs-gtask-batch",
+                          "pending memory N=%s, start_soon vs gtask-batch", n,
+                          "g_task_new per child, no idle, no cancellable");
+      report_memory_info (cmp, 4, "pending-memory-%s-soon-vs-struct-batch",
+                          "pending memory N=%s, start_soon vs struct-batch (lower bound)", n,
+                          "a malloc'd struct per child");
+    }
 }
 
 static void
@@ -767,14 +885,16 @@ scenario_memory (void)
 {
   static const Impl impls[] = { IMPL_NURSERY, IMPL_BARE_CANCELLABLE, IMPL_BARE };
   /* At a million, the hot-path target: children without a handle. */
-  static const Impl soon_impls[] = { IMPL_NURSERY_SOON, IMPL_BARE_CANCELLABLE, IMPL_NURSERY };
+  static const Impl soon_impls[] = {
+    IMPL_NURSERY_SOON, IMPL_BARE_CANCELLABLE, IMPL_NURSERY, IMPL_GTASK_BATCH, IMPL_STRUCT_BATCH
+  };
 
   for (guint s = 0; s < G_N_ELEMENTS (spawn_sizes); s++)
     {
       guint n = scaled (spawn_sizes[s]);
       gboolean soon = s == G_N_ELEMENTS (spawn_sizes) - 1;
       /* The plain pattern only at the target size: it has no target. */
-      guint n_impls = s == TARGET_SIZE_INDEX || soon ? 3 : 2;
+      guint n_impls = soon ? G_N_ELEMENTS (soon_impls) : s == TARGET_SIZE_INDEX ? 3 : 2;
       Comparison cmp;
 
       /* Fresh processes: no warm-up to share. Memory varies far less than
