@@ -123,7 +123,7 @@ _nursery_group_settle_taken (NurseryGroup       *self,
     {
       g_mutex_lock (&self->anchor->lock);
       given_back = _nursery_task_get_queue_locked (task) == NURSERY_TASK_IN_RETURNED &&
-                   _nursery_task_give_back_success_locked (task, &child->value, &child->name);
+                   _nursery_task_give_back_success_locked (task, child);
       if (given_back)
         {
           _nursery_link_replace (&self->unfinished, &task->all_link, &child->all_link);
@@ -149,7 +149,7 @@ _nursery_group_task_for_returned (NurseryGroup       *self,
 
   /* Out of the group's lists already: nobody else reads the record. */
   task->name = g_steal_pointer (&child->name);
-  _nursery_task_restore_success (task, &child->value);
+  _nursery_task_restore_success (task, child);
   /* Back among the unfinished, which the report takes it out of. */
   g_mutex_lock (&self->anchor->lock);
   _nursery_task_adopt_locked (task, &self->unfinished, NULL, NULL, NULL);

@@ -9,6 +9,7 @@
 #include "nursery-task.h"
 #include "nursery-group-private.h"
 #include "nursery-deadline-private.h"
+#include "nursery-queued-child-private.h"
 
 G_BEGIN_DECLS
 
@@ -149,11 +150,10 @@ NurseryTask *_nursery_task_new              (NurseryTask      *recycled,
                                              gint64            spawn_time);
 gboolean      _nursery_task_is_seen_outside_group (NurseryTask *self);
 void          _nursery_task_reset           (NurseryTask      *self);
-gboolean      _nursery_task_give_back_success_locked (NurseryTask  *self,
-                                                      GValue       *value,
-                                                      char        **name);
+gboolean      _nursery_task_give_back_success_locked (NurseryTask        *self,
+                                                      NurseryQueuedChild *child);
 void          _nursery_task_restore_success (NurseryTask      *self,
-                                             GValue           *value);
+                                             NurseryQueuedChild *child);
 /* The moves of the table above, with the anchor's lock held. */
 void          _nursery_task_enqueue_locked  (NurseryTask      *self,
                                              GQueue           *unfinished,
