@@ -140,12 +140,18 @@ group_name (NurseryGroup *self)
 }
 
 /* Counters change on the owner context only, but atomically: a tree dump
- * from another context reads them (R14). */
+ * from another context reads them (R14). One writer needs no locked
+ * read-modify-write (some 20 cycles, several per child): a load and a
+ * store, each whole, do. */
 static inline void
 counter_add (guint *counter,
              int    delta)
 {
+#ifdef __ATOMIC_RELAXED
+  __atomic_store_n (counter, __atomic_load_n (counter, __ATOMIC_RELAXED) + delta, __ATOMIC_RELAXED);
+#else
   g_atomic_int_add ((gint *) counter, delta);
+#endif
 }
 
 static inline guint
@@ -192,6 +198,17 @@ mark_dirty (NurseryGroup *self,
             guint         prop_bits)
 {
   g_atomic_int_or (&self->dirty, prop_bits);
+}
+
+/* mark_dirty() on the owner context, which alone clears the bits (in its
+ * batch's flush): bits set already stay set until then, so most children
+ * skip the locked read-modify-write. */
+static inline void
+mark_dirty_owner (NurseryGroup *self,
+                  guint         prop_bits)
+{
+  if ((g_atomic_int_get (&self->dirty) & prop_bits) != prop_bits)
+    mark_dirty (self, prop_bits);
 }
 
 /* nursery-group-release.c: the group's reference to its reported

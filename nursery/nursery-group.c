@@ -525,16 +525,16 @@ record_outcome (NurseryGroup     *self,
                 NurseryTaskState  outcome)
 {
   counter_add (&self->n_finished, 1);
-  mark_dirty (self, BIT (PROP_N_FINISHED));
+  mark_dirty_owner (self, BIT (PROP_N_FINISHED));
   if (outcome == NURSERY_TASK_SUCCEEDED)
     {
       counter_add (&self->n_succeeded, 1);
-      mark_dirty (self, BIT (PROP_N_SUCCEEDED));
+      mark_dirty_owner (self, BIT (PROP_N_SUCCEEDED));
     }
   else if (outcome == NURSERY_TASK_CANCELLED)
     {
       counter_add (&self->n_cancelled, 1);
-      mark_dirty (self, BIT (PROP_N_CANCELLED));
+      mark_dirty_owner (self, BIT (PROP_N_CANCELLED));
     }
 
   if (G_UNLIKELY (self->note_spawn))
@@ -545,7 +545,7 @@ record_outcome (NurseryGroup     *self,
   if (outcome == NURSERY_TASK_FAILED)
     {
       counter_add (&self->n_failed, 1);
-      mark_dirty (self, BIT (PROP_N_FAILED));
+      mark_dirty_owner (self, BIT (PROP_N_FAILED));
       if (failure_handled (self, task))
         return CANCEL_NONE;
       keep_failure (self, task);
@@ -602,7 +602,7 @@ report_finished (NurseryGroup *self,
   else
     {
       counter_add (&self->n_finished, 1);
-      mark_dirty (self, BIT (PROP_N_FINISHED));
+      mark_dirty_owner (self, BIT (PROP_N_FINISHED));
       report_to_starters (task, &starters, outcome);
     }
   /* Its cleanups are spawned before it is reported: the group waits for them. */
@@ -641,7 +641,7 @@ finish_doomed (NurseryGroup *self)
       counter_add (&self->n_pending, -1);
       _nursery_task_finish_unstarted (link->data);
       report_finished (self, link->data);
-      mark_dirty (self, BIT (PROP_N_PENDING));
+      mark_dirty_owner (self, BIT (PROP_N_PENDING));
     }
 }
 
@@ -728,7 +728,7 @@ start_pending (NurseryGroup *self)
 
   if (starting.length == 0 && doomed.length == 0)
     return;
-  mark_dirty (self, BIT (PROP_N_RUNNING) | BIT (PROP_N_PENDING));
+  mark_dirty_owner (self, BIT (PROP_N_RUNNING) | BIT (PROP_N_PENDING));
   _nursery_group_stream_unlist_many (&self->stream, &doomed);
 
   while ((link = g_queue_pop_head_link (&doomed)) != NULL)
@@ -852,7 +852,7 @@ report_queued_success (NurseryGroup       *self,
 {
   counter_add (&self->n_finished, 1);
   counter_add (&self->n_succeeded, 1);
-  mark_dirty (self, BIT (PROP_N_FINISHED) | BIT (PROP_N_SUCCEEDED));
+  mark_dirty_owner (self, BIT (PROP_N_FINISHED) | BIT (PROP_N_SUCCEEDED));
   if (G_UNLIKELY (self->note_spawn))
     NURSERY_NOTE (SPAWN, "group “%s”: task “%s” succeeded", group_name (self),
                   child->name != NULL ? child->name : "(unnamed)");
@@ -875,7 +875,7 @@ report_returned (NurseryGroup *self)
   if (returned.length == 0)
     return;
   _nursery_group_stream_unlist_many (&self->stream, &returned);
-  mark_dirty (self, BIT (PROP_N_RUNNING));
+  mark_dirty_owner (self, BIT (PROP_N_RUNNING));
 
   while ((link = g_queue_pop_head_link (&returned)) != NULL)
     {
@@ -1563,7 +1563,7 @@ _nursery_group_count_spawned (NurseryGroup *self)
 {
   counter_add (&self->n_pending, 1);
   counter_add (&self->n_spawned, 1);
-  mark_dirty (self, BIT (PROP_N_PENDING) | BIT (PROP_N_SPAWNED));
+  mark_dirty_owner (self, BIT (PROP_N_PENDING) | BIT (PROP_N_SPAWNED));
 }
 
 NurseryTask *
