@@ -15,7 +15,8 @@
  *   2. hands each started() value to its start caller (R18),
  *   3. finishes the children cancelled before they started (R5),
  *   4. starts the pending children in spawn order, as many as
- *      max-concurrent allows (R1, R19),
+ *      max-concurrent allows (R1, R19); at most START_CHUNK of them, the
+ *      rest in the next batches (R28),
  *   5. reports the children that returned since the last batch, in
  *      completion order: counters, errors, policy, `task-finished`
  *      (R3, R7, R8, R11, R29); at most REPORT_CHUNK of them, the rest in
@@ -33,7 +34,7 @@
  * then schedules itself again if children wait for a free slot, and lets
  * a dropped group go once it is closed (R20, R30).
  * So nothing is ever reported from inside the call that caused it, one
- * dispatch starts any number of children, and per child the group costs
+ * dispatch starts a few hundred children, and per child the group costs
  * one GObject and a few pointer moves (no GSource, no signal connection).
  *
  * States: open → joining (somebody waits) → closed (joining and no child
@@ -651,9 +652,24 @@ has_free_slot (NurseryGroup *self)
   return self->max_concurrent == 0 || self->n_running < self->max_concurrent;
 }
 
+/* At most this many children are reported per batch: the rest are
+ * reported by the next one, so that a burst of thousands of returns
+ * does not hold the owner context for milliseconds, during which its
+ * deadlines, its redraws and its other sources would wait (R28). */
+#define REPORT_CHUNK 256
+
+/* At most this many pending children are taken out per batch, for the
+ * reason REPORT_CHUNK bounds the reports: a burst of 100k spawns would
+ * otherwise hold the owner context for tens of milliseconds in one
+ * dispatch. It also keeps a chunk's tasks in the cache from their start
+ * to their report, when they return at once: started all in one batch,
+ * a million children were each read back from memory to be reported. */
+#define START_CHUNK REPORT_CHUNK
+
 /* Takes out the children whose turn has come: those that may run, as far
  * as max-concurrent allows, and those that must not (R5: spawned into a
- * cancelled group and not shielded) whatever the limit. */
+ * cancelled group and not shielded) whatever the limit; START_CHUNK of
+ * them, and a batch is scheduled for the rest. */
 static void
 take_startable_locked (NurseryGroup  *self,
                        GQueue        *starting,
@@ -661,6 +677,7 @@ take_startable_locked (NurseryGroup  *self,
                        GPtrArray    **cancellables)
 {
   GList *link;
+  guint taken = 0;
 
   while ((link = self->pending.head) != NULL)
     {
@@ -670,6 +687,11 @@ take_startable_locked (NurseryGroup  *self,
 
       if (!cancelled && !has_free_slot (self))
         break;
+      if (taken++ == START_CHUNK)
+        {
+          schedule_locked (self);
+          break;
+        }
       if (queued)
         {
           /* Its task, made when the batch pops it, is cancelled then. */
@@ -797,11 +819,6 @@ deliver_started (NurseryGroup *self)
     }
 }
 
-/* At most this many children are reported per batch: the rest are
- * reported by the next one, so that a burst of thousands of returns
- * does not hold the owner context for milliseconds, during which its
- * deadlines, its redraws and its other sources would wait (R28). */
-#define REPORT_CHUNK 256
 
 /* Moves the first REPORT_CHUNK returned children to @chunk; a batch is
  * scheduled for the rest. Called with the anchor's lock held. */

@@ -343,6 +343,62 @@ test_burst_reported_in_chunks (void)
   g_assert_cmpuint (count.most_in_one_iteration, <=, n / 8);
 }
 
+/* R28, R1: a burst of spawns is started a chunk per batch too, in spawn
+ * order; children that wait stay started. */
+typedef struct
+{
+  BurstCount *count;
+  guint       index;
+  guint      *next_index;
+} BurstStart;
+
+static void
+burst_child_starts (NurseryTask *task,
+                    gpointer     data)
+{
+  BurstStart *start = data;
+
+  g_assert_cmpuint (start->index, ==, *start->next_index);
+  (*start->next_index)++;
+  burst_task_finished (NULL, task, start->count);
+  nt_child_until_cancelled (task, NULL);
+}
+
+static void
+test_burst_started_in_chunks (void)
+{
+  const guint n = 4000;
+  g_autoptr(NurseryGroup) group = nursery_group_new ();
+  g_autoptr(GError) error = NULL;
+  BurstCount count = { 0 };
+  guint next_index = 0;
+  guint idle = g_idle_add_full (G_PRIORITY_DEFAULT, burst_count_iteration, &count, NULL);
+
+  for (guint i = 0; i < n; i++)
+    {
+      BurstStart *start = g_new (BurstStart, 1);
+
+      *start = (BurstStart) { &count, i, &next_index };
+      if (i % 2 == 0)
+        g_object_unref (nursery_group_spawn (group, NULL, burst_child_starts, start, g_free, NULL));
+      else
+        g_assert_true (nursery_group_start_soon (group, NULL, burst_child_starts, start, g_free, NULL));
+    }
+  NT_ITERATE_UNTIL (nursery_group_get_n_running (group) == n);
+  g_source_remove (idle);
+
+  g_assert_cmpuint (next_index, ==, n);
+  g_assert_cmpuint (count.finished, ==, n);
+  g_assert_cmpuint (count.most_in_one_iteration, >, 0);
+  g_assert_cmpuint (count.most_in_one_iteration, <=, n / 8);
+  g_assert_cmpuint (nursery_group_get_n_pending (group), ==, 0);
+
+  nursery_group_cancel (group);
+  error = nt_wait (group);
+  g_assert_no_error (error);
+  g_assert_cmpuint (nursery_group_get_n_cancelled (group), ==, n);
+}
+
 /* R28: a reported child that nothing but its group could see is reset
  * and reused by the next spawn; one anybody else can see never is. */
 static gboolean
@@ -547,6 +603,7 @@ main (int   argc,
                    test_channel_pipeline_of_thread_children);
   g_test_add_func ("/nursery/engine/R16/task-deadlines-in-order", test_task_deadlines_in_order);
   g_test_add_func ("/nursery/engine/R28/burst-reported-in-chunks", test_burst_reported_in_chunks);
+  g_test_add_func ("/nursery/engine/R28/burst-started-in-chunks", test_burst_started_in_chunks);
   g_test_add_func ("/nursery/engine/R28/spawn-reuses-unseen-task", test_spawn_reuses_unseen_task);
   g_test_add_func ("/nursery/engine/R28/owner-schedule-wakes-nothing", test_owner_schedule_wakes_nothing);
   g_test_add_func ("/nursery/engine/R30/burst-released-before-wait-returns",
