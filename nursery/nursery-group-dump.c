@@ -11,6 +11,7 @@
 
 #include "config.h"
 
+#include "nursery-clock-private.h"
 #include "nursery-deadline-private.h"
 #include "nursery-enums.h"
 #include "nursery-group-impl-private.h"
@@ -28,7 +29,16 @@ nick (GType        enum_type,
   return g_enum_get_value (enum_class, value)->value_nick;
 }
 
-static void dump_group (NurseryGroup *self, GString *out, const char *prefix, gint64 now);
+/* Now, by two clocks: deadlines are precise, ages are to the tick of the
+ * clock births were read with (nursery-clock-private.h). */
+typedef struct
+{
+  gint64 now;
+  gint64 birth_now;
+} DumpTime;
+
+static void dump_group (NurseryGroup *self, GString *out, const char *prefix,
+                        const DumpTime *at);
 
 /* A tree may span contexts and threads: a thread child may nest a group on
  * a context of its own. So what another thread may change is read under
@@ -49,15 +59,15 @@ nested_groups_ref (NurseryTask *task,
 }
 
 static void
-dump_task (NurseryTask *task,
-           GString     *out,
-           const char  *prefix,
-           gboolean     last,
-           gint64       now)
+dump_task (NurseryTask    *task,
+           GString        *out,
+           const char     *prefix,
+           gboolean        last,
+           const DumpTime *at)
 {
   gint64 deadline;
   g_autoptr(GPtrArray) nested = nested_groups_ref (task, &deadline);
-  g_autofree char *deadline_text = _nursery_deadline_describe (deadline, now);
+  g_autofree char *deadline_text = _nursery_deadline_describe (deadline, at->now);
   g_autofree char *child_prefix = g_strconcat (prefix, last ? "   " : "│  ", NULL);
 
   g_string_append_printf (out, "%s%s task “%s” [%s%s%s] age %.1f ms, deadline %s\n",
@@ -66,9 +76,9 @@ dump_task (NurseryTask *task,
                           nick (NURSERY_TYPE_TASK_STATE, nursery_task_get_state (task)),
                           nursery_task_get_shielded (task) ? ", shielded" : "",
                           nursery_task_is_cancelled (task) ? ", cancelled" : "",
-                          (now - task->spawn_time) / 1000.0, deadline_text);
+                          (at->birth_now - task->spawn_time) / 1000.0, deadline_text);
   for (guint i = 0; i < nested->len; i++)
-    dump_group (nested->pdata[i], out, child_prefix, now);
+    dump_group (nested->pdata[i], out, child_prefix, at);
 }
 
 /* A queued child's line, written under its group's lock: the owner may
@@ -79,9 +89,9 @@ describe_queued_child (NurseryQueuedChild *child,
                        const char         *prefix,
                        gboolean            cancelled,
                        gboolean            last,
-                       gint64              now)
+                       const DumpTime     *at)
 {
-  g_autofree char *deadline_text = _nursery_deadline_describe (NURSERY_NO_DEADLINE, now);
+  g_autofree char *deadline_text = _nursery_deadline_describe (NURSERY_NO_DEADLINE, at->now);
 
   return g_strdup_printf ("%s%s task “%s” [%s%s] age %.1f ms, deadline %s\n",
                           prefix, last ? "└─" : "├─",
@@ -89,7 +99,7 @@ describe_queued_child (NurseryQueuedChild *child,
                           nick (NURSERY_TYPE_TASK_STATE,
                                 child->returned ? NURSERY_TASK_RUNNING : NURSERY_TASK_PENDING),
                           cancelled && !child->returned ? ", cancelled" : "",
-                          (now - child->spawn_time) / 1000.0, deadline_text);
+                          (at->birth_now - child->spawn_time) / 1000.0, deadline_text);
 }
 
 static void
@@ -100,10 +110,10 @@ task_unref_if_any (gpointer task)
 }
 
 static void
-dump_group (NurseryGroup *self,
-            GString      *out,
-            const char   *prefix,
-            gint64        now)
+dump_group (NurseryGroup   *self,
+            GString        *out,
+            const char     *prefix,
+            const DumpTime *at)
 {
   /* Per unfinished child, in spawn order: its task, or a queued child's
    * line (and NULL in the other array). */
@@ -116,7 +126,7 @@ dump_group (NurseryGroup *self,
    * which finalizes it (under this lock) once the dump lets it go. */
   g_mutex_lock (&self->anchor->lock);
   {
-    g_autofree char *deadline = _nursery_deadline_describe (self->deadline, now);
+    g_autofree char *deadline = _nursery_deadline_describe (self->deadline, at->now);
 
     g_string_printf (line, "%sgroup “%s” [%s%s%s] age %.1f ms, deadline %s, "
                      "%u running, %u pending, %u finished, %u failed\n",
@@ -124,7 +134,7 @@ dump_group (NurseryGroup *self,
                      nick (NURSERY_TYPE_GROUP_STATE, g_atomic_int_get (&self->state)),
                      self->cancel_cause != CANCEL_NONE ? ", cancelled" : "",
                      self->shielded ? ", shielded" : "",
-                     (now - self->create_time) / 1000.0, deadline,
+                     (at->birth_now - self->create_time) / 1000.0, deadline,
                      counter_get (&self->n_running), counter_get (&self->n_pending),
                      counter_get (&self->n_finished), counter_get (&self->n_failed));
   }
@@ -137,7 +147,7 @@ dump_group (NurseryGroup *self,
       g_ptr_array_add (queued_lines,
                        queued ? describe_queued_child (l->data, prefix,
                                                        self->cancel_cause != CANCEL_NONE,
-                                                       tasks->len == n, now)
+                                                       tasks->len == n, at)
                               : NULL);
     }
   g_mutex_unlock (&self->anchor->lock);
@@ -149,7 +159,7 @@ dump_group (NurseryGroup *self,
       if (queued_lines->pdata[i] != NULL)
         g_string_append (out, queued_lines->pdata[i]);
       else
-        dump_task (tasks->pdata[i], out, prefix, i + 1 == tasks->len, now);
+        dump_task (tasks->pdata[i], out, prefix, i + 1 == tasks->len, at);
     }
 }
 
@@ -168,12 +178,13 @@ dump_group (NurseryGroup *self,
 char *
 nursery_group_dump_tree (NurseryGroup *self)
 {
+  DumpTime at = { g_get_monotonic_time (), _nursery_birth_clock () };
   GString *out;
 
   g_return_val_if_fail (NURSERY_IS_GROUP (self), NULL);
 
   out = g_string_new (NULL);
-  dump_group (self, out, "", g_get_monotonic_time ());
+  dump_group (self, out, "", &at);
   return g_string_free (out, FALSE);
 }
 

@@ -25,6 +25,7 @@
 
 #include "config.h"
 
+#include "nursery-clock-private.h"
 #include "nursery-group-impl-private.h"
 #include "nursery-links-private.h"
 #include "nursery-queued-child-private.h"
@@ -258,7 +259,7 @@ nursery_group_start_soon (NurseryGroup     *self,
   child->func = func;
   child->user_data = user_data;
   child->destroy = destroy;
-  child->spawn_time = g_get_monotonic_time ();
+  child->spawn_time = _nursery_birth_clock ();
   child->in_pending = TRUE;
 
   g_mutex_lock (&self->anchor->lock);

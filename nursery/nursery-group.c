@@ -68,6 +68,7 @@
 
 #include "config.h"
 
+#include "nursery-clock-private.h"
 #include "nursery-binding-private.h"
 #include "nursery-cancel-link-private.h"
 #include "nursery-cancel-private.h"
@@ -1531,7 +1532,7 @@ nursery_group_init (NurseryGroup *self)
   self->started = g_ptr_array_new_with_free_func (g_object_unref);
   self->task_notifies = g_ptr_array_new_with_free_func (g_object_unref);
   self->owner_thread = g_thread_self ();
-  self->create_time = g_get_monotonic_time ();
+  self->create_time = _nursery_birth_clock ();
   self->deadline = NURSERY_NO_DEADLINE;
 
   self->source = g_source_new (&group_source_funcs, sizeof (GroupSource));
@@ -1600,7 +1601,7 @@ _nursery_group_spawn (NurseryGroup    *self,
   /* The group's reference, dropped when the child is reported finished. */
   task = _nursery_task_new (_nursery_group_take_spare_task (self), self->anchor,
                             g_strdup (name), func, user_data, destroy, in_thread,
-                            g_get_monotonic_time ());
+                            _nursery_birth_clock ());
 
   g_mutex_lock (&self->anchor->lock);
   /* Into a cancelled group too: R5 is applied when its turn comes, so a

@@ -370,6 +370,30 @@ test_nested_shielded (void)
 
 /* R14, R21: the tree dump shows nested groups and tasks */
 
+/* Every "age X ms" of @tree, in order: none negative, and none older
+ * than the line before it, as each of them was born after it. */
+static void
+assert_ages_in_birth_order (const char *tree)
+{
+  const char *at = tree;
+  double previous = G_MAXDOUBLE;
+  guint n = 0;
+
+  while ((at = strstr (at, " age ")) != NULL)
+    {
+      char *end = NULL;
+      double age = g_ascii_strtod (at + strlen (" age "), &end);
+
+      g_assert_true (end != NULL && g_str_has_prefix (end, " ms"));
+      g_assert_cmpfloat (age, >=, 0);
+      g_assert_cmpfloat (age, <=, previous);
+      previous = age;
+      at = end;
+      n++;
+    }
+  g_assert_cmpuint (n, ==, 4);
+}
+
 static void
 test_dump_tree (void)
 {
@@ -392,6 +416,7 @@ test_dump_tree (void)
   g_assert_nonnull (strstr (tree, "   group “inner” [open]"));
   g_assert_nonnull (strstr (tree, "task “inner-child” [running, shielded]"));
   g_assert_nonnull (strstr (tree, "deadline in "));
+  assert_ages_in_birth_order (tree);
 
   nursery_task_cancel (nested.inner_child);
   g_clear_error (&error);
