@@ -659,18 +659,18 @@ has_free_slot (NurseryGroup *self)
  * deadlines, its redraws and its other sources would wait (R28). */
 #define REPORT_CHUNK 256
 
-/* At most this many pending children are taken out per batch, for the
- * reason REPORT_CHUNK bounds the reports: a burst of 100k spawns would
- * otherwise hold the owner context for tens of milliseconds in one
- * dispatch. It also keeps a chunk's tasks in the cache from their start
- * to their report, when they return at once: started all in one batch,
- * a million children were each read back from memory to be reported. */
+/* At most this many in-context children start per batch, for the reason
+ * REPORT_CHUNK bounds the reports: a burst of 100k spawns would otherwise
+ * hold the owner context for tens of milliseconds in one dispatch. It
+ * also keeps a chunk's tasks in the cache from their start to their
+ * report, when they return at once: started all in one batch, a million
+ * children were each read back from memory to be reported. */
 #define START_CHUNK REPORT_CHUNK
 
 /* Takes out the children whose turn has come: those that may run, as far
  * as max-concurrent allows, and those that must not (R5: spawned into a
  * cancelled group and not shielded) whatever the limit; START_CHUNK of
- * them, and a batch is scheduled for the rest. */
+ * the in-context ones, and a batch is scheduled for the rest. */
 static void
 take_startable_locked (NurseryGroup  *self,
                        GQueue        *starting,
@@ -678,7 +678,7 @@ take_startable_locked (NurseryGroup  *self,
                        GPtrArray    **cancellables)
 {
   GList *link;
-  guint taken = 0;
+  guint run_here = 0;
 
   while ((link = self->pending.head) != NULL)
     {
@@ -688,7 +688,9 @@ take_startable_locked (NurseryGroup  *self,
 
       if (!cancelled && !has_free_slot (self))
         break;
-      if (taken++ == START_CHUNK)
+      /* Those that run here count; a thread child's start is a hand-off
+       * to the pool, which a burst keeps busy best all at once. */
+      if (!cancelled && (queued || !task->in_thread) && run_here++ == START_CHUNK)
         {
           schedule_locked (self);
           break;
