@@ -4,7 +4,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
-/* nursery_group_start_soon() queues a NurseryQueuedChild, about 130 bytes
+/* nursery_group_start_soon() queues a NurseryQueuedChild, 112 bytes
  * and no GObject, where nursery_group_spawn() queues a task. It becomes a
  * task when nothing less will do:
  *  - when the batch takes it out of the pending queue, to start it or to
