@@ -68,10 +68,10 @@
 
 #include "config.h"
 
-#include "nursery-clock-private.h"
 #include "nursery-binding-private.h"
 #include "nursery-cancel-link-private.h"
 #include "nursery-cancel-private.h"
+#include "nursery-clock-private.h"
 #include "nursery-deadline-private.h"
 #include "nursery-debug-private.h"
 #include "nursery-enums.h"
@@ -821,7 +821,6 @@ deliver_started (NurseryGroup *self)
       _nursery_waiters_complete (&starters, NULL);
     }
 }
-
 
 /* Moves the first REPORT_CHUNK returned children to @chunk; a batch is
  * scheduled for the rest. Called with the anchor's lock held. */

@@ -682,8 +682,8 @@ _nursery_task_give_back_success_locked (NurseryTask        *self,
       _nursery_task_is_seen_outside_group (self))
     return FALSE;
 
-  /* Plain values: nothing to unset, the fields are read as set by
-   * init_plain_value() below. */
+  /* Plain values: nothing to unset; the fields are read as
+   * init_plain_value() and its caller set them. */
   if (type == G_TYPE_BOOLEAN)
     {
       child->value_type = NURSERY_PLAIN_BOOLEAN;
