@@ -96,6 +96,13 @@ return_twice (NurseryTask *task,
   g_test_expect_message ("Nursery", G_LOG_LEVEL_CRITICAL, "*already returned*");
   nursery_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED, "late");
   g_test_assert_expected_messages ();
+  /* The plain returns claim, set and deliver in one go: refused alike. */
+  g_test_expect_message ("Nursery", G_LOG_LEVEL_CRITICAL, "*return_int*already returned*");
+  nursery_task_return_int (task, 2);
+  g_test_assert_expected_messages ();
+  g_test_expect_message ("Nursery", G_LOG_LEVEL_CRITICAL, "*return_boolean*already returned*");
+  nursery_task_return_boolean (task, FALSE);
+  g_test_assert_expected_messages ();
 }
 
 static void
@@ -120,6 +127,37 @@ test_exactly_once (void)
   g_assert_cmpuint (finished, ==, 1);
   g_assert_cmpint (nursery_task_get_int (task), ==, 1);
   g_assert_null (nursery_task_get_error (task));
+}
+
+/* R3: a return before the child has started is refused, and the child
+ * still runs and returns its own result */
+
+static void
+return_seven (NurseryTask *task,
+              gpointer     data)
+{
+  nursery_task_return_int (task, 7);
+}
+
+static void
+test_return_before_start_refused (void)
+{
+  g_autoptr(NurseryGroup) group = nursery_group_new ();
+  g_autoptr(NurseryTask) task = nursery_group_spawn (group, "early", return_seven, NULL, NULL, NULL);
+  g_autoptr(GError) error = NULL;
+
+  g_test_expect_message ("Nursery", G_LOG_LEVEL_CRITICAL, "*return_boolean*not started yet*");
+  nursery_task_return_boolean (task, TRUE);
+  g_test_assert_expected_messages ();
+  g_test_expect_message ("Nursery", G_LOG_LEVEL_CRITICAL, "*return_int*not started yet*");
+  nursery_task_return_int (task, 1);
+  g_test_assert_expected_messages ();
+  g_assert_cmpint (nursery_task_get_state (task), ==, NURSERY_TASK_PENDING);
+
+  error = nt_wait (group);
+  g_assert_no_error (error);
+  g_assert_cmpint (nursery_task_get_state (task), ==, NURSERY_TASK_SUCCEEDED);
+  g_assert_cmpint (nursery_task_get_int (task), ==, 7);
 }
 
 /* R4: spawn while joining is accepted and awaited */
@@ -953,6 +991,7 @@ main (int   argc,
   g_test_add_func ("/nursery/group/R1/spawn/fifo", test_spawn_fifo);
   g_test_add_func ("/nursery/group/R2/in-context/returns-later", test_in_context_returns_later);
   g_test_add_func ("/nursery/group/R3/exactly-once", test_exactly_once);
+  g_test_add_func ("/nursery/group/R3/return-before-start-refused", test_return_before_start_refused);
   g_test_add_func ("/nursery/group/R4/spawn/while-joining", test_spawn_while_joining);
   g_test_add_func ("/nursery/group/R4/spawn/closed", test_spawn_closed);
   g_test_add_func ("/nursery/group/R5/spawn/into-cancelled", test_spawn_into_cancelled);
