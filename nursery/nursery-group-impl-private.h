@@ -75,6 +75,7 @@ struct _NurseryGroup
    * written under the lock too, and the counters atomically, because a
    * tree dump from another context reads them (R14). */
   GThread        *owner_thread; /* the thread that created the group */
+  GThread        *batch_thread; /* the last one to run a batch (atomic) */
   NurseryPolicy   policy;
   guint           max_concurrent;
   guint           n_running;
@@ -210,6 +211,9 @@ mark_dirty_owner (NurseryGroup *self,
   if ((g_atomic_int_get (&self->dirty) & prop_bits) != prop_bits)
     mark_dirty (self, prop_bits);
 }
+
+/* Whether the caller may spawn into the group: see nursery-group.c. */
+gboolean     _nursery_group_called_on_owner (NurseryGroup *self);
 
 /* nursery-group-release.c: the group's reference to its reported
  * children (R28). */

@@ -221,7 +221,9 @@ _nursery_group_adopt_queued_locked (NurseryGroup *self)
  * and [method@Nursery.Group.list_tasks] still see one: it is made when it
  * is needed.
  *
- * Call it on the owner context's thread.
+ * Call it on the owner context's thread: the thread that made the group,
+ * or one that runs its context. From any other thread (a thread child's,
+ * for one) it is refused with a critical, and @destroy is called.
  *
  * Returns: %TRUE if the child was added; %FALSE with @error set if the
  *   group is closed ([R4](rules.html#R4))
@@ -242,6 +244,7 @@ nursery_group_start_soon (NurseryGroup     *self,
   NURSERY_REFUSE_UNLESS (NURSERY_IS_GROUP (self), destroy, user_data, FALSE);
   NURSERY_REFUSE_UNLESS (func != NULL, destroy, user_data, FALSE);
   NURSERY_REFUSE_UNLESS (error == NULL || *error == NULL, destroy, user_data, FALSE);
+  NURSERY_REFUSE_UNLESS (_nursery_group_called_on_owner (self), destroy, user_data, FALSE);
 
   /* A task, not a record: while somebody lists the tasks (R27: the list
    * shows a task per child from the batch after its spawn on), and when

@@ -37,6 +37,10 @@
  * not to the group, and a success is %NURSERY_ERROR_NOT_STARTED. After
  * started() the child is an ordinary child of the group.
  *
+ * Call it on the owner context's thread, as [method@Nursery.Group.spawn];
+ * from any other thread it is refused with a critical, and @destroy is
+ * called.
+ *
  * Since: 1.0
  */
 void
@@ -57,6 +61,7 @@ nursery_group_start_async (NurseryGroup        *self,
   NURSERY_REFUSE_UNLESS (cancellable == NULL || G_IS_CANCELLABLE (cancellable), destroy, user_data, );
   NURSERY_REFUSE_UNLESS (NURSERY_IS_GROUP (self), destroy, user_data, );
   NURSERY_REFUSE_UNLESS (func != NULL, destroy, user_data, );
+  NURSERY_REFUSE_UNLESS (_nursery_group_called_on_owner (self), destroy, user_data, );
 
   starter = g_task_new (self, NULL, callback, callback_data);
   g_task_set_source_tag (starter, nursery_group_start_async);

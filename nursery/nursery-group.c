@@ -1046,7 +1046,12 @@ schedule_for_free_slots (NurseryGroup *self)
 static void
 run_batch (NurseryGroup *self)
 {
+  GThread *me = g_thread_self ();
+
   begin_batch (self);
+  /* Read by spawns, from any thread: set only when it changes. */
+  if (g_atomic_pointer_get (&self->batch_thread) != me)
+    g_atomic_pointer_set (&self->batch_thread, me);
 
   /* User code runs below (signals, notifies, destroy notifies, cleanups,
    * async callbacks); a blocking wait() from there would never return. */
@@ -1576,6 +1581,21 @@ _nursery_group_refuses_spawn (NurseryGroup    *self,
   return TRUE;
 }
 
+/* Spawning is for the owner context (R1, R24): the spawn paths move the
+ * group's owner-only state (its spare tasks, its counters) without a
+ * lock, so a thread child spawning a sibling from its worker would race
+ * the batch. Allowed: the thread that made the group, the one that runs
+ * its batches, or one that holds its context now (checked last: it takes
+ * the context's lock). A thread child is none of them. */
+gboolean
+_nursery_group_called_on_owner (NurseryGroup *self)
+{
+  GThread *me = g_thread_self ();
+
+  return me == self->owner_thread || me == g_atomic_pointer_get (&self->batch_thread) ||
+         g_main_context_is_owner (self->context);
+}
+
 /* A child joined the pending queue. */
 void
 _nursery_group_count_spawned (NurseryGroup *self)
@@ -1644,7 +1664,9 @@ ref_if_any (NurseryTask *task)
  * without running ([R5](rules.html#R5)). A closed group refuses with
  * %NURSERY_ERROR_CLOSED and calls @destroy ([R4](rules.html#R4)).
  *
- * Call it on the owner context's thread.
+ * Call it on the owner context's thread: the thread that made the group,
+ * or one that runs its context. From any other thread (a thread child's,
+ * for one) it is refused with a critical, and @destroy is called.
  *
  * Returns: (transfer full) (nullable): the child's handle; dropping it
  *   neither stops nor leaks the child
@@ -1663,6 +1685,7 @@ nursery_group_spawn (NurseryGroup     *self,
   NURSERY_REFUSE_UNLESS (NURSERY_IS_GROUP (self), destroy, user_data, NULL);
   NURSERY_REFUSE_UNLESS (func != NULL, destroy, user_data, NULL);
   NURSERY_REFUSE_UNLESS (error == NULL || *error == NULL, destroy, user_data, NULL);
+  NURSERY_REFUSE_UNLESS (_nursery_group_called_on_owner (self), destroy, user_data, NULL);
 
   return ref_if_any (_nursery_group_spawn (self, name, func, user_data, destroy, FALSE, error));
 }
@@ -1708,6 +1731,7 @@ nursery_group_spawn_in_thread (NurseryGroup     *self,
   NURSERY_REFUSE_UNLESS (NURSERY_IS_GROUP (self), destroy, user_data, NULL);
   NURSERY_REFUSE_UNLESS (func != NULL, destroy, user_data, NULL);
   NURSERY_REFUSE_UNLESS (error == NULL || *error == NULL, destroy, user_data, NULL);
+  NURSERY_REFUSE_UNLESS (_nursery_group_called_on_owner (self), destroy, user_data, NULL);
   if (_nursery_callback_is_gjs (func))
     {
       /* GJS would skip the function on the worker, and the child would
@@ -1736,7 +1760,9 @@ nursery_group_spawn_in_thread (NurseryGroup     *self,
  * group ([R6](rules.html#R6)). It never completes inside this call, even for an empty
  * group. Any number of waiters may wait; all get the same outcome.
  *
- * Call it on the owner context's thread.
+ * Call it on the owner context's thread: the thread that made the group,
+ * or one that runs its context. From any other thread (a thread child's,
+ * for one) it is refused with a critical, and @destroy is called.
  *
  * Since: 1.0
  */

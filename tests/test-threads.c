@@ -122,6 +122,100 @@ test_owner_context_on_other_thread (void)
   g_thread_join (thread);
 }
 
+/* R24, R1: spawning is for the owner context. A thread child spawning a
+ * sibling from its worker is refused with a critical, and what it handed
+ * over is freed; the group goes on. */
+
+static void
+count_destroyed (gpointer counter)
+{
+  g_atomic_int_inc ((gint *) counter);
+}
+
+static void
+spawn_sibling_from_worker (NurseryTask *task,
+                           gpointer     data)
+{
+  NurseryGroup *group = nursery_task_get_group (task);
+  guint *destroyed = data;
+
+  g_assert_null (nursery_group_spawn (group, "sibling", nt_child_never_called,
+                                      destroyed, count_destroyed, NULL));
+  g_assert_null (nursery_group_spawn_in_thread (group, "sibling", nt_child_never_called,
+                                                destroyed, count_destroyed, NULL));
+  g_assert_false (nursery_group_start_soon (group, "sibling", nt_child_never_called,
+                                            destroyed, count_destroyed, NULL));
+}
+
+static void
+test_spawn_from_worker_refused (void)
+{
+  g_autoptr(NurseryGroup) group = nursery_group_new ();
+  g_autoptr(GError) error = NULL;
+  guint destroyed = 0;
+
+  for (guint i = 0; i < 3; i++)
+    g_test_expect_message ("Nursery", G_LOG_LEVEL_CRITICAL, "*_nursery_group_called_on_owner*");
+  g_object_unref (nursery_group_spawn_in_thread (group, "spawner", spawn_sibling_from_worker,
+                                                 &destroyed, NULL, NULL));
+  error = nt_wait (group);
+  g_test_assert_expected_messages ();
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_atomic_int_get (&destroyed), ==, 3);
+  g_assert_cmpuint (nursery_group_get_n_finished (group), ==, 1);
+  g_assert_cmpuint (nursery_group_get_n_failed (group), ==, 0);
+}
+
+/* R1: the thread that holds the group's context may spawn into it, even
+ * before the group's first batch, although another thread made it. */
+
+typedef struct
+{
+  NurseryGroup *group;
+  GMainContext *context;
+  gboolean      ran;
+} ForeignOwner;
+
+static void
+set_ran_and_return (NurseryTask *task,
+                    gpointer     data)
+{
+  ForeignOwner *owner = data;
+
+  owner->ran = TRUE;
+  nursery_task_return_boolean (task, TRUE);
+}
+
+static gpointer
+spawn_while_holding_context (gpointer data)
+{
+  ForeignOwner *owner = data;
+
+  g_assert_true (g_main_context_acquire (owner->context));
+  g_assert_true (nursery_group_start_soon (owner->group, "held", set_ran_and_return, owner, NULL, NULL));
+  while (nursery_group_get_n_finished (owner->group) < 1)
+    g_main_context_iteration (owner->context, TRUE);
+  g_main_context_release (owner->context);
+  return NULL;
+}
+
+static void
+test_spawn_while_holding_context (void)
+{
+  ForeignOwner owner = { NULL, g_main_context_new (), FALSE };
+
+  g_main_context_push_thread_default (owner.context);
+  owner.group = nursery_group_new ();
+  g_main_context_pop_thread_default (owner.context);
+
+  g_thread_join (g_thread_new ("holder", spawn_while_holding_context, &owner));
+  g_assert_true (owner.ran);
+
+  g_object_unref (owner.group);
+  g_main_context_unref (owner.context);
+}
+
 /* R2: a thread child that returns nothing succeeds */
 
 static void
@@ -313,6 +407,8 @@ main (int   argc,
   g_test_add_func ("/nursery/threads/R23/cancel-from-other-thread", test_cancel_from_other_thread);
   g_test_add_func ("/nursery/threads/R23/in-context-returns-from-thread", test_in_context_returns_from_thread);
   g_test_add_func ("/nursery/threads/R23/many-thread-children", test_many_thread_children);
+  g_test_add_func ("/nursery/threads/R24/spawn-from-worker-refused", test_spawn_from_worker_refused);
+  g_test_add_func ("/nursery/threads/R1/spawn-while-holding-context", test_spawn_while_holding_context);
 
   return g_test_run ();
 }
