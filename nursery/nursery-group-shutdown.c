@@ -185,6 +185,10 @@ nursery_group_get_cancel_signal (NurseryGroup *self)
  * before the group closes and its waiters complete. A cleanup may spawn
  * more children; the group waits for them too.
  *
+ * Call it on the owner context's thread, as [method@Nursery.Group.spawn]:
+ * from a thread child's worker it is refused with a critical, and
+ * @destroy is called.
+ *
  * Since: 1.0
  */
 void
@@ -199,6 +203,8 @@ nursery_group_add_cleanup (NurseryGroup       *self,
   NURSERY_REFUSE_UNLESS (NURSERY_IS_GROUP (self), destroy, user_data, );
   NURSERY_REFUSE_UNLESS (func != NULL, destroy, user_data, );
   NURSERY_REFUSE_UNLESS (!nursery_group_is_closed (self), destroy, user_data, );
+  /* The exit stack is the owner's: the batch pops it without a lock. */
+  NURSERY_REFUSE_UNLESS (_nursery_group_called_on_owner (self), destroy, user_data, );
 
   cleanup = g_new (Cleanup, 1);
   cleanup->func = func;

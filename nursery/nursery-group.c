@@ -1715,6 +1715,10 @@ nursery_group_spawn (NurseryGroup     *self,
  * refused with `G_IO_ERROR_NOT_SUPPORTED` rather than left to "succeed"
  * without running.
  *
+ * Call it on the owner context's thread, as [method@Nursery.Group.spawn]:
+ * a thread child spawning from its worker is refused with a critical,
+ * and @destroy is called.
+ *
  * Returns: (transfer full) (nullable): the child's handle
  *
  * Since: 1.0
@@ -1760,9 +1764,7 @@ nursery_group_spawn_in_thread (NurseryGroup     *self,
  * group ([R6](rules.html#R6)). It never completes inside this call, even for an empty
  * group. Any number of waiters may wait; all get the same outcome.
  *
- * Call it on the owner context's thread: the thread that made the group,
- * or one that runs its context. From any other thread (a thread child's,
- * for one) it is refused with a critical, and @destroy is called.
+ * Call it on the owner context's thread.
  *
  * Since: 1.0
  */

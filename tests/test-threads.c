@@ -122,14 +122,21 @@ test_owner_context_on_other_thread (void)
   g_thread_join (thread);
 }
 
-/* R24, R1: spawning is for the owner context. A thread child spawning a
- * sibling from its worker is refused with a critical, and what it handed
- * over is freed; the group goes on. */
+/* R24, R1: spawning (and the exit stack) is for the owner context. A
+ * thread child spawning a sibling from its worker is refused with a
+ * critical, and what it handed over is freed; the group goes on. */
 
 static void
 count_destroyed (gpointer counter)
 {
   g_atomic_int_inc ((gint *) counter);
+}
+
+static void
+cleanup_never_called (NurseryGroup *group,
+                      gpointer      data)
+{
+  g_assert_not_reached ();
 }
 
 static void
@@ -145,6 +152,7 @@ spawn_sibling_from_worker (NurseryTask *task,
                                                 destroyed, count_destroyed, NULL));
   g_assert_false (nursery_group_start_soon (group, "sibling", nt_child_never_called,
                                             destroyed, count_destroyed, NULL));
+  nursery_group_add_cleanup (group, cleanup_never_called, destroyed, count_destroyed);
 }
 
 static void
@@ -154,7 +162,7 @@ test_spawn_from_worker_refused (void)
   g_autoptr(GError) error = NULL;
   guint destroyed = 0;
 
-  for (guint i = 0; i < 3; i++)
+  for (guint i = 0; i < 4; i++)
     g_test_expect_message ("Nursery", G_LOG_LEVEL_CRITICAL, "*_nursery_group_called_on_owner*");
   g_object_unref (nursery_group_spawn_in_thread (group, "spawner", spawn_sibling_from_worker,
                                                  &destroyed, NULL, NULL));
@@ -162,7 +170,7 @@ test_spawn_from_worker_refused (void)
   g_test_assert_expected_messages ();
 
   g_assert_no_error (error);
-  g_assert_cmpuint (g_atomic_int_get (&destroyed), ==, 3);
+  g_assert_cmpuint (g_atomic_int_get (&destroyed), ==, 4);
   g_assert_cmpuint (nursery_group_get_n_finished (group), ==, 1);
   g_assert_cmpuint (nursery_group_get_n_failed (group), ==, 0);
 }
