@@ -77,6 +77,7 @@
 #include "nursery-enums.h"
 #include "nursery-error.h"
 #include "nursery-group-impl-private.h"
+#include "nursery-links-private.h"
 #include "nursery-pool-private.h"
 #include "nursery-queued-child-private.h"
 #include "nursery-refuse-private.h"
@@ -829,27 +830,26 @@ take_returned_locked (NurseryGroup *self,
                       GQueue       *chunk)
 {
   if (self->returned.length <= REPORT_CHUNK)
+    _nursery_task_take_all_locked (&self->returned, chunk);
+  else
     {
-      _nursery_task_take_all_locked (&self->returned, chunk);
-      _nursery_group_unlist_returned_locked (self, chunk);
-      return;
-    }
-
-  g_queue_init (chunk);
-  for (guint i = 0; i < REPORT_CHUNK; i++)
-    {
-      GList *head = self->returned.head;
-
-      if (_nursery_is_queued_child (head->data))
+      g_queue_init (chunk);
+      for (guint i = 0; i < REPORT_CHUNK; i++)
         {
-          g_queue_unlink (&self->returned, head);
-          g_queue_push_tail_link (chunk, head);
+          GList *head = self->returned.head;
+
+          /* A queued child has no queue state to move: just its link. */
+          if (_nursery_is_queued_child (head->data))
+            {
+              _nursery_link_unlink (&self->returned, head);
+              _nursery_link_push_tail (chunk, head);
+            }
+          else
+            _nursery_task_move_locked (head->data, chunk, NURSERY_TASK_IN_NO_QUEUE);
         }
-      else
-        _nursery_task_move_locked (head->data, chunk, NURSERY_TASK_IN_NO_QUEUE);
+      schedule_locked (self);
     }
   _nursery_group_unlist_returned_locked (self, chunk);
-  schedule_locked (self);
 }
 
 /* Whether reporting a success needs its task: to hand it to

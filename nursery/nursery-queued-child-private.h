@@ -21,15 +21,6 @@ G_BEGIN_DECLS
  * sees it, and it may be one again once its child has succeeded, until
  * the batch reports it. Guarded by the group's lock, like a task's
  * links. */
-/* The values a record can hold: those a task returns without allocating
- * (_nursery_task_give_back_success_locked()). */
-typedef enum
-{
-  NURSERY_PLAIN_NONE,
-  NURSERY_PLAIN_BOOLEAN,
-  NURSERY_PLAIN_INT64,
-} NurseryPlainType;
-
 typedef struct
 {
   /* NULL, where a task (a GTypeInstance) has its class: the links' data
@@ -43,14 +34,16 @@ typedef struct
   GDestroyNotify   destroy;
   gint64           spawn_time;
   /* Until it has returned: its task, when list_tasks() made one while
-   * the batch held it. Once returned: its value, a plain one (its type
-   * in @value_type). Not a GValue: 16 bytes less keep the record within
-   * the 128-byte chunks glibc's malloc() serves from its fast bins. */
+   * the batch held it. Once returned: its value, a plain one, of type
+   * @value_type: G_TYPE_INVALID (none), G_TYPE_BOOLEAN or G_TYPE_INT64,
+   * fundamental types whose ids fit a byte. Not a GValue: 16 bytes less
+   * keep the record within the 128-byte chunks glibc's malloc() serves
+   * from its fast bins. */
   union {
     NurseryTask   *adopted;
     gint64         value;
   };
-  guint8           value_type;     /* NurseryPlainType */
+  guint8           value_type;
   guint8           in_pending;
   /* It ran and succeeded, with @value, and is in the returned queue:
    * its task gave the outcome back (_nursery_group_settle_taken()). */

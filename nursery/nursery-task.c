@@ -649,18 +649,28 @@ _nursery_task_queue_finished (NurseryTask *self,
   g_queue_push_tail_link (queue, &self->queue_link);
 }
 
-/* g_value_init() for a boolean or an int64, whose value table's init
- * only zeroes the data: without the table lookups, on every child's
- * return. The caller then sets data[0] as g_value_set_*() would. */
-static GValue *
-init_plain_value (GValue *value,
-                  GType   type)
+/* A plain value (@type G_TYPE_INVALID for none, G_TYPE_BOOLEAN or
+ * G_TYPE_INT64) into @value, which holds none yet: what g_value_init()
+ * and g_value_set_*() do, without their table lookups, on every short
+ * child's return. */
+static void
+set_plain_value (GValue *value,
+                 GType   type,
+                 gint64  v)
 {
   g_assert (G_VALUE_TYPE (value) == G_TYPE_INVALID);
+  if (type == G_TYPE_INVALID)
+    return;
   memset (value->data, 0, sizeof value->data);
   value->g_type = type;
-  return value;
+  if (type == G_TYPE_BOOLEAN)
+    value->data[0].v_int = v != 0;
+  else
+    value->data[0].v_int64 = v;
 }
+
+/* A queued child keeps the type of its plain value in a byte. */
+G_STATIC_ASSERT (G_TYPE_BOOLEAN <= G_MAXUINT8 && G_TYPE_INT64 <= G_MAXUINT8);
 
 /* Owner context, with the anchor's lock held, for a queued child's task
  * that returned within its function (nursery-group-soon.c). When nothing
@@ -682,23 +692,11 @@ _nursery_task_give_back_success_locked (NurseryTask        *self,
       _nursery_task_is_seen_outside_group (self))
     return FALSE;
 
-  /* Plain values: nothing to unset; the fields are read as
-   * init_plain_value() and its caller set them. */
-  if (type == G_TYPE_BOOLEAN)
-    {
-      child->value_type = NURSERY_PLAIN_BOOLEAN;
-      child->value = self->value.data[0].v_int;
-    }
-  else if (type == G_TYPE_INT64)
-    {
-      child->value_type = NURSERY_PLAIN_INT64;
-      child->value = self->value.data[0].v_int64;
-    }
-  else
-    {
-      child->value_type = NURSERY_PLAIN_NONE;
-      child->value = 0;
-    }
+  /* A plain value has nothing to unset: its fields are read as
+   * set_plain_value() wrote them. */
+  child->value_type = (guint8) type;
+  child->value = type == G_TYPE_BOOLEAN ? self->value.data[0].v_int :
+                 type == G_TYPE_INT64 ? self->value.data[0].v_int64 : 0;
   memset (&self->value, 0, sizeof self->value);
   child->name = g_steal_pointer (&self->name);
   self->func = NULL;
@@ -714,10 +712,7 @@ _nursery_task_restore_success (NurseryTask        *self,
                                NurseryQueuedChild *child)
 {
   set_state (self, NURSERY_TASK_RUNNING);
-  if (child->value_type == NURSERY_PLAIN_BOOLEAN)
-    init_plain_value (&self->value, G_TYPE_BOOLEAN)->data[0].v_int = (int) child->value;
-  else if (child->value_type == NURSERY_PLAIN_INT64)
-    init_plain_value (&self->value, G_TYPE_INT64)->data[0].v_int64 = child->value;
+  set_plain_value (&self->value, child->value_type, child->value);
   g_atomic_int_set (&self->returned, TRUE);
 }
 
@@ -1127,10 +1122,7 @@ return_plain (NurseryTask *self,
       warn_returned_twice (self, func);
       return;
     }
-  if (type == G_TYPE_BOOLEAN)
-    init_plain_value (&self->value, type)->data[0].v_int = result != 0;
-  else
-    init_plain_value (&self->value, type)->data[0].v_int64 = result;
+  set_plain_value (&self->value, type, result);
   /* A thread child is handed over when its function returns. The group
    * is alive: it outlives every unfinished child (R20). */
   if (!self->in_thread)
