@@ -630,18 +630,20 @@ typedef enum
   DROP_IN_NEXT_CALLBACK,
   DROP_IN_CLEANUP,
   DROP_IN_CANCELLED_HANDLER, /* a task cancellable's handler, on the cancelling thread */
+  DROP_AROUND_PLAIN_RETURN, /* a plain thread returns an in-context child, then drops or before */
   N_DROPS
 } Drop;
 
 static const char * const drop_names[] = {
   "worker", "thread-child", "task-finished", "notify", "destroy-notify",
-  "wait-callback", "next-callback", "cleanup", "cancelled-handler",
+  "wait-callback", "next-callback", "cleanup", "cancelled-handler", "plain-return",
 };
 
 typedef struct
 {
   NurseryGroup *group;   /* the last reference, dropped once */
   guint         spins;
+  RelHelper    *helper;  /* for the jobs a child starts */
 } Holder;
 
 static void
@@ -728,6 +730,33 @@ cancel_task_job (gpointer task,
   g_object_unref (task);  /* perhaps the last reference: a task may go anywhere */
 }
 
+/* return_int() claims, sets and delivers in one locked section (R3):
+ * on a plain thread, just before or just after the group's cancel and
+ * last unref there, by the parity of the spins. */
+static void
+return_and_drop_job (gpointer task,
+                     gpointer holder)
+{
+  Holder *h = holder;
+
+  rel_spin (h->spins);
+  if (h->spins % 2 == 0)
+    holder_drop (h);
+  nursery_task_return_int (task, 1);
+  if (h->spins % 2 != 0)
+    holder_drop (h);
+  g_object_unref (task);
+}
+
+static void
+child_hands_itself_over (NurseryTask *task,
+                         gpointer     holder)
+{
+  Holder *h = holder;
+
+  rel_helper_run (h->helper, return_and_drop_job, g_object_ref (task), h);
+}
+
 /* Sets up one round; returns once the drop is armed. The child that runs
  * ends when cancelled. */
 static void
@@ -783,6 +812,10 @@ arm_drop (Drop       drop,
       task = nursery_group_spawn (group, "waits", rel_child_until_cancelled, NULL, NULL, NULL);
       g_cancellable_connect (nursery_task_get_cancellable (task), G_CALLBACK (drop_in_cancelled), h, NULL);
       rel_helper_run (helper, cancel_task_job, task, GUINT_TO_POINTER (h->spins));
+      break;
+    case DROP_AROUND_PLAIN_RETURN:
+      h->helper = helper;
+      nursery_group_start_soon (group, "hands-over", child_hands_itself_over, h, NULL, NULL);
       break;
     default:
       g_assert_not_reached ();
