@@ -247,6 +247,13 @@ NurseryTask *_nursery_group_spawn         (NurseryGroup    *self,
                                            GDestroyNotify   destroy,
                                            gboolean         in_thread,
                                            GError         **error);
+/* nursery_group_start_soon() once its arguments are checked. */
+gboolean     _nursery_group_start_soon    (NurseryGroup    *self,
+                                           const char      *name,
+                                           NurseryTaskFunc  func,
+                                           gpointer         user_data,
+                                           GDestroyNotify   destroy,
+                                           GError         **error);
 
 /* nursery-group-soon.c: children spawned without a handle, queued as
  * NurseryQueuedChild (nursery-queued-child-private.h) until their turn

@@ -238,13 +238,25 @@ nursery_group_start_soon (NurseryGroup     *self,
                           GDestroyNotify    destroy,
                           GError          **error)
 {
-  NurseryQueuedChild *child;
-
   /* R24: refused, but the user data is not lost. */
   NURSERY_REFUSE_UNLESS (NURSERY_IS_GROUP (self), destroy, user_data, FALSE);
   NURSERY_REFUSE_UNLESS (func != NULL, destroy, user_data, FALSE);
   NURSERY_REFUSE_UNLESS (error == NULL || *error == NULL, destroy, user_data, FALSE);
   NURSERY_REFUSE_UNLESS (_nursery_group_called_on_owner (self), destroy, user_data, FALSE);
+
+  return _nursery_group_start_soon (self, name, func, user_data, destroy, error);
+}
+
+/* nursery_group_start_soon() once its arguments are checked. */
+gboolean
+_nursery_group_start_soon (NurseryGroup     *self,
+                           const char       *name,
+                           NurseryTaskFunc   func,
+                           gpointer          user_data,
+                           GDestroyNotify    destroy,
+                           GError          **error)
+{
+  NurseryQueuedChild *child;
 
   /* A task, not a record: while somebody lists the tasks (R27: the list
    * shows a task per child from the batch after its spawn on), and when

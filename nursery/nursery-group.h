@@ -82,6 +82,18 @@ gboolean           nursery_group_start_soon       (NurseryGroup         *self,
                                                    GDestroyNotify        destroy,
                                                    GError              **error);
 NURSERY_AVAILABLE_IN_1_0
+NurseryTask       *nursery_group_spawn_keyed      (NurseryGroup         *self,
+                                                   const char           *name,
+                                                   NurseryRunner        *runner,
+                                                   gsize                 key,
+                                                   GError              **error);
+NURSERY_AVAILABLE_IN_1_0
+gboolean           nursery_group_start_soon_keyed (NurseryGroup         *self,
+                                                   const char           *name,
+                                                   NurseryRunner        *runner,
+                                                   gsize                 key,
+                                                   GError              **error);
+NURSERY_AVAILABLE_IN_1_0
 NurseryTask       *nursery_group_spawn_in_thread  (NurseryGroup         *self,
                                                    const char           *name,
                                                    NurseryTaskFunc       func,

@@ -12,6 +12,7 @@
 # include "nursery-enums.h"
 # include "nursery-error.h"
 # include "nursery-task.h"
+# include "nursery-runner.h"
 # include "nursery-group.h"
 # include "nursery-channel.h"
 # include "nursery-pool.h"

@@ -37,6 +37,7 @@ import gc
 import json
 import os
 import statistics
+import subprocess
 import sys
 import time
 
@@ -194,6 +195,37 @@ def row(row_id, scenario, nursery, baseline, baseline_name, target):
     return ratio <= target
 
 
+SMALL_SIDES = ('introspection', 'override', 'override-soon', 'taskgroup')
+
+
+def measure_small_count(runs):
+    """The samples of the SMALL_N rounds, measured in a process of their
+    own: in this one, after rounds of 100k pending children, glibc's heap
+    stays fragmented and every allocation of both Nursery sides costs more
+    for the rest of the process (about +20 % per child at 10k, undone by
+    malloc_trim()). Each count measures its own rounds, not the other's."""
+    out = subprocess.run([sys.executable, __file__, '--samples', str(SMALL_N)],
+                         check=True, stdout=subprocess.PIPE, text=True).stdout
+    return json.loads(out)
+
+
+def run_samples(n, runs):
+    """--samples N: the SMALL_SIDES samples at N, as JSON on stdout."""
+    loop = asyncio.new_event_loop()
+    sides = {
+        'introspection': run_nursery,
+        'override': run_override,
+        'override-soon': run_override_soon,
+        'taskgroup': lambda k: run_asyncio(loop, k),
+    }
+    try:
+        json.dump(dict(zip(SMALL_SIDES, measure([sides[name] for name in SMALL_SIDES], n, runs))),
+                  sys.stdout)
+    finally:
+        loop.close()
+    return 0
+
+
 def measure_counts(n, runs):
     """Every side in the same rounds, so that the ratios are paired."""
     import gbulb
@@ -208,13 +240,9 @@ def measure_counts(n, runs):
         'taskgroup': lambda k: run_asyncio(loop, k),
     }
     try:
-        samples = dict(zip(sides, measure(list(sides.values()), n, runs)))
         # The override's targets hold at 10k as well as at 100k.
-        small = None
-        if n > SMALL_N:
-            small_sides = {name: sides[name]
-                           for name in ('introspection', 'override', 'override-soon', 'taskgroup')}
-            small = dict(zip(small_sides, measure(list(small_sides.values()), SMALL_N, runs)))
+        small = measure_small_count(runs) if n > SMALL_N else None
+        samples = dict(zip(sides, measure(list(sides.values()), n, runs)))
         # Coroutines are ten times dearer on a GLib-backed loop: fewer.
         n_coro = max(n // 10, 100)
         coro = measure([lambda k: glib_loop.run_until_complete(override_async(k, coroutine_child)),
@@ -245,6 +273,8 @@ def main():
         return run_one(sys.argv[2], int(sys.argv[3]))
     quick = '--quick' in sys.argv[1:]
     runs = int(os.environ.get('NURSERY_BENCH_RUNS', '5'))
+    if sys.argv[1:2] == ['--samples']:
+        return run_samples(int(sys.argv[2]), runs)
     n = int(os.environ.get('NURSERY_BENCH_PY_N', '10000' if quick else '100000'))
 
     samples, small, coro, n_coro = measure_counts(n, runs)

@@ -63,32 +63,47 @@ def test_failing_child_releases_everything_once_dropped():
     assert all(finalized)
 
 
-def test_refused_spawn_releases_callable():
+class NoArgBody:
+    """A child body that takes no argument (kept without a tuple)."""
+
+    def __call__(self, task):
+        return 1
+
+
+def bodies(with_payload):
+    """A body and what it is called with, and weakrefs to each."""
+    objects = (Body(), Payload()) if with_payload else (NoArgBody(),)
+    return objects, [weakref.ref(o) for o in objects]
+
+
+@pytest.mark.parametrize('method', ['spawn', 'start_soon'])
+@pytest.mark.parametrize('with_payload', [False, True])
+def test_refused_spawn_releases_callable(method, with_payload):
     """R4: a closed group refuses the child and drops it at once."""
     with Nursery.Group() as group:
         pass
-    body, payload = Body(), Payload()
-    refs = [weakref.ref(body), weakref.ref(payload)]
+    objects, refs = bodies(with_payload)
     with pytest.raises(GLib.Error):
-        group.spawn(body, payload)
-    del body, payload
+        getattr(group, method)(*objects)
+    del objects
     collect()
-    assert [ref() for ref in refs] == [None, None]
+    assert [ref() for ref in refs] == [None] * len(refs)
 
 
-def test_unrun_child_releases_callable():
+@pytest.mark.parametrize('method', ['spawn', 'start_soon'])
+@pytest.mark.parametrize('with_payload', [False, True])
+def test_unrun_child_releases_callable(method, with_payload):
     """R5: a child that never runs still drops its callable."""
-    body, payload = Body(), Payload()
-    refs = [weakref.ref(body), weakref.ref(payload)]
+    objects, refs = bodies(with_payload)
     group = Nursery.Group()
     group.cancel()
-    task = group.spawn(body, payload)
-    del body, payload
+    getattr(group, method)(*objects)
+    del objects
     with group:
         pass
     collect()
-    assert task.state == TS.CANCELLED
-    assert [ref() for ref in refs] == [None, None]
+    assert group.get_n_cancelled() == 1
+    assert [ref() for ref in refs] == [None] * len(refs)
 
 
 def test_group_and_task_objects_are_freed():
