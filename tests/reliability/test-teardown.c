@@ -631,12 +631,14 @@ typedef enum
   DROP_IN_CLEANUP,
   DROP_IN_CANCELLED_HANDLER, /* a task cancellable's handler, on the cancelling thread */
   DROP_AROUND_PLAIN_RETURN, /* a plain thread returns an in-context child, then drops or before */
+  DROP_IN_RUNNER,          /* a runner, running its keyed child or given back its key */
   N_DROPS
 } Drop;
 
 static const char * const drop_names[] = {
   "worker", "thread-child", "task-finished", "notify", "destroy-notify",
   "wait-callback", "next-callback", "cleanup", "cancelled-handler", "plain-return",
+  "runner",
 };
 
 typedef struct
@@ -644,6 +646,7 @@ typedef struct
   NurseryGroup *group;   /* the last reference, dropped once */
   guint         spins;
   RelHelper    *helper;  /* for the jobs a child starts */
+  GThread      *owner;   /* the thread that runs the group's context */
 } Holder;
 
 static void
@@ -757,6 +760,21 @@ child_hands_itself_over (NurseryTask *task,
   rel_helper_run (h->helper, return_and_drop_job, g_object_ref (task), h);
 }
 
+/* Drops the group when its keyed child runs; a worker may have dropped
+ * it first, and then the key comes back here, on the owner, instead. */
+static void
+drop_in_runner (NurseryTask *task,
+                gsize        key,
+                gpointer     data)
+{
+  Holder *h = data;
+
+  g_assert_true (g_thread_self () == h->owner);
+  holder_drop (h);
+  if (task != NULL)
+    nursery_task_return_int (task, (gint64) key);
+}
+
 /* Sets up one round; returns once the drop is armed. The child that runs
  * ends when cancelled. */
 static void
@@ -766,6 +784,7 @@ arm_drop (Drop       drop,
 {
   NurseryGroup *group = h->group;
   NurseryTask *task;
+  NurseryRunner *runner;
 
   switch (drop)
     {
@@ -817,6 +836,17 @@ arm_drop (Drop       drop,
       h->helper = helper;
       nursery_group_start_soon (group, "hands-over", child_hands_itself_over, h, NULL, NULL);
       break;
+    case DROP_IN_RUNNER:
+      /* The round's only reference to the runner is its child's. */
+      runner = nursery_runner_new (drop_in_runner, h, NULL);
+      if (h->spins % 2 == 0)
+        nursery_group_start_soon_keyed (group, "keyed", runner, h->spins, NULL);
+      else
+        g_object_unref (nursery_group_spawn_keyed (group, "keyed", runner, h->spins, NULL));
+      g_object_unref (runner);
+      if (h->spins % 3 == 0)
+        rel_helper_run (helper, drop_job, h, NULL);
+      break;
     default:
       g_assert_not_reached ();
     }
@@ -841,6 +871,7 @@ test_teardown_stress (gconstpointer data)
       g_ptr_array_add (holders, h);
       h->group = nursery_group_new ();
       h->spins = g_rand_int_range (rand, 0, 3000);
+      h->owner = g_thread_self ();
       finalized_track (&f, h->group);
       arm_drop (drop, h, helper);
       while (g_atomic_pointer_get (&h->group) != NULL)
