@@ -14,6 +14,7 @@
 
 #include "config.h"
 
+#include "nursery-refuse-private.h"
 #include "nursery-runner-private.h"
 
 /**
@@ -98,7 +99,8 @@ nursery_runner_new (NurseryRunnerFunc func,
 {
   NurseryRunner *self;
 
-  g_return_val_if_fail (func != NULL, NULL);
+  /* R24: refused, but the user data is not lost. */
+  NURSERY_REFUSE_UNLESS (func != NULL, destroy, user_data, NULL);
 
   self = g_object_new (NURSERY_TYPE_RUNNER, NULL);
   self->func = func;

@@ -27,6 +27,10 @@ G_BEGIN_DECLS
  * the child @key names, as a [callback@Nursery.TaskFunc] would, or, when
  * @task is %NULL, lets go of what the caller keeps for @key.
  *
+ * It is called on the owner context of the child's group, except when a
+ * spawn is refused for bad arguments (a critical): then at once, on the
+ * caller's thread.
+ *
  * Since: 1.0
  */
 typedef void (*NurseryRunnerFunc) (NurseryTask *task,

@@ -16,8 +16,8 @@
 
 G_BEGIN_DECLS
 
-typedef struct _NurseryGroup NurseryGroup;
-typedef struct _NurseryTask  NurseryTask;
+typedef struct _NurseryGroup  NurseryGroup;
+typedef struct _NurseryTask   NurseryTask;
 typedef struct _NurseryRunner NurseryRunner;
 
 /**

@@ -187,8 +187,10 @@ test_bad_input_drops_key (void)
   g_assert_null (nursery_group_spawn_keyed (group, NULL, NULL, 3, NULL));
   g_test_assert_expected_messages ();
   g_test_expect_message ("Nursery", G_LOG_LEVEL_CRITICAL, "*func != NULL*");
-  g_assert_null (nursery_runner_new (NULL, NULL, NULL));
+  g_assert_null (nursery_runner_new (NULL, &log, count_destroy));
   g_test_assert_expected_messages ();
+  /* R24: nor the data of a refused runner. */
+  g_assert_cmpuint (log.destroyed, ==, 1);
 
   assert_entries (&log, "drop:1 drop:2");
   g_assert_null (nt_wait (group));
