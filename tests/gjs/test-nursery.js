@@ -141,6 +141,30 @@ async function testStartSoon() {
         `task-finished heard each child (got ${heard})`);
 }
 
+// R1, R5: a runner from JavaScript runs each keyed child by its key, and
+// gets the key of a child that never runs back with a null task.
+async function testRunner() {
+    const group = new Nursery.Group();
+    const calls = [];
+    const runner = Nursery.Runner.new((task, key) => {
+        calls.push(task === null ? `drop:${key}` : `run:${key}`);
+        if (task !== null)
+            task.return_int(key);
+    });
+    const task = group.spawn_keyed('keyed', runner, 5);
+    check(group.start_soon_keyed(null, runner, 6) === true, 'start_soon_keyed returns true');
+    check(calls.length === 0, 'keyed children do not run inline');
+    check(await group.wait_async(null) === true, 'wait_async resolves');
+    check(calls.join() === 'run:5,run:6' && task.get_int() === 5,
+        `keyed children ran by key (got ${calls})`);
+
+    const cancelled = new Nursery.Group();
+    cancelled.cancel();
+    cancelled.start_soon_keyed(null, runner, 7);
+    await cancelled.wait_async(null);
+    check(calls.join() === 'run:5,run:6,drop:7', `an unstarted key came back (got ${calls})`);
+}
+
 // R2, R24: the typelib alone (no nursery.js) refuses a JavaScript thread
 // child at the call: GJS could not run it on a worker, and the child
 // would have succeeded without running. (The override refuses it before
@@ -620,6 +644,7 @@ const CASE_SECONDS = 10;
 const cases = [
     testJsChildren,
     testStartSoon,
+    testRunner,
     testSpawnInThreadRefused,
     testSpawnIntoClosedGroup,
     testChildFailure,

@@ -93,6 +93,33 @@ async void test_start_soon () throws Error {
     check (ok && seen == 7 && group.get_n_succeeded () == 1, "the start_soon child ran and succeeded");
 }
 
+/* R1, R4: a runner runs each keyed child by its key, and gets the key of
+ * a refused child back with a null task. */
+async void test_runner () throws Error {
+    var group = new Nursery.Group ();
+    var calls = new GenericArray<string> ();
+    var runner = new Nursery.Runner ((task, key) => {
+        calls.add ("%s:%s".printf (task == null ? "drop" : "run", key.to_string ()));
+        if (task != null)
+            task.return_int ((int64) key);
+    });
+
+    var task = group.spawn_keyed ("keyed", runner, 5);
+    check (calls.length == 0, "a keyed child does not run inline");
+    yield group.wait_async (null);
+    check (calls.length == 1 && calls[0] == "run:5" && task.get_int () == 5,
+           "the keyed child ran by its key");
+
+    var caught = false;
+    try {
+        group.start_soon_keyed (null, runner, 6);
+    } catch (Nursery.Error.CLOSED e) {
+        caught = true;
+    }
+    check (caught && calls.length == 2 && calls[1] == "drop:6",
+           "a closed group refuses and hands the key back");
+}
+
 /* R4: a closed group refuses with Nursery.Error.CLOSED and frees the
  * child's closure at once. */
 async void test_spawn_into_closed_group () throws Error {
@@ -584,6 +611,11 @@ async void run_all () {
         yield test_start_soon ();
     } catch (Error e) {
         check (false, "start_soon: unexpected error: " + e.message);
+    }
+    try {
+        yield test_runner ();
+    } catch (Error e) {
+        check (false, "runner: unexpected error: " + e.message);
     }
     try {
         yield test_spawn_into_closed_group ();
