@@ -19,4 +19,8 @@ void _nursery_runner_bind (NurseryRunner   *self,
                            gpointer        *user_data,
                            GDestroyNotify  *destroy);
 
+/* Whether @func is the function of every keyed child: such a child has no
+ * user data of its own to show (nursery_task_get_task_data()). */
+gboolean _nursery_runner_is_keyed_func (NurseryTaskFunc func);
+
 G_END_DECLS

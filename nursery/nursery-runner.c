@@ -149,3 +149,9 @@ _nursery_runner_bind (NurseryRunner   *self,
   *user_data = child;
   *destroy = release_keyed;
 }
+
+gboolean
+_nursery_runner_is_keyed_func (NurseryTaskFunc func)
+{
+  return func == run_keyed;
+}

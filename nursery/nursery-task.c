@@ -40,6 +40,7 @@
 #include "nursery-enums.h"
 #include "nursery-error.h"
 #include "nursery-links-private.h"
+#include "nursery-runner-private.h"
 #include "nursery-task-private.h"
 #include "nursery-tsan-private.h"
 #include "nursery-waiters-private.h"
@@ -1828,7 +1829,8 @@ nursery_task_started (NurseryTask  *self,
  * every callback of a multi-step child can reach its state through the
  * task alone. It stays valid until the task has finished and
  * [signal@Nursery.Group::task-finished] has been emitted for it; then its
- * destroy notify runs and this returns %NULL.
+ * destroy notify runs and this returns %NULL. A child spawned with a
+ * [class@Nursery.Runner] has no user data: %NULL.
  *
  * Returns: (transfer none) (nullable): the spawn's user data
  *
@@ -1839,6 +1841,9 @@ nursery_task_get_task_data (NurseryTask *self)
 {
   g_return_val_if_fail (NURSERY_IS_TASK (self), NULL);
 
+  /* A keyed child's data is the runner's bookkeeping, not the caller's. */
+  if (_nursery_runner_is_keyed_func (self->func))
+    return NULL;
   return self->user_data;
 }
 

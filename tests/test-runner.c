@@ -58,8 +58,11 @@ log_key (NurseryTask *task,
   g_assert_true (g_thread_self () == log->owner);
   g_ptr_array_add (log->entries, g_strdup_printf ("%s:%" G_GSIZE_FORMAT,
                                                   task != NULL ? "run" : "drop", key));
-  if (task != NULL)
-    nursery_task_return_int (task, (gint64) key);
+  if (task == NULL)
+    return;
+  /* The runner's bookkeeping is not the caller's user data. */
+  g_assert_null (nursery_task_get_task_data (task));
+  nursery_task_return_int (task, (gint64) key);
 }
 
 static void
