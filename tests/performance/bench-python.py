@@ -195,7 +195,16 @@ def row(row_id, scenario, nursery, baseline, baseline_name, target):
     return ratio <= target
 
 
-SMALL_SIDES = ('introspection', 'override', 'override-soon', 'taskgroup')
+def synchronous_sides(loop):
+    """The sides measured at every count: plain introspection, the
+    override's `with` form with spawn() and start_soon(), and
+    asyncio.TaskGroup on @loop."""
+    return {
+        'introspection': run_nursery,
+        'override': run_override,
+        'override-soon': run_override_soon,
+        'taskgroup': lambda k: run_asyncio(loop, k),
+    }
 
 
 def measure_small_count(runs):
@@ -204,23 +213,18 @@ def measure_small_count(runs):
     stays fragmented and every allocation of both Nursery sides costs more
     for the rest of the process (about +20 % per child at 10k, undone by
     malloc_trim()). Each count measures its own rounds, not the other's."""
-    out = subprocess.run([sys.executable, __file__, '--samples', str(SMALL_N)],
+    env = dict(os.environ, NURSERY_BENCH_RUNS=str(runs))
+    out = subprocess.run([sys.executable, __file__, '--samples', str(SMALL_N)], env=env,
                          check=True, stdout=subprocess.PIPE, text=True).stdout
     return json.loads(out)
 
 
 def run_samples(n, runs):
-    """--samples N: the SMALL_SIDES samples at N, as JSON on stdout."""
+    """--samples N: the synchronous sides' samples at N, as JSON on stdout."""
     loop = asyncio.new_event_loop()
-    sides = {
-        'introspection': run_nursery,
-        'override': run_override,
-        'override-soon': run_override_soon,
-        'taskgroup': lambda k: run_asyncio(loop, k),
-    }
     try:
-        json.dump(dict(zip(SMALL_SIDES, measure([sides[name] for name in SMALL_SIDES], n, runs))),
-                  sys.stdout)
+        sides = synchronous_sides(loop)
+        json.dump(dict(zip(sides, measure(list(sides.values()), n, runs))), sys.stdout)
     finally:
         loop.close()
     return 0
@@ -231,14 +235,9 @@ def measure_counts(n, runs):
     import gbulb
     loop = asyncio.new_event_loop()
     glib_loop = gbulb.GLibEventLoopPolicy().new_event_loop()
-    sides = {
-        'introspection': run_nursery,
-        'override': run_override,
-        'override-soon': run_override_soon,
-        'override-async': lambda k: glib_loop.run_until_complete(
-            override_async(k, plain_child)),
-        'taskgroup': lambda k: run_asyncio(loop, k),
-    }
+    sides = synchronous_sides(loop)
+    sides['override-async'] = lambda k: glib_loop.run_until_complete(
+        override_async(k, plain_child))
     try:
         # The override's targets hold at 10k as well as at 100k.
         small = measure_small_count(runs) if n > SMALL_N else None
