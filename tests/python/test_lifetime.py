@@ -106,6 +106,36 @@ def test_unrun_child_releases_callable(method, with_payload):
     assert [ref() for ref in refs] == [None] * len(refs)
 
 
+def test_keyed_children_leave_nothing_behind():
+    """R4, R5, R8: spawn() and start_soon() keep each child under a key
+    until the runner hands it back: after children that succeeded,
+    failed, were cancelled before their turn or were refused, no key is
+    left (gi.overrides.Nursery's own map, read directly)."""
+    import gi.overrides.Nursery as override
+    keyed = len(override._keyed)
+
+    def fail(task):
+        raise Boom()
+
+    with pytest.raises(ExceptionGroup):
+        with Nursery.Group() as group:
+            for i in range(20):
+                group.spawn(lambda task: i)
+                group.start_soon(lambda task, x: x, i)
+            group.spawn(fail)
+    cancelled = Nursery.Group()
+    cancelled.cancel()
+    for i in range(20):
+        cancelled.spawn(lambda task: None)
+        cancelled.start_soon(lambda task: None)
+    with cancelled:
+        pass
+    with pytest.raises(GLib.Error):
+        group.spawn(lambda task: None)
+    assert cancelled.get_n_cancelled() == 40
+    assert len(override._keyed) == keyed
+
+
 def test_group_and_task_objects_are_freed():
     """R20: groups and tasks are finalized once nothing holds them."""
     with Nursery.Group() as group:
