@@ -73,6 +73,17 @@ count_destroy (gpointer data)
   log->destroyed++;
 }
 
+/* A child of nursery_group_start_soon(), among the keyed ones. */
+static void
+log_plain (NurseryTask *task,
+           gpointer     data)
+{
+  KeyLog *log = data;
+
+  g_ptr_array_add (log->entries, g_strdup ("plain"));
+  nursery_task_return_boolean (task, TRUE);
+}
+
 static NurseryRunner *
 log_runner (KeyLog *log)
 {
@@ -95,19 +106,22 @@ test_keys_run_in_spawn_order (void)
   g_assert_no_error (error);
   g_assert_true (nursery_group_start_soon_keyed (group, "second", runner, 2, &error));
   g_assert_no_error (error);
+  g_assert_true (nursery_group_start_soon (group, "plain", log_plain, &log, NULL, &error));
+  g_assert_no_error (error);
   third = nursery_group_spawn_keyed (group, "third", runner, G_MAXUINT32, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (nursery_task_get_name (first), ==, "first");
 
   /* R1: never inline. */
   g_assert_cmpuint (log.entries->len, ==, 0);
-  g_assert_cmpuint (nursery_group_get_n_pending (group), ==, 3);
+  g_assert_cmpuint (nursery_group_get_n_pending (group), ==, 4);
   g_assert_null (nt_wait (group));
 
-  assert_entries (&log, "run:1 run:2 run:4294967295");
+  /* R1: in spawn order with the other spawn functions' children. */
+  assert_entries (&log, "run:1 run:2 plain run:4294967295");
   g_assert_cmpint (nursery_task_get_int (first), ==, 1);
   g_assert_cmpint (nursery_task_get_int (third), ==, (gint64) G_MAXUINT32);
-  g_assert_cmpuint (nursery_group_get_n_succeeded (group), ==, 3);
+  g_assert_cmpuint (nursery_group_get_n_succeeded (group), ==, 4);
 
   /* Each child held the runner: dropped with the caller's reference. */
   g_assert_cmpuint (log.destroyed, ==, 0);
