@@ -67,6 +67,7 @@
 #include "nursery-error.h"
 #include "nursery-pool-private.h"
 #include "nursery-refuse-private.h"
+#include "nursery-tsan-private.h"
 
 /* How many completions one dispatch runs before it lets the main loop
  * serve other sources: enough to amortize an iteration, small enough that
@@ -566,6 +567,7 @@ nursery_channel_op_finalize (GObject *object)
 {
   NurseryChannelOp *op = NURSERY_CHANNEL_OP (object);
 
+  _nursery_tsan_acquire_sole_owner (object);
   op_clear (op);
   if (op->owns_channel)
     g_object_unref (op->channel);
@@ -975,6 +977,7 @@ nursery_channel_finalize (GObject *object)
 {
   NurseryChannel *self = NURSERY_CHANNEL (object);
 
+  _nursery_tsan_acquire_sole_owner (object);
   /* While Ops are in flight the channel owns itself, and a blocking
    * caller must own it too: nobody waits. */
   g_assert (self->senders.length == 0 && self->receivers.length == 0);

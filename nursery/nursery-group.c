@@ -83,6 +83,7 @@
 #include "nursery-refuse-private.h"
 #include "nursery-task-list-private.h"
 #include "nursery-task-private.h"
+#include "nursery-tsan-private.h"
 #include "nursery-waiters-private.h"
 
 static const char * const cancel_cause_names[] = {
@@ -1131,6 +1132,7 @@ nursery_group_dispose (GObject *object)
 {
   NurseryGroup *self = NURSERY_GROUP (object);
 
+  _nursery_tsan_acquire_sole_owner (object);
   if (_nursery_group_orphan (self))
     return;
 
@@ -1160,6 +1162,7 @@ nursery_group_finalize (GObject *object)
 {
   NurseryGroup *self = NURSERY_GROUP (object);
 
+  _nursery_tsan_acquire_sole_owner (object);
   g_assert (self->unfinished.length == 0);
   g_assert (self->waiters == NULL);
 

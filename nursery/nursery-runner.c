@@ -16,6 +16,7 @@
 
 #include "nursery-refuse-private.h"
 #include "nursery-runner-private.h"
+#include "nursery-tsan-private.h"
 
 /**
  * NurseryRunner:
@@ -60,6 +61,7 @@ nursery_runner_finalize (GObject *object)
 {
   NurseryRunner *self = NURSERY_RUNNER (object);
 
+  _nursery_tsan_acquire_sole_owner (object);
   if (self->destroy != NULL)
     self->destroy (self->user_data);
 

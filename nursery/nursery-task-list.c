@@ -19,6 +19,7 @@
 
 #include "nursery-task-list-private.h"
 #include "nursery-task-private.h"
+#include "nursery-tsan-private.h"
 
 struct _NurseryTaskList
 {
@@ -85,6 +86,7 @@ _nursery_task_list_finalize (GObject *object)
 {
   NurseryTaskList *self = NURSERY_TASK_LIST (object);
 
+  _nursery_tsan_acquire_sole_owner (object);
   g_ptr_array_unref (self->removals);
   g_sequence_free (self->tasks);
   G_OBJECT_CLASS (_nursery_task_list_parent_class)->finalize (object);

@@ -158,6 +158,7 @@ nursery_task_finalize (GObject *object)
 {
   NurseryTask *self = (NurseryTask *) object;
 
+  _nursery_tsan_acquire_sole_owner (object);
   /* Unchecked: GObject calls this only for a task, once per child. */
   nursery_task_clear (self);
   g_clear_pointer (&self->anchor, _nursery_anchor_unref);
