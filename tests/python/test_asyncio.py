@@ -48,6 +48,7 @@ def run(request):
 
     yield run_coroutine
     loop.run_until_complete(loop.shutdown_asyncgens())
+    loop.close()
 
 
 async def forever(task):
