@@ -45,6 +45,14 @@ void _nursery_deadline_set     (NurseryDeadline     *deadline,
 /* Disarms @deadline; the timer goes with its last deadline. */
 void _nursery_deadline_destroy (NurseryDeadline     *deadline);
 
+/* Whether @deadline is armed; its owner asks, as for
+ * _nursery_deadline_destroy()'s own peek. */
+static inline gboolean
+_nursery_deadline_is_armed (NurseryDeadline *deadline)
+{
+  return g_atomic_pointer_get (&deadline->timer) != NULL;
+}
+
 /* For tests: how many contexts have a timer now, and how many times a
  * timer's ready time was moved earlier (each one an eventfd write). */
 guint _nursery_deadline_n_timers (void);

@@ -329,7 +329,7 @@ _nursery_deadline_destroy (NurseryDeadline *deadline)
    * sets it, and the owner is the one calling (or has handed its last
    * reference to this thread). Atomic, for the owner context may be
    * firing it meanwhile. */
-  if (g_atomic_pointer_get (&deadline->timer) == NULL)
+  if (!_nursery_deadline_is_armed (deadline))
     return;
   g_mutex_lock (&timers_lock);
   timer = deadline->timer;
