@@ -25,6 +25,12 @@ void  _nursery_pool_push            (NurseryPoolFunc func,
 void  _nursery_pool_blocking_begin  (void);
 void  _nursery_pool_blocking_end    (void);
 
+/* Called by a job once its own function (a thread child's) has
+ * returned: what it does after that (handing the child back) only ever
+ * waits for a lock, so the pool's monitor no longer reads a sleep there
+ * as a blocked worker. A no-op on any other thread. */
+void  _nursery_pool_user_code_done  (void);
+
 /* For tests and the tree dump: a snapshot of the pool. */
 typedef struct
 {

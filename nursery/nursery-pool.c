@@ -7,11 +7,17 @@
 #include "config.h"
 
 #include "nursery-debug-private.h"
+#include "nursery-links-private.h"
 #include "nursery-pool.h"
 #include "nursery-pool-private.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
+#ifdef __linux__
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 /* How it grows (R28): a blocked worker must never keep a runnable job
  * waiting, or N thread children that wait for each other never finish.
@@ -21,13 +27,19 @@
  *    blocking channel calls and group waits) starts one in its place at
  *    once if jobs wait.
  *  - Anything else that blocks (a user's GCond, a read()) is caught by a
- *    monitor: when jobs have waited `grow_delay`, no worker finished one
- *    meanwhile and the process left the processors mostly idle (so the
- *    workers wait rather than compute), every waiting job gets a worker
- *    of its own. Growing by the whole backlog (not one thread per delay,
- *    as GTask's pool does) is what lets N children in a barrier finish
- *    in a few delays; the CPU check keeps long computations from
- *    multiplying threads that would only compete for the processors.
+ *    monitor: when jobs have waited `grow_delay` and no worker finished
+ *    one meanwhile, it asks the kernel how each worker inside a job's own
+ *    function spent that time (find_asleep()). If every one of them
+ *    slept, every waiting job gets a worker of its own: growing by the
+ *    whole backlog (not one thread per delay, as GTask's pool does) is
+ *    what lets N children in a barrier finish in a few delays. If only
+ *    some slept, each of those is replaced, once. A worker that ran or
+ *    waited for a processor did not block: it computes, or the machine
+ *    is busy, and more threads would only compete for the processors.
+ *    (The test used to be the process's CPU time alone: on a busy
+ *    machine the workers starved, the process looked idle, and 20k
+ *    short children started 510 threads.) Where the kernel cannot tell
+ *    (no /proc), the process's CPU time is still the test.
  * All of it within `max_threads`; a worker idle for `idle_timeout`
  * exits, and so does one the cap has just lowered. */
 
@@ -56,8 +68,10 @@ typedef struct
   guint    n_queued;
 
   guint    n_threads;     /* alive or starting workers */
+  guint    n_starting;    /* reserved, not yet taking jobs */
   guint    n_idle;        /* in g_cond_wait for a job */
   guint    n_blocked;     /* between blocking_begin and blocking_end */
+  GQueue   busy;          /* Worker: running a job, not marked blocked */
   guint    max_threads;   /* 0 until first read: then the default */
   guint64  n_finished;    /* jobs finished so far: the monitor's progress */
   gboolean monitor_running;
@@ -72,10 +86,24 @@ static Pool pool = {
   .idle_timeout = DEFAULT_IDLE_TIMEOUT_US,
 };
 
-/* Per worker thread: how deep in blocking_begin it is; unset elsewhere. */
+/* What a worker is doing, as the pool counts it. (lock) */
+typedef enum
+{
+  WORKER_IDLE,      /* no job */
+  WORKER_BUSY,      /* running a job: in pool.busy */
+  WORKER_BLOCKED,   /* inside blocking_begin/end: counted in n_blocked */
+  WORKER_SLEEPING,  /* found asleep by the monitor and replaced: in n_blocked */
+} WorkerState;
+
+/* Per worker thread; unset elsewhere. */
 typedef struct
 {
-  guint blocking_depth;
+  guint       blocking_depth;  /* how deep in blocking_begin (this thread only) */
+  WorkerState state;           /* (lock) */
+  GList       busy_link;       /* in pool.busy while WORKER_BUSY (lock) */
+  guint64     job;             /* (lock) jobs taken so far: tells one from the next */
+  int         in_user_code;    /* atomic: inside the job's own function */
+  int         tid;             /* the kernel's id, for find_asleep(); 0 if unknown */
 } Worker;
 
 static GPrivate current_worker;
@@ -150,6 +178,7 @@ reserve_workers_locked (guint n)
 
   n = MIN (n, room);
   pool.n_threads += n;
+  pool.n_starting += n;
   return n;
 }
 
@@ -169,6 +198,7 @@ start_workers (guint n)
           g_warning ("Nursery could not start a worker thread: %s", error->message);
           g_mutex_lock (&pool.lock);
           pool.n_threads--;
+          pool.n_starting--;
           g_mutex_unlock (&pool.lock);
           continue;
         }
@@ -183,13 +213,44 @@ backlog_locked (void)
   return pool.n_queued > pool.n_idle ? pool.n_queued - pool.n_idle : 0;
 }
 
+static void
+worker_start_job_locked (Worker *worker)
+{
+  worker->job++;
+  worker->state = WORKER_BUSY;
+  _nursery_link_push_tail (&pool.busy, &worker->busy_link);
+  g_atomic_int_set (&worker->in_user_code, TRUE);
+}
+
+static void
+worker_end_job_locked (Worker *worker)
+{
+  if (worker->state == WORKER_BUSY)
+    _nursery_link_unlink (&pool.busy, &worker->busy_link);
+  else
+    pool.n_blocked--;    /* sleeping, or a blocking_begin left open */
+  worker->state = WORKER_IDLE;
+}
+
+/* The calling thread's id in /proc/self/task, or 0. */
+static int
+current_tid (void)
+{
+#if defined(__linux__) && defined(SYS_gettid)
+  return (int) syscall (SYS_gettid);
+#else
+  return 0;
+#endif
+}
+
 static gpointer
 worker_main (gpointer data)
 {
-  Worker worker = { 0 };
+  Worker worker = { .state = WORKER_IDLE, .busy_link = { &worker, NULL, NULL }, .tid = current_tid () };
 
   g_private_set (&current_worker, &worker);
   g_mutex_lock (&pool.lock);
+  pool.n_starting--;
   for (;;)
     {
       Job job;
@@ -208,9 +269,12 @@ worker_main (gpointer data)
             goto exit;
         }
       job = ring_pop_locked ();
+      worker_start_job_locked (&worker);
       g_mutex_unlock (&pool.lock);
       job.func (job.data);
+      g_atomic_int_set (&worker.in_user_code, FALSE);
       g_mutex_lock (&pool.lock);
+      worker_end_job_locked (&worker);
       pool.n_finished++;
     }
 
@@ -219,6 +283,124 @@ exit:
   g_mutex_unlock (&pool.lock);
   g_private_set (&current_worker, NULL);
   return NULL;
+}
+
+/* What the monitor asks the kernel about: up to this many busy workers,
+ * enough to tell a pool that waits from one that cannot run. */
+#define MAX_SAMPLED_WORKERS 64
+
+typedef struct
+{
+  guint    n;
+  int      tids[MAX_SAMPLED_WORKERS];
+  guint64  jobs[MAX_SAMPLED_WORKERS];
+  gint64   active_ns[MAX_SAMPLED_WORKERS];
+  gboolean asleep[MAX_SAMPLED_WORKERS];
+} WorkerSample;
+
+/* Nanoseconds thread @tid has run or waited for a processor so far
+ * (/proc/self/task/TID/schedstat: time on a processor, time waiting in
+ * a run queue), or -1. */
+static gint64
+thread_active_ns (int tid)
+{
+  char path[64];
+  unsigned long long run = 0, wait = 0;
+  FILE *file;
+  int fields;
+
+  if (tid == 0)
+    return -1;
+  g_snprintf (path, sizeof path, "/proc/self/task/%d/schedstat", tid);
+  file = fopen (path, "re");
+  if (file == NULL)
+    return -1;
+  fields = fscanf (file, "%llu %llu", &run, &wait);
+  fclose (file);
+  return fields == 2 ? (gint64) (run + wait) : -1;
+}
+
+/* The busy workers inside their job's own function: those whose sleep
+ * says something. One in Nursery's bookkeeping after it (returning the
+ * child to its group) waits at most for a lock whose holder will run. */
+static void
+sample_busy_locked (WorkerSample *sample)
+{
+  sample->n = 0;
+  for (GList *l = pool.busy.head; l != NULL && sample->n < MAX_SAMPLED_WORKERS; l = l->next)
+    {
+      Worker *worker = l->data;
+
+      if (!g_atomic_int_get (&worker->in_user_code))
+        continue;
+      sample->tids[sample->n] = worker->tid;
+      sample->jobs[sample->n] = worker->job;
+      sample->n++;
+    }
+}
+
+/* Whether the kernel tells how threads spend their time (Linux's
+ * /proc, with schedstat). Asked once. */
+static gboolean
+kernel_tells (void)
+{
+  static gsize tells;
+
+  if (g_once_init_enter (&tells))
+    g_once_init_leave (&tells, thread_active_ns (current_tid ()) >= 0 ? 2 : 1);
+  return tells == 2;
+}
+
+/* Fills @sample's times, without the lock (-1 for a worker gone). */
+static void
+sample_times (WorkerSample *sample)
+{
+  for (guint i = 0; i < sample->n; i++)
+    sample->active_ns[i] = thread_active_ns (sample->tids[i]);
+}
+
+/* Without the lock: which of @sample's workers slept through most of
+ * @elapsed_us, neither running nor waiting for a processor, so waiting
+ * for something else. One that exited meanwhile did not block. */
+static void
+find_asleep (WorkerSample *sample,
+             gint64        elapsed_us)
+{
+  for (guint i = 0; i < sample->n; i++)
+    {
+      gint64 before = sample->active_ns[i];
+      gint64 now = before >= 0 ? thread_active_ns (sample->tids[i]) : -1;
+
+      sample->asleep[i] = now >= 0 && (now - before) * 2 < elapsed_us * 1000;
+    }
+}
+
+/* The workers found asleep that still run the job they were sampled in
+ * count as blocked from now on, as if they had said so
+ * (_nursery_pool_blocking_begin()): each is replaced once. Returns how
+ * many. */
+static guint
+count_asleep_as_blocked_locked (const WorkerSample *sample)
+{
+  guint n = 0;
+  GList *next;
+
+  for (GList *l = pool.busy.head; l != NULL; l = next)
+    {
+      Worker *worker = l->data;
+
+      next = l->next;
+      for (guint i = 0; i < sample->n; i++)
+        if (sample->asleep[i] && sample->tids[i] == worker->tid && sample->jobs[i] == worker->job)
+          {
+            _nursery_link_unlink (&pool.busy, &worker->busy_link);
+            worker->state = WORKER_SLEEPING;
+            pool.n_blocked++;
+            n++;
+            break;
+          }
+    }
+  return n;
 }
 
 /* CPU time of the whole process, µs. */
@@ -240,6 +422,52 @@ processors_busy (gint64 cpu,
   return elapsed > 0 && 2 * cpu > (gint64) n_processors () * elapsed;
 }
 
+/* One delay of the monitor, with jobs waiting (see the comment at the
+ * top): the workers it adds. */
+static guint
+watch_one_delay_locked (void)
+{
+  guint64 finished = pool.n_finished;
+  WorkerSample sample;
+  gint64 cpu, start, elapsed;
+  gboolean idle;
+  guint asleep;
+
+  sample_busy_locked (&sample);
+  g_mutex_unlock (&pool.lock);
+  sample_times (&sample);
+  cpu = process_cpu_us ();
+  start = g_get_monotonic_time ();
+  g_mutex_lock (&pool.lock);
+
+  g_cond_wait_until (&pool.monitor_cond, &pool.lock, start + pool.grow_delay);
+  elapsed = g_get_monotonic_time () - start;
+  /* Progress, workers still starting (they will take jobs: a machine
+   * slow to run them is no reason for more), or woken early by a new
+   * cap or timing: nothing to judge. */
+  if (pool.n_finished != finished || pool.n_starting > 0 || elapsed * 2 < pool.grow_delay)
+    return 0;
+
+  if (!kernel_tells ())
+    {
+      /* No /proc: the process's CPU time is the only clue. */
+      g_mutex_unlock (&pool.lock);
+      idle = !processors_busy (process_cpu_us () - cpu, elapsed);
+      g_mutex_lock (&pool.lock);
+      return idle ? reserve_workers_locked (backlog_locked ()) : 0;
+    }
+
+  g_mutex_unlock (&pool.lock);
+  find_asleep (&sample, elapsed);
+  g_mutex_lock (&pool.lock);
+  asleep = count_asleep_as_blocked_locked (&sample);
+  /* All of them asleep: a barrier, say, whose other members wait in the
+   * queue. Every waiting job gets a worker at once. */
+  if (asleep > 0 && asleep == sample.n)
+    return reserve_workers_locked (backlog_locked ());
+  return reserve_workers_locked (MIN (asleep, backlog_locked ()));
+}
+
 /* The monitor: see the comment at the top. It sleeps without a timeout
  * while nothing waits and exits after idle_timeout of that. */
 static gpointer
@@ -248,10 +476,7 @@ monitor_main (gpointer data)
   g_mutex_lock (&pool.lock);
   for (;;)
     {
-      guint64 finished = pool.n_finished;
-      gint64 cpu = process_cpu_us ();
-      gint64 start = g_get_monotonic_time ();
-      guint grow = 0;
+      guint grow;
 
       if (backlog_locked () == 0)
         {
@@ -265,10 +490,7 @@ monitor_main (gpointer data)
           continue;
         }
 
-      g_cond_wait_until (&pool.monitor_cond, &pool.lock, start + pool.grow_delay);
-      if (pool.n_finished == finished &&
-          !processors_busy (process_cpu_us () - cpu, g_get_monotonic_time () - start))
-        grow = reserve_workers_locked (backlog_locked ());
+      grow = watch_one_delay_locked ();
       if (grow > 0)
         {
           g_mutex_unlock (&pool.lock);
@@ -349,8 +571,14 @@ _nursery_pool_blocking_begin (void)
   if (worker == NULL || worker->blocking_depth++ > 0)
     return;
   g_mutex_lock (&pool.lock);
-  pool.n_blocked++;
-  start = reserve_workers_locked (MIN (backlog_locked (), 1));
+  /* One the monitor found asleep was counted and replaced already. */
+  if (worker->state == WORKER_BUSY)
+    {
+      _nursery_link_unlink (&pool.busy, &worker->busy_link);
+      pool.n_blocked++;
+      start = reserve_workers_locked (MIN (backlog_locked (), 1));
+    }
+  worker->state = WORKER_BLOCKED;
   g_mutex_unlock (&pool.lock);
   start_workers (start);
 }
@@ -364,7 +592,18 @@ _nursery_pool_blocking_end (void)
     return;
   g_mutex_lock (&pool.lock);
   pool.n_blocked--;
+  worker->state = WORKER_BUSY;
+  _nursery_link_push_tail (&pool.busy, &worker->busy_link);
   g_mutex_unlock (&pool.lock);
+}
+
+void
+_nursery_pool_user_code_done (void)
+{
+  Worker *worker = g_private_get (&current_worker);
+
+  if (worker != NULL)
+    g_atomic_int_set (&worker->in_user_code, FALSE);
 }
 
 void

@@ -871,6 +871,7 @@ nursery_task_thread_func (gpointer data)
   NurseryTask *self = data;
 
   self->func (self, self->user_data);
+  _nursery_pool_user_code_done ();
 
   /* R2: a thread child that returns without a result succeeds. */
   claim_return (self);

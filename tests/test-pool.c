@@ -8,11 +8,24 @@
  * the public API in test-engine.c.
  */
 
+/* sched_setaffinity() and CPU_SET(), for the starved pool. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
 #include "config.h"
 
 #include "nursery-pool.h"
 #include "nursery-pool-private.h"
 #include "nursery-test-utils.h"
+
+#ifdef __linux__
+#include <sched.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#endif
 
 #define SECOND G_USEC_PER_SEC
 #define DEFAULT_GROW_DELAY   1000
@@ -286,6 +299,133 @@ test_fifo_across_ring_growth (void)
   g_free (jobs);
 }
 
+#ifdef __linux__
+/* Short jobs counted down to a GCond, as a thread child hands itself
+ * back: its own function first, then a lock. */
+typedef struct
+{
+  GMutex lock;
+  GCond  cond;
+  guint  remaining;
+} Countdown;
+
+static void
+countdown_job (gpointer data)
+{
+  Countdown *countdown = data;
+
+  _nursery_pool_user_code_done ();
+  g_mutex_lock (&countdown->lock);
+  if (--countdown->remaining == 0)
+    g_cond_broadcast (&countdown->cond);
+  g_mutex_unlock (&countdown->lock);
+}
+
+/* One process per processor that only spins, until killed; returns
+ * once each has said it runs. */
+static void
+start_spinners (GPid   *spinners,
+                guint   n)
+{
+  int running[2];
+  char byte;
+
+  g_assert_cmpint (pipe (running), ==, 0);
+  for (guint i = 0; i < n; i++)
+    {
+      pid_t pid = fork ();
+
+      g_assert_cmpint (pid, >=, 0);
+      if (pid == 0)
+        {
+          volatile guint64 spins = 0;
+
+          if (write (running[1], "r", 1) != 1)
+            _exit (1);
+          for (;;)
+            spins++;
+        }
+      spinners[i] = pid;
+    }
+  for (guint i = 0; i < n; i++)
+    g_assert_cmpint (read (running[0], &byte, 1), ==, 1);
+  close (running[0]);
+  close (running[1]);
+}
+
+static void
+stop_spinners (GPid  *spinners,
+               guint  n)
+{
+  for (guint i = 0; i < n; i++)
+    {
+      kill (spinners[i], SIGKILL);
+      waitpid (spinners[i], NULL, 0);
+    }
+}
+
+/* In a process of its own: 50 000 short jobs while every processor
+ * spins for another process and this one runs at the lowest priority
+ * (the workers, created from this thread, inherit it). */
+static void
+run_starved_pool (void)
+{
+  guint n_cpu = g_get_num_processors ();
+  guint n_spinners = 1;
+  GPid spinners[1];
+  Countdown countdown = { .remaining = 50000 };
+  gint64 end = g_get_monotonic_time () + 60 * SECOND;
+  guint n = countdown.remaining;
+  NurseryPoolStats stats;
+
+  cpu_set_t one_cpu;
+
+  /* All on one processor, shared with one spinner: the workers (created
+   * from this thread, so they inherit both) seldom get a turn. The
+   * spinner first: it would inherit the priority. */
+  CPU_ZERO (&one_cpu);
+  CPU_SET (sched_getcpu () >= 0 ? sched_getcpu () : 0, &one_cpu);
+  g_assert_cmpint (sched_setaffinity (0, sizeof one_cpu, &one_cpu), ==, 0);
+  start_spinners (spinners, n_spinners);
+  g_assert_cmpint (setpriority (PRIO_PROCESS, 0, 19), ==, 0);
+  g_mutex_init (&countdown.lock);
+  g_cond_init (&countdown.cond);
+  for (guint i = 0; i < n; i++)
+    _nursery_pool_push (countdown_job, &countdown);
+  g_mutex_lock (&countdown.lock);
+  while (countdown.remaining > 0)
+    g_assert_true (g_cond_wait_until (&countdown.cond, &countdown.lock, end));
+  g_mutex_unlock (&countdown.lock);
+  stop_spinners (spinners, n_spinners);
+
+  /* Workers live 10 s once idle: all it ever started are still here. */
+  get_stats (&stats);
+  g_assert_cmpuint (stats.n_threads, <=, n_cpu);
+  g_mutex_clear (&countdown.lock);
+  g_cond_clear (&countdown.cond);
+}
+#endif
+
+/* R28: workers that cannot run because the machine is busy have not
+ * blocked, and the pool does not multiply them. The monitor used to
+ * judge by the process's CPU time alone: starved, the process looked
+ * idle, and these jobs started the pool's whole cap (512 threads). */
+static void
+test_starved_workers_not_multiplied (void)
+{
+#ifdef __linux__
+  if (g_test_subprocess ())
+    {
+      run_starved_pool ();
+      return;
+    }
+  g_test_trap_subprocess (NULL, 120 * SECOND, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+#else
+  g_test_skip ("needs Linux's /proc and fork()");
+#endif
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -298,6 +438,8 @@ main (int   argc,
   g_test_add_func ("/nursery/pool/R28/lowered-cap-and-default", test_lowered_cap_and_default);
   g_test_add_func ("/nursery/pool/R28/marks-off-worker", test_marks_off_worker);
   g_test_add_func ("/nursery/pool/R28/fifo-across-ring-growth", test_fifo_across_ring_growth);
+  g_test_add_func ("/nursery/pool/R28/starved-workers-not-multiplied",
+                   test_starved_workers_not_multiplied);
 
   return g_test_run ();
 }
