@@ -121,18 +121,25 @@ extra_free (NurseryTaskExtra *extra)
   g_free (extra);
 }
 
-/* g_value_unset() looks the type's value table up to learn whether
- * there is anything to free; for the types of return_boolean() and
- * return_int() (the common children) there never is, and the value is
- * only zeroed (by the reset of a reused task, or with the task). */
-static void
-clear_result_value (NurseryTask *self)
+/* Whether @self's value is none or a plain one, of return_boolean() or
+ * return_int() (the common children): nothing to free. */
+static gboolean
+holds_plain_value (NurseryTask *self)
 {
   GType type = G_VALUE_TYPE (&self->value);
 
-  if (type == G_TYPE_INVALID || type == G_TYPE_BOOLEAN || type == G_TYPE_INT64)
-    return;
-  g_value_unset (&self->value);
+  return type == G_TYPE_INVALID || type == G_TYPE_BOOLEAN || type == G_TYPE_INT64;
+}
+
+/* g_value_unset() looks the type's value table up to learn whether
+ * there is anything to free; for a plain value there never is, and the
+ * value is only zeroed (by the reset of a reused task, or with the
+ * task). */
+static void
+clear_result_value (NurseryTask *self)
+{
+  if (!holds_plain_value (self))
+    g_value_unset (&self->value);
 }
 
 /* Everything a child left in @self but the anchor, which finalize drops
@@ -420,26 +427,23 @@ _nursery_task_is_seen_outside_group (NurseryTask *self)
   return has_other_qdata (object) || _nursery_object_has_notify_handler (self);
 }
 
-/* Owner context, by the group holding the only reference to @self, a
- * reported child that nothing else can tell exists
- * (_nursery_task_is_seen_outside_group()): @self is reset to what
- * g_object_new() returns, its group's anchor aside, for the group's next
- * spawn. A short child's GObject life (g_object_new() to finalize) is
- * about 3 500 instructions on GLib 2.74, most of a spawn and join. */
 /* Whether @self holds nothing to free: a plain value at most (a task
  * that gave its success back to its record gave away its name and user
  * data too, and had no error, extra parts or deadline to give). */
 static gboolean
 holds_nothing (NurseryTask *self)
 {
-  GType type = G_VALUE_TYPE (&self->value);
-
   return self->name == NULL && self->destroy == NULL && self->error == NULL &&
          self->cancellable == NULL && _nursery_task_peek_extra (self) == NULL &&
-         (type == G_TYPE_INVALID || type == G_TYPE_BOOLEAN || type == G_TYPE_INT64) &&
-         !_nursery_deadline_is_armed (&self->deadline_timer);
+         holds_plain_value (self) && !_nursery_deadline_is_armed (&self->deadline_timer);
 }
 
+/* Owner context, by the group holding the only reference to @self, a
+ * reported child that nothing else can tell exists
+ * (_nursery_task_is_seen_outside_group()): @self is reset to what
+ * g_object_new() returns, its group's anchor aside, for the group's next
+ * spawn. A short child's GObject life (g_object_new() to finalize) is
+ * about 3 500 instructions on GLib 2.74, most of a spawn and join. */
 void
 _nursery_task_reset (NurseryTask *self)
 {
@@ -707,8 +711,7 @@ _nursery_task_give_back_success_locked (NurseryTask        *self,
   GType type = G_VALUE_TYPE (&self->value);
 
   if (self->error != NULL || _nursery_task_peek_extra (self) != NULL ||
-      self->deadline != NURSERY_NO_DEADLINE ||
-      !(type == G_TYPE_INVALID || type == G_TYPE_BOOLEAN || type == G_TYPE_INT64) ||
+      self->deadline != NURSERY_NO_DEADLINE || !holds_plain_value (self) ||
       _nursery_task_is_seen_outside_group (self))
     return FALSE;
 
