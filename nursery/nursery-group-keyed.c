@@ -52,7 +52,9 @@ nursery_group_spawn_keyed (NurseryGroup   *self,
   g_return_val_if_fail (NURSERY_IS_RUNNER (runner), NULL);
 
   _nursery_runner_bind (runner, key, &func, &data, &release);
-  /* R24: refused, but the key still reaches the runner. */
+  /* R24: refused, but the key still reaches the runner. The checks are
+   * written out in both keyed spawns rather than shared: a critical
+   * names the function it comes from, which must be the one called. */
   NURSERY_REFUSE_UNLESS (NURSERY_IS_GROUP (self), release, data, NULL);
   NURSERY_REFUSE_UNLESS (error == NULL || *error == NULL, release, data, NULL);
   NURSERY_REFUSE_UNLESS (_nursery_group_called_on_owner (self), release, data, NULL);

@@ -430,11 +430,12 @@ watch_one_delay_locked (void)
   guint64 finished = pool.n_finished;
   WorkerSample sample;
   gint64 cpu, start, elapsed;
-  gboolean idle;
+  gboolean tells;
   guint asleep;
 
   sample_busy_locked (&sample);
   g_mutex_unlock (&pool.lock);
+  tells = kernel_tells ();
   sample_times (&sample);
   cpu = process_cpu_us ();
   start = g_get_monotonic_time ();
@@ -448,14 +449,10 @@ watch_one_delay_locked (void)
   if (pool.n_finished != finished || pool.n_starting > 0 || elapsed * 2 < pool.grow_delay)
     return 0;
 
-  if (!kernel_tells ())
-    {
-      /* No /proc: the process's CPU time is the only clue. */
-      g_mutex_unlock (&pool.lock);
-      idle = !processors_busy (process_cpu_us () - cpu, elapsed);
-      g_mutex_lock (&pool.lock);
-      return idle ? reserve_workers_locked (backlog_locked ()) : 0;
-    }
+  /* No /proc: the process's CPU time is the only clue. */
+  if (!tells)
+    return processors_busy (process_cpu_us () - cpu, elapsed) ? 0 :
+           reserve_workers_locked (backlog_locked ());
 
   g_mutex_unlock (&pool.lock);
   find_asleep (&sample, elapsed);
