@@ -339,6 +339,30 @@ sample_busy_locked (WorkerSample *sample)
     }
 }
 
+/* Whether thread @tid is running or runnable now ('R' in
+ * /proc/self/task/TID/stat). The run-queue time of schedstat is only
+ * added when a thread gets a processor again, so a worker starved for
+ * the whole delay shows no time at all: its state tells it apart from
+ * one that sleeps. */
+static gboolean
+thread_runnable (int tid)
+{
+  char path[64], line[256];
+  const char *end;
+  FILE *file;
+  gboolean runnable = FALSE;
+
+  g_snprintf (path, sizeof path, "/proc/self/task/%d/stat", tid);
+  file = fopen (path, "re");
+  if (file == NULL)
+    return FALSE;
+  /* "TID (COMM) STATE ...": COMM may hold spaces and parentheses. */
+  if (fgets (line, sizeof line, file) != NULL && (end = strrchr (line, ')')) != NULL)
+    runnable = end[1] == ' ' && end[2] == 'R';
+  fclose (file);
+  return runnable;
+}
+
 /* Whether the kernel tells how threads spend their time (Linux's
  * /proc, with schedstat). Asked once. */
 static gboolean
@@ -361,7 +385,8 @@ sample_times (WorkerSample *sample)
 
 /* Without the lock: which of @sample's workers slept through most of
  * @elapsed_us, neither running nor waiting for a processor, so waiting
- * for something else. One that exited meanwhile did not block. */
+ * for something else, and are not runnable now. One that exited
+ * meanwhile did not block. */
 static void
 find_asleep (WorkerSample *sample,
              gint64        elapsed_us)
@@ -371,7 +396,8 @@ find_asleep (WorkerSample *sample,
       gint64 before = sample->active_ns[i];
       gint64 now = before >= 0 ? thread_active_ns (sample->tids[i]) : -1;
 
-      sample->asleep[i] = now >= 0 && (now - before) * 2 < elapsed_us * 1000;
+      sample->asleep[i] = now >= 0 && (now - before) * 2 < elapsed_us * 1000 &&
+                          !thread_runnable (sample->tids[i]);
     }
 }
 
