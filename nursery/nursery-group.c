@@ -738,12 +738,20 @@ popped_task (NurseryGroup        *self,
   return _nursery_group_task_for_taken (self, *child);
 }
 
+/* The queued child at the head of @queue, or NULL. */
+static NurseryQueuedChild *
+next_queued (GQueue *queue)
+{
+  return queue->head != NULL && _nursery_is_queued_child (queue->head->data) ? queue->head->data : NULL;
+}
+
 static void
 start_pending (NurseryGroup *self)
 {
   GQueue starting = G_QUEUE_INIT;
   GQueue doomed = G_QUEUE_INIT;
   GPtrArray *cancellables = NULL;
+  NurseryTask *lent = NULL;   /* the next queued child's, from the last one's settle */
   GList *link;
 
   /* Taken out in one go: children spawned by the ones started here wait
@@ -771,8 +779,8 @@ start_pending (NurseryGroup *self)
 
   while ((link = g_queue_pop_head_link (&starting)) != NULL)
     {
-      NurseryQueuedChild *child;
-      NurseryTask *task = popped_task (self, link, &child);
+      NurseryQueuedChild *child = lent != NULL ? link->data : NULL;
+      NurseryTask *task = lent != NULL ? g_steal_pointer (&lent) : popped_task (self, link, &child);
 
       /* R5 again: cancelled from another thread since it was taken out. */
       if (nursery_task_is_cancelled (task))
@@ -790,7 +798,7 @@ start_pending (NurseryGroup *self)
           /* Seen: a task from spawn(), or made by list_tasks(). */
           _nursery_task_run (task, child == NULL || child->adopted != NULL);
           if (child != NULL)
-            _nursery_group_settle_taken (self, child, task);
+            lent = _nursery_group_settle_taken (self, child, task, next_queued (&starting));
         }
     }
 }

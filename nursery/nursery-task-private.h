@@ -149,6 +149,7 @@ NurseryTask *_nursery_task_new              (NurseryTask      *recycled,
                                              gboolean          in_thread,
                                              gint64            spawn_time);
 gboolean      _nursery_task_is_seen_outside_group (NurseryTask *self);
+gboolean      _nursery_task_holds_nothing   (NurseryTask      *self);
 void          _nursery_task_reset           (NurseryTask      *self);
 gboolean      _nursery_task_give_back_success_locked (NurseryTask        *self,
                                                       NurseryQueuedChild *child);

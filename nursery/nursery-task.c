@@ -143,8 +143,8 @@ clear_result_value (NurseryTask *self)
 }
 
 /* Everything a child left in @self but the anchor, which finalize drops
- * and _nursery_task_reset() keeps. What this frees, holds_nothing()
- * checks for. */
+ * and _nursery_task_reset() keeps. What this frees,
+ * _nursery_task_holds_nothing() checks for. */
 static void
 nursery_task_clear (NurseryTask *self)
 {
@@ -429,9 +429,10 @@ _nursery_task_is_seen_outside_group (NurseryTask *self)
 
 /* Whether @self holds nothing to free: a plain value at most (a task
  * that gave its success back to its record gave away its name and user
- * data too, and had no error, extra parts or deadline to give). */
-static gboolean
-holds_nothing (NurseryTask *self)
+ * data too, and had no error, extra parts or deadline to give). Its reset
+ * then runs no code but a memset(), so it may be done under a lock. */
+gboolean
+_nursery_task_holds_nothing (NurseryTask *self)
 {
   return self->name == NULL && self->destroy == NULL && self->error == NULL &&
          self->cancellable == NULL && _nursery_task_peek_extra (self) == NULL &&
@@ -452,7 +453,7 @@ _nursery_task_reset (NurseryTask *self)
 
   /* The usual case, once per start_soon() child (R28): nothing to clear
    * but the fields the memset() below zeroes. */
-  if (!holds_nothing (self))
+  if (!_nursery_task_holds_nothing (self))
     nursery_task_clear (self);
   memset ((char *) self + sizeof (GObject), 0, sizeof (NurseryTask) - sizeof (GObject));
   nursery_task_init (self);

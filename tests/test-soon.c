@@ -293,6 +293,79 @@ test_list_shows_queued (void)
   g_assert_cmpstr (after, ==, "");
 }
 
+/* Lists the group's tasks into *data, a string, and lets the list go
+ * before it returns: its task is then seen by nothing but the group. */
+static void
+list_then_return (NurseryTask *task,
+                  gpointer     names)
+{
+  g_autoptr(GListModel) list = nursery_group_list_tasks (nursery_task_get_group (task));
+
+  *(char **) names = list_names (list);
+  nursery_task_return_boolean (task, TRUE);
+}
+
+/* Four children, a to d, of which the one at @lister lists the group's
+ * tasks: the children it lists run with their list's task, the one
+ * before it with a task lent on by the batch. */
+static void
+list_asked_by (guint       lister,
+               const char *expected_names,
+               const char *expected_log)
+{
+  g_autoptr(NurseryGroup) group = nursery_group_new ();
+  g_autoptr(GPtrArray) ran = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *names = NULL;
+  static const char * const children[] = { "a", "b", "c", "d" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (children); i++)
+    if (i == lister)
+      start_soon_ok (group, children[i], list_then_return, &names, NULL);
+    else
+      start_soon_ok (group, children[i], log_child, ran, NULL);
+  g_assert_null (nt_wait (group));
+  /* R27: the children the batch had yet to run are tasks of the list. */
+  g_assert_cmpstr (names, ==, expected_names);
+  assert_log (ran, expected_log);
+  g_assert_cmpuint (nursery_group_get_n_succeeded (group), ==, 4);
+}
+
+static void
+test_list_asked_mid_batch (void)
+{
+  list_asked_by (0, "a b c d", "b c d");
+  list_asked_by (1, "b c d", "a c d");
+}
+
+/* Cancels its group, then returns. */
+static void
+cancel_group_child (NurseryTask *task,
+                    gpointer     data)
+{
+  nursery_group_cancel (nursery_task_get_group (task));
+  nursery_task_return_boolean (task, TRUE);
+}
+
+static void
+test_cancelled_mid_batch (void)
+{
+  g_autoptr(NurseryGroup) group = nursery_group_new ();
+  g_autoptr(GPtrArray) ran = g_ptr_array_new_with_free_func (g_free);
+  guint destroyed = 0;
+
+  start_soon_ok (group, "a", log_child, ran, NULL);
+  start_soon_ok (group, "b", cancel_group_child, NULL, NULL);
+  start_soon_ok (group, "c", nt_child_never_called, &destroyed, nt_count_destroy);
+  start_soon_ok (group, "d", nt_child_never_called, &destroyed, nt_count_destroy);
+  g_assert_null (nt_wait (group));
+  /* R5: the children the batch had yet to run, taken before the cancel,
+   * are finished cancelled without running, their data freed. */
+  assert_log (ran, "a");
+  g_assert_cmpuint (nursery_group_get_n_succeeded (group), ==, 2);
+  g_assert_cmpuint (nursery_group_get_n_cancelled (group), ==, 2);
+  g_assert_cmpuint (destroyed, ==, 2);
+}
+
 static void
 test_dump_shows_queued (void)
 {
@@ -433,6 +506,8 @@ main (int   argc,
   g_test_add_func ("/nursery/soon/R21/child-listening-to-its-task", test_child_listening_to_its_task);
   g_test_add_func ("/nursery/soon/R25/next-hands-out-tasks", test_next_hands_out_tasks);
   g_test_add_func ("/nursery/soon/R27/list-shows-queued", test_list_shows_queued);
+  g_test_add_func ("/nursery/soon/R27/list-asked-mid-batch", test_list_asked_mid_batch);
+  g_test_add_func ("/nursery/soon/R5/cancelled-mid-batch", test_cancelled_mid_batch);
   g_test_add_func ("/nursery/soon/R14/dump-shows-queued", test_dump_shows_queued);
   g_test_add_func ("/nursery/soon/R9/kept-task-not-reused", test_kept_task_not_reused);
   g_test_add_func ("/nursery/soon/R28/one-task-for-a-batch", test_one_task_for_a_batch);
