@@ -20,11 +20,15 @@
  * not one each. When that next child is a record too, the task is reset
  * and adopted for it in the lock it was given back in: two lock round
  * trips of the owner per child rather than three (spawn aside), some 9 %
- * of a child's cost. The record is reported as it is, unless its report needs
- * a task after all (_nursery_group_task_for_returned()).
+ * of a child's cost. A task that was cancelled is not given back: the
+ * record has no cancellable to say so. The record is reported as it is,
+ * unless its report needs a task after all
+ * (_nursery_group_task_for_returned()).
  * Only the walks of the group's lists see a record: cancelling the group
- * leaves it alone (it is never shielded, so it is cancelled when taken
- * if the group is), the tree dump describes it. */
+ * leaves it alone. One that waits is never shielded, so it is cancelled
+ * when taken if the group is (R5); one that gave its success back gets a
+ * task for its report that says it was cancelled if the group is by then,
+ * as its own task would (R12). The tree dump describes it. */
 
 #include "config.h"
 
@@ -189,6 +193,11 @@ _nursery_group_task_for_returned (NurseryGroup       *self,
   /* Back among the unfinished, which the report takes it out of. */
   g_mutex_lock (&self->anchor->lock);
   _nursery_task_adopt_locked (task, &self->unfinished, NULL, NULL, NULL);
+  /* R12: its group was cancelled since it returned (before, it would not
+   * have given its success back), and its own task would say so. NULL:
+   * a new task has no cancellable. */
+  if (self->cancel_cause != CANCEL_NONE)
+    (void) _nursery_task_mark_cancelled_locked (task);
   g_mutex_unlock (&self->anchor->lock);
   _nursery_queued_child_free (child);
   return task;

@@ -700,18 +700,20 @@ G_STATIC_ASSERT (G_TYPE_BOOLEAN <= G_MAXUINT8 && G_TYPE_INT64 <= G_MAXUINT8);
 /* Owner context, with the anchor's lock held, for a queued child's task
  * that returned within its function (nursery-group-soon.c). When nothing
  * but its group can see @self, it needed nothing of its extra parts (a
- * cleanup, a nested group, a waiter, a start handshake), has no deadline
- * and succeeded with a plain value (none, a boolean, an int64), its
- * outcome goes back to @child: its value and name take the task's, the
- * task forgets the user data (@child has it too) and TRUE is returned;
- * the group then reuses the task. */
+ * cleanup, a nested group, a waiter, a start handshake), has no deadline,
+ * was not cancelled (a record has no such flag: the task made again for
+ * its report would say it was not, R12) and succeeded with a plain value
+ * (none, a boolean, an int64), its outcome goes back to @child: its value
+ * and name take the task's, the task forgets the user data (@child has it
+ * too) and TRUE is returned; the group then reuses the task. */
 gboolean
 _nursery_task_give_back_success_locked (NurseryTask        *self,
                                         NurseryQueuedChild *child)
 {
   GType type = G_VALUE_TYPE (&self->value);
 
-  if (self->error != NULL || _nursery_task_peek_extra (self) != NULL ||
+  if (self->error != NULL || g_atomic_int_get (&self->cancelled) ||
+      _nursery_task_peek_extra (self) != NULL ||
       self->deadline != NURSERY_NO_DEADLINE || !holds_plain_value (self) ||
       _nursery_task_is_seen_outside_group (self))
     return FALSE;

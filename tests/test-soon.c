@@ -366,6 +366,98 @@ test_cancelled_mid_batch (void)
   g_assert_cmpuint (destroyed, ==, 2);
 }
 
+/* task-finished: logs "name:state:cancelled" of each task it hears. */
+static void
+record_outcome (NurseryGroup *group,
+                NurseryTask  *task,
+                gpointer      log)
+{
+  g_ptr_array_add (log, g_strdup_printf ("%s:%d:%d", nursery_task_get_name (task),
+                                         nursery_task_get_state (task),
+                                         nursery_task_is_cancelled (task)));
+}
+
+/* What task-finished hears of a group whose children run in one batch:
+ * "fails" fails (FAIL_FAST cancels the group when it is reported),
+ * "succeeds" succeeds before that, "cancels" cancels the group and
+ * succeeds. Spawned with start_soon() when @soon, spawn() otherwise. */
+static char *
+outcomes_after_cancels (gboolean soon)
+{
+  g_autoptr(NurseryGroup) group = nursery_group_new ();
+  g_autoptr(GPtrArray) heard = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) ran = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GError) error = NULL;
+  struct { const char *name; NurseryTaskFunc func; gpointer data; } children[] = {
+    { "fails", nt_child_fail, (gpointer) "boom" },
+    { "succeeds", log_child, ran },
+    { "cancels", cancel_group_child, NULL },
+  };
+
+  g_signal_connect (group, "task-finished", G_CALLBACK (record_outcome), heard);
+  for (guint i = 0; i < G_N_ELEMENTS (children); i++)
+    if (soon)
+      start_soon_ok (group, children[i].name, children[i].func, children[i].data, NULL);
+    else
+      g_object_unref (nursery_group_spawn (group, children[i].name, children[i].func,
+                                           children[i].data, NULL, NULL));
+  error = nt_wait (group);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_FAILED);
+  g_ptr_array_add (heard, NULL);
+  return g_strjoinv (" ", (char **) heard->pdata);
+}
+
+/* Cancels its own task, then returns. */
+static void
+cancel_self_child (NurseryTask *task,
+                   gpointer     data)
+{
+  nursery_task_cancel (task);
+  nursery_task_return_boolean (task, TRUE);
+}
+
+/* What task-finished hears of a child that cancels itself and succeeds,
+ * in a group nothing cancels. */
+static char *
+outcome_of_self_cancel (gboolean soon)
+{
+  g_autoptr(NurseryGroup) group = nursery_group_new ();
+  g_autoptr(GPtrArray) heard = g_ptr_array_new_with_free_func (g_free);
+
+  g_signal_connect (group, "task-finished", G_CALLBACK (record_outcome), heard);
+  if (soon)
+    start_soon_ok (group, "self", cancel_self_child, NULL, NULL);
+  else
+    g_object_unref (nursery_group_spawn (group, "self", cancel_self_child, NULL, NULL, NULL));
+  g_assert_null (nt_wait (group));
+  g_assert_false (nursery_group_is_cancelled (group));
+  g_assert_cmpuint (heard->len, ==, 1);
+  return g_strdup (heard->pdata[0]);
+}
+
+static void
+test_cancelled_as_spawned (void)
+{
+  g_autofree char *self_spawned = outcome_of_self_cancel (FALSE);
+  g_autofree char *self_soon = outcome_of_self_cancel (TRUE);
+  g_autofree char *self_expected = g_strdup_printf ("self:%d:1", NURSERY_TASK_SUCCEEDED);
+
+  g_autofree char *spawned = outcomes_after_cancels (FALSE);
+  g_autofree char *soon = outcomes_after_cancels (TRUE);
+  g_autofree char *expected = g_strdup_printf ("fails:%d:1 succeeds:%d:1 cancels:%d:1",
+                                               NURSERY_TASK_FAILED, NURSERY_TASK_SUCCEEDED,
+                                               NURSERY_TASK_SUCCEEDED);
+
+  /* R12: a child whose group was cancelled while it ran, or after it
+   * returned but before it was reported, was cancelled: whichever task
+   * the library hands out for it says so (R9: its value stands). */
+  g_assert_cmpstr (spawned, ==, expected);
+  g_assert_cmpstr (soon, ==, spawned);
+  /* R13: cancelled on its own, in a group nobody cancelled. */
+  g_assert_cmpstr (self_spawned, ==, self_expected);
+  g_assert_cmpstr (self_soon, ==, self_spawned);
+}
+
 static void
 test_dump_shows_queued (void)
 {
@@ -508,6 +600,7 @@ main (int   argc,
   g_test_add_func ("/nursery/soon/R27/list-shows-queued", test_list_shows_queued);
   g_test_add_func ("/nursery/soon/R27/list-asked-mid-batch", test_list_asked_mid_batch);
   g_test_add_func ("/nursery/soon/R5/cancelled-mid-batch", test_cancelled_mid_batch);
+  g_test_add_func ("/nursery/soon/R12/cancelled-as-spawned", test_cancelled_as_spawned);
   g_test_add_func ("/nursery/soon/R14/dump-shows-queued", test_dump_shows_queued);
   g_test_add_func ("/nursery/soon/R9/kept-task-not-reused", test_kept_task_not_reused);
   g_test_add_func ("/nursery/soon/R28/one-task-for-a-batch", test_one_task_for_a_batch);

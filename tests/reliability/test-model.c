@@ -8,15 +8,42 @@
 /* How it works
  *
  * A seeded generator builds a scenario step by step: a root group (random
- * policy and concurrency limit) with random children — in-context and
- * thread children, nested groups (two levels), start handshakes, shields —
- * then random actions: spawn, start, release a waiting child with its
- * planned result (a value, a failure, "check for cancellation", a
- * CANCELLED error of its own), cancel a task / a group / a starter's or a
- * waiter's cancellable, shield and unshield, deadlines (past, far,
- * cleared) on groups and tasks, limits, policies, cleanups, extra waiters,
+ * policy and concurrency limit, a task-finished handler or none) with
+ * random children — in-context and thread children, nested groups (two
+ * levels), start handshakes, shields, and "soon" children
+ * (nursery_group_start_soon() and its keyed form: no handle, never
+ * shielded) — then random actions: spawn, start, release a waiting child
+ * with its planned result (a value, a failure, "check for cancellation",
+ * a CANCELLED error of its own), cancel a task / a group / a starter's or
+ * a waiter's cancellable, shield and unshield, deadlines (past, far,
+ * cleared) on groups and tasks, limits, policies, cleanups, extra
+ * waiters, next_async(), list_tasks(), connecting task-finished late,
  * dropping the last reference to the root. Finally every waiting child is
  * released until the root closes (or, dropped, is finalized).
+ *
+ * A soon child is a record, not a task, until its turn (or list_tasks());
+ * an immediate one that succeeds unseen and uncancelled gives its outcome back to the
+ * record and its task is reused; the task is made again for its report
+ * only if something needs one (nursery-group-soon.c). Those are the
+ * library's business, but they decide what is observable, so the model
+ * keeps the same books: which soon child is a record, and how many spare
+ * tasks each group keeps (a soon child spawned while the group has one is
+ * a task at once, which a group cancel reaches then, not at its turn).
+ * What the test sees of a soon child is what user code could: whether and
+ * in which order its function ran (R1, R5), its destroy notify, the
+ * group's counters, failures and outcome, and its task only where the
+ * library hands one out: to the child's own function (a waiting soon child
+ * keeps a reference; an immediate one does not, so the record path is
+ * taken), to task-finished, next_async(), list_tasks() and get_winner().
+ * A soon child may also act from its function or its destroy notify:
+ * connect task-finished to its group, list its group's tasks, cancel its
+ * group, keep its task (which it then must not give back); a keyed one
+ * has a runner of its own, whose destroy notify is the child's.
+ * Start handshakes only go to groups with a task-finished handler:
+ * a start caller's GTask holds the task of a child that never started for
+ * as long as GLib takes to complete it (at once or from an idle), so
+ * without a handler whether its task is kept as a spare is not
+ * deterministic.
  *
  * Each action is applied twice: to a small model of the rules (this
  * file, below) and to the real library; then the real owner context is
@@ -24,10 +51,13 @@
  * parked at its gate — and the two are compared: every task's state,
  * whether its function ran (R5), whether it is cancelled, its value or
  * error; every group's state, cancellation, counters, winner; every
- * task-finished signal, destroy notify, start and wait callback (exactly
- * once, R3, R6, R10, R18); cleanups (R22). At the end: the failures of
- * every group in order (R8), the outcome of every wait (R7), and every
- * group and task finalized once the handles are dropped (R20).
+ * task-finished signal (with the task's outcome as it is emitted, in
+ * completion order), destroy notify, start and wait callback (exactly
+ * once, R3, R6, R10, R18); the order in which the in-context functions
+ * ran (R1) and the destroy notifies were called (completion order);
+ * cleanups (R22). At the end: the failures of every group in order, with
+ * the names of their tasks (R8, R29), the outcome of every wait (R7), and
+ * every group and task finalized once the handles are dropped (R20).
  *
  * Thread children park at a gate as soon as they start and only leave it
  * when released by an action or (if they watch it) by their cancellable,
@@ -58,6 +88,9 @@ static G_DEFINE_QUARK (nursery-model-error-quark, model_error)
 #define MAX_DEPTH     2
 #define MAX_THREADS   6   /* parked thread children at once: the GTask pool has 10 */
 #define MAX_TASKS     48
+/* A group keeps this many reported tasks for its next spawns
+ * (spare_tasks in nursery-group-impl-private.h). */
+#define MAX_SPARES    8
 
 /* Specs */
 
@@ -90,6 +123,21 @@ typedef enum
   HS_NEVER,
 } Handshake;
 
+/* What a soon child does first in its function, or in its destroy
+ * notify: user code the record path must cope with. */
+typedef enum
+{
+  H_NONE,
+  H_CONNECT,          /* connects task-finished to its group */
+  H_LIST,             /* lists its group's tasks (R27) */
+  H_CANCEL,           /* cancels its group (immediate children only) */
+  H_CONNECT_DESTROY,  /* its destroy notify connects task-finished */
+  H_KEEP,             /* keeps a reference to its task (immediate children only) */
+} Hook;
+
+static const char * const hook_names[] = { "", ", connects", ", lists", ", cancels its group",
+                                           ", connects when destroyed", ", keeps its task" };
+
 typedef struct _GroupSpec GroupSpec;
 
 typedef struct
@@ -99,6 +147,10 @@ typedef struct
   Planned    planned;
   Handshake  handshake;
   gboolean   shielded;
+  gboolean   soon;        /* nursery_group_start_soon(): no handle */
+  gboolean   keyed;       /* ...its keyed form, a runner of its own */
+  gboolean   no_destroy;  /* ...without a destroy notify */
+  Hook       hook;
   GroupSpec *nested;
 } ChildSpec;
 
@@ -107,6 +159,7 @@ struct _GroupSpec
   NurseryPolicy policy;
   guint         limit;
   gboolean      shielded;
+  gboolean      handler;    /* task-finished connected when it is made */
   GPtrArray    *children;   /* (element-type ChildSpec) */
 };
 
@@ -126,6 +179,14 @@ static const NurseryTaskState mt_real_state[] = {
   NURSERY_TASK_PENDING, NURSERY_TASK_RUNNING, NURSERY_TASK_RUNNING,
   NURSERY_TASK_SUCCEEDED, NURSERY_TASK_FAILED, NURSERY_TASK_CANCELLED,
 };
+
+static const char *
+mt_state_name (MTState state)
+{
+  static const char * const names[] = { "pending", "running", "returned", "succeeded", "failed", "cancelled" };
+
+  return names[state];
+}
 
 typedef enum
 {
@@ -185,6 +246,13 @@ typedef struct
   gboolean     is_start;
   StarterState starter;
   MError      *starter_error;
+  /* A soon child: the library holds a record, not a task, while it waits
+   * for its turn, and again once it gave its success back until the
+   * batch reports it. */
+  gboolean     record;
+  gboolean     given_back;
+  gboolean     signalled;    /* task-finished is emitted for it */
+  gboolean     held;         /* the driver holds its task (soon children) */
 
   /* real */
   NurseryTask  *task;
@@ -195,6 +263,7 @@ typedef struct
   guint         real_start_callbacks;
   GError       *real_start_error;
   gboolean      real_returned;     /* in-context: guards the cancel handler */
+  guint         real_keyed_dropped; /* its runner was called without a task */
   Gate          gate;
 } MTask;
 
@@ -247,7 +316,13 @@ struct _MGroup
   GQueue         returned;
   GPtrArray     *started_queue;
   guint          n_running, n_pending, n_finished, n_failed;
+  guint          n_succeeded, n_cancelled, n_spawned;
   GPtrArray     *errors;        /* (element-type MError) */
+  GPtrArray     *error_names;   /* the failed tasks' names (R29) */
+  gboolean       handler;       /* task-finished is connected */
+  gboolean       listing;       /* list_tasks() was called: soon children are tasks */
+  guint          spares;        /* reported tasks kept for the next spawns */
+  GArray        *signals;       /* task ids, in task-finished order */
   MTask         *winner;
   gboolean       scheduled;
   gint64         deadline;
@@ -272,6 +347,9 @@ struct _MGroup
 
   /* real */
   NurseryGroup  *group;
+  NurseryGroup  *alive;         /* borrowed, while the group lives (a dropped root too) */
+  gboolean       real_handler;
+  GArray        *real_signals;
 };
 
 struct _Scenario
@@ -299,12 +377,19 @@ struct _Scenario
   gboolean      expect_unread_warning;
   gboolean      warning_armed;
   RelLiveCount  live;
+
+  /* R1: in-context functions, in the order they ran; destroy notifies,
+   * in the order they were called (completion order). Task ids. */
+  GArray       *runs, *real_runs;
+  GArray       *destroys, *real_destroys;
 };
 
 /* What the scenarios covered, printed at the end. */
 static struct
 {
   guint steps, tasks, thread_tasks, start_tasks, groups, refused;
+  guint soon_tasks, keyed_tasks, given_back, records_doomed, soon_as_tasks, remade;
+  guint records_at_cancel, records_at_limit, records_at_drop;
   guint states[MT_CANCELLED + 1];
   guint not_run, timed_out, winners, dropped, unread_warnings;
   guint outcomes_ok, outcomes_failed, outcomes_timed_out, outcomes_cancelled;
@@ -424,6 +509,15 @@ check_error (Scenario     *sc,
     }
 }
 
+/* Whether a soon child's function keeps a reference to its task: a
+ * waiting one must (it returns later, from a callback); an immediate one
+ * only when told to, so that most give theirs back (R28). */
+static gboolean
+keeps_task (const ChildSpec *spec)
+{
+  return spec->soon && (spec->behaviour != B_IMMEDIATE || spec->hook == H_KEEP);
+}
+
 /* Spec generation */
 
 static GroupSpec *gen_group_spec (Scenario *sc, guint depth);
@@ -468,6 +562,41 @@ gen_child_spec (Scenario *sc,
     default:
       spec->behaviour = depth < MAX_DEPTH ? B_NESTED : B_PARK;
     }
+  /* A soon child has no handle to shield it with before it runs. More
+   * of them are immediate: those take the record path's corners. */
+  if (!allow_start && g_rand_boolean (r))
+    {
+      spec->soon = TRUE;
+      spec->shielded = FALSE;
+      if (spec->behaviour != B_NESTED && g_rand_int_range (r, 0, 3) == 0)
+        spec->behaviour = B_IMMEDIATE;
+      spec->keyed = g_rand_int_range (r, 0, 4) == 0;
+      spec->no_destroy = !spec->keyed && g_rand_int_range (r, 0, 8) == 0;
+      switch (g_rand_int_range (r, 0, 16))
+        {
+        case 0: case 1:
+          spec->hook = H_CONNECT;
+          break;
+        case 2:
+          spec->hook = H_LIST;
+          break;
+        case 3:
+          /* A waiting child would connect to a cancellable already
+           * cancelled and return after the siblings the cancel woke:
+           * an order the model does not keep. */
+          spec->hook = spec->behaviour == B_IMMEDIATE ? H_CANCEL : H_NONE;
+          break;
+        case 4: case 5:
+          spec->hook = spec->no_destroy ? H_NONE : H_CONNECT_DESTROY;
+          break;
+        case 6:
+          /* A waiting child keeps its task anyway. */
+          spec->hook = spec->behaviour == B_IMMEDIATE ? H_KEEP : H_NONE;
+          break;
+        default:
+          break;
+        }
+    }
   if (spec->behaviour == B_NESTED)
     spec->nested = gen_group_spec (sc, depth + 1);
   if (allow_start)
@@ -488,6 +617,7 @@ gen_group_spec (Scenario *sc,
                  NURSERY_POLICY_FAIL_FAST;
   spec->limit = g_rand_int_range (sc->rand, 0, 3) == 0 ? g_rand_int_range (sc->rand, 1, 4) : 0;
   spec->shielded = depth > 0 && g_rand_int_range (sc->rand, 0, 4) == 0;
+  spec->handler = g_rand_int_range (sc->rand, 0, 3) != 0;
   spec->children = g_ptr_array_new ();
   n = depth == 0 ? g_rand_int_range (sc->rand, 1, 7) : g_rand_int_range (sc->rand, 1, 4);
   for (guint i = 0; i < n; i++)
@@ -510,6 +640,7 @@ group_spec_free (gpointer data)
 
 static void m_cancel_group (MGroup *g, Cause cause);
 static void m_run (MTask *t);
+static gboolean m_has_free_slot (MGroup *g);
 
 static void
 m_schedule (MGroup *g)
@@ -541,6 +672,10 @@ m_group_new (Scenario  *sc,
   g->initial = g_ptr_array_new ();
   g->started_queue = g_ptr_array_new ();
   g->errors = g_ptr_array_new_with_free_func ((GDestroyNotify) merror_free);
+  g->error_names = g_ptr_array_new ();
+  g->handler = spec->handler;
+  g->signals = g_array_new (FALSE, FALSE, sizeof (guint));
+  g->real_signals = g_array_new (FALSE, FALSE, sizeof (guint));
   g->deadline = -1;
   g->cleanups = g_array_new (FALSE, FALSE, sizeof (guint));
   g->model_ran = g_array_new (FALSE, FALSE, sizeof (guint));
@@ -572,6 +707,32 @@ m_task_new (Scenario  *sc,
   return t;
 }
 
+/* Spare tasks (R28): every task the group makes takes one if it has
+ * one; a reported task nothing but the group holds is kept as one. */
+static void
+m_take_spare (MGroup *g)
+{
+  if (g->spares > 0)
+    g->spares--;
+}
+
+static void
+m_keep_spare (MGroup *g)
+{
+  if (g->spares < MAX_SPARES)
+    g->spares++;
+}
+
+/* Whether anything but its group holds @t's task when it is released:
+ * the driver holds every handle (a start child's too, which only goes to
+ * a group with a task-finished handler), a soon child's once it came by
+ * it; the group holds its winner. */
+static gboolean
+m_seen (MTask *t)
+{
+  return !t->spec->soon || t->held || t->group->winner == t;
+}
+
 /* R4 */
 static MTask *
 m_spawn (MGroup    *g,
@@ -589,8 +750,21 @@ m_spawn (MGroup    *g,
           t->starter = ST_ERROR;
           t->starter_error = merror_new (NURSERY_ERROR, NURSERY_ERROR_CLOSED, NULL);
         }
+      /* Its destroy notify ran at once. */
+      if (spec->hook == H_CONNECT_DESTROY)
+        g->handler = TRUE;
       return t;
     }
+  /* A soon child is a task at once while the list exists or the group
+   * has a spare task (nursery-group-soon.c). */
+  if (spec->soon && !g->listing && g->spares == 0)
+    t->record = TRUE;
+  else
+    {
+      totals.soon_as_tasks += spec->soon;
+      m_take_spare (g);
+    }
+  g->n_spawned++;
   t->state = MT_PENDING;
   t->starter = is_start ? ST_PENDING : ST_NONE;
   g->start_refs += is_start;
@@ -707,7 +881,9 @@ m_mark (MTask *t)
   return TRUE;
 }
 
-/* R12, R15: every unfinished, unshielded child, once. */
+/* R12, R15: every unfinished, unshielded child, once. A record that
+ * waits is left alone: it is cancelled when its turn comes (R5). One that
+ * gave its success back is marked like a task (nursery-group-soon.c). */
 static void
 m_cancel_group (MGroup *g,
                 Cause   cause)
@@ -721,7 +897,13 @@ m_cancel_group (MGroup *g,
     {
       MTask *t = g->tasks->pdata[i];
 
-      if (m_is_unfinished (t) && !t->shielded && m_mark (t))
+      if (t->record && t->in_pending)
+        {
+          totals.records_at_cancel++;
+          totals.records_at_limit += !m_has_free_slot (g);
+          totals.records_at_drop += cause == C_DROPPED;
+        }
+      if (m_is_unfinished (t) && (!t->record || t->given_back) && !t->shielded && m_mark (t))
         g_ptr_array_add (marked, t);
     }
   m_schedule (g);
@@ -811,6 +993,21 @@ m_report (MGroup *g,
 {
   Cause consequence = C_NONE;
   MTState outcome;
+  gboolean ordinary, with_task = TRUE;
+
+  /* A success given back to its record is made a task again only if its
+   * report needs one: for task-finished, next_async() or a race
+   * (reporting_needs_task(), asked per child). */
+  if (t->given_back)
+    {
+      t->record = FALSE;
+      with_task = g->policy == NURSERY_POLICY_RACE || g->tracking || g->handler;
+      if (with_task)
+        {
+          m_take_spare (g);
+          totals.remade++;
+        }
+    }
 
   if (t->error == NULL)
     outcome = MT_SUCCEEDED;
@@ -827,7 +1024,8 @@ m_report (MGroup *g,
   t->state = outcome;
   t->deadline_due = FALSE;
 
-  if (t->started || t->starter != ST_PENDING)
+  ordinary = t->started || t->starter != ST_PENDING;
+  if (ordinary)
     {
       if (t->starter == ST_PENDING)
         m_starter_done (t, ST_OK);
@@ -835,10 +1033,13 @@ m_report (MGroup *g,
       if (g->tracking)
         g_queue_push_tail (&g->completed, t);
       g->n_finished++;
+      g->n_succeeded += outcome == MT_SUCCEEDED;
+      g->n_cancelled += outcome == MT_CANCELLED;
       if (outcome == MT_FAILED)
         {
           g->n_failed++;
           g_ptr_array_add (g->errors, merror_copy (t->error));
+          g_ptr_array_add (g->error_names, t->name);
           if (g->policy == NURSERY_POLICY_FAIL_FAST)
             consequence = C_FAILURE;
         }
@@ -855,8 +1056,25 @@ m_report (MGroup *g,
       t->starter_error = outcome == MT_SUCCEEDED ?
         merror_new (NURSERY_ERROR, NURSERY_ERROR_NOT_STARTED, NULL) : merror_copy (t->error);
     }
+
+  /* R21: task-finished (whose handler keeps the task), then the destroy
+   * notify, which may connect a handler for the next ones. */
+  if (with_task && g->handler)
+    {
+      t->signalled = TRUE;
+      t->held = TRUE;
+      g_array_append_val (g->signals, t->id);
+    }
+  if (!t->spec->no_destroy)
+    g_array_append_val (g->sc->destroys, t->id);
+  if (t->spec->hook == H_CONNECT_DESTROY)
+    g->handler = TRUE;
   if (consequence != C_NONE)
     m_cancel_group (g, consequence);
+  /* The group lets the task go, or keeps it as a spare; next_async()
+   * keeps an ordinary child's. */
+  if (with_task && !(ordinary && g->tracking) && !m_seen (t))
+    m_keep_spare (g);
 }
 
 static void
@@ -968,7 +1186,7 @@ m_batch (MGroup *g)
   /* start the startable, in spawn order (R1, R5, R19) */
   while ((t = g_queue_peek_head (&g->pending)) != NULL)
     {
-      gboolean cancelled = g->cause != C_NONE && !t->shielded;
+      gboolean cancelled = g->cause != C_NONE && (t->record || !t->shielded);
 
       if (!cancelled && !m_has_free_slot (g))
         break;
@@ -986,21 +1204,50 @@ m_batch (MGroup *g)
           g_queue_push_tail (&starting, t);
         }
     }
+  /* A record's task is made as the batch pops it (a spare one if the
+   * group has one), and cancelled then if the group is (R5). */
   while ((t = g_queue_pop_head (&doomed_now)) != NULL)
     {
+      if (t->record)
+        {
+          m_take_spare (g);
+          t->record = FALSE;
+          totals.records_doomed++;
+        }
       m_finish_unstarted (t);
       m_report (g, t);
     }
   while ((t = g_queue_pop_head (&starting)) != NULL)
     {
+      gboolean was_record = t->record;
+
+      if (was_record)
+        {
+          m_take_spare (g);
+          t->record = FALSE;
+          if (g->cause != C_NONE)
+            m_mark (t);
+        }
       if (t->cancelled)
         {
           g->n_running--;
           m_finish_unstarted (t);
           m_report (g, t);
+          continue;
         }
-      else
-        m_run (t);
+      m_run (t);
+      /* R28: a success within its function, its task seen by nothing
+       * but the group (not kept by the child, not in a list its own
+       * function made), goes back to the record, and the task is kept
+       * for the next child. */
+      if (was_record && t->spec->behaviour == B_IMMEDIATE && t->state == MT_RETURNED &&
+          t->error == NULL && !t->cancelled && !t->held && !g->listing)
+        {
+          t->record = TRUE;
+          t->given_back = TRUE;
+          totals.given_back++;
+          m_keep_spare (g);
+        }
     }
 
   /* report the returned, in completion order */
@@ -1069,6 +1316,29 @@ m_wait (MGroup  *g,
 
 static void m_nested_start (MTask *t);
 
+static void
+m_list (MGroup *g)
+{
+  if (g->listing)
+    return;
+  g->listing = TRUE;
+  /* R27: every record that has not run becomes a task, in spawn order
+   * (one the batch holds too); one that gave its success back is about
+   * to be reported and stays out. A new task of a cancelled group is
+   * cancelled: a waiting one is doomed at once (R5). */
+  for (guint i = 0; i < g->tasks->len; i++)
+    {
+      MTask *t = g->tasks->pdata[i];
+
+      if (!t->record || t->given_back)
+        continue;
+      m_take_spare (g);
+      t->record = FALSE;
+      if (g->cause != C_NONE)
+        m_mark (t);
+    }
+}
+
 /* R1, R2: the child's function runs. */
 static void
 m_run (MTask *t)
@@ -1077,6 +1347,23 @@ m_run (MTask *t)
   t->ran = TRUE;
   if (t->spec->in_thread)
     return;   /* parks at its gate */
+  g_array_append_val (t->sc->runs, t->id);
+  switch (t->spec->hook)
+    {
+    case H_CONNECT:
+      t->group->handler = TRUE;
+      break;
+    case H_LIST:
+      m_list (t->group);
+      break;
+    case H_CANCEL:
+      m_cancel_group (t->group, C_EXPLICIT);
+      break;
+    default:
+      break;
+    }
+  if (keeps_task (t->spec))
+    t->held = TRUE;
   if (t->spec->handshake == HS_AT_START)
     m_started (t);
   if (t->spec->behaviour == B_IMMEDIATE)
@@ -1208,6 +1495,8 @@ assert_owner (Scenario *sc)
   g_assert_true (g_thread_self () == sc->owner);
 }
 
+static void real_connect_group (MGroup *g, NurseryGroup *group);
+
 static void
 task_destroy (gpointer data)
 {
@@ -1215,6 +1504,22 @@ task_destroy (gpointer data)
 
   assert_owner (t->sc);
   t->real_destroyed++;
+  if (!t->refused)
+    g_array_append_val (t->sc->real_destroys, t->id);
+  if (t->spec->hook == H_CONNECT_DESTROY)
+    real_connect_group (t->group, t->group->alive);
+}
+
+/* The driver comes by a soon child's task: it keeps it (and the model
+ * knows, as it decides whether the group keeps the task as a spare). */
+static void
+acquire_task (MTask       *t,
+              NurseryTask *task)
+{
+  g_assert_true (t->spec->soon && t->task == NULL);
+  t->task = g_object_ref (task);
+  t->held = TRUE;
+  rel_track (&t->sc->live, task);
 }
 
 static void
@@ -1307,7 +1612,6 @@ ctx_cancelled_cb (GCancellable *cancellable,
 }
 
 static void real_spawn (MTask *t);
-static void real_connect_group (MGroup *g);
 
 static void
 nested_wait_cb (GObject      *source,
@@ -1333,10 +1637,30 @@ ctx_body (NurseryTask *task,
   MGroup *h;
 
   assert_owner (t->sc);
-  if (t->task == NULL)
-    t->task = g_object_ref (task);   /* a start child: its handle, at last */
-  g_assert_true (t->task == task);
   g_atomic_int_set (&t->real_ran, 1);
+  g_array_append_val (t->sc->real_runs, t->id);
+  /* A start child: its handle, at last. */
+  if (t->task == NULL && t->is_start)
+    t->task = g_object_ref (task);
+  else if (t->task == NULL && keeps_task (t->spec))
+    acquire_task (t, task);
+  g_assert_true (t->task == NULL || t->task == task);
+
+  switch (t->spec->hook)
+    {
+    case H_CONNECT:
+      real_connect_group (t->group, nursery_task_get_group (task));
+      break;
+    case H_LIST:
+      if (t->group->list == NULL)
+        t->group->list = nursery_group_list_tasks (nursery_task_get_group (task));
+      break;
+    case H_CANCEL:
+      nursery_group_cancel (nursery_task_get_group (task));
+      break;
+    default:
+      break;
+    }
 
   if (t->spec->handshake == HS_AT_START)
     {
@@ -1369,7 +1693,9 @@ ctx_body (NurseryTask *task,
       nursery_group_set_max_concurrent (h->group, h->spec->limit);
       if (h->spec->shielded)
         nursery_group_set_shielded (h->group, TRUE);
-      real_connect_group (h);
+      h->alive = h->group;
+      if (h->spec->handler)
+        real_connect_group (h, h->group);
       for (guint i = 0; i < h->initial->len; i++)
         real_spawn (h->initial->pdata[i]);
       nursery_group_wait_async (h->group, NULL, nested_wait_cb, t);
@@ -1389,6 +1715,8 @@ task_by_name (Scenario    *sc,
   return sc->tasks->pdata[id];
 }
 
+/* The task as it is emitted has its outcome (R3, R21): for a soon child
+ * given back, the one its record kept. The model ran ahead: it knows. */
 static void
 task_finished_cb (NurseryGroup *group,
                   NurseryTask  *task,
@@ -1396,19 +1724,94 @@ task_finished_cb (NurseryGroup *group,
 {
   MGroup *g = data;
   MTask *t = task_by_name (g->sc, task);
+  Scenario *sc = g->sc;
+  NurseryTaskState state = nursery_task_get_state (task);
 
-  assert_owner (g->sc);
+  assert_owner (sc);
   g_assert_true (t->group == g);
-  if (t->task == NULL)
+  if (t->task == NULL && t->spec->soon)
+    acquire_task (t, task);
+  else if (t->task == NULL)
     t->task = g_object_ref (task);
-  g_assert_true (t->task == task);
+  CHECK (sc, t->task == task, "%s: task-finished gave another task", t->name);
   t->real_finished_signals++;
+  g_array_append_val (g->real_signals, t->id);
+
+  CHECK (sc, t->state >= MT_SUCCEEDED && state == mt_real_state[t->state],
+         "%s: task-finished with state %d, model %s", t->name, state, mt_state_name (t->state));
+  if (t->state == MT_SUCCEEDED)
+    CHECK (sc, nursery_task_get_value (task) != NULL && nursery_task_get_int (task) == t->value,
+           "%s: task-finished without its value", t->name);
+  else
+    {
+      char what[64];
+
+      g_snprintf (what, sizeof what, "%s's error at task-finished", t->name);
+      check_error (sc, what, t->error, nursery_task_get_error (task));
+    }
+}
+
+/* Once per group: the model says when, the real side follows. */
+static void
+real_connect_group (MGroup       *g,
+                    NurseryGroup *group)
+{
+  if (g->real_handler)
+    return;
+  g->real_handler = TRUE;
+  g_signal_connect (group, "task-finished", G_CALLBACK (task_finished_cb), g);
+}
+
+/* A keyed soon child's runner, one per child: its destroy notify is the
+ * child's, as the last reference to it goes with the child's key. */
+static void
+keyed_run (NurseryTask *task,
+           gsize        key,
+           gpointer     data)
+{
+  MTask *t = data;
+
+  assert_owner (t->sc);
+  g_assert_cmpuint (key, ==, t->id);
+  if (task != NULL)
+    ctx_body (task, t);
+  else
+    t->real_keyed_dropped++;
 }
 
 static void
-real_connect_group (MGroup *g)
+real_start_soon (MTask *t)
 {
-  g_signal_connect (g->group, "task-finished", G_CALLBACK (task_finished_cb), g);
+  NurseryGroup *group = t->group->group;
+  GError *error = NULL;
+  gboolean added;
+
+  if (t->spec->keyed)
+    {
+      NurseryRunner *runner = nursery_runner_new (keyed_run, t, task_destroy);
+
+      added = nursery_group_start_soon_keyed (group, t->name, runner, t->id, &error);
+      g_object_unref (runner);
+    }
+  else
+    added = nursery_group_start_soon (group, t->name, ctx_body, t,
+                                      t->spec->no_destroy ? NULL : task_destroy, &error);
+
+  if (t->refused)
+    {
+      /* R4: refused with CLOSED, and the user data freed at once. */
+      CHECK (t->sc, !added, "%s: start_soon into a closed group succeeded", t->name);
+      CHECK (t->sc, g_error_matches (error, NURSERY_ERROR, NURSERY_ERROR_CLOSED),
+             "%s: start_soon into a closed group: %s", t->name, error ? error->message : "no error");
+      CHECK (t->sc, t->real_destroyed == (t->spec->no_destroy ? 0u : 1u),
+             "%s: refused start_soon did not free its data", t->name);
+      CHECK (t->sc, t->real_keyed_dropped == (t->spec->keyed ? 1u : 0u),
+             "%s: refused, its runner heard %u times", t->name, t->real_keyed_dropped);
+      g_clear_error (&error);
+      return;
+    }
+  g_assert_no_error (error);
+  g_assert_true (added);
 }
 
 static void
@@ -1418,6 +1821,11 @@ real_spawn (MTask *t)
   GError *error = NULL;
   NurseryTask *task;
 
+  if (t->spec->soon)
+    {
+      real_start_soon (t);
+      return;
+    }
   if (t->spec->in_thread)
     task = nursery_group_spawn_in_thread (group, t->name, thread_body, t, task_destroy, &error);
   else
@@ -1593,24 +2001,18 @@ real_settle (Scenario *sc)
 /* Comparing                                                          */
 /* ------------------------------------------------------------------ */
 
-static const char *
-mt_state_name (MTState state)
-{
-  static const char * const names[] = { "pending", "running", "returned", "succeeded", "failed", "cancelled" };
-
-  return names[state];
-}
-
 static void
 compare_task (MTask *t)
 {
   Scenario *sc = t->sc;
   gboolean finished = !t->refused && t->state >= MT_SUCCEEDED;
+  guint has_destroy = t->spec->no_destroy ? 0 : 1;
   NurseryTaskState state;
 
   if (t->refused)
     {
-      CHECK (sc, t->real_destroyed == 1, "%s: refused, destroyed %u times", t->name, t->real_destroyed);
+      CHECK (sc, t->real_destroyed == has_destroy, "%s: refused, destroyed %u times", t->name,
+             t->real_destroyed);
       if (t->is_start)
         {
           CHECK (sc, t->real_start_callbacks == 1, "%s: refused start called back %u times",
@@ -1621,18 +2023,21 @@ compare_task (MTask *t)
     }
 
   CHECK (sc, t->state != MT_RETURNED, "%s: the model did not settle", t->name);
-  CHECK (sc, t->real_destroyed == (finished ? 1u : 0u),
+  CHECK (sc, t->real_destroyed == (finished ? has_destroy : 0u),
          "%s: destroy notify ran %u times (model: %s)", t->name, t->real_destroyed, mt_state_name (t->state));
-  CHECK (sc, t->real_finished_signals == (finished ? 1u : 0u),
-         "%s: task-finished emitted %u times (model: %s)", t->name, t->real_finished_signals,
-         mt_state_name (t->state));
+  CHECK (sc, t->real_finished_signals == (t->signalled ? 1u : 0u),
+         "%s: task-finished emitted %u times (model: %s, %s)", t->name, t->real_finished_signals,
+         mt_state_name (t->state), t->signalled ? "emitted" : "not emitted");
   CHECK (sc, !!g_atomic_int_get (&t->real_ran) == t->ran,
          "%s: function %s, the model says it %s (R5)", t->name,
          g_atomic_int_get (&t->real_ran) ? "ran" : "did not run", t->ran ? "must run" : "must not");
+  /* A key that never runs reaches its runner once, without a task. */
+  CHECK (sc, t->real_keyed_dropped == (t->spec->keyed && finished && !t->ran ? 1u : 0u),
+         "%s: its runner heard %u times without a task", t->name, t->real_keyed_dropped);
 
   if (t->task == NULL)
     {
-      CHECK (sc, t->is_start && t->state == MT_PENDING,
+      CHECK (sc, t->spec->soon || (t->is_start && t->state == MT_PENDING),
              "%s: no handle, but the model says %s", t->name, mt_state_name (t->state));
       return;
     }
@@ -1641,8 +2046,11 @@ compare_task (MTask *t)
   CHECK (sc, state == mt_real_state[t->state], "%s (%s%s, %s): state %d, model %s", t->name,
          t->spec->in_thread ? "thread " : "", behaviour_names[t->spec->behaviour],
          planned_names[t->spec->planned], state, mt_state_name (t->state));
+  /* R12, R13: "TRUE once the task was cancelled", whichever task object
+   * the library hands out for the child. */
   CHECK (sc, nursery_task_is_cancelled (t->task) == t->cancelled,
-         "%s: cancelled %d, model %d", t->name, nursery_task_is_cancelled (t->task), t->cancelled);
+         "%s: cancelled %d, model %d%s", t->name, nursery_task_is_cancelled (t->task), t->cancelled,
+         t->given_back ? " (a soon child: its success went back to its record, its task was made again)" : "");
   CHECK (sc, nursery_task_get_shielded (t->task) == t->shielded, "%s: shielded differs", t->name);
 
   if (finished)
@@ -1717,8 +2125,21 @@ compare_group (MGroup *g)
                  "next %u of g%u gave %s, model %s (completion order)", n->id, g->id,
                  n->real_task ? nursery_task_get_name (n->real_task) : "none",
                  n->result ? n->result->name : "none");
+          /* R25: the task itself, made for a soon child if need be. */
+          if (n->result != NULL && n->result->task == NULL && n->result->spec->soon)
+            acquire_task (n->result, n->real_task);
+          CHECK (sc, n->result == NULL || n->result->task == n->real_task,
+                 "next %u of g%u: %s's task is another one", n->id, g->id, n->result->name);
         }
     }
+
+  /* R21: task-finished in completion order, once per child. */
+  CHECK (sc, g->real_signals->len == g->signals->len, "g%u: %u task-finished, model %u",
+         g->id, g->real_signals->len, g->signals->len);
+  for (guint i = 0; i < g->signals->len; i++)
+    CHECK (sc, g_array_index (g->real_signals, guint, i) == g_array_index (g->signals, guint, i),
+           "g%u: task-finished #%u for m%u, model m%u", g->id, i, g_array_index (g->real_signals, guint, i),
+           g_array_index (g->signals, guint, i));
 
   if (group == NULL)
     return;   /* not created (its parent never ran), or dropped */
@@ -1738,6 +2159,11 @@ compare_group (MGroup *g)
           item = g_list_model_get_item (g->list, k++);
           CHECK (sc, g_strcmp0 (nursery_task_get_name (item), t->name) == 0,
                  "g%u: list_tasks item %u is %s, model %s", g->id, k - 1, nursery_task_get_name (item), t->name);
+          /* A soon child's task, from the list: the driver may act on it. */
+          if (t->task == NULL && t->spec->soon)
+            acquire_task (t, item);
+          CHECK (sc, t->task == NULL || t->task == item, "g%u: list_tasks has another task for %s", g->id,
+                 t->name);
         }
       CHECK (sc, k == n_items, "g%u: list_tasks has %u items, model %u", g->id, n_items, k);
     }
@@ -1754,15 +2180,46 @@ compare_group (MGroup *g)
          g->id, nursery_group_get_n_finished (group), g->n_finished);
   CHECK (sc, nursery_group_get_n_failed (group) == g->n_failed, "g%u: n-failed %u, model %u",
          g->id, nursery_group_get_n_failed (group), g->n_failed);
-  CHECK (sc, nursery_group_get_winner (group) == (g->winner ? g->winner->task : NULL),
-         "g%u: winner differs (model %s)", g->id, g->winner ? g->winner->name : "none");
+  CHECK (sc, nursery_group_get_n_succeeded (group) == g->n_succeeded, "g%u: n-succeeded %u, model %u",
+         g->id, nursery_group_get_n_succeeded (group), g->n_succeeded);
+  CHECK (sc, nursery_group_get_n_cancelled (group) == g->n_cancelled, "g%u: n-cancelled %u, model %u",
+         g->id, nursery_group_get_n_cancelled (group), g->n_cancelled);
+  CHECK (sc, nursery_group_get_n_spawned (group) == g->n_spawned, "g%u: n-spawned %u, model %u",
+         g->id, nursery_group_get_n_spawned (group), g->n_spawned);
+  {
+    NurseryTask *winner = nursery_group_get_winner (group);
+
+    CHECK (sc, (winner == NULL) == (g->winner == NULL) &&
+           (winner == NULL || g_strcmp0 (nursery_task_get_name (winner), g->winner->name) == 0),
+           "g%u: winner %s, model %s", g->id, winner ? nursery_task_get_name (winner) : "none",
+           g->winner ? g->winner->name : "none");
+    /* R11: a soon winner's task, made for its report. */
+    if (winner != NULL && g->winner->task == NULL && g->winner->spec->soon)
+      acquire_task (g->winner, winner);
+    CHECK (sc, winner == NULL || winner == g->winner->task, "g%u: the winner is another task", g->id);
+  }
   CHECK (sc, nursery_group_get_max_concurrent (group) == g->limit, "g%u: limit differs", g->id);
   CHECK (sc, nursery_group_get_policy (group) == g->policy, "g%u: policy differs", g->id);
 }
 
 static void
+compare_order (Scenario   *sc,
+               const char *what,
+               GArray     *model,
+               GArray     *real)
+{
+  for (guint i = 0; i < MIN (model->len, real->len); i++)
+    CHECK (sc, g_array_index (real, guint, i) == g_array_index (model, guint, i),
+           "%s #%u: m%u, model m%u", what, i, g_array_index (real, guint, i), g_array_index (model, guint, i));
+  CHECK (sc, model->len == real->len, "%u %s, model %u", real->len, what, model->len);
+}
+
+static void
 compare_all (Scenario *sc)
 {
+  /* R1: spawn order, whatever the spawn function; completion order. */
+  compare_order (sc, "in-context functions run", sc->runs, sc->real_runs);
+  compare_order (sc, "destroy notifies", sc->destroys, sc->real_destroys);
   for (guint i = 0; i < sc->tasks->len; i++)
     compare_task (sc->tasks->pdata[i]);
   for (guint i = 0; i < sc->groups->len; i++)
@@ -1786,18 +2243,25 @@ static void
 compare_errors (MGroup *g)
 {
   g_autoptr(GPtrArray) errors = NULL;
+  g_auto(GStrv) names = NULL;
 
   if (g->group == NULL)
     return;
   errors = nursery_group_get_errors (g->group);
+  names = nursery_group_get_failed_task_names (g->group);
   g->errors_observed = TRUE;
   CHECK (g->sc, errors->len == g->errors->len, "g%u: %u errors, model %u", g->id, errors->len, g->errors->len);
+  CHECK (g->sc, g_strv_length (names) == g->errors->len, "g%u: %u failed task names, model %u", g->id,
+         g_strv_length (names), g->errors->len);
   for (guint i = 0; i < errors->len; i++)
     {
       char what[64];
 
       g_snprintf (what, sizeof what, "g%u error #%u", g->id, i);
       check_error (g->sc, what, g->errors->pdata[i], errors->pdata[i]);
+      /* R29: a soon child's failure names it, task or record. */
+      CHECK (g->sc, g_strcmp0 (names[i], g->error_names->pdata[i]) == 0, "g%u failure #%u: task %s, model %s",
+             g->id, i, names[i], (char *) g->error_names->pdata[i]);
     }
 }
 
@@ -1809,14 +2273,14 @@ typedef enum
 {
   A_SPAWN, A_START, A_RELEASE, A_CANCEL_TASK, A_CANCEL_GROUP, A_LIMIT, A_SHIELD, A_POLICY,
   A_GROUP_DEADLINE, A_TASK_DEADLINE, A_STARTED, A_CANCEL_STARTER, A_CLEANUP, A_WAIT,
-  A_CANCEL_WAITER, A_SHIELD_GROUP, A_NEXT, A_CANCEL_NEXT, A_LIST, A_DROP, N_ACTIONS
+  A_CANCEL_WAITER, A_SHIELD_GROUP, A_NEXT, A_CANCEL_NEXT, A_LIST, A_CONNECT, A_DROP, N_ACTIONS
 } ActionKind;
 
 static const guint action_weights[N_ACTIONS] = {
   [A_SPAWN] = 14, [A_START] = 5, [A_RELEASE] = 30, [A_CANCEL_TASK] = 7, [A_CANCEL_GROUP] = 4,
   [A_LIMIT] = 4, [A_SHIELD] = 5, [A_POLICY] = 2, [A_GROUP_DEADLINE] = 3, [A_TASK_DEADLINE] = 4,
   [A_STARTED] = 5, [A_CANCEL_STARTER] = 3, [A_CLEANUP] = 3, [A_WAIT] = 2, [A_CANCEL_WAITER] = 2,
-  [A_SHIELD_GROUP] = 3, [A_NEXT] = 4, [A_CANCEL_NEXT] = 2, [A_LIST] = 2, [A_DROP] = 0,
+  [A_SHIELD_GROUP] = 3, [A_NEXT] = 4, [A_CANCEL_NEXT] = 2, [A_LIST] = 2, [A_CONNECT] = 2, [A_DROP] = 0,
 };
 
 /* Groups the driver may act on: created, and still held. */
@@ -1965,11 +2429,46 @@ arm_unread_warning (Scenario *sc)
     }
 }
 
+/* How a child is spawned, for the log. */
+static const char *
+spawn_kind (const ChildSpec *spec)
+{
+  if (spec->in_thread)
+    return "thread ";
+  if (!spec->soon)
+    return "";
+  if (spec->keyed)
+    return "soon keyed ";
+  return spec->no_destroy ? "soon without destroy notify, " : "soon ";
+}
+
+static void log_nested_spec (Scenario *sc, ChildSpec *spec, guint level);
+
+static void
+log_spawn (Scenario *sc,
+           MTask    *t)
+{
+  log_action (sc, "%s %s into g%u (%s%s, %s, handshake %d%s%s)%s%s", t->is_start ? "start" : "spawn",
+              t->name, t->group->id, spawn_kind (t->spec), behaviour_names[t->spec->behaviour],
+              planned_names[t->spec->planned], t->spec->handshake, t->spec->shielded ? ", shielded" : "",
+              hook_names[t->spec->hook], t->record ? " — a record" : "",
+              t->refused ? " — refused, closed" : "");
+  log_nested_spec (sc, t->spec, 1);
+}
+
 static void
 drop_root (Scenario *sc)
 {
   MGroup *g = sc->root;
+  MTask *t = NULL;
 
+  /* Half the time a child is spawned right before, so that the drop
+   * finds it waiting, a soon child's record among them (R5, R20). */
+  if (g_rand_boolean (sc->rand) && sc->tasks->len < MAX_TASKS)
+    {
+      t = m_spawn (g, gen_child_spec (sc, 0, FALSE), FALSE);
+      log_spawn (sc, t);
+    }
   log_action (sc, "drop the driver's reference to g0%s",
               g->start_refs > 0 ? " (pending start_async() calls still hold it)" : "");
   g->dropped = TRUE;
@@ -1977,6 +2476,8 @@ drop_root (Scenario *sc)
     m_dispose (g);
   m_settle (sc);
 
+  if (t != NULL)
+    real_spawn (t);
   arm_unread_warning (sc);
   g_clear_object (&g->group);
 }
@@ -1990,14 +2491,15 @@ log_nested_spec (Scenario  *sc,
 
   if (spec->behaviour != B_NESTED || nested == NULL)
     return;
-  log_action (sc, "%*snested group: policy %d, limit %u%s", level * 4, "", nested->policy, nested->limit,
-              nested->shielded ? ", shielded" : "");
+  log_action (sc, "%*snested group: policy %d, limit %u%s%s", level * 4, "", nested->policy, nested->limit,
+              nested->shielded ? ", shielded" : "", nested->handler ? "" : ", no task-finished handler");
   for (guint i = 0; i < nested->children->len; i++)
     {
       ChildSpec *c = nested->children->pdata[i];
 
-      log_action (sc, "%*schild #%u: %s%s, %s%s", level * 4 + 2, "", i, c->in_thread ? "thread " : "",
-                  behaviour_names[c->behaviour], planned_names[c->planned], c->shielded ? ", shielded" : "");
+      log_action (sc, "%*schild #%u: %s%s, %s%s%s", level * 4 + 2, "", i, spawn_kind (c),
+                  behaviour_names[c->behaviour], planned_names[c->planned], c->shielded ? ", shielded" : "",
+                  hook_names[c->hook]);
       log_nested_spec (sc, c, level + 1);
     }
 }
@@ -2026,12 +2528,12 @@ random_action (Scenario *sc)
       g = pick_group (sc);
       if (g == NULL || g->group == NULL || sc->tasks->len >= MAX_TASKS)
         return;
+      /* Start handshakes go where task-finished keeps every task (see
+       * the top of the file). */
+      if (kind == A_START && !g->handler)
+        kind = A_SPAWN;
       t = m_spawn (g, gen_child_spec (sc, g->depth, kind == A_START), kind == A_START);
-      log_action (sc, "%s %s into g%u (%s%s, %s, handshake %d%s)%s", kind == A_START ? "start" : "spawn",
-                  t->name, g->id, t->spec->in_thread ? "thread " : "", behaviour_names[t->spec->behaviour],
-                  planned_names[t->spec->planned], t->spec->handshake, t->spec->shielded ? ", shielded" : "",
-                  t->refused ? " — refused, closed" : "");
-      log_nested_spec (sc, t->spec, 1);
+      log_spawn (sc, t);
       m_settle (sc);
       if (kind == A_START)
         real_start (t);
@@ -2273,7 +2775,17 @@ random_action (Scenario *sc)
       if ((g = pick_group (sc)) == NULL || g->group == NULL || g->list != NULL)
         return;
       log_action (sc, "list_tasks of g%u", g->id);
+      m_list (g);
+      m_settle (sc);
       g->list = nursery_group_list_tasks (g->group);
+      return;
+
+    case A_CONNECT:
+      if ((g = pick_group (sc)) == NULL || g->group == NULL || g->handler)
+        return;
+      log_action (sc, "connect task-finished to g%u", g->id);
+      g->handler = TRUE;
+      real_connect_group (g, g->group);
       return;
 
     case A_DROP:
@@ -2331,6 +2843,10 @@ run_scenario (guint32      seed,
   sc->specs = g_ptr_array_new_with_free_func (g_free);
   sc->group_specs = g_ptr_array_new_with_free_func (group_spec_free);
   sc->drop_mode = g_rand_int_range (sc->rand, 0, 8) == 0;
+  sc->runs = g_array_new (FALSE, FALSE, sizeof (guint));
+  sc->real_runs = g_array_new (FALSE, FALSE, sizeof (guint));
+  sc->destroys = g_array_new (FALSE, FALSE, sizeof (guint));
+  sc->real_destroys = g_array_new (FALSE, FALSE, sizeof (guint));
 
   /* The root and its first children */
   root_spec = gen_group_spec (sc, 0);
@@ -2339,16 +2855,18 @@ run_scenario (guint32      seed,
   rel_track (&sc->live, sc->root->group);
   nursery_group_set_policy (sc->root->group, root_spec->policy);
   nursery_group_set_max_concurrent (sc->root->group, root_spec->limit);
-  real_connect_group (sc->root);
-  log_action (sc, "g0: policy %d, limit %u%s", root_spec->policy, root_spec->limit,
-              sc->drop_mode ? ", will be dropped" : "");
+  sc->root->alive = sc->root->group;
+  if (root_spec->handler)
+    real_connect_group (sc->root, sc->root->group);
+  log_action (sc, "g0: policy %d, limit %u%s%s", root_spec->policy, root_spec->limit,
+              root_spec->handler ? "" : ", no task-finished handler", sc->drop_mode ? ", will be dropped" : "");
   for (guint i = 0; i < root_spec->children->len; i++)
     {
       MTask *t = m_spawn (sc->root, root_spec->children->pdata[i], FALSE);
       ChildSpec *c = t->spec;
 
-      log_action (sc, "spawn %s (%s%s, %s%s)", t->name, c->in_thread ? "thread " : "",
-                  behaviour_names[c->behaviour], planned_names[c->planned], c->shielded ? ", shielded" : "");
+      log_action (sc, "spawn %s (%s%s, %s%s%s)", t->name, spawn_kind (c), behaviour_names[c->behaviour],
+                  planned_names[c->planned], c->shielded ? ", shielded" : "", hook_names[c->hook]);
       log_nested_spec (sc, c, 1);
       real_spawn (t);
     }
@@ -2431,6 +2949,8 @@ run_scenario (guint32      seed,
       totals.tasks++;
       totals.thread_tasks += t->spec->in_thread;
       totals.start_tasks += t->is_start;
+      totals.soon_tasks += t->spec->soon;
+      totals.keyed_tasks += t->spec->keyed;
       if (t->refused)
         {
           totals.refused++;
@@ -2505,6 +3025,9 @@ run_scenario (guint32      seed,
       g_ptr_array_unref (g->initial);
       g_ptr_array_unref (g->started_queue);
       g_ptr_array_unref (g->errors);
+      g_ptr_array_unref (g->error_names);
+      g_array_unref (g->signals);
+      g_array_unref (g->real_signals);
       g_array_unref (g->cleanups);
       g_array_unref (g->model_ran);
       g_array_unref (g->real_ran);
@@ -2520,6 +3043,10 @@ run_scenario (guint32      seed,
 
   g_ptr_array_unref (sc->tasks);
   g_ptr_array_unref (sc->groups);
+  g_array_unref (sc->runs);
+  g_array_unref (sc->real_runs);
+  g_array_unref (sc->destroys);
+  g_array_unref (sc->real_destroys);
   g_ptr_array_unref (sc->specs);
   g_ptr_array_unref (sc->group_specs);
   g_string_free (sc->log, TRUE);
@@ -2545,6 +3072,12 @@ test_scenarios (void)
                   "handshakes, %u refused by a closed group)", n, (g_get_monotonic_time () - start) / 1e6,
                   totals.steps, totals.groups, totals.tasks, totals.thread_tasks, totals.start_tasks,
                   totals.refused);
+  g_test_message ("soon children: %u (%u keyed); %u gave their success back, %u of them reported with a "
+                  "task made again; %u tasks at once (a spare, a list); %u records finished unstarted (R5); "
+                  "%u records waiting when their group was cancelled (%u behind max-concurrent, %u as the root "
+                  "was dropped)", totals.soon_tasks, totals.keyed_tasks, totals.given_back, totals.remade,
+                  totals.soon_as_tasks, totals.records_doomed, totals.records_at_cancel, totals.records_at_limit,
+                  totals.records_at_drop);
   g_test_message ("tasks: %u succeeded, %u failed, %u cancelled; %u never ran (R5), %u timed out (R17); "
                   "starts: %u started, %u failed to", totals.states[MT_SUCCEEDED], totals.states[MT_FAILED],
                   totals.states[MT_CANCELLED], totals.not_run, totals.timed_out, totals.starter_ok,
