@@ -275,6 +275,106 @@ rel_helper_free (RelHelper *self)
   g_free (self);
 }
 
+/* Queued jobs on one thread */
+
+typedef struct
+{
+  GFunc    job;
+  gpointer data;
+  gpointer data2;
+} RelWorkerJob;
+
+struct _RelWorker
+{
+  GMutex    lock;
+  GCond     cond;
+  GThread  *thread;
+  GQueue    jobs;       /* RelWorkerJob, not started yet */
+  guint     unfinished; /* pushed, not returned yet */
+  gboolean  quit;
+};
+
+static gpointer
+worker_thread (gpointer data)
+{
+  RelWorker *self = data;
+
+  g_mutex_lock (&self->lock);
+  for (;;)
+    {
+      RelWorkerJob *job;
+
+      while (!self->quit && self->jobs.length == 0)
+        g_cond_wait (&self->cond, &self->lock);
+      if (self->jobs.length == 0)
+        break;
+      job = g_queue_pop_head (&self->jobs);
+      g_mutex_unlock (&self->lock);
+
+      job->job (job->data, job->data2);
+      g_free (job);
+
+      g_mutex_lock (&self->lock);
+      self->unfinished--;
+      g_cond_broadcast (&self->cond);
+    }
+  g_mutex_unlock (&self->lock);
+  return NULL;
+}
+
+RelWorker *
+rel_worker_new (const char *name)
+{
+  RelWorker *self = g_new0 (RelWorker, 1);
+
+  g_mutex_init (&self->lock);
+  g_cond_init (&self->cond);
+  g_queue_init (&self->jobs);
+  self->thread = g_thread_new (name, worker_thread, self);
+  return self;
+}
+
+void
+rel_worker_push (RelWorker *self,
+                 GFunc      job,
+                 gpointer   data,
+                 gpointer   data2)
+{
+  RelWorkerJob *queued = g_new (RelWorkerJob, 1);
+
+  queued->job = job;
+  queued->data = data;
+  queued->data2 = data2;
+  g_mutex_lock (&self->lock);
+  g_queue_push_tail (&self->jobs, queued);
+  self->unfinished++;
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
+}
+
+void
+rel_worker_drain (RelWorker *self)
+{
+  g_mutex_lock (&self->lock);
+  while (self->unfinished > 0)
+    g_cond_wait (&self->cond, &self->lock);
+  g_mutex_unlock (&self->lock);
+}
+
+void
+rel_worker_free (RelWorker *self)
+{
+  rel_worker_drain (self);
+  g_mutex_lock (&self->lock);
+  self->quit = TRUE;
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
+  g_thread_join (self->thread);
+  g_mutex_clear (&self->lock);
+  g_cond_clear (&self->cond);
+  g_free (self);
+}
+
 void
 rel_store_result (GObject      *source,
                   GAsyncResult *result,

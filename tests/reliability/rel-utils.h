@@ -70,6 +70,21 @@ void         rel_helper_run        (RelHelper   *self,
 void         rel_helper_finish     (RelHelper   *self);
 void         rel_helper_free       (RelHelper   *self);
 
+/* A thread that runs queued jobs one after the other, first in first
+ * out: where a test hands work to another thread from many places at
+ * once (a RelHelper takes one job per round). rel_worker_push() returns
+ * at once; rel_worker_drain() blocks until every job pushed so far has
+ * returned. */
+typedef struct _RelWorker RelWorker;
+
+RelWorker   *rel_worker_new        (const char  *name);
+void         rel_worker_push       (RelWorker   *self,
+                                    GFunc        job,
+                                    gpointer     data,
+                                    gpointer     data2);
+void         rel_worker_drain      (RelWorker   *self);
+void         rel_worker_free       (RelWorker   *self);
+
 /* Small callbacks more than one program needs. */
 /* A GAsyncReadyCallback that stores a reference to @result in the
  * GAsyncResult * @data points to. */
