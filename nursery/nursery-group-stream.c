@@ -215,12 +215,19 @@ _nursery_group_stream_add_spawned (NurseryGroupStream *stream)
   _nursery_task_list_append_many (stream->task_list, additions);
 }
 
+/* R27: @task, about to be reported, leaves the live list now, if it is
+ * still there: a batch takes the children it reports out of the list in
+ * ranges beforehand (_nursery_group_stream_unlist_many()), but a child
+ * cancelled at its turn, or one a list made within the batch holds, is
+ * reported on its own. */
 void
 _nursery_group_stream_unlist (NurseryGroupStream *stream,
                               NurseryTask        *task)
 {
-  if (stream->task_list != NULL)
-    _nursery_task_list_remove (stream->task_list, task);
+  if (stream->task_list == NULL)
+    return;
+  _nursery_task_list_remove (stream->task_list, task);
+  _nursery_task_list_flush (stream->task_list);
 }
 
 /* R27: the tasks a batch is about to report leave the live list first,
