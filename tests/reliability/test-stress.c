@@ -1556,6 +1556,201 @@ test_side_part_race (void)
   stress_free (s);
 }
 
+/* /reliability/stress/R27/cancelled-at-turn-leaves-list-first: R5, R27 —
+ * list_tasks() is a list of unfinished tasks, and a batch takes the
+ * children it reports out of it "before anybody hears that they
+ * finished" (nursery_group_list_tasks()). Here children the batch has
+ * taken out of the pending queue to start are cancelled before their
+ * turn comes within that batch: by an earlier child of the batch
+ * cancelling the group on the owner, or by a worker cancelling it at a
+ * random moment. They finish unstarted (R5), and task-finished must not
+ * find them still listed. Children are spawned with spawn() or
+ * start_soon() (then listed from inside the first child's function, so
+ * records the batch holds are made tasks); the task-finished handler
+ * checks the list. */
+
+typedef struct
+{
+  Stress       *stress;
+  GThread      *owner;
+  NurseryGroup *group;
+  GListModel   *model;
+  gboolean      soon;
+  gboolean      worker_cancels;
+  gboolean      list_when_finished;  /* listed by the first task-finished */
+  guint         round;
+} ListRound;
+
+static struct
+{
+  guint finished;
+  guint unstarted;
+} list_stats;
+
+static void
+list_finished_cb (NurseryGroup *group,
+                  NurseryTask  *task,
+                  gpointer      data)
+{
+  ListRound *r = data;
+  guint n;
+
+  g_assert_true (g_thread_self () == r->owner);
+  list_stats.finished++;
+  /* The tasks not reported yet, this batch's included. */
+  if (r->model == NULL && r->list_when_finished)
+    r->model = nursery_group_list_tasks (group);
+  /* Cancelled before the first child could list the tasks. */
+  if (r->model == NULL)
+    return;
+  n = g_list_model_get_n_items (r->model);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(NurseryTask) listed = g_list_model_get_item (r->model, i);
+
+      if (listed == task)
+        g_error ("a %s child, %s, was reported finished while still in list_tasks() at %u "
+                 "of %u (R27), round %u%s, NURSERY_STRESS_SEED=%u",
+                 r->soon ? "start_soon()" : "spawn()",
+                 nursery_task_get_state (task) == NURSERY_TASK_CANCELLED ? "cancelled" : "succeeded",
+                 i, n, r->round, r->list_when_finished ? "" : r->worker_cancels ?
+                 " (a worker cancels)" : " (a child cancels)", r->stress->seed);
+      /* R27: the list holds unfinished tasks only. */
+      g_assert_false (nursery_task_is_finished (listed));
+    }
+}
+
+static void
+list_child_return (NurseryTask *task,
+                   gpointer     data)
+{
+  nursery_task_return_int (task, 1);
+}
+
+static void
+list_child_cancel_group (NurseryTask *task,
+                         gpointer     data)
+{
+  ListRound *r = data;
+
+  /* Records the batch holds become tasks: they are listed now. */
+  if (r->soon && r->model == NULL)
+    r->model = nursery_group_list_tasks (r->group);
+  nursery_group_cancel (r->group);
+  nursery_task_return_int (task, 1);
+}
+
+static void
+list_child_list (NurseryTask *task,
+                 gpointer     data)
+{
+  ListRound *r = data;
+
+  if (r->model == NULL)
+    r->model = nursery_group_list_tasks (r->group);
+  nursery_task_return_int (task, 1);
+}
+
+static void
+list_round (Stress *s,
+            guint   iteration)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (s->seed + iteration);
+  g_autoptr(GError) error = NULL;
+  ListRound r = { s, g_thread_self (), nursery_group_new (), NULL };
+  guint n = g_rand_int_range (rand, 2, 12), canceller;
+
+  r.round = iteration;
+  r.worker_cancels = g_rand_boolean (rand);
+  r.soon = g_rand_boolean (rand);
+  canceller = r.worker_cancels ? G_MAXUINT : (guint) g_rand_int_range (rand, 0, n - 1);
+  g_signal_connect (r.group, "task-finished", G_CALLBACK (list_finished_cb), &r);
+  if (!r.soon)
+    r.model = nursery_group_list_tasks (r.group);
+  for (guint i = 0; i < n; i++)
+    {
+      NurseryTaskFunc func = i == canceller ? list_child_cancel_group :
+                             i == 0 && r.soon ? list_child_list : list_child_return;
+
+      if (r.soon)
+        g_assert_true (nursery_group_start_soon (r.group, "listed", func, &r, NULL, NULL));
+      else
+        g_object_unref (nursery_group_spawn (r.group, "listed", func, &r, NULL, NULL));
+    }
+  if (r.worker_cancels)
+    rel_helper_run (s->group_canceller, cancel_group_job, r.group,
+                    GUINT_TO_POINTER (g_rand_int_range (rand, 0, 4000)));
+  g_assert_true (nursery_group_wait (r.group, NULL, &error));
+  g_assert_no_error (error);
+  rel_helper_finish (s->group_canceller);
+  list_stats.unstarted += nursery_group_get_n_cancelled (r.group);
+  g_clear_object (&r.model);
+  g_object_unref (r.group);
+}
+
+static void
+test_cancelled_at_turn_leaves_list_first (void)
+{
+  Stress *s = stress_new ("cancelled-at-turn-leaves-list-first", 1000);
+
+  run_rounds (s, "cancelled-at-turn-leaves-list-first", list_round);
+  g_test_message ("cancelled-at-turn-leaves-list-first: %u children reported, %u unstarted",
+                  list_stats.finished, list_stats.unstarted);
+  memset (&list_stats, 0, sizeof list_stats);
+  stress_free (s);
+}
+
+/* /reliability/stress/R27/listed-mid-batch-leaves-list-first: R27 — the
+ * list made by the first task-finished handler of a batch (its first
+ * list_tasks()) holds the children that batch has already taken out to
+ * report next: successes it took from the returned queue, or children
+ * cancelled before they started (spawn() tasks, and start_soon() records
+ * made tasks by the listing). Each of them must leave the list before
+ * task-finished tells of it. Without threads: the children return at
+ * once, or the group is cancelled before their turn. */
+
+static void
+listed_mid_batch_round (Stress *s,
+                        guint   iteration)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (s->seed + iteration);
+  g_autoptr(GError) error = NULL;
+  ListRound r = { s, g_thread_self (), nursery_group_new (), NULL };
+  guint n = g_rand_int_range (rand, 2, 12);
+  gboolean cancel = g_rand_boolean (rand);
+
+  r.round = iteration;
+  r.soon = g_rand_boolean (rand);
+  r.list_when_finished = TRUE;
+  g_signal_connect (r.group, "task-finished", G_CALLBACK (list_finished_cb), &r);
+  for (guint i = 0; i < n; i++)
+    if (r.soon)
+      g_assert_true (nursery_group_start_soon (r.group, "listed", list_child_return, &r, NULL, NULL));
+    else
+      g_object_unref (nursery_group_spawn (r.group, "listed", list_child_return, &r, NULL, NULL));
+  /* R5: all of them finish unstarted, in one batch. */
+  if (cancel)
+    nursery_group_cancel (r.group);
+  g_assert_true (nursery_group_wait (r.group, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (nursery_group_get_n_finished (r.group), ==, n);
+  list_stats.unstarted += nursery_group_get_n_cancelled (r.group);
+  g_clear_object (&r.model);
+  g_object_unref (r.group);
+}
+
+static void
+test_listed_mid_batch_leaves_list_first (void)
+{
+  Stress *s = stress_new ("listed-mid-batch-leaves-list-first", 200);
+
+  run_rounds (s, "listed-mid-batch-leaves-list-first", listed_mid_batch_round);
+  g_test_message ("listed-mid-batch-leaves-list-first: %u children reported, %u unstarted",
+                  list_stats.finished, list_stats.unstarted);
+  memset (&list_stats, 0, sizeof list_stats);
+  stress_free (s);
+}
+
 /* R28, R30: children spawned without a handle are records until their
  * turn and again after a success nobody saw, until reported; a worker
  * dumps the tree (which reads the records under the lock) and cancels
@@ -3530,6 +3725,10 @@ main (int   argc,
   g_test_add_func ("/reliability/stress/R28/pool-starvation", test_pool_starvation);
   g_test_add_func ("/reliability/stress/R23/task-side-part-race", test_side_part_race);
   g_test_add_func ("/reliability/stress/R28/queued-children-race", test_queued_children_race);
+  g_test_add_func ("/reliability/stress/R27/cancelled-at-turn-leaves-list-first",
+                   test_cancelled_at_turn_leaves_list_first);
+  g_test_add_func ("/reliability/stress/R27/listed-mid-batch-leaves-list-first",
+                   test_listed_mid_batch_leaves_list_first);
 
   return g_test_run ();
 }
