@@ -679,17 +679,25 @@ take_startable_locked (NurseryGroup  *self,
                        GQueue        *doomed,
                        GPtrArray    **cancellables)
 {
-  GList *link;
+  GList *link, *next;
   guint run_here = 0;
 
-  while ((link = self->pending.head) != NULL)
+  for (link = self->pending.head; link != NULL; link = next)
     {
       NurseryTask *task = link->data;
       gboolean queued = _nursery_is_queued_child (task);
       gboolean cancelled = self->cancel_cause != CANCEL_NONE && (queued || !task->shielded);
 
+      next = link->next;
+      /* In a cancelled group only shielded tasks wait for a slot: the
+       * queued children behind them finish now (R5), as the spawned
+       * ones, which the cancel took out of the queue, do. */
       if (!cancelled && !has_free_slot (self))
-        break;
+        {
+          if (self->cancel_cause != CANCEL_NONE)
+            continue;
+          break;
+        }
       /* Those that run here count; a thread child's start is a hand-off
        * to the pool, which a burst keeps busy best all at once. */
       if (!cancelled && (queued || !task->in_thread) && run_here++ == START_CHUNK)

@@ -135,6 +135,45 @@ test_cancelled_behind_limit (void)
   g_assert_cmpuint (destroyed, ==, 1);
 }
 
+/* Leaves its task running; *slot is set to it, for the test to return. */
+static void
+keep_running (NurseryTask *task,
+              gpointer     slot)
+{
+  *(NurseryTask **) slot = task;
+}
+
+static void
+test_cancelled_behind_shielded (void)
+{
+  g_autoptr(NurseryGroup) group = nursery_group_new ();
+  g_autoptr(NurseryTask) shielded = NULL;
+  NurseryTask *holder = NULL;
+  guint destroyed = 0;
+
+  nursery_group_set_max_concurrent (group, 1);
+  start_soon_ok (group, "holder", keep_running, &holder, NULL);
+  shielded = nursery_group_spawn (group, "shielded", nt_child_return_int, GINT_TO_POINTER (2),
+                                  NULL, NULL);
+  nursery_task_set_shielded (shielded, TRUE);
+  start_soon_ok (group, "queued", nt_child_never_called, &destroyed, nt_count_destroy);
+  NT_ITERATE_UNTIL (holder != NULL);
+
+  /* R5: the queued child behind the shielded one, which waits for the
+   * slot, finishes without it, as a spawn()ed one would. */
+  nursery_group_cancel (group);
+  NT_ITERATE_UNTIL (destroyed == 1);
+  g_assert_cmpuint (nursery_group_get_n_cancelled (group), ==, 1);
+  g_assert_cmpuint (nursery_group_get_n_pending (group), ==, 1);
+  g_assert_cmpint (nursery_task_get_state (shielded), ==, NURSERY_TASK_PENDING);
+
+  /* R15: the shielded one still runs once the slot is free. */
+  nursery_task_return_int (holder, 1);
+  g_assert_null (nt_wait (group));
+  g_assert_cmpint (nursery_task_get_state (shielded), ==, NURSERY_TASK_SUCCEEDED);
+  g_assert_cmpuint (nursery_group_get_n_succeeded (group), ==, 2);
+}
+
 /* task-finished: the name, state and value of each task it hears. */
 static void
 record_finished (NurseryGroup *group,
@@ -593,6 +632,7 @@ main (int   argc,
   g_test_add_func ("/nursery/soon/R24/bad-input", test_bad_input);
   g_test_add_func ("/nursery/soon/R5/cancelled-before-turn", test_cancelled_before_turn);
   g_test_add_func ("/nursery/soon/R5/cancelled-behind-limit", test_cancelled_behind_limit);
+  g_test_add_func ("/nursery/soon/R5/cancelled-behind-shielded", test_cancelled_behind_shielded);
   g_test_add_func ("/nursery/soon/R21/task-finished-sees-tasks", test_task_finished_sees_tasks);
   g_test_add_func ("/nursery/soon/R21/handler-connected-mid-batch", test_handler_connected_mid_batch);
   g_test_add_func ("/nursery/soon/R21/child-listening-to-its-task", test_child_listening_to_its_task);

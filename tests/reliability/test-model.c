@@ -1183,14 +1183,23 @@ m_batch (MGroup *g)
       m_report (g, t);
     }
 
-  /* start the startable, in spawn order (R1, R5, R19) */
-  while ((t = g_queue_peek_head (&g->pending)) != NULL)
+  /* start the startable, in spawn order (R1, R5, R19); in a cancelled
+   * group the records behind a shielded task that waits for a slot are
+   * doomed all the same */
+  for (GList *l = g->pending.head, *next; l != NULL; l = next)
     {
-      gboolean cancelled = g->cause != C_NONE && (t->record || !t->shielded);
+      gboolean cancelled;
 
+      next = l->next;
+      t = l->data;
+      cancelled = g->cause != C_NONE && (t->record || !t->shielded);
       if (!cancelled && !m_has_free_slot (g))
-        break;
-      g_queue_pop_head (&g->pending);
+        {
+          if (g->cause != C_NONE)
+            continue;
+          break;
+        }
+      g_queue_delete_link (&g->pending, l);
       t->in_pending = FALSE;
       g->n_pending--;
       if (cancelled)
