@@ -28,6 +28,9 @@ typedef struct
 void     _nursery_group_stream_add_spawned  (NurseryGroupStream *stream);
 void     _nursery_group_stream_unlist_many  (NurseryGroupStream *stream,
                                              GQueue             *tasks);
+void     _nursery_group_stream_unlist_cancelled (NurseryGroupStream *stream,
+                                                 NurseryTask        *task,
+                                                 GQueue             *starting);
 void     _nursery_group_stream_serve        (NurseryGroupStream *stream,
                                              NurseryGroup       *group);
 void     _nursery_group_stream_flush_list   (NurseryGroupStream *stream);

@@ -246,6 +246,40 @@ _nursery_group_stream_unlist_many (NurseryGroupStream *stream,
   _nursery_task_list_flush (stream->task_list);
 }
 
+/* The task in the group's lists for @data, a link's data in a queue of
+ * the batch: a task, or a queued child's task if list_tasks() made one. */
+static NurseryTask *
+listed_task (gpointer data)
+{
+  if (!_nursery_is_queued_child (data))
+    return data;
+  /* Not run yet, so the union holds its adopted task. */
+  return ((NurseryQueuedChild *) data)->adopted;
+}
+
+/* R27: @task, cancelled at its turn after the batch took it out to start,
+ * leaves the live list before it is reported, and with it the children
+ * after it in @starting that are cancelled too (an earlier child of the
+ * batch cancelled the group, say), so that they leave in ranges like the
+ * children a batch reports together. */
+void
+_nursery_group_stream_unlist_cancelled (NurseryGroupStream *stream,
+                                        NurseryTask        *task,
+                                        GQueue             *starting)
+{
+  /* Not listed: left with the range of an earlier one, or never was. */
+  if (stream->task_list == NULL || !_nursery_task_list_remove (stream->task_list, task))
+    return;
+  for (GList *l = starting->head; l != NULL; l = l->next)
+    {
+      NurseryTask *later = listed_task (l->data);
+
+      if (later != NULL && nursery_task_is_cancelled (later))
+        _nursery_task_list_remove (stream->task_list, later);
+    }
+  _nursery_task_list_flush (stream->task_list);
+}
+
 void
 _nursery_group_stream_flush_list (NurseryGroupStream *stream)
 {
@@ -263,7 +297,9 @@ _nursery_group_stream_flush_list (NurseryGroupStream *stream)
  * context. A batch announces its changes in ranges ([R27](rules.html#R27)): one
  * `items-changed` for the children it adds, one per contiguous range of
  * positions for the children it reports finished, emitted before anybody
- * hears that they finished. The list exists only once somebody asked for
+ * hears that they finished. A child reported on its own (cancelled after
+ * the batch took it out to start, or held by a list made within the
+ * batch) leaves on its own, also before anybody hears that it finished. The list exists only once somebody asked for
  * it; then each change costs O(log n).
  *
  * Returns: (transfer full): a list model of [class@Nursery.Task]

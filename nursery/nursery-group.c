@@ -790,12 +790,14 @@ start_pending (NurseryGroup *self)
       NurseryQueuedChild *child = lent != NULL ? link->data : NULL;
       NurseryTask *task = lent != NULL ? g_steal_pointer (&lent) : popped_task (self, link, &child);
 
-      /* R5 again: cancelled from another thread since it was taken out. */
+      /* R5 again: cancelled since it was taken out, by an earlier child
+       * of the batch or from another thread. */
       if (nursery_task_is_cancelled (task))
         {
           g_clear_pointer (&child, _nursery_queued_child_free);
           counter_add (&self->n_running, -1);
           _nursery_task_finish_unstarted (task);
+          _nursery_group_stream_unlist_cancelled (&self->stream, task, &starting);
           report_finished (self, task);
         }
       else

@@ -19,7 +19,7 @@ G_DECLARE_FINAL_TYPE (NurseryTaskList, _nursery_task_list, NURSERY, TASK_LIST, G
 NurseryTaskList *_nursery_task_list_new    (void);
 void             _nursery_task_list_append (NurseryTaskList *self,
                                             NurseryTask     *task);
-void             _nursery_task_list_remove (NurseryTaskList *self,
+gboolean         _nursery_task_list_remove (NurseryTaskList *self,
                                             NurseryTask     *task);
 void             _nursery_task_list_append_many (NurseryTaskList *self,
                                                  GPtrArray       *tasks);

@@ -133,14 +133,17 @@ _nursery_task_list_append_many (NurseryTaskList *self,
     g_list_model_items_changed (G_LIST_MODEL (self), position, 0, added);
 }
 
-/* The task leaves with the next _nursery_task_list_flush(); once. */
-void
+/* The task leaves with the next _nursery_task_list_flush(); once.
+ * Returns whether it was in the list. */
+gboolean
 _nursery_task_list_remove (NurseryTaskList *self,
                            NurseryTask     *task)
 {
   /* Each task is reported once, and a flushed one has no node left. */
-  if (model_iter (task) != NULL)
-    g_ptr_array_add (self->removals, task);
+  if (model_iter (task) == NULL)
+    return FALSE;
+  g_ptr_array_add (self->removals, task);
+  return TRUE;
 }
 
 static int

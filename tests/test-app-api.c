@@ -743,6 +743,60 @@ test_list_ranges (void)
   g_assert_cmpuint (g_list_model_get_n_items (model), ==, 0);
 }
 
+/* Cancels its group, then returns. */
+static void
+cancel_group_then_return (NurseryTask *task,
+                          gpointer     data)
+{
+  nursery_group_cancel (nursery_task_get_group (task));
+  nursery_task_return_boolean (task, TRUE);
+}
+
+/* task-finished: the reported task must have left the list already. */
+static void
+assert_unlisted (NurseryGroup *group,
+                 NurseryTask  *task,
+                 gpointer      model)
+{
+  for (guint i = 0; i < g_list_model_get_n_items (model); i++)
+    {
+      g_autoptr(NurseryTask) item = g_list_model_get_item (model, i);
+
+      g_assert_true (item != task);
+    }
+}
+
+static void
+test_list_ranges_cancelled_at_turn (void)
+{
+  g_autoptr(NurseryGroup) group = nursery_group_new ();
+  g_autoptr(GListModel) model = nursery_group_list_tasks (group);
+  g_autoptr(GArray) changes = g_array_new (FALSE, FALSE, sizeof (NtChange));
+  guint destroyed = 0;
+  NtChange *change;
+
+  g_signal_connect (model, "items-changed", G_CALLBACK (nt_record_items_changed), changes);
+  g_signal_connect (group, "task-finished", G_CALLBACK (assert_unlisted), model);
+  g_object_unref (nursery_group_spawn (group, "a", cancel_group_then_return, NULL, NULL, NULL));
+  for (int i = 0; i < 4; i++)
+    g_object_unref (nursery_group_spawn (group, NULL, nt_child_never_called, &destroyed,
+                                         nt_count_destroy, NULL));
+  g_assert_null (nt_wait (group));
+  g_assert_cmpuint (destroyed, ==, 4);
+
+  /* One batch adds the five; a, run first, cancels the group, so the four
+   * after it, taken out by the same batch, finish at their turn (R5).
+   * They leave together, before they are reported, then a leaves. */
+  g_assert_cmpuint (changes->len, ==, 3);
+  change = &g_array_index (changes, NtChange, 1);
+  g_assert_cmpuint (change->position, ==, 1);
+  g_assert_cmpuint (change->removed, ==, 4);
+  change = &g_array_index (changes, NtChange, 2);
+  g_assert_cmpuint (change->position, ==, 0);
+  g_assert_cmpuint (change->removed, ==, 1);
+  g_assert_cmpuint (g_list_model_get_n_items (model), ==, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -769,6 +823,8 @@ main (int   argc,
   g_test_add_func ("/nursery/group/R6/hold-application/shutdown-joins", test_hold_application_shutdown_joins);
   g_test_add_func ("/nursery/group/R20/hold-application/group-dropped", test_hold_application_group_dropped);
   g_test_add_func ("/nursery/streams/R27/list-ranges", test_list_ranges);
+  g_test_add_func ("/nursery/streams/R27/list-ranges-cancelled-at-turn",
+                   test_list_ranges_cancelled_at_turn);
 
   return g_test_run ();
 }
