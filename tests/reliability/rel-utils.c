@@ -180,101 +180,6 @@ rel_child_until_cancelled (NurseryTask *task,
                          G_CALLBACK (return_cancelled_cb), task, NULL);
 }
 
-/* Round-based helper threads */
-
-struct _RelHelper
-{
-  GMutex    lock;
-  GCond     cond;
-  GThread  *thread;
-  GFunc     job;
-  gpointer  data;
-  gpointer  data2;
-  guint     started;    /* rounds handed over */
-  guint     finished;   /* rounds done */
-  gboolean  quit;
-};
-
-static gpointer
-helper_thread (gpointer data)
-{
-  RelHelper *self = data;
-
-  g_mutex_lock (&self->lock);
-  for (;;)
-    {
-      GFunc job;
-      gpointer job_data, job_data2;
-
-      while (!self->quit && self->finished == self->started)
-        g_cond_wait (&self->cond, &self->lock);
-      if (self->quit)
-        break;
-      job = self->job;
-      job_data = self->data;
-      job_data2 = self->data2;
-      g_mutex_unlock (&self->lock);
-
-      job (job_data, job_data2);
-
-      g_mutex_lock (&self->lock);
-      self->finished++;
-      g_cond_broadcast (&self->cond);
-    }
-  g_mutex_unlock (&self->lock);
-  return NULL;
-}
-
-RelHelper *
-rel_helper_new (const char *name)
-{
-  RelHelper *self = g_new0 (RelHelper, 1);
-
-  g_mutex_init (&self->lock);
-  g_cond_init (&self->cond);
-  self->thread = g_thread_new (name, helper_thread, self);
-  return self;
-}
-
-void
-rel_helper_run (RelHelper *self,
-                GFunc      job,
-                gpointer   data,
-                gpointer   data2)
-{
-  g_mutex_lock (&self->lock);
-  g_assert_cmpuint (self->started, ==, self->finished);
-  self->job = job;
-  self->data = data;
-  self->data2 = data2;
-  self->started++;
-  g_cond_broadcast (&self->cond);
-  g_mutex_unlock (&self->lock);
-}
-
-void
-rel_helper_finish (RelHelper *self)
-{
-  g_mutex_lock (&self->lock);
-  while (self->finished != self->started)
-    g_cond_wait (&self->cond, &self->lock);
-  g_mutex_unlock (&self->lock);
-}
-
-void
-rel_helper_free (RelHelper *self)
-{
-  rel_helper_finish (self);
-  g_mutex_lock (&self->lock);
-  self->quit = TRUE;
-  g_cond_broadcast (&self->cond);
-  g_mutex_unlock (&self->lock);
-  g_thread_join (self->thread);
-  g_mutex_clear (&self->lock);
-  g_cond_clear (&self->cond);
-  g_free (self);
-}
-
 /* Queued jobs on one thread */
 
 typedef struct
@@ -373,6 +278,39 @@ rel_worker_free (RelWorker *self)
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->cond);
   g_free (self);
+}
+
+/* Round-based helper threads: a worker given one job per round. */
+
+RelHelper *
+rel_helper_new (const char *name)
+{
+  return rel_worker_new (name);
+}
+
+void
+rel_helper_run (RelHelper *self,
+                GFunc      job,
+                gpointer   data,
+                gpointer   data2)
+{
+  /* The job of the last round has returned. */
+  g_mutex_lock (&self->lock);
+  g_assert_cmpuint (self->unfinished, ==, 0);
+  g_mutex_unlock (&self->lock);
+  rel_worker_push (self, job, data, data2);
+}
+
+void
+rel_helper_finish (RelHelper *self)
+{
+  rel_worker_drain (self);
+}
+
+void
+rel_helper_free (RelHelper *self)
+{
+  rel_worker_free (self);
 }
 
 void

@@ -56,20 +56,6 @@ typedef struct
 void         rel_track             (RelLiveCount *count,
                                     gpointer      object);
 
-/* A helper thread that runs one job per round, so that a test can fire
- * cancels from another thread thousands of times without creating a
- * thread each time. rel_helper_run() hands it a job and returns at once;
- * rel_helper_finish() blocks until the job has returned. */
-typedef struct _RelHelper RelHelper;
-
-RelHelper   *rel_helper_new        (const char  *name);
-void         rel_helper_run        (RelHelper   *self,
-                                    GFunc        job,
-                                    gpointer     data,
-                                    gpointer     data2);
-void         rel_helper_finish     (RelHelper   *self);
-void         rel_helper_free       (RelHelper   *self);
-
 /* A thread that runs queued jobs one after the other, first in first
  * out: where a test hands work to another thread from many places at
  * once (a RelHelper takes one job per round). rel_worker_push() returns
@@ -84,6 +70,21 @@ void         rel_worker_push       (RelWorker   *self,
                                     gpointer     data2);
 void         rel_worker_drain      (RelWorker   *self);
 void         rel_worker_free       (RelWorker   *self);
+
+/* A worker that runs one job per round, so that a test can fire cancels
+ * from another thread thousands of times without creating a thread each
+ * time. rel_helper_run() hands it a job (the last one has returned) and
+ * returns at once; rel_helper_finish() blocks until the job has
+ * returned. */
+typedef RelWorker RelHelper;
+
+RelHelper   *rel_helper_new        (const char  *name);
+void         rel_helper_run        (RelHelper   *self,
+                                    GFunc        job,
+                                    gpointer     data,
+                                    gpointer     data2);
+void         rel_helper_finish     (RelHelper   *self);
+void         rel_helper_free       (RelHelper   *self);
 
 /* Small callbacks more than one program needs. */
 /* A GAsyncReadyCallback that stores a reference to @result in the
