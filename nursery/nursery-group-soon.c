@@ -125,8 +125,10 @@ _nursery_group_task_for_taken (NurseryGroup       *self,
 
 /* Whether @task, given back, may be reset and lent to @next in the lock
  * it was given back in: @next is a queued child the batch runs next,
- * without a task of its own (list_tasks() makes one), and the reset runs
- * no code (_nursery_task_holds_nothing()). */
+ * without a task of its own, and the reset runs no code
+ * (_nursery_task_holds_nothing()). A list that made @next a task holds
+ * @task too, so @task is not given back then; the check stays because
+ * lending over @next's own task would break the group's lists. */
 static gboolean
 lends_to_next_locked (NurseryTask        *task,
                       NurseryQueuedChild *next)

@@ -224,10 +224,9 @@ void
 _nursery_group_stream_unlist (NurseryGroupStream *stream,
                               NurseryTask        *task)
 {
-  if (stream->task_list == NULL)
-    return;
-  _nursery_task_list_remove (stream->task_list, task);
-  _nursery_task_list_flush (stream->task_list);
+  /* Usually gone already, with its range. */
+  if (stream->task_list != NULL && _nursery_task_list_remove (stream->task_list, task))
+    _nursery_task_list_flush (stream->task_list);
 }
 
 /* R27: the tasks a batch is about to report leave the live list first,

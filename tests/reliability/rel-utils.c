@@ -313,6 +313,33 @@ rel_helper_free (RelHelper *self)
   rel_worker_free (self);
 }
 
+typedef struct
+{
+  NurseryTask *task;
+  gint64       value;
+} IdleReturn;
+
+static gboolean
+idle_return_cb (gpointer data)
+{
+  IdleReturn *ret = data;
+
+  nursery_task_return_int (ret->task, ret->value);
+  return G_SOURCE_REMOVE;
+}
+
+void
+rel_return_int_from_idle (NurseryTask *task,
+                          gint64       value,
+                          int          priority)
+{
+  IdleReturn *ret = g_new (IdleReturn, 1);
+
+  ret->task = task;
+  ret->value = value;
+  g_idle_add_full (priority, idle_return_cb, ret, g_free);
+}
+
 void
 rel_store_result (GObject      *source,
                   GAsyncResult *result,

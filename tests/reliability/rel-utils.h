@@ -86,6 +86,13 @@ void         rel_helper_run        (RelHelper   *self,
 void         rel_helper_finish     (RelHelper   *self);
 void         rel_helper_free       (RelHelper   *self);
 
+/* Returns @value from @task, an in-context child's, in an idle of
+ * @priority on the global default context (as g_idle_add()): the group
+ * keeps @task alive until then. */
+void         rel_return_int_from_idle (NurseryTask *task,
+                                       gint64       value,
+                                       int          priority);
+
 /* Small callbacks more than one program needs. */
 /* A GAsyncReadyCallback that stores a reference to @result in the
  * GAsyncResult * @data points to. */

@@ -1651,6 +1651,17 @@ list_child_list (NurseryTask *task,
   nursery_task_return_int (task, 1);
 }
 
+/* A child of @r's group, with start_soon() or spawn() as @r says. */
+static void
+spawn_listed (ListRound       *r,
+              NurseryTaskFunc  func)
+{
+  if (r->soon)
+    g_assert_true (nursery_group_start_soon (r->group, "listed", func, r, NULL, NULL));
+  else
+    g_object_unref (nursery_group_spawn (r->group, "listed", func, r, NULL, NULL));
+}
+
 static void
 list_round (Stress *s,
             guint   iteration)
@@ -1672,10 +1683,7 @@ list_round (Stress *s,
       NurseryTaskFunc func = i == canceller ? list_child_cancel_group :
                              i == 0 && r.soon ? list_child_list : list_child_return;
 
-      if (r.soon)
-        g_assert_true (nursery_group_start_soon (r.group, "listed", func, &r, NULL, NULL));
-      else
-        g_object_unref (nursery_group_spawn (r.group, "listed", func, &r, NULL, NULL));
+      spawn_listed (&r, func);
     }
   if (r.worker_cancels)
     rel_helper_run (s->group_canceller, cancel_group_job, r.group,
@@ -1724,10 +1732,7 @@ listed_mid_batch_round (Stress *s,
   r.list_when_finished = TRUE;
   g_signal_connect (r.group, "task-finished", G_CALLBACK (list_finished_cb), &r);
   for (guint i = 0; i < n; i++)
-    if (r.soon)
-      g_assert_true (nursery_group_start_soon (r.group, "listed", list_child_return, &r, NULL, NULL));
-    else
-      g_object_unref (nursery_group_spawn (r.group, "listed", list_child_return, &r, NULL, NULL));
+    spawn_listed (&r, list_child_return);
   /* R5: all of them finish unstarted, in one batch. */
   if (cancel)
     nursery_group_cancel (r.group);
@@ -2624,15 +2629,6 @@ dump_finished_cb (NurseryGroup *group,
     }
 }
 
-static gboolean
-dump_idle_return_cb (gpointer data)
-{
-  DumpChild *c = data;
-
-  nursery_task_return_int (c->task, c->index);
-  return G_SOURCE_REMOVE;
-}
-
 static void
 dump_child_body (NurseryTask *task,
                  gpointer     data)
@@ -2692,7 +2688,7 @@ dump_child_body (NurseryTask *task,
       nursery_task_return_boolean (task, TRUE);
       break;
     case DK_IDLE_INT:
-      g_idle_add (dump_idle_return_cb, c);
+      rel_return_int_from_idle (task, c->index, G_PRIORITY_DEFAULT_IDLE);
       break;
     case DK_FAIL_NOW:
       return_failure (task, c->index);
@@ -3446,15 +3442,6 @@ max_mark_doomed (MaxRound *r)
     }
 }
 
-static gboolean
-max_idle_return_cb (gpointer data)
-{
-  MaxChild *c = data;
-
-  nursery_task_return_int (c->task, c->index);
-  return G_SOURCE_REMOVE;
-}
-
 static void
 max_body (NurseryTask *task,
           gpointer     data)
@@ -3488,7 +3475,7 @@ max_body (NurseryTask *task,
       nursery_task_return_int (task, c->index);
       break;
     case MK_IDLE_INT:
-      g_idle_add (max_idle_return_cb, c);
+      rel_return_int_from_idle (task, c->index, G_PRIORITY_DEFAULT_IDLE);
       break;
     case MK_HELD:
       break;

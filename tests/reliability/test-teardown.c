@@ -1056,15 +1056,6 @@ soon_drop_release (gpointer data)
     soon_drop_holder (c->drop);
 }
 
-static gboolean
-soon_drop_idle_cb (gpointer data)
-{
-  SoonDropChild *c = data;
-
-  nursery_task_return_int (c->task, c->index);
-  return G_SOURCE_REMOVE;
-}
-
 static void
 soon_drop_body (NurseryTask *task,
                 gpointer     data)
@@ -1093,10 +1084,10 @@ soon_drop_body (NurseryTask *task,
       nursery_task_return_int (task, c->index);
       break;
     case SD_IDLE:
-      g_idle_add (soon_drop_idle_cb, c);
+      rel_return_int_from_idle (task, c->index, G_PRIORITY_DEFAULT_IDLE);
       break;
     case SD_HIGH_IDLE:
-      g_idle_add_full (G_PRIORITY_HIGH, soon_drop_idle_cb, c, NULL);
+      rel_return_int_from_idle (task, c->index, G_PRIORITY_HIGH);
       break;
     case SD_UNTIL_CANCELLED:
       rel_child_until_cancelled (task, NULL);
