@@ -75,7 +75,8 @@ struct _NurseryGroup
    * written under the lock too, and the counters atomically, because a
    * tree dump from another context reads them (R14). */
   GThread        *owner_thread; /* the thread that created the group */
-  GThread        *batch_thread; /* the last one to run a batch (atomic) */
+  GThread        *batch_thread; /* the last one to run a batch, or to take
+                                 * over (atomic, written under the lock) */
   NurseryPolicy   policy;
   guint           max_concurrent;
   guint           n_running;
@@ -225,7 +226,8 @@ void         _nursery_group_release_spares  (NurseryGroup *self);
 
 /* nursery-group-orphan.c: a dropped group that outlives its last
  * reference (R20, R30). */
-gboolean     _nursery_group_orphan                       (NurseryGroup *self);
+gboolean     _nursery_group_orphan                       (NurseryGroup *self,
+                                                          gboolean     *holds_context);
 void         _nursery_group_release_orphan               (NurseryGroup *self);
 void         _nursery_group_dispatch_properties_changed  (GObject      *object,
                                                           guint         n_pspecs,
@@ -234,13 +236,30 @@ void         _nursery_group_dispatch_properties_changed  (GObject      *object,
 void         _nursery_group_schedule_locked              (NurseryGroup *self);
 
 /* Spawning (R1, R4): the owner context's thread. */
-gboolean     _nursery_group_refuses_spawn (NurseryGroup    *self,
-                                           GDestroyNotify   destroy,
-                                           gpointer         user_data,
-                                           GError         **error);
+/* Whether a spawn may go on, decided under the anchor's lock. */
+typedef enum {
+  NURSERY_SPAWN_ALLOWED,
+  NURSERY_SPAWN_NOT_OWNER,   /* R23: a critical */
+  NURSERY_SPAWN_CLOSED,      /* R4: a GError */
+} NurserySpawnCheck;
+
+NurserySpawnCheck _nursery_group_check_spawn_locked (NurseryGroup      *self);
+gboolean          _nursery_group_refuse_spawn       (NurseryGroup      *self,
+                                                     const char        *caller,
+                                                     NurserySpawnCheck  check,
+                                                     GDestroyNotify     destroy,
+                                                     gpointer           user_data,
+                                                     GError           **error);
+NurseryTask      *_nursery_group_spawn_locked       (NurseryGroup      *self,
+                                                     const char        *name,
+                                                     NurseryTaskFunc    func,
+                                                     gpointer           user_data,
+                                                     GDestroyNotify     destroy,
+                                                     gboolean           in_thread);
 void         _nursery_group_count_spawned (NurseryGroup    *self);
 /* Returns: (transfer none): the task, which the group holds */
 NurseryTask *_nursery_group_spawn         (NurseryGroup    *self,
+                                           const char      *caller,
                                            const char      *name,
                                            NurseryTaskFunc  func,
                                            gpointer         user_data,
@@ -249,6 +268,7 @@ NurseryTask *_nursery_group_spawn         (NurseryGroup    *self,
                                            GError         **error);
 /* nursery_group_start_soon() once its arguments are checked. */
 gboolean     _nursery_group_start_soon    (NurseryGroup    *self,
+                                           const char      *caller,
                                            const char      *name,
                                            NurseryTaskFunc  func,
                                            gpointer         user_data,

@@ -57,9 +57,8 @@ nursery_group_spawn_keyed (NurseryGroup   *self,
    * names the function it comes from, which must be the one called. */
   NURSERY_REFUSE_UNLESS (NURSERY_IS_GROUP (self), release, data, NULL);
   NURSERY_REFUSE_UNLESS (error == NULL || *error == NULL, release, data, NULL);
-  NURSERY_REFUSE_UNLESS (_nursery_group_called_on_owner (self), release, data, NULL);
-
-  task = _nursery_group_spawn (self, name, func, data, release, FALSE, error);
+  /* R23: the owner is checked under the lock, where the spawn is made. */
+  task = _nursery_group_spawn (self, G_STRFUNC, name, func, data, release, FALSE, error);
   return task != NULL ? g_object_ref (task) : NULL;
 }
 
@@ -97,7 +96,6 @@ nursery_group_start_soon_keyed (NurseryGroup   *self,
   /* R24: refused, but the key still reaches the runner. */
   NURSERY_REFUSE_UNLESS (NURSERY_IS_GROUP (self), release, data, FALSE);
   NURSERY_REFUSE_UNLESS (error == NULL || *error == NULL, release, data, FALSE);
-  NURSERY_REFUSE_UNLESS (_nursery_group_called_on_owner (self), release, data, FALSE);
-
-  return _nursery_group_start_soon (self, name, func, data, release, error);
+  /* R23: the owner is checked under the lock, where the spawn is made. */
+  return _nursery_group_start_soon (self, G_STRFUNC, name, func, data, release, error);
 }

@@ -16,24 +16,16 @@
 #include "nursery-group-impl-private.h"
 #include "nursery-group-stream-private.h"
 
-/* R30: where a group may be finalized. Its batch source and the children
- * returning from other threads reach it without a reference, so it goes
- * only on its owner context (or the thread that made it). */
-static gboolean
-may_finalize_here (NurseryGroup *self)
-{
-  return self->owner_thread == g_thread_self () || g_main_context_is_owner (self->context);
-}
-
 /* Whether dispose must keep the group alive instead (R20, R30): children
  * still run, cleanups have yet to (and may spawn more), or the last
- * reference was dropped off the owner, perhaps while its batch runs. Off
- * the owner nothing else of the group is read here: the batch may be
- * running. */
+ * reference was dropped where the group may not be finalized: off its
+ * owner context, perhaps while its batch runs. Off the owner nothing
+ * else of the group is read here. */
 static gboolean
-must_outlive_dispose (NurseryGroup *self)
+must_outlive_dispose (NurseryGroup *self,
+                      gboolean      holds_owner_context)
 {
-  if (!may_finalize_here (self))
+  if (!holds_owner_context)
     return TRUE;
   return self->unfinished.length > 0 || self->cleanups != NULL;
 }
@@ -88,26 +80,56 @@ _nursery_group_dispatch_properties_changed (GObject     *object,
 
 /* From dispose(): takes a reference on itself that the batch closing the
  * group drops on the owner context (TRUE), or leaves the group to go now
- * (FALSE). Dropped with children, it cancels them. Weak pointers are only
- * notified when the group really goes. */
-gboolean
-_nursery_group_orphan (NurseryGroup *self)
+ * (FALSE). *@holds_context says whether this thread then holds the owner
+ * context, which dispose() lets go once the batch source is destroyed. Dropped with children, it
+ * cancels them. Weak pointers are only notified when the group really
+ * goes. */
+/* R30: a group may be finalized only on its owner context's thread
+ * (R23: where its batches run, or where it was made before any did), and
+ * only while no batch of it can run elsewhere: its batch source and the
+ * children returning from other threads reach it without a reference.
+ * So that thread takes the owner context if it can (this never waits):
+ * the thread that made the group and ran its last batch may be outside
+ * the loop now, while another thread starts to run it. Whether it holds
+ * the context now; it then releases it once. */
+static gboolean
+hold_owner_context (NurseryGroup *self)
 {
-  gboolean orphaned = FALSE, off_owner = FALSE;
+  GThread *me = g_thread_self ();
+  GThread *batch_thread = g_atomic_pointer_get (&self->batch_thread);
+
+  if (!g_main_context_is_owner (self->context) && me != batch_thread &&
+      (batch_thread != NULL || me != self->owner_thread))
+    return FALSE;
+  return g_main_context_acquire (self->context);
+}
+
+gboolean
+_nursery_group_orphan (NurseryGroup *self,
+                       gboolean     *holds_context)
+{
+  gboolean orphaned = FALSE, already;
+  /* Kept until dispose() has destroyed the source, or released below. */
+  gboolean holds_owner_context = hold_owner_context (self);
 
   /* Taken before it is published (the batch may drop it at once), and
    * outside the lock (a toggle reference's callback may run). */
   g_object_ref (self);
   g_mutex_lock (&self->anchor->lock);
-  if (!self->orphaned && must_outlive_dispose (self))
+  /* Already orphaned: g_object_run_dispose() on a group its batch still
+   * keeps, which dispose() must leave to that batch. */
+  already = self->orphaned;
+  if (!already && must_outlive_dispose (self, holds_owner_context))
     {
       self->orphaned = orphaned = TRUE;
-      off_owner = !may_finalize_here (self);
-      if (off_owner)
+      if (!holds_owner_context)
         g_atomic_pointer_set (&self->unref_tail_thread, g_thread_self ());
     }
   g_mutex_unlock (&self->anchor->lock);
 
+  *holds_context = holds_owner_context && !orphaned && !already;
+  if (holds_owner_context && !*holds_context)
+    g_main_context_release (self->context);
   if (!orphaned)
     {
       g_object_unref (self);
@@ -116,7 +138,7 @@ _nursery_group_orphan (NurseryGroup *self)
   _nursery_group_begin_join (self);
   _nursery_group_cancel_with_cause (self, CANCEL_DROPPED);
   _nursery_group_schedule (self);
-  if (off_owner)
+  if (!holds_owner_context)
     await_unref_tail (self);
   return TRUE;
 }

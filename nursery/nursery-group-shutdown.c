@@ -197,6 +197,7 @@ nursery_group_add_cleanup (NurseryGroup       *self,
                            gpointer            user_data,
                            GDestroyNotify      destroy)
 {
+  NurserySpawnCheck check;
   Cleanup *cleanup;
 
   /* R24: refused, but the user data is not lost. */
@@ -210,5 +211,20 @@ nursery_group_add_cleanup (NurseryGroup       *self,
   cleanup->func = func;
   cleanup->user_data = user_data;
   cleanup->destroy = destroy;
-  self->cleanups = g_slist_prepend (self->cleanups, cleanup);
+  /* Pushed in the section that checks the owner's rights, as a spawn is
+   * (R23). A closed group's batch pops no more: refused as above. */
+  g_mutex_lock (&self->anchor->lock);
+  check = _nursery_group_check_spawn_locked (self);
+  if (check == NURSERY_SPAWN_ALLOWED)
+    self->cleanups = g_slist_prepend (self->cleanups, g_steal_pointer (&cleanup));
+  g_mutex_unlock (&self->anchor->lock);
+
+  if (cleanup != NULL)
+    {
+      g_free (cleanup);
+      _nursery_refuse_drop (destroy, user_data);
+      g_return_if_fail_warning (G_LOG_DOMAIN, G_STRFUNC,
+                                check == NURSERY_SPAWN_CLOSED ? "!nursery_group_is_closed (self)"
+                                                              : "_nursery_group_called_on_owner (self)");
+    }
 }

@@ -267,9 +267,12 @@ _nursery_group_adopt_queued_locked (NurseryGroup *self)
  * and [method@Nursery.Group.list_tasks] still see one: it is made when it
  * is needed.
  *
- * Call it on the owner context's thread: the thread that made the group,
- * or one that runs its context. From any other thread (a thread child's,
- * for one) it is refused with a critical, and @destroy is called.
+ * Call it on the owner context's thread: the one that runs the group's
+ * batches, or one that holds its context now; before the first batch,
+ * the thread that made the group too. From any other thread it is
+ * refused with a critical, and @destroy is called: a thread child's, or
+ * the thread that made the group for a context another thread runs
+ * ([R23](rules.html#R23)).
  *
  * Returns: %TRUE if the child was added; %FALSE with @error set if the
  *   group is closed ([R4](rules.html#R4))
@@ -288,32 +291,21 @@ nursery_group_start_soon (NurseryGroup     *self,
   NURSERY_REFUSE_UNLESS (NURSERY_IS_GROUP (self), destroy, user_data, FALSE);
   NURSERY_REFUSE_UNLESS (func != NULL, destroy, user_data, FALSE);
   NURSERY_REFUSE_UNLESS (error == NULL || *error == NULL, destroy, user_data, FALSE);
-  NURSERY_REFUSE_UNLESS (_nursery_group_called_on_owner (self), destroy, user_data, FALSE);
-
-  return _nursery_group_start_soon (self, name, func, user_data, destroy, error);
+  /* R23: the owner is checked under the lock, where the spawn is made. */
+  return _nursery_group_start_soon (self, G_STRFUNC, name, func, user_data, destroy, error);
 }
 
-/* nursery_group_start_soon() once its arguments are checked. */
-gboolean
-_nursery_group_start_soon (NurseryGroup     *self,
-                           const char       *name,
-                           NurseryTaskFunc   func,
-                           gpointer          user_data,
-                           GDestroyNotify    destroy,
-                           GError          **error)
+/* Called with the anchor's lock held, allowed to spawn: @func's record
+ * joins the queue. */
+static void
+queue_record_locked (NurseryGroup     *self,
+                     const char       *name,
+                     NurseryTaskFunc   func,
+                     gpointer          user_data,
+                     GDestroyNotify    destroy)
 {
-  NurseryQueuedChild *child;
+  NurseryQueuedChild *child = g_slice_new0 (NurseryQueuedChild);
 
-  /* A task, not a record: while somebody lists the tasks (R27: the list
-   * shows a task per child from the batch after its spawn on), and when
-   * the group has a spare one, so a child spawned per iteration reuses
-   * the task of the one before (R28). */
-  if (self->stream.task_list != NULL || self->n_spare_tasks > 0)
-    return _nursery_group_spawn (self, name, func, user_data, destroy, FALSE, error) != NULL;
-  if (_nursery_group_refuses_spawn (self, destroy, user_data, error))
-    return FALSE;
-
-  child = g_slice_new0 (NurseryQueuedChild);
   child->all_link.data = child;
   child->queue_link.data = child;
   child->name = g_strdup (name);
@@ -323,13 +315,39 @@ _nursery_group_start_soon (NurseryGroup     *self,
   child->spawn_time = _nursery_birth_clock ();
   child->in_pending = TRUE;
 
-  g_mutex_lock (&self->anchor->lock);
   /* Into a cancelled group too: R5 is applied when its turn comes. */
   _nursery_link_push_tail (&self->unfinished, &child->all_link);
   _nursery_link_push_tail (&self->pending, &child->queue_link);
   _nursery_group_schedule_locked (self);
+  _nursery_group_count_spawned (self);
+}
+
+/* nursery_group_start_soon() once its arguments are checked: all of it
+ * in one locked section, as _nursery_group_spawn() (R23). */
+gboolean
+_nursery_group_start_soon (NurseryGroup     *self,
+                           const char       *caller,
+                           const char       *name,
+                           NurseryTaskFunc   func,
+                           gpointer          user_data,
+                           GDestroyNotify    destroy,
+                           GError          **error)
+{
+  NurserySpawnCheck check;
+
+  g_mutex_lock (&self->anchor->lock);
+  check = _nursery_group_check_spawn_locked (self);
+  /* A task, not a record: while somebody lists the tasks (R27: the list
+   * shows a task per child from the batch after its spawn on), and when
+   * the group has a spare one, so a child spawned per iteration reuses
+   * the task of the one before (R28). */
+  if (check == NURSERY_SPAWN_ALLOWED && (self->stream.task_list != NULL || self->n_spare_tasks > 0))
+    _nursery_group_spawn_locked (self, name, func, user_data, destroy, FALSE);
+  else if (check == NURSERY_SPAWN_ALLOWED)
+    queue_record_locked (self, name, func, user_data, destroy);
   g_mutex_unlock (&self->anchor->lock);
 
-  _nursery_group_count_spawned (self);
+  if (check != NURSERY_SPAWN_ALLOWED)
+    return _nursery_group_refuse_spawn (self, caller, check, destroy, user_data, error);
   return TRUE;
 }

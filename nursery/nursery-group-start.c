@@ -69,7 +69,7 @@ nursery_group_start_async (NurseryGroup        *self,
 
   /* The group holds the task until it has finished, the starter until
    * start_finish(). */
-  task = _nursery_group_spawn (self, name, func, user_data, destroy, FALSE, &error);
+  task = _nursery_group_spawn (self, G_STRFUNC, name, func, user_data, destroy, FALSE, &error);
   if (task == NULL)
     {
       g_task_return_error (starter, error);

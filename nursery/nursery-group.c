@@ -1032,7 +1032,15 @@ _nursery_group_task_notify_locked (NurseryGroup *self,
 static void
 begin_batch (NurseryGroup *self)
 {
+  GThread *me = g_thread_self ();
+
   g_mutex_lock (&self->anchor->lock);
+  /* The owner's rights move with the batch (owns_locked()): a spawn
+   * from the thread that ran the last one either finished before
+   * this lock, or is refused after it. Atomic: the spawns' quick check
+   * reads it without the lock. */
+  if (self->batch_thread != me)
+    g_atomic_pointer_set (&self->batch_thread, me);
   self->scheduled = FALSE;
   g_atomic_int_set (&((GroupSource *) self->source)->ready, FALSE);
   /* Only _nursery_group_release_orphan() sets a ready time: most
@@ -1065,12 +1073,7 @@ schedule_for_free_slots (NurseryGroup *self)
 static void
 run_batch (NurseryGroup *self)
 {
-  GThread *me = g_thread_self ();
-
   begin_batch (self);
-  /* Read by spawns, from any thread: set only when it changes. */
-  if (g_atomic_pointer_get (&self->batch_thread) != me)
-    g_atomic_pointer_set (&self->batch_thread, me);
 
   /* User code runs below (signals, notifies, destroy notifies, cleanups,
    * async callbacks); a blocking wait() from there would never return. */
@@ -1149,15 +1152,24 @@ static void
 nursery_group_dispose (GObject *object)
 {
   NurseryGroup *self = NURSERY_GROUP (object);
+  gboolean holds_context;
 
   _nursery_tsan_acquire_sole_owner (object);
-  if (_nursery_group_orphan (self))
+  if (_nursery_group_orphan (self, &holds_context))
     return;
 
   release_watchers (self);
   leave_parent_task (self);
   /* Detached above: this only drops the reference on the cancellable. */
   _nursery_cancel_link_clear (&self->parent_link);
+  /* Held: no batch runs from here on, on any thread, and then the owner
+   * context may go (R30). Not held when g_object_run_dispose() came on a
+   * group already orphaned, whose batch still has children to run. */
+  if (holds_context)
+    {
+      g_source_destroy (self->source);
+      g_main_context_release (self->context);
+    }
 
   G_OBJECT_CLASS (nursery_group_parent_class)->dispose (object);
 }
@@ -1191,7 +1203,7 @@ nursery_group_finalize (GObject *object)
   g_mutex_unlock (&self->anchor->lock);
 
   _nursery_group_release_spares (self);
-  g_source_destroy (self->source);
+  /* Destroyed by dispose(). */
   g_clear_pointer (&self->source, g_source_unref);
   while (self->failures.length > 0)
     {
@@ -1586,35 +1598,82 @@ nursery_group_new (void)
   return g_object_new (NURSERY_TYPE_GROUP, NULL);
 }
 
-/* R4: a closed group refuses a child, and nothing leaks. */
-gboolean
-_nursery_group_refuses_spawn (NurseryGroup    *self,
-                              GDestroyNotify   destroy,
-                              gpointer         user_data,
-                              GError         **error)
-{
-  if (g_atomic_int_get (&self->state) != NURSERY_GROUP_CLOSED)
-    return FALSE;
-  _nursery_refuse_drop (destroy, user_data);
-  g_set_error (error, NURSERY_ERROR, NURSERY_ERROR_CLOSED,
-               "Group “%s” is closed; it takes no more children",
-               self->name != NULL ? self->name : "(unnamed)");
-  return TRUE;
-}
-
-/* Spawning is for the owner context (R1, R24): the spawn paths move the
- * group's owner-only state (its spare tasks, its counters) without a
- * lock, so a thread child spawning a sibling from its worker would race
- * the batch. Allowed: the thread that made the group, the one that runs
- * its batches, or one that holds its context now (checked last: it takes
- * the context's lock). A thread child is none of them. */
+/* Spawning is for the owner (R1, R23, R24): the spawn paths move the
+ * group's owner-only state (its spare tasks, its counters, its exit
+ * stack) without a lock of their own, as its batch does, so they must
+ * never run beside a batch on another thread. The owner is the thread
+ * that runs the group's batches; before the first one, the thread that
+ * made the group; and a thread that holds the owner context now, beside
+ * which no batch can run. A thread child is none of them, and neither is
+ * the thread that made the group once another thread runs its batches
+ * (it made the group for a context another thread runs).
+ * This is the quick check, for an early critical; the spawn paths decide
+ * under the anchor's lock (_nursery_group_check_spawn_locked()). */
 gboolean
 _nursery_group_called_on_owner (NurseryGroup *self)
 {
   GThread *me = g_thread_self ();
+  GThread *batch_thread = g_atomic_pointer_get (&self->batch_thread);
 
-  return me == self->owner_thread || me == g_atomic_pointer_get (&self->batch_thread) ||
+  return me == batch_thread || (batch_thread == NULL && me == self->owner_thread) ||
          g_main_context_is_owner (self->context);
+}
+
+/* Called with the anchor's lock held, which a batch takes to begin
+ * (begin_batch()): whether the caller has the owner's rights for as long
+ * as it holds the lock. A thread that holds the owner context takes them
+ * over: no batch runs elsewhere while it does, and the next batch takes
+ * them back. The context's lock nests inside the anchor's, as in
+ * begin_batch(). */
+static gboolean
+owns_locked (NurseryGroup *self)
+{
+  GThread *me = g_thread_self ();
+
+  if (me == self->batch_thread || (self->batch_thread == NULL && me == self->owner_thread))
+    return TRUE;
+  if (!g_main_context_is_owner (self->context))
+    return FALSE;
+  g_atomic_pointer_set (&self->batch_thread, me);
+  return TRUE;
+}
+
+/* Called with the anchor's lock held: whether the caller may spawn into
+ * the group now. Everything a spawn changes is then changed in the same
+ * locked section, so a batch that begins on another thread meanwhile
+ * finds it done (R23). */
+NurserySpawnCheck
+_nursery_group_check_spawn_locked (NurseryGroup *self)
+{
+  if (!owns_locked (self))
+    return NURSERY_SPAWN_NOT_OWNER;
+  if (g_atomic_int_get (&self->state) == NURSERY_GROUP_CLOSED)
+    return NURSERY_SPAWN_CLOSED;
+  return NURSERY_SPAWN_ALLOWED;
+}
+
+/* After the lock: refuses a spawn for @check, and nothing leaks (R4,
+ * R24). The destroy notify is user code, never run under the lock. The
+ * critical names @caller, the public function called, as the quick check
+ * would: the hot spawns skip that and let the locked check speak.
+ * Returns FALSE. */
+gboolean
+_nursery_group_refuse_spawn (NurseryGroup      *self,
+                             const char        *caller,
+                             NurserySpawnCheck  check,
+                             GDestroyNotify     destroy,
+                             gpointer           user_data,
+                             GError           **error)
+{
+  _nursery_refuse_drop (destroy, user_data);
+  /* The quick check's words: one message for one mistake. */
+  if (check == NURSERY_SPAWN_NOT_OWNER)
+    g_return_if_fail_warning (G_LOG_DOMAIN, caller, "_nursery_group_called_on_owner (self)");
+  else
+    g_set_error (error, NURSERY_ERROR, NURSERY_ERROR_CLOSED,
+                 "Group “%s” is closed; it takes no more children",
+                 self->name != NULL ? self->name : "(unnamed)");
+  return FALSE;
 }
 
 /* A child joined the pending queue. */
@@ -1626,8 +1685,35 @@ _nursery_group_count_spawned (NurseryGroup *self)
   mark_dirty_owner (self, BIT (PROP_N_PENDING) | BIT (PROP_N_SPAWNED));
 }
 
+/* Called with the anchor's lock held, allowed to spawn
+ * (_nursery_group_check_spawn_locked()). A task without a spare to
+ * reuse is made here, under the lock: g_object_new() of a final class
+ * whose init takes no lock and runs no user code. */
+NurseryTask *
+_nursery_group_spawn_locked (NurseryGroup    *self,
+                             const char      *name,
+                             NurseryTaskFunc  func,
+                             gpointer         user_data,
+                             GDestroyNotify   destroy,
+                             gboolean         in_thread)
+{
+  /* The group's reference, dropped when the child is reported finished. */
+  NurseryTask *task = _nursery_task_new (_nursery_group_take_spare_task (self), self->anchor,
+                                         g_strdup (name), func, user_data, destroy, in_thread,
+                                         _nursery_birth_clock ());
+
+  /* Into a cancelled group too: R5 is applied when its turn comes, so a
+   * child shielded right after spawn still runs. */
+  _nursery_task_enqueue_locked (task, &self->unfinished, &self->pending);
+  schedule_locked (self);
+  _nursery_group_count_spawned (self);
+  _nursery_group_stream_spawned (&self->stream, task);
+  return task;
+}
+
 NurseryTask *
 _nursery_group_spawn (NurseryGroup    *self,
+                      const char      *caller,
                       const char      *name,
                       NurseryTaskFunc  func,
                       gpointer         user_data,
@@ -1635,26 +1721,17 @@ _nursery_group_spawn (NurseryGroup    *self,
                       gboolean         in_thread,
                       GError         **error)
 {
-  NurseryTask *task;
-
-  if (_nursery_group_refuses_spawn (self, destroy, user_data, error))
-    return NULL;
-
-  /* The group's reference, dropped when the child is reported finished. */
-  task = _nursery_task_new (_nursery_group_take_spare_task (self), self->anchor,
-                            g_strdup (name), func, user_data, destroy, in_thread,
-                            _nursery_birth_clock ());
+  NurserySpawnCheck check;
+  NurseryTask *task = NULL;
 
   g_mutex_lock (&self->anchor->lock);
-  /* Into a cancelled group too: R5 is applied when its turn comes, so a
-   * child shielded right after spawn still runs. */
-  _nursery_task_enqueue_locked (task, &self->unfinished, &self->pending);
-  schedule_locked (self);
+  check = _nursery_group_check_spawn_locked (self);
+  if (check == NURSERY_SPAWN_ALLOWED)
+    task = _nursery_group_spawn_locked (self, name, func, user_data, destroy, in_thread);
   g_mutex_unlock (&self->anchor->lock);
 
-  _nursery_group_count_spawned (self);
-  _nursery_group_stream_spawned (&self->stream, task);
-
+  if (task == NULL)
+    _nursery_group_refuse_spawn (self, caller, check, destroy, user_data, error);
   return task;
 }
 
@@ -1685,9 +1762,12 @@ ref_if_any (NurseryTask *task)
  * without running ([R5](rules.html#R5)). A closed group refuses with
  * %NURSERY_ERROR_CLOSED and calls @destroy ([R4](rules.html#R4)).
  *
- * Call it on the owner context's thread: the thread that made the group,
- * or one that runs its context. From any other thread (a thread child's,
- * for one) it is refused with a critical, and @destroy is called.
+ * Call it on the owner context's thread: the one that runs the group's
+ * batches, or one that holds its context now; before the first batch,
+ * the thread that made the group too. From any other thread it is
+ * refused with a critical, and @destroy is called: a thread child's, or
+ * the thread that made the group for a context another thread runs
+ * ([R23](rules.html#R23)).
  *
  * Returns: (transfer full) (nullable): the child's handle; dropping it
  *   neither stops nor leaks the child
@@ -1706,9 +1786,8 @@ nursery_group_spawn (NurseryGroup     *self,
   NURSERY_REFUSE_UNLESS (NURSERY_IS_GROUP (self), destroy, user_data, NULL);
   NURSERY_REFUSE_UNLESS (func != NULL, destroy, user_data, NULL);
   NURSERY_REFUSE_UNLESS (error == NULL || *error == NULL, destroy, user_data, NULL);
-  NURSERY_REFUSE_UNLESS (_nursery_group_called_on_owner (self), destroy, user_data, NULL);
-
-  return ref_if_any (_nursery_group_spawn (self, name, func, user_data, destroy, FALSE, error));
+  /* R23: the owner is checked under the lock, where the spawn is made. */
+  return ref_if_any (_nursery_group_spawn (self, G_STRFUNC, name, func, user_data, destroy, FALSE, error));
 }
 
 /**
@@ -1768,7 +1847,7 @@ nursery_group_spawn_in_thread (NurseryGroup     *self,
       return NULL;
     }
 
-  return ref_if_any (_nursery_group_spawn (self, name, func, user_data, destroy, TRUE, error));
+  return ref_if_any (_nursery_group_spawn (self, G_STRFUNC, name, func, user_data, destroy, TRUE, error));
 }
 
 /* Joining and the outcome (R6–R8, R10) */

@@ -3689,6 +3689,180 @@ test_soon_max_concurrent_cancel (void)
   stress_free (s);
 }
 
+/* /reliability/stress/R23/maker-spawns-beside-batch: the thread that made
+ * a group for a context another thread runs. Its spawns are allowed until
+ * a batch of the group runs on the other thread, and refused with a
+ * critical after that, never carried out beside a batch: they move the
+ * group's owner-only state (its spare tasks, its counters) without a lock
+ * of their own. Before the owner's rights moved with the batch, the maker
+ * kept spawning beside the batches: a spare task taken twice, counters
+ * that lost updates (an abort in _nursery_task_new(), criticals, hangs,
+ * within a round or two). Each round ends with one spawn made after the
+ * other thread's batch has run, which must be refused. */
+
+typedef struct
+{
+  GMainContext *context;
+  NurseryGroup *group;
+  guint         n_spawns;
+  guint         accepted;
+  gboolean      late_accepted;
+  gboolean      made;           /* under lock: the group exists */
+  int           done;           /* atomic: the racing spawns are over */
+  GMutex        lock;
+  GCond         cond;
+  gboolean      batch_ran;      /* under lock: the owner has run a batch */
+} MakerRace;
+
+static int n_owner_refusals;
+static guint n_maker_accepted;
+
+/* Counts the refusals, whose criticals are the test's to expect. */
+static void
+count_owner_refusal (const char     *domain,
+                     GLogLevelFlags  level,
+                     const char     *message,
+                     gpointer        data)
+{
+  if (strstr (message, "_nursery_group_called_on_owner") == NULL)
+    g_error ("Unexpected critical: %s", message);
+  g_atomic_int_inc (&n_owner_refusals);
+}
+
+static gboolean
+refusal_is_not_fatal (const char     *domain,
+                      GLogLevelFlags  level,
+                      const char     *message,
+                      gpointer        data)
+{
+  return strstr (message, "_nursery_group_called_on_owner") == NULL;
+}
+
+static void
+maker_child (NurseryTask *task,
+             gpointer     user_data)
+{
+  nursery_task_return_boolean (task, TRUE);
+}
+
+/* Spawns with both kinds of spawn, as the maker's thread; whether the
+ * group took the child. */
+static gboolean
+maker_spawn (NurseryGroup *group,
+             guint         i)
+{
+  g_autoptr(NurseryTask) task = NULL;
+
+  if (i % 2 == 1)
+    return nursery_group_start_soon (group, NULL, maker_child, NULL, NULL, NULL);
+  task = nursery_group_spawn (group, NULL, maker_child, NULL, NULL, NULL);
+  return task != NULL;
+}
+
+static gpointer
+maker_thread (gpointer data)
+{
+  MakerRace *r = data;
+
+  /* Made here, for the context the test's thread runs. */
+  g_main_context_push_thread_default (r->context);
+  r->group = nursery_group_new ();
+  g_main_context_pop_thread_default (r->context);
+  /* Before any batch: allowed. The rest race the other thread's first
+   * batch, where the owner's rights move. */
+  r->accepted += maker_spawn (r->group, 0);
+  g_mutex_lock (&r->lock);
+  r->made = TRUE;
+  g_cond_signal (&r->cond);
+  g_mutex_unlock (&r->lock);
+
+  for (guint i = 1; i < r->n_spawns; i++)
+    r->accepted += maker_spawn (r->group, i);
+  g_atomic_int_set (&r->done, 1);
+  g_main_context_wakeup (r->context);
+
+  g_mutex_lock (&r->lock);
+  while (!r->batch_ran)
+    g_cond_wait (&r->cond, &r->lock);
+  g_mutex_unlock (&r->lock);
+  r->late_accepted = maker_spawn (r->group, 1);
+  return NULL;
+}
+
+static guint
+group_counter (NurseryGroup *group,
+               const char   *name)
+{
+  guint value;
+
+  g_object_get (group, name, &value, NULL);
+  return value;
+}
+
+static void
+maker_race_round (guint n_spawns)
+{
+  MakerRace r = { .n_spawns = n_spawns };
+  int refusals_before = g_atomic_int_get (&n_owner_refusals);
+  GThread *thread;
+
+  r.context = g_main_context_new ();
+  g_mutex_init (&r.lock);
+  g_cond_init (&r.cond);
+  thread = g_thread_new ("maker", maker_thread, &r);
+  /* Not iterating yet: the maker pushes the context to make the group. */
+  g_mutex_lock (&r.lock);
+  while (!r.made)
+    g_cond_wait (&r.cond, &r.lock);
+  g_mutex_unlock (&r.lock);
+  /* Batches run here while the maker spawns. */
+  rel_run_until (r.context, &r.done);
+  while (group_counter (r.group, "n-finished") < r.accepted)
+    g_main_context_iteration (r.context, TRUE);
+
+  g_mutex_lock (&r.lock);
+  r.batch_ran = TRUE;
+  g_cond_signal (&r.cond);
+  g_mutex_unlock (&r.lock);
+  g_thread_join (thread);
+
+  /* The first spawn came before any batch: allowed. */
+  g_assert_cmpuint (r.accepted, >=, 1);
+  n_maker_accepted += r.accepted;
+  g_assert_false (r.late_accepted);
+  /* Every spawn either went in whole or was refused with one critical;
+   * the late one was refused. */
+  g_assert_cmpint (g_atomic_int_get (&n_owner_refusals) - refusals_before, ==,
+                   (int) (r.n_spawns - r.accepted) + 1);
+  g_assert_cmpuint (group_counter (r.group, "n-spawned"), ==, r.accepted);
+  g_assert_cmpuint (group_counter (r.group, "n-succeeded"), ==, r.accepted);
+  g_assert_cmpuint (group_counter (r.group, "n-pending"), ==, 0);
+  g_assert_cmpuint (group_counter (r.group, "n-running"), ==, 0);
+
+  g_object_unref (r.group);
+  rel_drain (r.context);
+  g_main_context_unref (r.context);
+  g_cond_clear (&r.cond);
+  g_mutex_clear (&r.lock);
+}
+
+static void
+test_maker_spawns_beside_batch (void)
+{
+  guint rounds = rel_scaled ("NURSERY_STRESS_ITERATIONS", 30);
+  /* With the fatal flag: g_test_init() made criticals fatal. */
+  guint handler = g_log_set_handler ("Nursery", G_LOG_LEVEL_CRITICAL | G_LOG_FLAG_FATAL,
+                                     count_owner_refusal, NULL);
+
+  g_test_log_set_fatal_handler (refusal_is_not_fatal, NULL);
+  for (guint i = 0; i < rounds; i++)
+    maker_race_round (2000);
+  g_log_remove_handler ("Nursery", handler);
+  g_test_log_set_fatal_handler (NULL, NULL);
+  g_test_message ("maker-spawns-beside-batch: %u rounds, %u spawns taken, %d refused", rounds,
+                  n_maker_accepted, g_atomic_int_get (&n_owner_refusals));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -3712,6 +3886,7 @@ main (int   argc,
   g_test_add_func ("/reliability/stress/R28/pool-starvation", test_pool_starvation);
   g_test_add_func ("/reliability/stress/R23/task-side-part-race", test_side_part_race);
   g_test_add_func ("/reliability/stress/R28/queued-children-race", test_queued_children_race);
+  g_test_add_func ("/reliability/stress/R23/maker-spawns-beside-batch", test_maker_spawns_beside_batch);
   g_test_add_func ("/reliability/stress/R27/cancelled-at-turn-leaves-list-first",
                    test_cancelled_at_turn_leaves_list_first);
   g_test_add_func ("/reliability/stress/R27/listed-mid-batch-leaves-list-first",

@@ -1227,6 +1227,79 @@ test_soon_last_unref (gconstpointer data)
   rel_helper_free (helper);
 }
 
+/* R30 (R23): a worker makes a group for a context the test's thread runs,
+ * spawns into it before any batch (allowed: it made the group), and drops
+ * the last reference as soon as it sees the children finished, while the
+ * batch that reported them may still be running here. Before the group
+ * asked who ran its batches, the thread that made it counted as its owner
+ * and finalized it at once, under that batch: a use after free in
+ * begin_batch() within a few hundred rounds (ASan). The group must go on
+ * the thread that runs its batches. */
+
+typedef struct
+{
+  GMainContext *context;
+  Finalized    *finalized;
+  int           spawned;    /* atomic */
+  int           dropped;    /* atomic */
+} MakerDrop;
+
+static gpointer
+maker_drop_thread (gpointer data)
+{
+  MakerDrop *md = data;
+  NurseryGroup *group;
+  guint finished = 0;
+
+  g_main_context_push_thread_default (md->context);
+  group = nursery_group_new ();
+  g_main_context_pop_thread_default (md->context);
+  /* Tracked here, but owned by the thread that runs the context. */
+  g_atomic_int_inc (&md->finalized->alive);
+  g_object_weak_ref (G_OBJECT (group), finalized_cb, md->finalized);
+  for (guint i = 0; i < 4; i++)
+    nursery_group_start_soon (group, "soon", child_return_one, NULL, NULL, NULL);
+  g_atomic_int_set (&md->spawned, TRUE);
+  g_main_context_wakeup (md->context);
+
+  /* A busy read of an atomic counter: the drop must land right after
+   * the batch that reports the last child, not at some later point. */
+  while (finished < 4)
+    g_object_get (group, "n-finished", &finished, NULL);
+  g_object_unref (group);
+  g_atomic_int_set (&md->dropped, TRUE);
+  g_main_context_wakeup (md->context);
+  return NULL;
+}
+
+static void
+test_dropped_by_maker_beside_batch (void)
+{
+  g_autoptr(RelWatchdog) watchdog = rel_watchdog_new ("dropped-by-maker-beside-batch");
+  guint rounds = rel_scaled ("NURSERY_STRESS_ITERATIONS", 1000);
+  Finalized f = { .owner = g_thread_self () };
+
+  for (guint i = 0; i < rounds; i++)
+    {
+      MakerDrop md = { .context = g_main_context_new (), .finalized = &f };
+      GThread *maker;
+
+      maker = g_thread_new ("maker", maker_drop_thread, &md);
+      /* The maker pushes the context to make the group: it must be free
+       * until then. */
+      while (!g_atomic_int_get (&md.spawned))
+        g_thread_yield ();
+      rel_run_until (md.context, &md.dropped);
+      g_thread_join (maker);
+      /* The group lets itself go here, on the context's thread. */
+      while (g_atomic_int_get (&f.alive) > 0)
+        g_main_context_iteration (md.context, TRUE);
+      g_assert_cmpint (g_atomic_int_get (&f.off_owner), ==, 0);
+      g_main_context_unref (md.context);
+      rel_watchdog_kick (watchdog, "round %u", i);
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1249,6 +1322,8 @@ main (int   argc,
   g_test_add_func ("/reliability/teardown/R21/counters-add-up-when-cancelled", test_counters_add_up_when_cancelled);
   g_test_add_func ("/reliability/teardown/R24/wait-refused-inside-callbacks", test_wait_refused_inside_callbacks);
   g_test_add_func ("/reliability/teardown/R30/deep-nesting-cancels", test_deep_nesting_cancels);
+  g_test_add_func ("/reliability/teardown/R30/dropped-by-maker-beside-batch",
+                   test_dropped_by_maker_beside_batch);
   g_test_add_func ("/reliability/teardown/R30/reused-task-dropped-after-cancel",
                    test_reused_task_dropped_after_cancel);
   for (SoonDropWhere where = 0; where < N_SOON_DROPS; where++)
