@@ -1286,7 +1286,7 @@ nursery_group_get_property (GObject    *object,
     case PROP_N_SUCCEEDED:
     case PROP_N_CANCELLED:
     case PROP_N_SPAWNED:
-      g_value_set_uint (value, *counter_of (self, prop_id));
+      g_value_set_uint (value, counter_get (counter_of (self, prop_id)));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);

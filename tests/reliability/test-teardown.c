@@ -1208,8 +1208,12 @@ test_soon_last_unref (gconstpointer data)
        * any, goes to the holder on the way. */
       for (guint step = 0; !d.gone; step++)
         {
-          if (step == list_at && g_atomic_pointer_get (&d.group) != NULL)
-            rel_worker_push (model_holder, soon_drop_model_job, nursery_group_list_tasks (d.group),
+          /* Read once: the worker may take it meanwhile. Dropped then,
+           * the group lives on until a batch here lets it go (R20). */
+          NurseryGroup *group = step == list_at ? g_atomic_pointer_get (&d.group) : NULL;
+
+          if (group != NULL)
+            rel_worker_push (model_holder, soon_drop_model_job, nursery_group_list_tasks (group),
                              GUINT_TO_POINTER (g_rand_int_range (rand, 0, 100000)));
           soon_drop_mark (&d);
           g_main_context_iteration (NULL, step > 4);
