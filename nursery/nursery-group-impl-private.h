@@ -257,7 +257,7 @@ NurseryTask      *_nursery_group_spawn_locked       (NurseryGroup      *self,
                                                      GDestroyNotify     destroy,
                                                      gboolean           in_thread);
 void         _nursery_group_count_spawned (NurseryGroup    *self);
-/* Returns: (transfer none): the task, which the group holds */
+/* Returns: (transfer full): the task, which the group holds too */
 NurseryTask *_nursery_group_spawn         (NurseryGroup    *self,
                                            const char      *caller,
                                            const char      *name,

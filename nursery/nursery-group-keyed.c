@@ -47,7 +47,6 @@ nursery_group_spawn_keyed (NurseryGroup   *self,
   NurseryTaskFunc func;
   gpointer data;
   GDestroyNotify release;
-  NurseryTask *task;
 
   g_return_val_if_fail (NURSERY_IS_RUNNER (runner), NULL);
 
@@ -58,8 +57,7 @@ nursery_group_spawn_keyed (NurseryGroup   *self,
   NURSERY_REFUSE_UNLESS (NURSERY_IS_GROUP (self), release, data, NULL);
   NURSERY_REFUSE_UNLESS (error == NULL || *error == NULL, release, data, NULL);
   /* R23: the owner is checked under the lock, where the spawn is made. */
-  task = _nursery_group_spawn (self, G_STRFUNC, name, func, data, release, FALSE, error);
-  return task != NULL ? g_object_ref (task) : NULL;
+  return _nursery_group_spawn (self, G_STRFUNC, name, func, data, release, FALSE, error);
 }
 
 /**

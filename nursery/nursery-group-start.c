@@ -67,15 +67,15 @@ nursery_group_start_async (NurseryGroup        *self,
   g_task_set_source_tag (starter, nursery_group_start_async);
   g_task_set_name (starter, "nursery_group_start_async");
 
-  /* The group holds the task until it has finished, the starter until
-   * start_finish(). */
+  /* The group holds the task until it has finished, the starter (this
+   * reference) until start_finish(). */
   task = _nursery_group_spawn (self, G_STRFUNC, name, func, user_data, destroy, FALSE, &error);
   if (task == NULL)
     {
       g_task_return_error (starter, error);
       return;
     }
-  g_object_set_data_full (G_OBJECT (starter), "nursery-task", g_object_ref (task), g_object_unref);
+  g_object_set_data_full (G_OBJECT (starter), "nursery-task", task, g_object_unref);
   _nursery_task_add_starter (task, starter, cancellable);
 }
 

@@ -1726,19 +1726,17 @@ _nursery_group_spawn (NurseryGroup    *self,
 
   g_mutex_lock (&self->anchor->lock);
   check = _nursery_group_check_spawn_locked (self);
+  /* The caller's reference, taken under the lock: once it is released, a
+   * batch on the thread that runs the context may finish the child and
+   * drop the group's (R23). A new or spare task has no toggle reference
+   * whose callback would run here. */
   if (check == NURSERY_SPAWN_ALLOWED)
-    task = _nursery_group_spawn_locked (self, name, func, user_data, destroy, in_thread);
+    task = g_object_ref (_nursery_group_spawn_locked (self, name, func, user_data, destroy, in_thread));
   g_mutex_unlock (&self->anchor->lock);
 
   if (task == NULL)
     _nursery_group_refuse_spawn (self, caller, check, destroy, user_data, error);
   return task;
-}
-
-static NurseryTask *
-ref_if_any (NurseryTask *task)
-{
-  return task != NULL ? g_object_ref (task) : NULL;
 }
 
 /**
@@ -1787,7 +1785,7 @@ nursery_group_spawn (NurseryGroup     *self,
   NURSERY_REFUSE_UNLESS (func != NULL, destroy, user_data, NULL);
   NURSERY_REFUSE_UNLESS (error == NULL || *error == NULL, destroy, user_data, NULL);
   /* R23: the owner is checked under the lock, where the spawn is made. */
-  return ref_if_any (_nursery_group_spawn (self, G_STRFUNC, name, func, user_data, destroy, FALSE, error));
+  return _nursery_group_spawn (self, G_STRFUNC, name, func, user_data, destroy, FALSE, error);
 }
 
 /**
@@ -1847,7 +1845,7 @@ nursery_group_spawn_in_thread (NurseryGroup     *self,
       return NULL;
     }
 
-  return ref_if_any (_nursery_group_spawn (self, G_STRFUNC, name, func, user_data, destroy, TRUE, error));
+  return _nursery_group_spawn (self, G_STRFUNC, name, func, user_data, destroy, TRUE, error);
 }
 
 /* Joining and the outcome (R6–R8, R10) */
