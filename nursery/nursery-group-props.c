@@ -44,6 +44,10 @@ nursery_group_set_name (NurseryGroup *self,
                         const char   *name)
 {
   g_return_if_fail (NURSERY_IS_GROUP (self));
+  /* The owner's (R23, R24): the owner reads the name without the lock
+   * (get_name() hands out the string itself), so a rename from a thread
+   * child's worker freed it under the owner's reads. */
+  g_return_if_fail (_nursery_group_called_on_owner (self));
 
   if (g_strcmp0 (self->name, name) == 0)
     return;
@@ -108,6 +112,9 @@ nursery_group_set_policy (NurseryGroup  *self,
 {
   g_return_if_fail (NURSERY_IS_GROUP (self));
   g_return_if_fail (policy <= NURSERY_POLICY_RACE);
+  /* The owner's (R23, R24): the batch reads it without a lock, and a
+   * thread child's worker that changed it raced the batch. */
+  g_return_if_fail (_nursery_group_called_on_owner (self));
 
   if (self->policy == policy)
     return;
@@ -150,6 +157,9 @@ nursery_group_set_max_concurrent (NurseryGroup *self,
                                   guint         max_concurrent)
 {
   g_return_if_fail (NURSERY_IS_GROUP (self));
+  /* The owner's (R23, R24): the batch reads it without a lock, and a
+   * thread child's worker that changed it raced the batch. */
+  g_return_if_fail (_nursery_group_called_on_owner (self));
 
   if (self->max_concurrent == max_concurrent)
     return;

@@ -134,6 +134,9 @@ nursery_group_cancel_on_unix_signal (NurseryGroup *self,
   g_return_if_fail (NURSERY_IS_GROUP (self));
   g_return_if_fail (signum == SIGINT || signum == SIGTERM || signum == SIGHUP);
   g_return_if_fail (!nursery_group_is_closed (self));
+  /* The owner's (R23, R24): the sources are an array the closing batch
+   * empties without a lock. */
+  g_return_if_fail (_nursery_group_called_on_owner (self));
 
   watch = g_new (SignalWatch, 1);
   watch->group = self;

@@ -50,5 +50,6 @@ NurseryGroupStream *_nursery_group_get_stream       (NurseryGroup *self);
 void                _nursery_group_schedule         (NurseryGroup *self);
 void                _nursery_group_begin_join       (NurseryGroup *self);
 GPtrArray          *_nursery_group_ref_unfinished   (NurseryGroup *self);
+gboolean            _nursery_group_called_on_owner  (NurseryGroup *self);
 
 G_END_DECLS

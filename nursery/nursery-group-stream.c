@@ -149,6 +149,9 @@ nursery_group_next_async (NurseryGroup        *self,
 
   g_return_if_fail (NURSERY_IS_GROUP (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+  /* Nothing here takes a lock (see the top): from a thread child's
+   * worker, the waiter went onto the queue the batch pops (R23, R24). */
+  g_return_if_fail (_nursery_group_called_on_owner (self));
 
   stream = _nursery_group_get_stream (self);
   waiter = g_new0 (NextWaiter, 1);
@@ -311,6 +314,8 @@ nursery_group_list_tasks (NurseryGroup *self)
   NurseryGroupStream *stream;
 
   g_return_val_if_fail (NURSERY_IS_GROUP (self), NULL);
+  /* The owner's (R23, R24): the batch updates the list without a lock. */
+  g_return_val_if_fail (_nursery_group_called_on_owner (self), NULL);
 
   stream = _nursery_group_get_stream (self);
   if (stream->task_list == NULL)

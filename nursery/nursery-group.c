@@ -1877,6 +1877,9 @@ nursery_group_wait_async (NurseryGroup        *self,
 
   g_return_if_fail (NURSERY_IS_GROUP (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+  /* The owner's (R23, R24): the waiters are a list the closing batch
+   * takes without a lock, and the state moves to joining here. */
+  g_return_if_fail (_nursery_group_called_on_owner (self));
 
   /* No cancellable on the GTask: a cancelled waiter must not complete
    * before the children (R10), it cancels the group instead. */
@@ -2256,6 +2259,9 @@ nursery_group_set_deadline (NurseryGroup *self,
 {
   g_return_if_fail (NURSERY_IS_GROUP (self));
   g_return_if_fail (deadline >= -1);
+  /* The owner's (R23, R24): the check below reads the deadline without
+   * the lock, as the owner does. */
+  g_return_if_fail (_nursery_group_called_on_owner (self));
 
   if (self->deadline == deadline || nursery_group_is_closed (self))
     return;

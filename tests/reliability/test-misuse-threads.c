@@ -1,0 +1,440 @@
+/* test-misuse-threads.c: owner-only calls made from the wrong thread, and
+ * callbacks that must come back on the owner's (docs/rules.md R23, R24, R30)
+ *
+ * Copyright 2026 The Nursery authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+/* R23 gives the owner context's thread the group's setters, its waits and
+ * its streams; R24 wants a critical and a safe return when another thread
+ * calls them. Each scene here has a thread child's worker call one of
+ * them in a loop while the owner runs the group's batches beside it, and
+ * checks that every call was refused with the owner critical and that
+ * the owner's view of the group is the one it made. Before the setters
+ * and the streams checked their caller, the worker's calls went through:
+ * a rename freed the name the owner was reading (ASan: heap-use-after-free
+ * in the owner's strlen), the worker's next_async() and wait_async()
+ * pushed onto queues the batch pops without a lock, and the worker's
+ * policy and limit replaced the owner's (a wrong value at the end).
+ * Run them under the ASan and TSan setups (tools/ci-reliability). */
+
+#include <signal.h>
+#include <string.h>
+
+#include "rel-utils.h"
+
+/* The owner criticals, counted */
+
+static int n_refusals;
+
+static void
+count_owner_refusal (const char     *domain,
+                     GLogLevelFlags  level,
+                     const char     *message,
+                     gpointer        data)
+{
+  if (strstr (message, "_nursery_group_called_on_owner") == NULL)
+    g_error ("Unexpected critical: %s", message);
+  g_atomic_int_inc (&n_refusals);
+}
+
+static gboolean
+refusal_is_not_fatal (const char     *domain,
+                      GLogLevelFlags  level,
+                      const char     *message,
+                      gpointer        data)
+{
+  return strstr (message, "_nursery_group_called_on_owner") == NULL;
+}
+
+static guint refusal_handler;
+
+static void
+expect_refusals_begin (void)
+{
+  /* With the fatal flag: g_test_init() made criticals fatal. */
+  refusal_handler = g_log_set_handler ("Nursery", G_LOG_LEVEL_CRITICAL | G_LOG_FLAG_FATAL,
+                                       count_owner_refusal, NULL);
+  g_test_log_set_fatal_handler (refusal_is_not_fatal, NULL);
+}
+
+static void
+expect_refusals_end (void)
+{
+  g_log_remove_handler ("Nursery", refusal_handler);
+  g_test_log_set_fatal_handler (NULL, NULL);
+}
+
+/* Callbacks that note where they ran */
+
+static GThread *owner_thread;
+static int n_callbacks;
+static int n_off_owner;
+
+static void
+note_thread (void)
+{
+  g_atomic_int_inc (&n_callbacks);
+  if (g_thread_self () != owner_thread)
+    g_atomic_int_inc (&n_off_owner);
+}
+
+static void
+noted_async_cb (GObject      *source,
+                GAsyncResult *result,
+                gpointer      data)
+{
+  note_thread ();
+}
+
+static void
+noted_cleanup (NurseryGroup *group,
+               gpointer      data)
+{
+  note_thread ();
+}
+
+/* The hammer: a thread child's worker calls one owner-only function
+ * again and again while the owner runs batches of short children. */
+
+typedef struct _Hammer Hammer;
+typedef void (*HammerMisuse) (Hammer *h, NurseryGroup *group, guint i);
+typedef void (*HammerOwnerStep) (Hammer *h, NurseryGroup *group);
+
+struct _Hammer
+{
+  NurseryGroup    *group;
+  HammerMisuse     misuse;
+  HammerOwnerStep  owner_step;  /* nullable: what the owner does per batch */
+  guint            n_calls;
+  int              worker_done; /* atomic */
+  gsize            name_bytes;  /* owner: what it read of its name */
+  guint            n_batches;
+  guint            n_handed;    /* owner: tasks its next_async() took */
+  int              owner_next_busy;
+  int              owner_next_closed;
+};
+
+static void
+hammer_worker (NurseryTask *task,
+               gpointer     data)
+{
+  Hammer *h = data;
+
+  for (guint i = 0; i < h->n_calls; i++)
+    h->misuse (h, h->group, i);
+  g_atomic_int_set (&h->worker_done, 1);
+  g_main_context_wakeup (NULL);
+}
+
+static void
+hammer_child (NurseryTask *task,
+              gpointer     data)
+{
+  rel_return_int_from_idle (task, 1, G_PRIORITY_DEFAULT);
+}
+
+/* Runs @misuse on a worker @n_calls times beside the owner's batches;
+ * returns the group, closed, for the scene's own checks. */
+static NurseryGroup *
+hammer_run (Hammer *h)
+{
+  int refusals_before = g_atomic_int_get (&n_refusals);
+  g_autoptr(NurseryTask) worker = NULL;
+  g_autoptr(GError) error = NULL;
+
+  owner_thread = g_thread_self ();
+  g_atomic_int_set (&n_callbacks, 0);
+  g_atomic_int_set (&n_off_owner, 0);
+  h->group = nursery_group_new ();
+  nursery_group_set_name (h->group, "owner");
+  nursery_group_set_max_concurrent (h->group, 4);
+  nursery_group_set_policy (h->group, NURSERY_POLICY_SUPERVISE);
+
+  worker = nursery_group_spawn_in_thread (h->group, "hammer", hammer_worker, h, NULL, NULL);
+  while (!g_atomic_int_get (&h->worker_done))
+    {
+      g_object_unref (nursery_group_spawn (h->group, NULL, hammer_child, NULL, NULL, NULL));
+      g_main_context_iteration (NULL, FALSE);
+      if (h->owner_step != NULL)
+        h->owner_step (h, h->group);
+      h->n_batches++;
+    }
+  g_assert_true (nursery_group_wait (h->group, NULL, &error));
+  g_assert_no_error (error);
+  rel_drain (NULL);
+
+  /* Every call refused with one critical, none carried out. */
+  g_assert_cmpint (g_atomic_int_get (&n_refusals) - refusals_before, ==, (int) h->n_calls);
+  g_assert_cmpint (g_atomic_int_get (&n_off_owner), ==, 0);
+  /* The owner's settings stand. */
+  g_assert_cmpstr (nursery_group_get_name (h->group), ==, "owner");
+  g_assert_cmpuint (nursery_group_get_max_concurrent (h->group), ==, 4);
+  g_assert_cmpint (nursery_group_get_policy (h->group), ==, NURSERY_POLICY_SUPERVISE);
+  g_assert_cmpint (nursery_group_get_deadline (h->group), ==, -1);
+  g_assert_cmpuint (nursery_group_get_n_failed (h->group), ==, 0);
+  g_test_message ("%u calls beside %u owner iterations", h->n_calls, h->n_batches);
+  return h->group;
+}
+
+static void
+hammer_scene (HammerMisuse    misuse,
+              HammerOwnerStep owner_step,
+              guint           n_calls)
+{
+  g_autoptr(RelWatchdog) watchdog = rel_watchdog_new ("misuse-threads");
+  Hammer h = { .misuse = misuse, .owner_step = owner_step };
+
+  h.n_calls = rel_scaled ("NURSERY_STRESS_ITERATIONS", n_calls);
+  expect_refusals_begin ();
+  g_object_unref (hammer_run (&h));
+  rel_drain (NULL);
+  expect_refusals_end ();
+}
+
+/* /reliability/misuse-threads/R23/set-name-from-worker: the owner reads
+ * its group's name (get_name() hands out the group's own string) while a
+ * worker renames the group. The rename freed the string under the
+ * owner's strlen. */
+
+static void
+misuse_set_name (Hammer       *h,
+                 NurseryGroup *group,
+                 guint         i)
+{
+  nursery_group_set_name (group, i % 2 ? "worker-name-odd" : "worker-name-even-longer");
+}
+
+static void
+owner_reads_name (Hammer       *h,
+                  NurseryGroup *group)
+{
+  /* Many reads per batch: the worker's renames land between them. */
+  for (guint i = 0; i < 200; i++)
+    {
+      const char *name = nursery_group_get_name (group);
+
+      h->name_bytes += name != NULL ? strlen (name) : 0;
+    }
+}
+
+static void
+test_set_name_from_worker (void)
+{
+  hammer_scene (misuse_set_name, owner_reads_name, 20000);
+}
+
+/* /reliability/misuse-threads/R23/setters-from-worker: the limit, the
+ * policy, the deadline, the Unix signal and g_object_set() on the
+ * properties, from a worker. They replaced the owner's values (read by
+ * the batch without a lock). */
+
+static void
+misuse_setters (Hammer       *h,
+                NurseryGroup *group,
+                guint         i)
+{
+  switch (i % 5)
+    {
+    case 0:
+      nursery_group_set_max_concurrent (group, 1 + i % 3);
+      break;
+    case 1:
+      nursery_group_set_policy (group, NURSERY_POLICY_FAIL_FAST);
+      break;
+    case 2:
+      nursery_group_set_timeout (group, (GTimeSpan) G_USEC_PER_SEC * 3600);
+      break;
+    case 3:
+      nursery_group_cancel_on_unix_signal (group, SIGHUP);
+      break;
+    default:
+      g_object_set (group, "max-concurrent", 7u, NULL);
+      break;
+    }
+}
+
+static void
+test_setters_from_worker (void)
+{
+  hammer_scene (misuse_setters, NULL, 2000);
+}
+
+/* /reliability/misuse-threads/R23/next-async-from-worker: the owner
+ * takes every finished child with next_async() while a worker calls
+ * next_async() too. The worker's call pushed onto the queue of waiters
+ * the batch pops without a lock (nursery-group-stream.c). */
+
+static void
+misuse_next_async (Hammer       *h,
+                   NurseryGroup *group,
+                   guint         i)
+{
+  nursery_group_next_async (group, NULL, noted_async_cb, NULL);
+}
+
+static void
+owner_next_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      data)
+{
+  Hammer *h = data;
+  g_autoptr(NurseryTask) task = nursery_group_next_finish (NURSERY_GROUP (source), result, NULL);
+
+  h->owner_next_busy = FALSE;
+  if (task != NULL)
+    h->n_handed++;
+  else
+    h->owner_next_closed = TRUE;
+}
+
+static void
+owner_takes_next (Hammer       *h,
+                  NurseryGroup *group)
+{
+  if (h->owner_next_busy || h->owner_next_closed)
+    return;
+  h->owner_next_busy = TRUE;
+  nursery_group_next_async (group, NULL, owner_next_cb, h);
+}
+
+static void
+test_next_async_from_worker (void)
+{
+  g_autoptr(RelWatchdog) watchdog = rel_watchdog_new ("next-async-from-worker");
+  Hammer h = { .misuse = misuse_next_async, .owner_step = owner_takes_next };
+  NurseryGroup *group;
+
+  h.n_calls = rel_scaled ("NURSERY_STRESS_ITERATIONS", 3000);
+  expect_refusals_begin ();
+  group = hammer_run (&h);
+  /* The owner drains the rest: every child handed over once, to it. */
+  while (!h.owner_next_closed)
+    {
+      owner_takes_next (&h, group);
+      g_main_context_iteration (NULL, TRUE);
+    }
+  g_assert_cmpuint (h.n_handed, ==, nursery_group_get_n_spawned (group));
+  g_assert_cmpint (g_atomic_int_get (&n_callbacks), ==, 0);
+  g_object_unref (group);
+  rel_drain (NULL);
+  expect_refusals_end ();
+}
+
+/* /reliability/misuse-threads/R23/wait-async-from-worker: a worker asks
+ * to wait for its own group. Its waiter went onto the list the closing
+ * batch takes without a lock; and a group waiting for its own child to
+ * finish the wait can never close. */
+
+static void
+misuse_wait_async (Hammer       *h,
+                   NurseryGroup *group,
+                   guint         i)
+{
+  nursery_group_wait_async (group, NULL, noted_async_cb, NULL);
+}
+
+static void
+test_wait_async_from_worker (void)
+{
+  hammer_scene (misuse_wait_async, NULL, 2000);
+  g_assert_cmpint (g_atomic_int_get (&n_callbacks), ==, 0);
+}
+
+/* /reliability/misuse-threads/R23/list-tasks-from-worker: the owner
+ * holds the live list (the batch updates it) while a worker asks for it:
+ * the worker made the list or read it beside the batch's updates. */
+
+static GListModel *owner_list;
+
+static void
+misuse_list_tasks (Hammer       *h,
+                   NurseryGroup *group,
+                   guint         i)
+{
+  GListModel *list = nursery_group_list_tasks (group);
+
+  g_clear_object (&list);
+}
+
+static void
+owner_holds_list (Hammer       *h,
+                  NurseryGroup *group)
+{
+  if (owner_list == NULL)
+    owner_list = nursery_group_list_tasks (group);
+}
+
+static void
+test_list_tasks_from_worker (void)
+{
+  hammer_scene (misuse_list_tasks, owner_holds_list, 3000);
+  g_assert_nonnull (owner_list);
+  g_assert_cmpuint (g_list_model_get_n_items (owner_list), ==, 0);
+  g_clear_object (&owner_list);
+}
+
+/* /reliability/misuse-threads/R23/refused-data-not-lost: the spawns, the
+ * start and the cleanup a worker is refused free their user data once
+ * each, and none of their callbacks runs. */
+
+static void
+never_runs (NurseryTask *task,
+            gpointer     data)
+{
+  g_error ("a refused child ran");
+}
+
+static void
+misuse_spawns (Hammer       *h,
+               NurseryGroup *group,
+               guint         i)
+{
+  static int destroyed;
+  int before = g_atomic_int_get (&destroyed);
+  g_autoptr(NurseryTask) task = NULL;
+
+  switch (i % 4)
+    {
+    case 0:
+      task = nursery_group_spawn (group, NULL, never_runs, &destroyed, rel_count_destroy, NULL);
+      g_assert_null (task);
+      break;
+    case 1:
+      g_assert_false (nursery_group_start_soon (group, NULL, never_runs, &destroyed,
+                                                rel_count_destroy, NULL));
+      break;
+    case 2:
+      nursery_group_start_async (group, NULL, never_runs, &destroyed, rel_count_destroy,
+                                 NULL, noted_async_cb, NULL);
+      break;
+    default:
+      nursery_group_add_cleanup (group, noted_cleanup, &destroyed, rel_count_destroy);
+      break;
+    }
+  /* Freed once, right here: the worker keeps nothing it has to free. */
+  g_assert_cmpint (g_atomic_int_get (&destroyed), ==, before + 1);
+}
+
+static void
+test_refused_data_not_lost (void)
+{
+  hammer_scene (misuse_spawns, NULL, 2000);
+  g_assert_cmpint (g_atomic_int_get (&n_callbacks), ==, 0);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/reliability/misuse-threads/R23/set-name-from-worker", test_set_name_from_worker);
+  g_test_add_func ("/reliability/misuse-threads/R23/setters-from-worker", test_setters_from_worker);
+  g_test_add_func ("/reliability/misuse-threads/R23/next-async-from-worker", test_next_async_from_worker);
+  g_test_add_func ("/reliability/misuse-threads/R23/wait-async-from-worker", test_wait_async_from_worker);
+  g_test_add_func ("/reliability/misuse-threads/R23/list-tasks-from-worker", test_list_tasks_from_worker);
+  g_test_add_func ("/reliability/misuse-threads/R23/refused-data-not-lost", test_refused_data_not_lost);
+
+  return g_test_run ();
+}
