@@ -423,6 +423,206 @@ test_refused_data_not_lost (void)
   g_assert_cmpint (g_atomic_int_get (&n_callbacks), ==, 0);
 }
 
+/* /reliability/misuse-threads/R23/owner-moves-to-another-thread: thread
+ * A makes a group and runs its context, then stops; thread B takes the
+ * context over (acquires it, spawns, runs it). Every callback (children,
+ * destroy notifies, task-finished, notifies, the wait's callback) runs on
+ * whichever thread runs the context at the time; once B has run a batch,
+ * A is refused (its spawn and its setter), and A's last unref leaves the
+ * finalization to B, never beside B's batch. */
+
+typedef struct
+{
+  GMainContext *context;
+  NurseryGroup *group;
+  guint         n_children;
+  int           a_done;        /* atomic: A ran its share and stopped */
+  int           b_ran;         /* atomic: B has run batches */
+  int           a_dropped;     /* atomic */
+  GMutex        lock;
+  GCond         cond;
+  guint         refused_freed;
+  int           finalized;     /* atomic */
+  GThread      *finalized_on;
+} Move;
+
+static GThread *move_runner;   /* atomic: the thread that runs the context now */
+static int n_move_off;
+
+static void
+move_note (void)
+{
+  g_atomic_int_inc (&n_callbacks);
+  if (g_thread_self () != g_atomic_pointer_get (&move_runner))
+    g_atomic_int_inc (&n_move_off);
+}
+
+static void
+move_child (NurseryTask *task,
+            gpointer     data)
+{
+  move_note ();
+  nursery_task_return_int (task, 1);
+}
+
+static void
+move_thread_child (NurseryTask *task,
+                   gpointer     data)
+{
+  nursery_task_return_int (task, 2);
+}
+
+static void
+move_destroy (gpointer data)
+{
+  move_note ();
+}
+
+static void
+move_task_finished (NurseryGroup *group,
+                    NurseryTask  *task,
+                    gpointer      data)
+{
+  move_note ();
+}
+
+static void
+move_notify (GObject    *object,
+             GParamSpec *pspec,
+             gpointer    data)
+{
+  move_note ();
+}
+
+static void
+move_wait_cb (GObject      *source,
+              GAsyncResult *result,
+              gpointer      data)
+{
+  move_note ();
+  g_assert_true (nursery_group_wait_finish (NURSERY_GROUP (source), result, NULL));
+  *(int *) data = 1;
+}
+
+static void
+move_finalized (gpointer  data,
+                GObject  *where_the_object_was)
+{
+  Move *m = data;
+
+  m->finalized_on = g_thread_self ();
+  g_atomic_int_set (&m->finalized, 1);
+}
+
+static void
+move_spawn_some (Move *m)
+{
+  for (guint i = 0; i < m->n_children; i++)
+    {
+      g_autoptr(NurseryTask) task = NULL;
+
+      if (i % 2 == 0)
+        task = nursery_group_spawn (m->group, NULL, move_child, NULL, move_destroy, NULL);
+      else
+        task = nursery_group_spawn_in_thread (m->group, NULL, move_thread_child, NULL, move_destroy, NULL);
+      g_assert_nonnull (task);
+    }
+}
+
+static gpointer
+move_thread_a (gpointer data)
+{
+  Move *m = data;
+  g_autoptr(NurseryTask) refused = NULL;
+
+  g_atomic_pointer_set (&move_runner, g_thread_self ());
+  g_main_context_push_thread_default (m->context);
+  m->group = nursery_group_new ();
+  g_object_weak_ref (G_OBJECT (m->group), move_finalized, m);
+  g_signal_connect (m->group, "task-finished", G_CALLBACK (move_task_finished), NULL);
+  g_signal_connect (m->group, "notify::n-finished", G_CALLBACK (move_notify), NULL);
+  move_spawn_some (m);
+  while (nursery_group_get_n_finished (m->group) < m->n_children)
+    g_main_context_iteration (m->context, TRUE);
+  g_main_context_pop_thread_default (m->context);
+
+  g_mutex_lock (&m->lock);
+  g_atomic_int_set (&m->a_done, 1);
+  g_cond_signal (&m->cond);
+  while (!g_atomic_int_get (&m->b_ran))
+    g_cond_wait (&m->cond, &m->lock);
+  g_mutex_unlock (&m->lock);
+
+  /* B runs the batches now: A is refused, and nothing it asked for runs. */
+  /* A refused spawn frees its data at once, on the caller's thread. */
+  refused = nursery_group_spawn (m->group, NULL, move_child, &m->refused_freed, rel_count_destroy, NULL);
+  g_assert_null (refused);
+  g_assert_cmpuint (m->refused_freed, ==, 1);
+  nursery_group_set_max_concurrent (m->group, 9);
+  /* The last reference, while B may be running the context. */
+  g_object_unref (m->group);
+  g_atomic_int_set (&m->a_dropped, 1);
+  g_main_context_wakeup (m->context);
+  return NULL;
+}
+
+static void
+test_owner_moves (void)
+{
+  g_autoptr(RelWatchdog) watchdog = rel_watchdog_new ("owner-moves-to-another-thread");
+  guint rounds = rel_scaled ("NURSERY_STRESS_ITERATIONS", 40);
+
+  expect_refusals_begin ();
+  for (guint r = 0; r < rounds; r++)
+    {
+      Move m = { .n_children = 20 };
+      int refusals_before = g_atomic_int_get (&n_refusals);
+      int wait_done = 0;
+      GThread *a;
+
+      g_atomic_int_set (&n_callbacks, 0);
+      g_atomic_int_set (&n_move_off, 0);
+      m.context = g_main_context_new ();
+      g_mutex_init (&m.lock);
+      g_cond_init (&m.cond);
+      a = g_thread_new ("runner-a", move_thread_a, &m);
+      g_mutex_lock (&m.lock);
+      while (!g_atomic_int_get (&m.a_done))
+        g_cond_wait (&m.cond, &m.lock);
+      g_mutex_unlock (&m.lock);
+
+      /* B takes the context over: holding it, it may spawn. */
+      g_atomic_pointer_set (&move_runner, g_thread_self ());
+      g_assert_true (g_main_context_acquire (m.context));
+      g_main_context_push_thread_default (m.context);
+      move_spawn_some (&m);
+      nursery_group_wait_async (m.group, NULL, move_wait_cb, &wait_done);
+      g_main_context_pop_thread_default (m.context);
+      while (nursery_group_get_n_finished (m.group) < 2 * m.n_children)
+        g_main_context_iteration (m.context, TRUE);
+      g_mutex_lock (&m.lock);
+      g_atomic_int_set (&m.b_ran, 1);
+      g_cond_signal (&m.cond);
+      g_mutex_unlock (&m.lock);
+      /* B keeps running the context while A drops its reference. */
+      while (!g_atomic_int_get (&m.finalized))
+        g_main_context_iteration (m.context, TRUE);
+      g_thread_join (a);
+      g_main_context_release (m.context);
+      rel_drain (m.context);
+
+      g_assert_true (wait_done);
+      g_assert_true (m.finalized_on == g_thread_self ());
+      g_assert_cmpint (g_atomic_int_get (&n_move_off), ==, 0);
+      /* A's spawn and its setter, refused. */
+      g_assert_cmpint (g_atomic_int_get (&n_refusals) - refusals_before, ==, 2);
+      g_main_context_unref (m.context);
+      g_cond_clear (&m.cond);
+      g_mutex_clear (&m.lock);
+    }
+  expect_refusals_end ();
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -435,6 +635,8 @@ main (int   argc,
   g_test_add_func ("/reliability/misuse-threads/R23/wait-async-from-worker", test_wait_async_from_worker);
   g_test_add_func ("/reliability/misuse-threads/R23/list-tasks-from-worker", test_list_tasks_from_worker);
   g_test_add_func ("/reliability/misuse-threads/R23/refused-data-not-lost", test_refused_data_not_lost);
+
+  g_test_add_func ("/reliability/misuse-threads/R23/owner-moves-to-another-thread", test_owner_moves);
 
   return g_test_run ();
 }
