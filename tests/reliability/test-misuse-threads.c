@@ -150,6 +150,10 @@ hammer_run (Hammer *h)
   nursery_group_set_name (h->group, "owner");
   nursery_group_set_max_concurrent (h->group, 4);
   nursery_group_set_policy (h->group, NURSERY_POLICY_SUPERVISE);
+  /* Before any child can finish: next_async() hands out the children
+   * that finish from its first call on (R25). */
+  if (h->owner_step != NULL)
+    h->owner_step (h, h->group);
 
   worker = nursery_group_spawn_in_thread (h->group, "hammer", hammer_worker, h, NULL, NULL);
   while (!g_atomic_int_get (&h->worker_done))
