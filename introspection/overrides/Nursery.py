@@ -330,6 +330,12 @@ class Task(Nursery.Task):
         handing it @value: any Python object (docs/bindings.md). A second
         call is a critical and is ignored (R18)."""
         d = self.__dict__
+        if '_nursery_started_once' in d:
+            # C refuses a second call with a critical (R18): the first
+            # value stands, so this one is not stored over it.
+            super().started(None)
+            return
+        d['_nursery_started_once'] = True
         if _is_plain(value) or isinstance(value, GObject.Value):
             d['_nursery_started'] = True
             super().started(_to_gvalue(value))
@@ -1075,10 +1081,53 @@ class Group(Nursery.Group):
             raise error from raised
 
     async def _start_awaitable(self, loop, func, args, name, cancellable, async_return):
+        asyncio = _asyncio()
         future = loop.create_future()
-        sink = self._start_async(func, args, name, async_return, cancellable,
-                                 lambda group, result: future.done() or future.set_result(result))
-        return self._start_outcome(sink, await future)
+        # The start caller's cancellable (R18): cancelling the coroutine
+        # that awaits start() before started() cancels the child, as trio's
+        # and anyio's start() do. Ours, so that the caller's own is never
+        # cancelled by us; the caller's still reaches it.
+        caller = Gio.Cancellable()
+        handler = None
+        if cancellable is not None:
+            handler = GObject.Object.connect(cancellable, 'cancelled',
+                                             lambda *unused: caller.cancel())
+            if cancellable.is_cancelled():
+                caller.cancel()
+        try:
+            sink = self._start_async(func, args, name, async_return, caller,
+                                     lambda group, result: future.done() or
+                                     future.set_result(result))
+            cancelled = None
+            while True:
+                try:
+                    # Shielded: the outcome is always waited for, so the
+                    # child is never left unreported (structure first).
+                    result = await asyncio.shield(future)
+                    break
+                except asyncio.CancelledError as exc:
+                    if cancelled is None:
+                        cancelled = exc
+                    caller.cancel()    # a no-op once started() was called
+        finally:
+            if handler is not None:
+                GObject.Object.disconnect(cancellable, handler)
+        if cancelled is None:
+            return self._start_outcome(sink, result)
+        try:
+            outcome = self._start_outcome(sink, result)
+        except GLib.Error as error:
+            if _is_cancelled_error(error):
+                raise cancelled from None
+            raise
+        # The child called started() before the cancellation came: the
+        # start is over and returns its value (anyio, trio); the
+        # cancellation is delivered at the caller's next await instead
+        # (uncancel() and cancel(): still counted once).
+        host = asyncio.current_task()
+        host.uncancel()
+        host.cancel()
+        return outcome
 
     def as_completed(self, cancellable=None):
         """Python's ``as_completed()`` for children: ``for task in
@@ -1240,7 +1289,12 @@ class Group(Nursery.Group):
             try:
                 await asyncio.sleep(0)
             except asyncio.CancelledError:
-                self._own_host_cancel(host)
+                pass
+            # Taken back either way: delivered now, or delivered before and
+            # consumed in the body (a nested block that raised its own
+            # failures instead); else the host stays "cancelling" and
+            # asyncio.timeout()/TaskGroup around it misread it.
+            self._own_host_cancel(host)
         raised = self._exit_exception(exc, join_error, False, outside)
         # As in __exit__: what is raised keeps this frame; it keeps no group.
         del self, d, host, future, join_error, exc, tb

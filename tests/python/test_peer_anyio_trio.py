@@ -1,0 +1,1318 @@
+# test_peer_anyio_trio.py: anyio's task group tests and trio's nursery tests,
+# scenario by scenario, on Nursery's asyncio face (docs/rules.md section 3b)
+#
+# Copyright 2026 The Nursery authors
+# SPDX-License-Identifier: LGPL-2.1-or-later
+
+"""Each test names the scenario it ports (anyio's tests/test_taskgroups.py,
+trio's src/trio/_core/_tests/test_run.py). The facts are theirs, adapted to
+Nursery's API: a child is ``func(task, *args)``, ``start()`` returns
+``(task, value)``, a group's own cancel() is anyio's
+``tg.cancel_scope.cancel()``, ``Group(timeout=)`` is ``fail_after()``.
+Where Nursery's contract differs (R5: a child cancelled before its turn
+never runs), the test checks the contract and says so."""
+
+import asyncio
+import contextvars
+import functools
+import gc
+import math
+import weakref
+
+import gbulb
+import pytest
+from gi.repository import GLib, Nursery
+
+TS = Nursery.TaskState
+NURSERY_ERROR = Nursery.error_quark()
+GUARD_SECONDS = 30    # turns a hang into a failure; never a synchronisation
+
+
+def _policies():
+    policies = [pytest.param(gbulb.GLibEventLoopPolicy, id='gbulb')]
+    try:
+        from gi.events import GLibEventLoopPolicy    # PyGObject >= 3.50
+    except ImportError:
+        pass
+    else:
+        policies.append(pytest.param(GLibEventLoopPolicy, id='gi.events'))
+    return policies
+
+
+@pytest.fixture(params=_policies())
+def run(request):
+    """run(coro): runs @coro on a GLib-backed asyncio loop; its result."""
+    loop = request.param().new_event_loop()
+
+    def run_coroutine(coro):
+        async def guarded():
+            async with asyncio.timeout(GUARD_SECONDS):
+                return await coro
+        return loop.run_until_complete(guarded())
+
+    yield run_coroutine
+    loop.run_until_complete(loop.shutdown_asyncgens())
+    loop.close()
+
+
+async def forever(task):
+    await asyncio.Event().wait()
+
+
+async def fail_in_finally(task, text, delay=0.01):
+    """anyio's async_error: raises @text even when cancelled."""
+    try:
+        if delay:
+            await asyncio.sleep(delay)
+    finally:
+        raise Exception(text)
+
+
+def host_cancelling():
+    return asyncio.current_task().cancelling()
+
+
+# Spawning: closed groups, spawning while joining
+
+def test_anyio_already_closed(run):
+    # anyio test_already_closed, trio test_nursery_closure: a closed group
+    # refuses start_soon() and spawn() of a coroutine, and makes no coroutine.
+    async def main():
+        async with Nursery.Group() as group:
+            pass
+        for spawn in (group.start_soon, group.spawn):
+            with pytest.raises(GLib.Error) as info:
+                spawn(fail_in_finally, 'fail')
+            assert info.value.matches(NURSERY_ERROR, Nursery.Error.CLOSED)
+
+    run(main())
+
+
+def test_anyio_success(run):
+    # anyio test_success: two start_soon() coroutine children both run.
+    results = set()
+
+    async def add(task, value):
+        results.add(value)
+
+    async def main():
+        async with Nursery.Group() as group:
+            group.start_soon(add, 'a')
+            group.start_soon(add, 'b')
+
+    run(main())
+    assert results == {'a', 'b'}
+
+
+def test_trio_nursery_closure_spawn_while_joining(run):
+    # anyio test_start_soon_while_running, trio test_nursery_closure: a child
+    # may spawn into its group while the block joins; once left, it is closed.
+    ran = []
+
+    async def second(task):
+        await asyncio.sleep(0)
+        ran.append('second')
+
+    async def first(task, group):
+        await asyncio.sleep(0)
+        group.start_soon(second)
+        ran.append('first')
+
+    async def main():
+        async with Nursery.Group() as group:
+            group.start_soon(first, group)
+        with pytest.raises(GLib.Error) as info:
+            group.start_soon(second)
+        assert info.value.matches(NURSERY_ERROR, Nursery.Error.CLOSED)
+
+    run(main())
+    assert ran == ['first', 'second']
+
+
+def test_anyio_start_soon_after_error(run):
+    # anyio test_start_soon_after_error: a body error raises an
+    # ExceptionGroup and closes the group; a later spawn is refused.
+    async def main():
+        with pytest.raises(ExceptionGroup) as info:
+            async with Nursery.Group() as group:
+                1 / 0
+        assert [type(exc) for exc in info.value.exceptions] == [ZeroDivisionError]
+        with pytest.raises(GLib.Error) as closed:
+            group.start_soon(forever)
+        assert closed.value.matches(NURSERY_ERROR, Nursery.Error.CLOSED)
+
+    run(main())
+
+
+def test_trio_spawn_name(run):
+    # trio test_spawn_name: a child is named after its function's qualname
+    # unless named; a functools.partial child runs too.
+    seen = []
+
+    async def func1(task, expected):
+        seen.append((task.name, expected))
+
+    async def main():
+        async with Nursery.Group() as group:
+            group.spawn(func1, 'qualname')
+            group.spawn(func1, 'given', name='func3')
+            group.spawn(functools.partial(func1, expected='partial'))
+
+    run(main())
+    assert sorted(seen, key=lambda item: item[1]) == [
+        ('func3', 'given'), (None, 'partial'),
+        ('test_trio_spawn_name.<locals>.func1', 'qualname')]
+
+
+# start() and started()
+
+def test_anyio_start_no_value(run):
+    # anyio test_start_no_value: started() without a value hands over None.
+    async def taskfunc(task):
+        task.started()
+
+    async def main():
+        async with Nursery.Group() as group:
+            task, value = await group.start(taskfunc)
+        return task, value
+
+    task, value = run(main())
+    assert value is None and task.state == TS.SUCCEEDED
+
+
+def test_anyio_start_with_value(run):
+    # anyio test_start_with_value, trio test_nursery_start: start() returns
+    # the value given to started() once the child called it, and the
+    # group then waits for the child.
+    steps = []
+
+    async def sleep_then_start(task, value):
+        await asyncio.sleep(0.01)
+        steps.append('started')
+        task.started(value)
+        await asyncio.sleep(0.01)
+        steps.append('finished')
+
+    async def main():
+        async with Nursery.Group() as group:
+            task, value = await group.start(sleep_then_start, 'foo')
+            steps.append(('start returned', value, task.state))
+        steps.append('left')
+
+    run(main())
+    assert steps == ['started', ('start returned', 'foo', TS.RUNNING), 'finished', 'left']
+
+
+def test_anyio_start_called_twice(run, nursery_log):
+    # anyio test_start_called_twice, trio test_nursery_start: a second
+    # started() is refused (a critical, R18, where anyio raises) and the
+    # first value stands.
+    nursery_log.expect('*already started*')
+
+    async def taskfunc(task):
+        task.started('first')
+        task.started('second')
+
+    async def main():
+        async with Nursery.Group() as group:
+            task, value = await group.start(taskfunc)
+        return task, value
+
+    task, value = run(main())
+    assert value == 'first' and task.state == TS.SUCCEEDED
+
+
+def test_anyio_start_crash_before_started_call(run):
+    # anyio test_start_crash_before_started_call, trio test_nursery_start and
+    # test_trio_run_strict_before_started: a failure before started() is
+    # start()'s (a GLib.Error caused by the very exception, R18), not the group's.
+    raised = Exception('foo')
+
+    async def taskfunc(task):
+        raise raised
+
+    async def main():
+        async with Nursery.Group() as group:
+            with pytest.raises(GLib.Error) as info:
+                await group.start(taskfunc)
+        return info.value, group
+
+    error, group = run(main())
+    assert error.matches(NURSERY_ERROR, Nursery.Error.FAILED)
+    assert error.__cause__ is raised
+    assert group.get_n_failed() == 0 and not group.is_cancelled()
+
+
+def test_trio_run_strict_before_started_exception_group(run):
+    # trio test_trio_run_strict_before_started: an ExceptionGroup raised
+    # before started() reaches start() unwrapped (as the GLib.Error's cause).
+    raised = ExceptionGroup('my group', [ValueError()])
+
+    async def raiser(task):
+        raise raised
+
+    async def main():
+        async with Nursery.Group() as group:
+            with pytest.raises(GLib.Error) as info:
+                await group.start(raiser)
+        return info.value
+
+    assert run(main()).__cause__ is raised
+
+
+def test_anyio_start_crash_after_started_call(run):
+    # anyio test_start_crash_after_started_call: after started() a failure
+    # is the group's; start() still returned the value.
+    async def taskfunc(task):
+        task.started(2)
+        raise Exception('foo')
+
+    values = []
+
+    async def main():
+        with pytest.raises(ExceptionGroup) as info:
+            async with Nursery.Group() as group:
+                task, value = await group.start(taskfunc)
+                values.append(value)
+        return info.value
+
+    eg = run(main())
+    assert [str(exc) for exc in eg.exceptions] == ['foo'] and values == [2]
+
+
+def test_anyio_start_no_started_call(run):
+    # anyio test_start_no_started_call, trio test_nursery_start: a child
+    # that returns without started() makes start() raise NOT_STARTED.
+    async def taskfunc(task):
+        pass
+
+    async def main():
+        async with Nursery.Group() as group:
+            with pytest.raises(GLib.Error) as info:
+                await group.start(taskfunc)
+        return info.value
+
+    assert run(main()).matches(NURSERY_ERROR, Nursery.Error.NOT_STARTED)
+
+
+def test_anyio_start_cancelled(run):
+    # anyio test_start_cancelled: start() in a cancelled group is cancelled
+    # with the body; the block leaves quietly and the child never finishes
+    # (R5: it never even runs, where anyio starts it).
+    finished = []
+
+    async def taskfunc(task):
+        await asyncio.sleep(GUARD_SECONDS)
+        finished.append(True)
+
+    async def main():
+        async with Nursery.Group() as group:
+            group.cancel()
+            await group.start(taskfunc)
+            finished.append('body')
+        return host_cancelling()
+
+    assert run(main()) == 0
+    assert finished == []
+
+
+def test_anyio_start_native_host_cancelled(run):
+    # anyio test_start_native_host_cancelled: the asyncio task awaiting
+    # start() is cancelled from outside: the child is cancelled, the block
+    # joins it and re-raises CancelledError.
+    started, finished = [], []
+
+    async def taskfunc(task):
+        started.append(True)
+        await asyncio.sleep(GUARD_SECONDS)
+        finished.append(True)
+
+    async def start_another():
+        async with Nursery.Group() as group:
+            await group.start(taskfunc)
+
+    async def main():
+        host = asyncio.get_running_loop().create_task(start_another())
+        while not started:
+            await asyncio.sleep(0)
+        host.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await host
+
+    run(main())
+    assert started == [True] and finished == []
+
+
+def test_anyio_start_cancel_after_error(run):
+    # anyio test_start_cancel_after_error (#517): a failure in an inner
+    # group cancels the body awaiting the outer group's start(); the start
+    # child is cancelled too; the outer block raises the inner group.
+    sleep_completed = []
+
+    async def sleep_and_raise(task):
+        await asyncio.sleep(0.01)
+        raise RuntimeError('This should cancel the second start() call')
+
+    async def sleep_only(task):
+        await asyncio.sleep(GUARD_SECONDS)
+        sleep_completed.append(True)
+        task.started()
+
+    async def main():
+        with pytest.raises(ExceptionGroup) as info:
+            async with Nursery.Group() as outer:
+                async with Nursery.Group() as inner:
+                    inner.start_soon(sleep_and_raise)
+                    await outer.start(sleep_only)
+        return info.value
+
+    eg = run(main())
+    assert isinstance(eg.exceptions[0], ExceptionGroup)
+    assert isinstance(eg.exceptions[0].exceptions[0], RuntimeError)
+    assert sleep_completed == []
+
+
+def test_anyio_start_caller_cancelled_cancels_the_child(run):
+    # anyio test_start_native_child_cancelled and trio's start(): cancelling
+    # the coroutine awaiting start() before started() cancels the child
+    # (R18); the group itself is not cancelled.
+    ready = asyncio.Event()
+    children = []
+
+    async def never_ready(task):
+        children.append(task)
+        ready.set()
+        await asyncio.sleep(GUARD_SECONDS)
+        task.started()
+
+    async def starter(task, group):
+        await group.start(never_ready)
+
+    async def main():
+        async with Nursery.Group() as group:
+            waiting = group.spawn(starter, group)
+            await ready.wait()
+            await asyncio.sleep(0)
+            waiting.cancel()
+        return group, waiting
+
+    group, waiting = run(main())
+    assert waiting.state == TS.CANCELLED
+    assert children[0].state == TS.CANCELLED
+    assert not group.is_cancelled()
+
+
+def test_trio_nursery_start_with_cancelled_nursery(run):
+    # trio test_nursery_start_with_cancelled_nursery: the target group of
+    # start() is cancelled just before (or just after) started(); the
+    # start child's own children are cancelled and nothing hangs.
+    async def setup_group(task):
+        async with Nursery.Group(name='target') as target:
+            task.started(target)
+            await forever(task)
+
+    async def sleeping_children(task, fn):
+        async with Nursery.Group() as group:
+            group.start_soon(forever)
+            group.start_soon(forever)
+            await asyncio.sleep(0.01)
+            fn()
+            task.started()
+
+    async def main():
+        async with Nursery.Group() as group:
+            setup, target = await group.start(setup_group)
+            child, _ = await target.start(sleeping_children, target.cancel)
+        results = [(setup.state, child.state)]
+        async with Nursery.Group() as group:
+            setup, target = await group.start(setup_group)
+            child, _ = await target.start(sleeping_children, lambda: None)
+            target.cancel()
+        results.append((setup.state, child.state))
+        return results
+
+    assert run(main()) == [(TS.SUCCEEDED, TS.CANCELLED)] * 2
+
+
+def test_trio_nursery_start_keeps_nursery_open(run):
+    # trio test_nursery_start_keeps_nursery_open: start() calls made from
+    # another group's children keep the target group open until they are
+    # done, including one that crashes before started().
+    steps = []
+
+    async def sleep_a_bit(task, name):
+        steps.append(name + ' running')
+        await asyncio.sleep(0.01)
+        task.started()
+        await asyncio.sleep(0.01)
+        steps.append(name + ' done')
+
+    async def starter(task, group, name):
+        await group.start(sleep_a_bit, name)
+
+    async def sleep_then_crash(task):
+        await asyncio.sleep(0.01)
+        raise KeyError('crash')
+
+    async def start_crashing(task, group):
+        with pytest.raises(GLib.Error) as info:
+            await group.start(sleep_then_crash)
+        steps.append(type(info.value.__cause__))
+
+    async def main():
+        async with Nursery.Group() as group1:
+            async with Nursery.Group() as group2:
+                group1.start_soon(starter, group2, 'a')
+                while not steps:
+                    await asyncio.sleep(0)
+                group1.start_soon(starter, group2, 'b')
+            steps.append('group2 closed')
+        async with Nursery.Group() as group1:
+            async with Nursery.Group() as group2:
+                group1.start_soon(start_crashing, group2)
+                await asyncio.sleep(0)
+                await asyncio.sleep(0)
+            steps.append('group2 closed')
+
+    run(main())
+    assert steps == ['a running', 'b running', 'a done', 'b done', 'group2 closed',
+                     KeyError, 'group2 closed']
+
+
+# Failures and the body
+
+def test_trio_nursery_main_block_error_basic(run):
+    # trio test_nursery_main_block_error_basic, test_nursery_explicit_exception:
+    # the body's exception, itself, in the ExceptionGroup.
+    raised = ValueError('whoops')
+
+    async def main():
+        with pytest.raises(ExceptionGroup) as info:
+            async with Nursery.Group():
+                raise raised
+        return info.value
+
+    assert run(main()).exceptions == (raised,)
+
+
+def test_trio_child_crash_basic(run):
+    # trio test_child_crash_basic, test_child_crash_wakes_parent: a coroutine
+    # child's exception, itself, in the ExceptionGroup.
+    raised = ValueError('uh oh')
+
+    async def erroring(task):
+        raise raised
+
+    async def main():
+        with pytest.raises(ExceptionGroup) as info:
+            async with Nursery.Group() as group:
+                group.start_soon(erroring)
+                await forever(None)
+        return info.value
+
+    assert run(main()).exceptions == (raised,)
+
+
+def test_anyio_host_exception(run):
+    # anyio test_host_exception, test_failing_host_task_cancels_children:
+    # the body raises; its blocked child is cancelled; only the body's
+    # exception is raised.
+    result = []
+
+    async def set_result(task, value):
+        await asyncio.sleep(GUARD_SECONDS)
+        result.append(value)
+
+    async def main():
+        with pytest.raises(ExceptionGroup) as info:
+            async with Nursery.Group() as group:
+                child = group.spawn(set_result, 'a')
+                await asyncio.sleep(0.01)
+                raise Exception('dummy error')
+        return info.value, child
+
+    eg, child = run(main())
+    assert [str(exc) for exc in eg.exceptions] == ['dummy error']
+    assert result == [] and child.state == TS.CANCELLED
+
+
+def test_anyio_exception_cancels_siblings(run):
+    # anyio test_exception_cancels_siblings, trio test_task_crash_propagation:
+    # a child failure cancels a blocked sibling, which sees its cancellation.
+    record = []
+
+    async def child(task, fail):
+        if fail:
+            raise Exception('foo')
+        try:
+            await asyncio.sleep(GUARD_SECONDS)
+        except asyncio.CancelledError:
+            record.append('cancelled')
+            raise
+        record.append('completed')
+
+    async def main():
+        with pytest.raises(ExceptionGroup) as info:
+            async with Nursery.Group() as group:
+                group.start_soon(child, False)
+                await asyncio.sleep(0.01)
+                group.start_soon(child, True)
+        return info.value
+
+    eg = run(main())
+    assert [str(exc) for exc in eg.exceptions] == ['foo'] and record == ['cancelled']
+
+
+def test_anyio_exception_group_children(run):
+    # anyio test_exception_group_children: a second child that fails while
+    # being cancelled is reported too (R7, R8: errors win over cancellation).
+    async def main():
+        with pytest.raises(ExceptionGroup) as info:
+            async with Nursery.Group() as group:
+                group.start_soon(fail_in_finally, 'task1')
+                group.start_soon(fail_in_finally, 'task2', GUARD_SECONDS)
+        return info.value
+
+    eg = run(main())
+    assert [str(exc) for exc in eg.exceptions] == ['task1', 'task2']
+
+
+def test_anyio_exception_group_host(run):
+    # anyio test_exception_group_host: the body's exception first, then the
+    # child that failed while cancelled by it.
+    async def main():
+        with pytest.raises(ExceptionGroup) as info:
+            async with Nursery.Group() as group:
+                group.start_soon(fail_in_finally, 'child', GUARD_SECONDS)
+                await asyncio.sleep(0.01)
+                raise Exception('host')
+        return info.value
+
+    eg = run(main())
+    assert [str(exc) for exc in eg.exceptions] == ['host', 'child']
+
+
+def test_trio_main_and_task_both_crash(run):
+    # trio test_main_and_task_both_crash: the body, cancelled by a child's
+    # failure, raises instead: both are reported, the body's first.
+    async def crasher(task):
+        raise ValueError
+
+    async def main():
+        with pytest.raises(ExceptionGroup) as info:
+            async with Nursery.Group() as group:
+                group.start_soon(crasher)
+                try:
+                    await forever(None)
+                finally:
+                    raise KeyError
+        return info.value
+
+    assert [type(exc) for exc in run(main()).exceptions] == [KeyError, ValueError]
+
+
+def test_anyio_exception_group_filtering(run):
+    # anyio test_exception_group_filtering, trio test_nursery_collapse: an
+    # inner group in the body, cancelled by the outer failure while its own
+    # child fails, is reported as its ExceptionGroup with no CancelledError.
+    async def main():
+        with pytest.raises(ExceptionGroup) as info:
+            async with Nursery.Group() as outer:
+                outer.start_soon(fail_in_finally, 'parent')
+                async with Nursery.Group() as inner:
+                    inner.start_soon(fail_in_finally, 'child', GUARD_SECONDS)
+                    await asyncio.sleep(GUARD_SECONDS)
+        return info.value, host_cancelling()
+
+    eg, cancelling = run(main())
+    nested, parent = eg.exceptions
+    assert str(parent) == 'parent'
+    assert isinstance(nested, ExceptionGroup)
+    assert [str(exc) for exc in nested.exceptions] == ['child']
+    assert cancelling == 0
+
+
+def test_trio_nursery_stop_iteration(run):
+    # trio test_nursery_stop_iteration: a StopIteration from the body is an
+    # entry of the ExceptionGroup, not a RuntimeError.
+    async def fail(task):
+        raise ValueError
+
+    async def main():
+        with pytest.raises(ExceptionGroup) as info:
+            async with Nursery.Group(policy=Nursery.Policy.SUPERVISE) as group:
+                child = group.spawn(fail)
+                with pytest.raises(ValueError):
+                    await child
+                raise StopIteration
+        return info.value
+
+    assert [type(exc) for exc in run(main()).exceptions] == [StopIteration, ValueError]
+
+
+def test_trio_nursery_stop_async_iteration(run):
+    # trio test_nursery_stop_async_iteration: children that raise
+    # StopAsyncIteration inside an async iterator's __anext__ come out as
+    # ExceptionGroup entries the iterator can unwrap.
+    class Counter:
+        def __init__(self, count):
+            self.count, self.value = count, 0
+
+        async def __anext__(self):
+            await asyncio.sleep(0)
+            if self.value >= self.count:
+                raise StopAsyncIteration
+            self.value += 1
+            return self.value - 1
+
+    class Zip:
+        def __init__(self, *iterators):
+            self.nexts = [it.__anext__ for it in iterators]
+
+        def __aiter__(self):
+            return self
+
+        async def __anext__(self):
+            items = [None] * len(self.nexts)
+
+            async def accumulate(task, f, i):
+                items[i] = await f()
+
+            try:
+                async with Nursery.Group() as group:
+                    for i, f in enumerate(self.nexts):
+                        group.start_soon(accumulate, f, i)
+            except ExceptionGroup as eg:
+                # raise in an except* block would wrap it again
+                if all(isinstance(exc, StopAsyncIteration) for exc in eg.exceptions):
+                    raise StopAsyncIteration from None
+                raise
+            return items
+
+    async def main():
+        return [items async for items in Zip(Counter(4), Counter(2))]
+
+    assert run(main()) == [[0, 0], [1, 1]]
+
+
+def test_anyio_keyboard_interrupt_from_a_nested_coroutine_child(run):
+    # anyio test_unhandled_exception_group: a KeyboardInterrupt in a nested
+    # group's coroutine child propagates as itself through both blocks.
+    async def crash(task):
+        await asyncio.sleep(0)
+        raise KeyboardInterrupt
+
+    async def nested(task):
+        async with Nursery.Group() as group:
+            group.start_soon(crash)
+            await asyncio.sleep(GUARD_SECONDS)
+
+    async def main():
+        with pytest.raises(KeyboardInterrupt):
+            async with Nursery.Group() as group:
+                group.start_soon(nested)
+                await asyncio.sleep(GUARD_SECONDS)
+
+    run(main())
+
+
+def test_trio_system_exit_from_a_coroutine_child(run):
+    # trio/anyio BaseException handling: SystemExit from a coroutine child
+    # propagates as itself, its sibling cancelled.
+    async def leave(task):
+        await asyncio.sleep(0)
+        raise SystemExit(3)
+
+    async def main():
+        with pytest.raises(SystemExit) as info:
+            async with Nursery.Group() as group:
+                sibling = group.spawn(forever)
+                group.start_soon(leave)
+        return info.value, sibling
+
+    exc, sibling = run(main())
+    assert exc.code == 3 and sibling.state == TS.CANCELLED
+
+
+# Cancellation
+
+def test_anyio_level_cancellation(run):
+    # anyio test_level_cancellation, trio test_precancelled_task: a child
+    # cancelled before its turn never runs (R5, where anyio and trio run it
+    # to its first await); one cancelled after its first step stops at its
+    # next await.
+    marker = []
+
+    async def dummy(task):
+        marker.append(1)
+        await asyncio.sleep(0)
+        marker.append(2)
+
+    async def main():
+        async with Nursery.Group() as group:
+            before = group.spawn(dummy)
+            group.cancel()
+        async with Nursery.Group() as group:
+            after = group.spawn(dummy)
+            while not marker:
+                await asyncio.sleep(0)
+            group.cancel()
+        return before, after
+
+    before, after = run(main())
+    assert marker == [1]
+    assert before.state == after.state == TS.CANCELLED
+
+
+def test_anyio_cancel_scope_in_child_task(run):
+    # anyio test_cancel_scope_in_another_task, test_cancel_scope_in_child_task:
+    # the body cancels a group a child opened; the child goes on, the
+    # outer group is not cancelled.
+    inner = []
+    steps = []
+
+    async def child(task):
+        async with Nursery.Group() as local:
+            inner.append(local)
+            await asyncio.sleep(GUARD_SECONDS)
+            steps.append('inner sleep completed')
+        steps.append('child after inner group')
+
+    async def main():
+        async with Nursery.Group() as group:
+            task = group.spawn(child)
+            while not inner:
+                await asyncio.sleep(0)
+            inner[0].cancel()
+            await asyncio.sleep(0.01)
+            steps.append('host done')
+        return group, task
+
+    group, task = run(main())
+    assert steps == ['child after inner group', 'host done']
+    assert task.state == TS.SUCCEEDED and not group.is_cancelled()
+
+
+def test_anyio_cancel_propagation(run):
+    # anyio test_cancel_propagation, test_cancel_propagation_with_inner_spawn,
+    # test_cancel_cascade: cancelling the outer group cancels a child blocked
+    # in its own group; the child stops there, the outer block is quiet.
+    reached = []
+
+    async def g(task):
+        async with Nursery.Group() as group:
+            group.start_soon(forever)
+            await asyncio.sleep(GUARD_SECONDS)
+        reached.append('after inner group')
+        raise Exception('foo')
+
+    async def main():
+        async with Nursery.Group() as group:
+            task = group.spawn(g)
+            await asyncio.sleep(0.01)
+            group.cancel()
+        return task
+
+    assert run(main()).state == TS.CANCELLED
+    assert reached == []
+
+
+def test_trio_cancel_inheritance(run):
+    # trio test_cancel_inheritance: cancelling a group reaches every leaf
+    # of the nested groups its children opened.
+    record = set()
+
+    async def leaf(task, ident):
+        try:
+            await asyncio.sleep(GUARD_SECONDS)
+        except asyncio.CancelledError:
+            record.add(ident)
+            raise
+
+    async def worker(task, ident):
+        async with Nursery.Group() as group:
+            group.start_soon(leaf, ident + '-l1')
+            group.start_soon(leaf, ident + '-l2')
+
+    async def main():
+        async with Nursery.Group() as group:
+            group.start_soon(worker, 'w1')
+            group.start_soon(worker, 'w2')
+            await asyncio.sleep(0.01)
+            group.cancel()
+
+    run(main())
+    assert record == {'w1-l1', 'w1-l2', 'w2-l1', 'w2-l2'}
+
+
+def test_anyio_cancel_twice(run):
+    # anyio test_cancel_twice: the same host task is cancelled by a group
+    # twice in a row; each block leaves quietly and the host is left with
+    # no pending cancellation.
+    async def cancel_group(task, group):
+        await asyncio.sleep(0)
+        group.cancel()
+
+    async def main():
+        for _ in range(2):
+            async with Nursery.Group() as group:
+                group.start_soon(cancel_group, group)
+                await asyncio.sleep(GUARD_SECONDS)
+                pytest.fail('the body was not cancelled')
+        return host_cancelling()
+
+    assert run(main()) == 0
+
+
+def test_anyio_cancel_exiting_task_group(run):
+    # anyio test_cancel_exiting_task_group: a group cancelled while a child
+    # joins its own group cancels that group's children; the join goes on.
+    cancel_received = []
+
+    async def waiter(task):
+        try:
+            await asyncio.sleep(GUARD_SECONDS)
+        finally:
+            cancel_received.append(True)
+
+    async def subgroup(task):
+        async with Nursery.Group() as group:
+            group.start_soon(waiter)
+
+    async def main():
+        async with Nursery.Group() as group:
+            group.start_soon(subgroup)
+            await asyncio.sleep(0.01)
+            group.cancel()
+
+    run(main())
+    assert cancel_received == [True]
+
+
+def test_anyio_cancel_before_entering_group(run):
+    # anyio test_cancel_before_entering_scope: a group cancelled before its
+    # block is entered cancels the body at its first await, quietly.
+    async def main():
+        group = Nursery.Group()
+        group.cancel()
+        async with group:
+            await asyncio.sleep(GUARD_SECONDS)
+            pytest.fail('the body was not cancelled')
+        return host_cancelling()
+
+    assert run(main()) == 0
+
+
+def test_anyio_escaping_cancelled_exception(run):
+    # anyio test_escaping_cancelled_exception, test_cancel_counter_nested_scopes,
+    # TestUncancel.test_uncancel_after_scope_cancel: the group's own cancel
+    # leaves quietly, and the host task is not left "cancelling".
+    async def main():
+        async with Nursery.Group() as group:
+            group.cancel()
+            await asyncio.sleep(0)
+        first = host_cancelling()
+        async with Nursery.Group() as group:
+            async with Nursery.Group():
+                group.cancel()
+                await asyncio.sleep(GUARD_SECONDS)
+        return first, host_cancelling()
+
+    assert run(main()) == (0, 0)
+
+
+def test_anyio_uncancel_after_native_cancel(run):
+    # anyio TestUncancel.test_uncancel_after_native_cancel: the host cancels
+    # itself in the body: CancelledError comes out, the host still
+    # "cancelling" once.
+    async def main():
+        task = asyncio.current_task()
+        with pytest.raises(asyncio.CancelledError):
+            async with Nursery.Group() as group:
+                group.start_soon(forever)
+                task.cancel()
+                await asyncio.sleep(0)
+        cancelling = task.cancelling()
+        task.uncancel()
+        return cancelling
+
+    assert run(main()) == 1
+
+
+def test_anyio_uncancel_after_scope_and_native_cancel(run):
+    # anyio TestUncancel.test_uncancel_after_scope_and_native_cancel: the
+    # group's cancel and an outside one together: CancelledError comes out,
+    # counted once.
+    async def main():
+        task = asyncio.current_task()
+        with pytest.raises(asyncio.CancelledError):
+            async with Nursery.Group() as group:
+                group.cancel()
+                task.cancel()
+                await asyncio.sleep(0)
+        cancelling = task.cancelling()
+        task.uncancel()
+        return cancelling
+
+    assert run(main()) == 1
+
+
+def test_anyio_cancel_native_future_tasks(run):
+    # anyio test_cancel_native_future_tasks: a child awaiting a bare asyncio
+    # future is cancelled with its group.
+    running = asyncio.Event()
+
+    async def wait_native_future(task):
+        running.set()
+        await asyncio.get_running_loop().create_future()
+
+    async def main():
+        async with Nursery.Group() as group:
+            task = group.spawn(wait_native_future)
+            await running.wait()
+            group.cancel()
+        return task
+
+    assert run(main()).state == TS.CANCELLED
+
+
+def test_anyio_cancel_completed_task(run):
+    # anyio test_cancel_completed_task: cancelling a group whose child has
+    # already finished reports nothing to the loop's exception handler.
+    exceptions = []
+
+    async def noop(task):
+        pass
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        loop.set_exception_handler(lambda loop, context: exceptions.append(context))
+        try:
+            async with Nursery.Group() as group:
+                task = group.spawn(noop)
+                await task
+                group.cancel()
+        finally:
+            loop.set_exception_handler(None)
+        return task
+
+    assert run(main()).state == TS.SUCCEEDED
+    assert exceptions == []
+
+
+def test_anyio_cancelled_parent(run):
+    # anyio test_cancelled_parent: a child spawned into a cancelled group by
+    # a sibling never runs (R5); the block leaves quietly.
+    ran = []
+
+    async def child(task):
+        ran.append(True)
+        raise Exception('foo')
+
+    running = asyncio.Event()
+    spawned = []
+
+    async def parent(task, group):
+        try:
+            running.set()
+            await asyncio.sleep(GUARD_SECONDS)
+        finally:
+            group.start_soon(child)
+            spawned.append(True)
+
+    async def main():
+        async with Nursery.Group() as group:
+            group.start_soon(parent, group)
+            await running.wait()
+            group.cancel()
+
+    run(main())
+    assert spawned == [True] and ran == []
+
+
+# Deadlines (Group(timeout=) is anyio's fail_after)
+
+def test_anyio_fail_after_instant(run):
+    # anyio test_fail_after[instant]: a deadline of 0 times the body out at
+    # its first await: TimeoutError.
+    async def main():
+        with pytest.raises(TimeoutError):
+            async with Nursery.Group(timeout=0):
+                await asyncio.sleep(GUARD_SECONDS)
+        return host_cancelling()
+
+    assert run(main()) == 0
+
+
+def test_anyio_fail_after_no_timeout(run):
+    # anyio test_fail_after_no_timeout: math.inf is no deadline.
+    async def main():
+        async with Nursery.Group(timeout=math.inf) as group:
+            await asyncio.sleep(0.01)
+        return group.is_cancelled()
+
+    assert run(main()) is False
+
+
+def test_anyio_fail_after_after_cancellation(run):
+    # anyio test_fail_after_after_cancellation: a group cancelled and left
+    # does not stop the next group's deadline from firing.
+    async def main():
+        async with Nursery.Group() as group:
+            group.cancel()
+            await asyncio.Event().wait()
+        reached = []
+        with pytest.raises(TimeoutError):
+            async with Nursery.Group(timeout=0.01):
+                await asyncio.sleep(GUARD_SECONDS)
+                reached.append(True)
+        return reached
+
+    assert run(main()) == []
+
+
+def test_anyio_fail_after_cancelled_before_deadline(run):
+    # anyio test_fail_after_cancelled_before_deadline: a group cancelled
+    # before its deadline leaves quietly, no TimeoutError.
+    async def main():
+        async with Nursery.Group(timeout=GUARD_SECONDS) as group:
+            group.cancel()
+            await asyncio.sleep(0)
+
+    run(main())
+
+
+def test_anyio_nested_fail_after(run):
+    # anyio test_nested_move_on_after: the outer deadline fires first; the
+    # inner block is cancelled with it and the outer raises TimeoutError.
+    steps = []
+
+    async def main():
+        with pytest.raises(TimeoutError):
+            async with Nursery.Group(timeout=0.01):
+                async with Nursery.Group(timeout=GUARD_SECONDS):
+                    await asyncio.sleep(GUARD_SECONDS)
+                    steps.append('sleep completed')
+                steps.append('inner completed')
+        return host_cancelling()
+
+    cancelling = run(main())
+    assert steps == [] and cancelling == 0
+
+
+def test_anyio_timeout_error_with_multiple_cancellations(run):
+    # anyio test_timeout_error_with_multiple_cancellations: a deadline that
+    # cancels the body and a child at once raises one TimeoutError, for a
+    # group deadline and for asyncio.timeout() around the block.
+    async def main():
+        with pytest.raises(TimeoutError):
+            async with Nursery.Group(timeout=0.01) as group:
+                group.start_soon(forever)
+                await asyncio.sleep(GUARD_SECONDS)
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.01):
+                async with Nursery.Group() as group:
+                    group.start_soon(forever)
+                    await asyncio.sleep(GUARD_SECONDS)
+        return host_cancelling()
+
+    assert run(main()) == 0
+
+
+# Shielding (a shielded child; anyio's and trio's shielded scopes)
+
+def test_anyio_shielding(run):
+    # anyio test_shielding: shielded work completes though its group is
+    # cancelled; the unshielded rest is cancelled.
+    steps = []
+
+    async def shielded(task):
+        await asyncio.sleep(0.02)
+        steps.append('shielded sleep completed')
+
+    async def main():
+        async with Nursery.Group() as group:
+            task = group.spawn(shielded, shielded=True)
+            other = group.spawn(forever)
+            await asyncio.sleep(0)
+            group.cancel()
+        return task, other
+
+    task, other = run(main())
+    assert steps == ['shielded sleep completed']
+    assert task.state == TS.SUCCEEDED and other.state == TS.CANCELLED
+
+
+def test_anyio_shielding_mutate(run):
+    # anyio test_shielding_mutate, trio test_cancel_shield_abort: a start
+    # child shields itself, survives the group's cancel, then unshields and
+    # is cancelled at its next await (R15).
+    steps = []
+
+    async def child(task):
+        await asyncio.sleep(0.01)
+        task.set_shielded(True)
+        task.started()
+        await asyncio.sleep(0.01)
+        steps.append('completed')
+        task.set_shielded(False)
+        await asyncio.sleep(GUARD_SECONDS)
+        steps.append('not cancelled')
+
+    async def main():
+        async with Nursery.Group() as group:
+            task, _ = await group.start(child)
+            group.cancel()
+        return task
+
+    assert run(main()).state == TS.CANCELLED
+    assert steps == ['completed']
+
+
+# contextvars, awaiting tasks after the block, garbage
+
+VAR = contextvars.ContextVar('var', default='hmmm')
+
+
+def test_trio_contextvar_multitask(run):
+    # trio test_contextvar_multitask: a child's set() stays its own; a child
+    # spawned after the body's set() sees it.
+    seen = []
+
+    async def t1(task):
+        seen.append(VAR.get())
+        VAR.set('hmmmm')
+        await asyncio.sleep(0)
+        seen.append(VAR.get())
+
+    async def t2(task):
+        seen.append(VAR.get())
+
+    async def main():
+        async with Nursery.Group() as group:
+            group.start_soon(t1)
+            await asyncio.sleep(0.01)
+            seen.append(('body', VAR.get()))
+            VAR.set('hmmmm')
+            group.start_soon(t2)
+            VAR.set('later')
+
+    run(main())
+    assert seen == ['hmmm', 'hmmmm', ('body', 'hmmm'), 'hmmmm']
+
+
+def test_anyio_start_runs_in_a_copy_of_the_caller_context(run):
+    # anyio's rule for start(): the start child runs in a copy of the start
+    # caller's context, before and after started().
+    seen = []
+
+    async def child(task):
+        seen.append(VAR.get())
+        task.started()
+        await asyncio.sleep(0)
+        seen.append(VAR.get())
+        VAR.set('child')
+
+    async def main():
+        async with Nursery.Group() as group:
+            VAR.set('caller')
+            await group.start(child)
+            VAR.set('changed')
+        return VAR.get()
+
+    assert run(main()) == 'changed'
+    assert seen == ['caller', 'caller']
+
+
+def test_trio_tasks_awaited_after_the_block(run):
+    # trio/anyio: a child's outcome stays readable after the block: await
+    # gives the value, the exception, or CancelledError.
+    async def value(task):
+        return 'v'
+
+    async def broken(task):
+        raise KeyError('k')
+
+    async def main():
+        with pytest.raises(ExceptionGroup):
+            async with Nursery.Group() as group:
+                ok = group.spawn(value)
+                await ok
+                cancelled = group.spawn(forever)
+                failed = group.spawn(broken)
+        results = [await ok]
+        with pytest.raises(KeyError):
+            await failed
+        with pytest.raises(asyncio.CancelledError):
+            await cancelled
+        return results, host_cancelling()
+
+    assert run(main()) == (['v'], 0)
+
+
+def test_trio_locals_destroyed_promptly_on_cancel(run):
+    # trio test_locals_destroyed_promptly_on_cancel: a cancelled coroutine
+    # child's locals are gone once the block is left.
+    destroyed = []
+
+    class A:
+        pass
+
+    running = asyncio.Event()
+
+    async def child(task):
+        a = A()
+        weakref.finalize(a, destroyed.append, True)
+        running.set()
+        await asyncio.sleep(GUARD_SECONDS)
+
+    async def main():
+        async with Nursery.Group() as group:
+            group.start_soon(child)
+            await running.wait()
+            group.cancel()
+        return list(destroyed)
+
+    assert run(main()) == [True]
+
+
+def test_trio_nursery_cancel_doesnt_create_cyclic_garbage(run):
+    # trio test_nursery_cancel_doesnt_create_cyclic_garbage,
+    # test_simple_cancel_scope_usage_doesnt_create_cyclic_garbage: a
+    # cancelled group and a crashed one leave no cyclic garbage.
+    async def crasher(task):
+        raise ValueError('this is a crash')
+
+    async def main():
+        async with Nursery.Group() as group:
+            group.start_soon(forever)
+            await asyncio.sleep(0)
+            group.cancel()
+        collected = []
+        weakref.finalize(group, collected.append, True)
+        del group
+        try:
+            async with Nursery.Group() as group:
+                group.start_soon(crasher)
+        except* ValueError:
+            pass
+        del group
+        await asyncio.sleep(0)
+        return collected
+
+    gc.collect()
+    old_flags = gc.get_debug()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        collected = run(main())
+        context = GLib.MainContext.default()
+        while context.pending():
+            context.iteration(False)
+        gc.collect()
+        garbage = [obj for obj in gc.garbage
+                   if isinstance(obj, (Nursery.Group, Nursery.Task, BaseException))]
+    finally:
+        gc.set_debug(old_flags)
+        gc.garbage.clear()
+    assert collected == [True]
+    assert garbage == []
