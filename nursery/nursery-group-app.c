@@ -13,6 +13,7 @@
 #include "config.h"
 
 #include "nursery-debug-private.h"
+#include "nursery-group-impl-private.h"
 #include "nursery-group.h"
 
 typedef struct
@@ -89,6 +90,9 @@ nursery_group_hold_application (NurseryGroup *self,
   g_return_if_fail (NURSERY_IS_GROUP (self));
   g_return_if_fail (G_IS_APPLICATION (application));
   g_return_if_fail (!nursery_group_is_closed (self));
+  /* The owner's (R23): GApplication is not thread-safe, and the group
+   * closes, releasing the hold, on the owner context. */
+  g_return_if_fail (_nursery_group_called_on_owner (self));
 
   link = g_new0 (HoldLink, 1);
   link->application = g_object_ref (application);

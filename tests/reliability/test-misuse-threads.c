@@ -427,6 +427,29 @@ test_refused_data_not_lost (void)
   g_assert_cmpint (g_atomic_int_get (&n_callbacks), ==, 0);
 }
 
+/* /reliability/misuse-threads/R23/hold-application-from-worker: a worker
+ * ties an application to the group. GApplication is not thread-safe, and
+ * the hold would be released on the owner context when the group closes:
+ * accepted from the worker, it held the application once per call. */
+
+static GApplication *misuse_application;
+
+static void
+misuse_hold_application (Hammer       *h,
+                         NurseryGroup *group,
+                         guint         i)
+{
+  nursery_group_hold_application (group, misuse_application);
+}
+
+static void
+test_hold_application_from_worker (void)
+{
+  misuse_application = g_application_new ("org.gnome.NurseryMisuseTest", G_APPLICATION_NON_UNIQUE);
+  hammer_scene (misuse_hold_application, NULL, 200);
+  g_clear_object (&misuse_application);
+}
+
 /* /reliability/misuse-threads/R23/owner-moves-to-another-thread: thread
  * A makes a group and runs its context, then stops; thread B takes the
  * context over (acquires it, spawns, runs it). Every callback (children,
@@ -639,6 +662,8 @@ main (int   argc,
   g_test_add_func ("/reliability/misuse-threads/R23/wait-async-from-worker", test_wait_async_from_worker);
   g_test_add_func ("/reliability/misuse-threads/R23/list-tasks-from-worker", test_list_tasks_from_worker);
   g_test_add_func ("/reliability/misuse-threads/R23/refused-data-not-lost", test_refused_data_not_lost);
+  g_test_add_func ("/reliability/misuse-threads/R23/hold-application-from-worker",
+                   test_hold_application_from_worker);
 
   g_test_add_func ("/reliability/misuse-threads/R23/owner-moves-to-another-thread", test_owner_moves);
 
