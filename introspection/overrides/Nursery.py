@@ -138,11 +138,11 @@ def _is_timeout_error(error):
 
 
 def _is_interrupt(exc):
-    """KeyboardInterrupt, SystemExit and their kind: never wrapped."""
-    asyncio = sys.modules.get('asyncio')
-    if asyncio is not None and isinstance(exc, asyncio.CancelledError):
-        return False
-    return not isinstance(exc, Exception)
+    """KeyboardInterrupt, SystemExit and their subclasses: never wrapped.
+    Any other BaseException (CancelledError, a user's BaseException
+    subclass) is a failure like the others, in a BaseExceptionGroup, as
+    asyncio.TaskGroup does (its _is_base_error())."""
+    return isinstance(exc, (KeyboardInterrupt, SystemExit))
 
 
 def _trim_traceback(exc, skip):
@@ -510,7 +510,10 @@ def _start_coroutine(task, coro, context, failures, loop):
     """Runs @coro as an asyncio task that finishes its Nursery task itself
     (no done callback: one loop iteration less per child)."""
     _running[task] = False
-    loop.create_task(_drive_coroutine(task, coro, failures, loop), context=context)
+    # Named as the Nursery task, as asyncio.TaskGroup.create_task(name=)
+    # names its asyncio task (None: asyncio's own "Task-N").
+    loop.create_task(_drive_coroutine(task, coro, failures, loop), name=task.get_name(),
+                     context=context)
 
 
 async def _drive_coroutine(task, coro, failures, loop):
@@ -1166,8 +1169,10 @@ class Group(Nursery.Group):
                 failures.append(error)
         return failures
 
-    def _exit_exception(self, body, join_error, interrupted, outside_cancel=False):
-        """What leaving the block raises (None: quiet), docs/bindings.md."""
+    def _exit_exception(self, body, join_error, interrupted, outside_cancel=None):
+        """What leaving the block raises (None: quiet), docs/bindings.md.
+        @outside_cancel: the host's CancelledError of a cancellation from
+        outside (re-raised as itself: its message survives), or None."""
         failures = self._take_failures()
         interrupt = KeyboardInterrupt() if interrupted else None
         if interrupt is None and body is not None and _is_interrupt(body):
@@ -1179,7 +1184,7 @@ class Group(Nursery.Group):
                 if exc is not interrupt:
                     interrupt.add_note('Nursery: a child failed: %r' % (exc,))
             return interrupt
-        if join_error is None and body is None and not outside_cancel:
+        if join_error is None and body is None and outside_cancel is None:
             return None    # a success (under RACE: a winner, R11)
         # A cancellation caused by the group's failure never hides it.
         if body is not None and failures and _is_cancelled_error(body):
@@ -1189,9 +1194,8 @@ class Group(Nursery.Group):
             name = self.get_name()
             return BaseExceptionGroup('%d error(s) in Nursery group%s'
                                       % (len(errors), ' %r' % name if name else ''), errors)
-        if outside_cancel:
-            import asyncio
-            return asyncio.CancelledError()
+        if outside_cancel is not None:
+            return outside_cancel
         if join_error is None:
             return None
         if _is_timeout_error(join_error):
@@ -1243,6 +1247,15 @@ class Group(Nursery.Group):
         current task (the body) it cancels when it is cancelled."""
         import asyncio
         d = self.__dict__
+        # One `async with` block at a time: a second one (nested in the
+        # first, or in another task) would take over the first one's host
+        # and notify handler. RuntimeError, as asyncio.TaskGroup's "has
+        # already been entered". A closed group may be entered again: its
+        # join repeats the outcome (R10), as with the synchronous `with`.
+        if d.get('_nursery_in_block'):
+            raise RuntimeError('Nursery group %r is already in an async with block'
+                               % (self.get_name(),))
+        d['_nursery_in_block'] = True
         d['_nursery_loop'] = asyncio.get_running_loop()
         d['_nursery_host'] = asyncio.current_task()
         d['_nursery_host_cancelled'] = False
@@ -1258,11 +1271,14 @@ class Group(Nursery.Group):
         d = self.__dict__
         host = d.pop('_nursery_host')
         self.disconnect(d.pop('_nursery_notify'))
-        outside = False
+        # The host's CancelledError of a cancellation from outside, kept to
+        # be re-raised as itself (its message too), as asyncio.TaskGroup.
+        outside = None
         if isinstance(exc, asyncio.CancelledError):
-            outside = not self._own_host_cancel(host)
+            if not self._own_host_cancel(host):
+                outside = exc
             exc = None
-        if exc is not None or outside:
+        if exc is not None or outside is not None:
             _c_cancel(self)
         future = _future_from_async(d['_nursery_loop'], partial(self.wait_async, None),
                                     self.wait_finish)
@@ -1271,10 +1287,11 @@ class Group(Nursery.Group):
             try:
                 await asyncio.shield(future)
                 break
-            except asyncio.CancelledError:
+            except asyncio.CancelledError as cancelled:
                 if future.cancelled() or not self._own_host_cancel(host):
-                    outside = True
+                    outside = cancelled
                     _c_cancel(self)
+                del cancelled
                 if future.done() and not future.cancelled():
                     try:
                         future.result()
@@ -1285,19 +1302,25 @@ class Group(Nursery.Group):
                 join_error = error
                 break
         if d.get('_nursery_host_cancelled'):
-            # A cancellation of the body that never reached an await.
+            # This group cancelled the host, and no CancelledError told it
+            # so here: either the body never reached an await since (the
+            # cancellation is still pending: take it now), or the body
+            # turned it into another exception. Either way the host's
+            # cancel count goes back down (asyncio.TaskGroup uncancels
+            # whenever it cancelled), or a later asyncio.timeout() or
+            # TaskGroup in the host would take the host for cancelled.
             try:
                 await asyncio.sleep(0)
-            except asyncio.CancelledError:
-                pass
-            # Taken back either way: delivered now, or delivered before and
-            # consumed in the body (a nested block that raised its own
-            # failures instead); else the host stays "cancelling" and
-            # asyncio.timeout()/TaskGroup around it misread it.
-            self._own_host_cancel(host)
+            except asyncio.CancelledError as cancelled:
+                if not self._own_host_cancel(host) and outside is None:
+                    outside = cancelled
+                del cancelled
+            else:
+                self._own_host_cancel(host)
+        d.pop('_nursery_in_block', None)
         raised = self._exit_exception(exc, join_error, False, outside)
         # As in __exit__: what is raised keeps this frame; it keeps no group.
-        del self, d, host, future, join_error, exc, tb
+        del self, d, host, future, join_error, exc, tb, outside
         if raised is None:
             return True    # quiet: the body's CancelledError was the group's
         try:
