@@ -6,6 +6,7 @@
 """Every test runs on the default main context of the main thread, with
 Nursery's warnings and criticals turned into test failures."""
 
+import asyncio
 import fnmatch
 import gc
 import threading
@@ -15,7 +16,10 @@ import gi
 gi.require_version('Nursery', '1.0')
 from gi.repository import GLib, Nursery  # noqa: E402
 
+import gbulb  # noqa: E402
 import pytest  # noqa: E402
+
+from helpers import GUARD_SECONDS  # noqa: E402
 
 LOUD_LEVELS = (GLib.LogLevelFlags.LEVEL_ERROR |
                GLib.LogLevelFlags.LEVEL_CRITICAL |
@@ -68,3 +72,33 @@ def nursery_log():
 
 def pytest_report_header(config):
     return 'Nursery override: %s' % Nursery.Group.__module__
+
+
+def _policies():
+    policies = [pytest.param(gbulb.GLibEventLoopPolicy, id='gbulb')]
+    try:
+        from gi.events import GLibEventLoopPolicy    # PyGObject >= 3.50
+    except ImportError:
+        pass
+    else:
+        policies.append(pytest.param(GLibEventLoopPolicy, id='gi.events'))
+    return policies
+
+
+@pytest.fixture(params=_policies())
+def run(request):
+    """run(coro): runs @coro on a GLib-backed asyncio loop, on the default
+    main context; its result, or raises. Shared by the asyncio tests."""
+    policy = request.param()
+    loop = policy.new_event_loop()
+    assert isinstance(loop, asyncio.AbstractEventLoop)
+
+    def run_coroutine(coro):
+        async def guarded():
+            async with asyncio.timeout(GUARD_SECONDS):
+                return await coro
+        return loop.run_until_complete(guarded())
+
+    yield run_coroutine
+    loop.run_until_complete(loop.shutdown_asyncgens())
+    loop.close()

@@ -10,6 +10,7 @@ import gc
 from gi.repository import Gio, GLib, GObject
 
 IO_ERROR = Gio.io_error_quark()
+GUARD_SECONDS = 30    # turns a hang into a failure; never a synchronisation
 MY_DOMAIN = GLib.quark_from_string('nursery-test-error-quark')
 
 

@@ -11,46 +11,12 @@ import contextvars
 import gc
 import weakref
 
-import gbulb
 import pytest
 from gi.repository import GLib, Nursery
 
-from helpers import is_cancelled_error, my_error
+from helpers import GUARD_SECONDS, is_cancelled_error, my_error
 
 TS = Nursery.TaskState
-GUARD_SECONDS = 30    # turns a hang into a failure; never a synchronisation
-
-
-def _policies():
-    policies = [pytest.param(gbulb.GLibEventLoopPolicy, id='gbulb')]
-    try:
-        from gi.events import GLibEventLoopPolicy    # PyGObject >= 3.50
-    except ImportError:
-        pass
-    else:
-        policies.append(pytest.param(GLibEventLoopPolicy, id='gi.events'))
-    return policies
-
-
-@pytest.fixture(params=_policies())
-def run(request):
-    """run(coro): runs @coro on a GLib-backed asyncio loop, on the default
-    main context; its result, or raises."""
-    policy = request.param()
-    loop = policy.new_event_loop()
-    assert isinstance(loop, asyncio.AbstractEventLoop)
-
-    def run_coroutine(coro):
-        async def guarded():
-            async with asyncio.timeout(GUARD_SECONDS):
-                return await coro
-        return loop.run_until_complete(guarded())
-
-    yield run_coroutine
-    loop.run_until_complete(loop.shutdown_asyncgens())
-    loop.close()
-
-
 async def forever(task):
     """A coroutine child that runs until it is cancelled."""
     await asyncio.Event().wait()

@@ -19,40 +19,13 @@ import gc
 import math
 import weakref
 
-import gbulb
 import pytest
 from gi.repository import GLib, Nursery
 
+from helpers import GUARD_SECONDS
+
 TS = Nursery.TaskState
 NURSERY_ERROR = Nursery.error_quark()
-GUARD_SECONDS = 30    # turns a hang into a failure; never a synchronisation
-
-
-def _policies():
-    policies = [pytest.param(gbulb.GLibEventLoopPolicy, id='gbulb')]
-    try:
-        from gi.events import GLibEventLoopPolicy    # PyGObject >= 3.50
-    except ImportError:
-        pass
-    else:
-        policies.append(pytest.param(GLibEventLoopPolicy, id='gi.events'))
-    return policies
-
-
-@pytest.fixture(params=_policies())
-def run(request):
-    """run(coro): runs @coro on a GLib-backed asyncio loop; its result."""
-    loop = request.param().new_event_loop()
-
-    def run_coroutine(coro):
-        async def guarded():
-            async with asyncio.timeout(GUARD_SECONDS):
-                return await coro
-        return loop.run_until_complete(guarded())
-
-    yield run_coroutine
-    loop.run_until_complete(loop.shutdown_asyncgens())
-    loop.close()
 
 
 async def forever(task):

@@ -19,8 +19,6 @@ import weakref
 import pytest
 from gi.repository import GLib, Nursery
 
-from test_asyncio import run  # noqa: F401 (the fixture: a GLib-backed asyncio loop)
-
 TS = Nursery.TaskState
 FOREVER = 3600    # a sleep that only a cancellation ends (the run guard bounds it)
 

@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "rel-utils.h"
 
@@ -381,4 +382,57 @@ rel_drain (GMainContext *context)
 {
   while (g_main_context_iteration (context, FALSE))
     ;
+}
+
+/* The owner criticals, counted */
+
+static int n_owner_refusals;
+static guint owner_refusal_handler;
+
+static gboolean
+is_owner_refusal (const char *message)
+{
+  return strstr (message, "_nursery_group_called_on_owner") != NULL;
+}
+
+static void
+count_owner_refusal (const char     *domain,
+                     GLogLevelFlags  level,
+                     const char     *message,
+                     gpointer        data)
+{
+  if (!is_owner_refusal (message))
+    g_error ("Unexpected critical: %s", message);
+  g_atomic_int_inc (&n_owner_refusals);
+}
+
+static gboolean
+owner_refusal_is_not_fatal (const char     *domain,
+                            GLogLevelFlags  level,
+                            const char     *message,
+                            gpointer        data)
+{
+  return !is_owner_refusal (message);
+}
+
+void
+rel_owner_refusals_begin (void)
+{
+  /* With the fatal flag: g_test_init() made criticals fatal. */
+  owner_refusal_handler = g_log_set_handler ("Nursery", G_LOG_LEVEL_CRITICAL | G_LOG_FLAG_FATAL,
+                                             count_owner_refusal, NULL);
+  g_test_log_set_fatal_handler (owner_refusal_is_not_fatal, NULL);
+}
+
+void
+rel_owner_refusals_end (void)
+{
+  g_log_remove_handler ("Nursery", owner_refusal_handler);
+  g_test_log_set_fatal_handler (NULL, NULL);
+}
+
+int
+rel_owner_refusals (void)
+{
+  return g_atomic_int_get (&n_owner_refusals);
 }

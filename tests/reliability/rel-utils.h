@@ -113,4 +113,13 @@ void         rel_return_if_cancelled_cb (GCancellable *cancellable,
 /* Dispatches what is ready on @context (NULL: the global default), without blocking. */
 void         rel_drain             (GMainContext *context);
 
+/* Between begin and end, the owner critical of a call made from the wrong
+ * thread (R23: "…_nursery_group_called_on_owner (self)' failed", from
+ * any thread) is counted instead of aborting the test; any other critical
+ * still fails it. */
+void         rel_owner_refusals_begin (void);
+void         rel_owner_refusals_end   (void);
+/* How many were counted so far, in the whole test program. */
+int          rel_owner_refusals       (void);
+
 G_END_DECLS

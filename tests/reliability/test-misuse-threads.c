@@ -23,48 +23,6 @@
 
 #include "rel-utils.h"
 
-/* The owner criticals, counted */
-
-static int n_refusals;
-
-static void
-count_owner_refusal (const char     *domain,
-                     GLogLevelFlags  level,
-                     const char     *message,
-                     gpointer        data)
-{
-  if (strstr (message, "_nursery_group_called_on_owner") == NULL)
-    g_error ("Unexpected critical: %s", message);
-  g_atomic_int_inc (&n_refusals);
-}
-
-static gboolean
-refusal_is_not_fatal (const char     *domain,
-                      GLogLevelFlags  level,
-                      const char     *message,
-                      gpointer        data)
-{
-  return strstr (message, "_nursery_group_called_on_owner") == NULL;
-}
-
-static guint refusal_handler;
-
-static void
-expect_refusals_begin (void)
-{
-  /* With the fatal flag: g_test_init() made criticals fatal. */
-  refusal_handler = g_log_set_handler ("Nursery", G_LOG_LEVEL_CRITICAL | G_LOG_FLAG_FATAL,
-                                       count_owner_refusal, NULL);
-  g_test_log_set_fatal_handler (refusal_is_not_fatal, NULL);
-}
-
-static void
-expect_refusals_end (void)
-{
-  g_log_remove_handler ("Nursery", refusal_handler);
-  g_test_log_set_fatal_handler (NULL, NULL);
-}
-
 /* Callbacks that note where they ran */
 
 static GThread *owner_thread;
@@ -139,7 +97,7 @@ hammer_child (NurseryTask *task,
 static NurseryGroup *
 hammer_run (Hammer *h)
 {
-  int refusals_before = g_atomic_int_get (&n_refusals);
+  int refusals_before = rel_owner_refusals ();
   g_autoptr(NurseryTask) worker = NULL;
   g_autoptr(GError) error = NULL;
 
@@ -169,7 +127,7 @@ hammer_run (Hammer *h)
   rel_drain (NULL);
 
   /* Every call refused with one critical, none carried out. */
-  g_assert_cmpint (g_atomic_int_get (&n_refusals) - refusals_before, ==, (int) h->n_calls);
+  g_assert_cmpint (rel_owner_refusals () - refusals_before, ==, (int) h->n_calls);
   g_assert_cmpint (g_atomic_int_get (&n_off_owner), ==, 0);
   /* The owner's settings stand. */
   g_assert_cmpstr (nursery_group_get_name (h->group), ==, "owner");
@@ -190,10 +148,10 @@ hammer_scene (HammerMisuse    misuse,
   Hammer h = { .misuse = misuse, .owner_step = owner_step };
 
   h.n_calls = rel_scaled ("NURSERY_STRESS_ITERATIONS", n_calls);
-  expect_refusals_begin ();
+  rel_owner_refusals_begin ();
   g_object_unref (hammer_run (&h));
   rel_drain (NULL);
-  expect_refusals_end ();
+  rel_owner_refusals_end ();
 }
 
 /* /reliability/misuse-threads/R23/set-name-from-worker: the owner reads
@@ -310,7 +268,7 @@ test_next_async_from_worker (void)
   NurseryGroup *group;
 
   h.n_calls = rel_scaled ("NURSERY_STRESS_ITERATIONS", 3000);
-  expect_refusals_begin ();
+  rel_owner_refusals_begin ();
   group = hammer_run (&h);
   /* The owner drains the rest: every child handed over once, to it. */
   while (!h.owner_next_closed)
@@ -322,7 +280,7 @@ test_next_async_from_worker (void)
   g_assert_cmpint (g_atomic_int_get (&n_callbacks), ==, 0);
   g_object_unref (group);
   rel_drain (NULL);
-  expect_refusals_end ();
+  rel_owner_refusals_end ();
 }
 
 /* /reliability/misuse-threads/R23/wait-async-from-worker: a worker asks
@@ -599,11 +557,11 @@ test_owner_moves (void)
   g_autoptr(RelWatchdog) watchdog = rel_watchdog_new ("owner-moves-to-another-thread");
   guint rounds = rel_scaled ("NURSERY_STRESS_ITERATIONS", 40);
 
-  expect_refusals_begin ();
+  rel_owner_refusals_begin ();
   for (guint r = 0; r < rounds; r++)
     {
       Move m = { .n_children = 20 };
-      int refusals_before = g_atomic_int_get (&n_refusals);
+      int refusals_before = rel_owner_refusals ();
       int wait_done = 0;
       GThread *a;
 
@@ -642,12 +600,12 @@ test_owner_moves (void)
       g_assert_true (m.finalized_on == g_thread_self ());
       g_assert_cmpint (g_atomic_int_get (&n_move_off), ==, 0);
       /* A's spawn and its setter, refused. */
-      g_assert_cmpint (g_atomic_int_get (&n_refusals) - refusals_before, ==, 2);
+      g_assert_cmpint (rel_owner_refusals () - refusals_before, ==, 2);
       g_main_context_unref (m.context);
       g_cond_clear (&m.cond);
       g_mutex_clear (&m.lock);
     }
-  expect_refusals_end ();
+  rel_owner_refusals_end ();
 }
 
 int

@@ -3714,29 +3714,7 @@ typedef struct
   gboolean      batch_ran;      /* under lock: the owner has run a batch */
 } MakerRace;
 
-static int n_owner_refusals;
 static guint n_maker_accepted;
-
-/* Counts the refusals, whose criticals are the test's to expect. */
-static void
-count_owner_refusal (const char     *domain,
-                     GLogLevelFlags  level,
-                     const char     *message,
-                     gpointer        data)
-{
-  if (strstr (message, "_nursery_group_called_on_owner") == NULL)
-    g_error ("Unexpected critical: %s", message);
-  g_atomic_int_inc (&n_owner_refusals);
-}
-
-static gboolean
-refusal_is_not_fatal (const char     *domain,
-                      GLogLevelFlags  level,
-                      const char     *message,
-                      gpointer        data)
-{
-  return strstr (message, "_nursery_group_called_on_owner") == NULL;
-}
 
 static void
 maker_child (NurseryTask *task,
@@ -3803,7 +3781,7 @@ static void
 maker_race_round (guint n_spawns)
 {
   MakerRace r = { .n_spawns = n_spawns };
-  int refusals_before = g_atomic_int_get (&n_owner_refusals);
+  int refusals_before = rel_owner_refusals ();
   GThread *thread;
 
   r.context = g_main_context_new ();
@@ -3832,7 +3810,7 @@ maker_race_round (guint n_spawns)
   g_assert_false (r.late_accepted);
   /* Every spawn either went in whole or was refused with one critical;
    * the late one was refused. */
-  g_assert_cmpint (g_atomic_int_get (&n_owner_refusals) - refusals_before, ==,
+  g_assert_cmpint (rel_owner_refusals () - refusals_before, ==,
                    (int) (r.n_spawns - r.accepted) + 1);
   g_assert_cmpuint (group_counter (r.group, "n-spawned"), ==, r.accepted);
   g_assert_cmpuint (group_counter (r.group, "n-succeeded"), ==, r.accepted);
@@ -3850,17 +3828,13 @@ static void
 test_maker_spawns_beside_batch (void)
 {
   guint rounds = rel_scaled ("NURSERY_STRESS_ITERATIONS", 30);
-  /* With the fatal flag: g_test_init() made criticals fatal. */
-  guint handler = g_log_set_handler ("Nursery", G_LOG_LEVEL_CRITICAL | G_LOG_FLAG_FATAL,
-                                     count_owner_refusal, NULL);
 
-  g_test_log_set_fatal_handler (refusal_is_not_fatal, NULL);
+  rel_owner_refusals_begin ();
   for (guint i = 0; i < rounds; i++)
     maker_race_round (2000);
-  g_log_remove_handler ("Nursery", handler);
-  g_test_log_set_fatal_handler (NULL, NULL);
+  rel_owner_refusals_end ();
   g_test_message ("maker-spawns-beside-batch: %u rounds, %u spawns taken, %d refused", rounds,
-                  n_maker_accepted, g_atomic_int_get (&n_owner_refusals));
+                  n_maker_accepted, rel_owner_refusals ());
 }
 
 int
