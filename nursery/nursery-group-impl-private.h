@@ -244,6 +244,8 @@ typedef enum {
 } NurserySpawnCheck;
 
 NurserySpawnCheck _nursery_group_check_spawn_locked (NurseryGroup      *self);
+gboolean          _nursery_group_lock_as_owner      (NurseryGroup      *self,
+                                                     const char        *caller);
 gboolean          _nursery_group_refuse_spawn       (NurseryGroup      *self,
                                                      const char        *caller,
                                                      NurserySpawnCheck  check,

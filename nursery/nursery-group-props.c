@@ -43,19 +43,25 @@ void
 nursery_group_set_name (NurseryGroup *self,
                         const char   *name)
 {
+  gboolean changed;
+
   g_return_if_fail (NURSERY_IS_GROUP (self));
+
   /* The owner's (R23, R24): the owner reads the name without the lock
    * (get_name() hands out the string itself), so a rename from a thread
-   * child's worker freed it under the owner's reads. */
-  g_return_if_fail (_nursery_group_called_on_owner (self));
-
-  if (g_strcmp0 (self->name, name) == 0)
+   * child's worker freed it under the owner's reads. Under the lock:
+   * cancels and tree dumps on other threads read it. */
+  if (!_nursery_group_lock_as_owner (self, G_STRFUNC))
     return;
-  /* Under the lock: cancels and tree dumps on other threads read it. */
-  g_mutex_lock (&self->anchor->lock);
-  g_free (self->name);
-  self->name = g_strdup (name);
+  changed = g_strcmp0 (self->name, name) != 0;
+  if (changed)
+    {
+      g_free (self->name);
+      self->name = g_strdup (name);
+    }
   g_mutex_unlock (&self->anchor->lock);
+  if (!changed)
+    return;
   mark_dirty (self, BIT (PROP_NAME));
   _nursery_group_schedule (self);
 }
@@ -110,15 +116,20 @@ void
 nursery_group_set_policy (NurseryGroup  *self,
                           NurseryPolicy  policy)
 {
+  gboolean changed;
+
   g_return_if_fail (NURSERY_IS_GROUP (self));
   g_return_if_fail (policy <= NURSERY_POLICY_RACE);
+
   /* The owner's (R23, R24): the batch reads it without a lock, and a
    * thread child's worker that changed it raced the batch. */
-  g_return_if_fail (_nursery_group_called_on_owner (self));
-
-  if (self->policy == policy)
+  if (!_nursery_group_lock_as_owner (self, G_STRFUNC))
     return;
+  changed = self->policy != policy;
   self->policy = policy;
+  g_mutex_unlock (&self->anchor->lock);
+  if (!changed)
+    return;
   mark_dirty (self, BIT (PROP_POLICY));
   _nursery_group_schedule (self);
 }
@@ -156,14 +167,19 @@ void
 nursery_group_set_max_concurrent (NurseryGroup *self,
                                   guint         max_concurrent)
 {
+  gboolean changed;
+
   g_return_if_fail (NURSERY_IS_GROUP (self));
+
   /* The owner's (R23, R24): the batch reads it without a lock, and a
    * thread child's worker that changed it raced the batch. */
-  g_return_if_fail (_nursery_group_called_on_owner (self));
-
-  if (self->max_concurrent == max_concurrent)
+  if (!_nursery_group_lock_as_owner (self, G_STRFUNC))
     return;
+  changed = self->max_concurrent != max_concurrent;
   self->max_concurrent = max_concurrent;
+  g_mutex_unlock (&self->anchor->lock);
+  if (!changed)
+    return;
   mark_dirty (self, BIT (PROP_MAX_CONCURRENT));
   _nursery_group_schedule (self);
 }

@@ -1638,6 +1638,23 @@ owns_locked (NurseryGroup *self)
   return TRUE;
 }
 
+/* Takes the anchor's lock for a setter of the owner's (R23, R24): TRUE
+ * with the lock held if the caller has the owner's rights, as a spawn
+ * checks them; else FALSE, without the lock, and the owner critical for
+ * @caller. Checked under the lock, and the setter's write made in it: a
+ * batch that begins on another thread meanwhile finds it done. */
+gboolean
+_nursery_group_lock_as_owner (NurseryGroup *self,
+                              const char   *caller)
+{
+  g_mutex_lock (&self->anchor->lock);
+  if (owns_locked (self))
+    return TRUE;
+  g_mutex_unlock (&self->anchor->lock);
+  g_return_if_fail_warning (G_LOG_DOMAIN, caller, "_nursery_group_called_on_owner (self)");
+  return FALSE;
+}
+
 /* Called with the anchor's lock held: whether the caller may spawn into
  * the group now. Everything a spawn changes is then changed in the same
  * locked section, so a batch that begins on another thread meanwhile
@@ -2257,18 +2274,21 @@ void
 nursery_group_set_deadline (NurseryGroup *self,
                             gint64        deadline)
 {
+  gboolean changed;
+
   g_return_if_fail (NURSERY_IS_GROUP (self));
   g_return_if_fail (deadline >= -1);
-  /* The owner's (R23, R24): the check below reads the deadline without
-   * the lock, as the owner does. */
-  g_return_if_fail (_nursery_group_called_on_owner (self));
 
-  if (self->deadline == deadline || nursery_group_is_closed (self))
+  /* The owner's (R23, R24); under the lock, which a tree dump on another
+   * context reads it in too (R14). */
+  if (!_nursery_group_lock_as_owner (self, G_STRFUNC))
     return;
-  /* Under the lock: a tree dump on another context reads it (R14). */
-  g_mutex_lock (&self->anchor->lock);
-  self->deadline = deadline;
+  changed = self->deadline != deadline && !nursery_group_is_closed (self);
+  if (changed)
+    self->deadline = deadline;
   g_mutex_unlock (&self->anchor->lock);
+  if (!changed)
+    return;
   _nursery_deadline_set (&self->deadline_timer, self->context, deadline,
                          group_deadline_fired, self);
   mark_dirty (self, BIT (PROP_DEADLINE));

@@ -3706,6 +3706,7 @@ typedef struct
   NurseryGroup *group;
   guint         n_spawns;
   guint         accepted;
+  int           setter_refusals;  /* the maker's setters refused */
   gboolean      late_accepted;
   gboolean      made;           /* under lock: the group exists */
   int           done;           /* atomic: the racing spawns are over */
@@ -3755,7 +3756,23 @@ maker_thread (gpointer data)
   g_mutex_unlock (&r->lock);
 
   for (guint i = 1; i < r->n_spawns; i++)
-    r->accepted += maker_spawn (r->group, i);
+    {
+      r->accepted += maker_spawn (r->group, i);
+      /* The setters too write owner-only state the batch reads (R23):
+       * checked, and written, under the lock a batch begins with. A
+       * refusal's critical comes on this thread, within the call. */
+      if (i % 2 == 0)
+        {
+          int before = rel_owner_refusals ();
+
+          /* Changed each time: an unchanged value writes nothing. No
+           * child fails, and 2 000 never wait for a slot. */
+          nursery_group_set_max_concurrent (r->group, i % 4 == 0 ? 0 : 4000);
+          nursery_group_set_policy (r->group, i % 4 == 0 ? NURSERY_POLICY_FAIL_FAST
+                                                         : NURSERY_POLICY_SUPERVISE);
+          r->setter_refusals += rel_owner_refusals () - before;
+        }
+    }
   g_atomic_int_set (&r->done, 1);
   g_main_context_wakeup (r->context);
 
@@ -3811,7 +3828,7 @@ maker_race_round (guint n_spawns)
   /* Every spawn either went in whole or was refused with one critical;
    * the late one was refused. */
   g_assert_cmpint (rel_owner_refusals () - refusals_before, ==,
-                   (int) (r.n_spawns - r.accepted) + 1);
+                   (int) (r.n_spawns - r.accepted) + 1 + r.setter_refusals);
   g_assert_cmpuint (group_counter (r.group, "n-spawned"), ==, r.accepted);
   g_assert_cmpuint (group_counter (r.group, "n-succeeded"), ==, r.accepted);
   g_assert_cmpuint (group_counter (r.group, "n-pending"), ==, 0);
