@@ -62,21 +62,40 @@ nursery_group_start_async (NurseryGroup        *self,
   NURSERY_REFUSE_UNLESS (NURSERY_IS_GROUP (self), destroy, user_data, );
   NURSERY_REFUSE_UNLESS (func != NULL, destroy, user_data, );
   NURSERY_REFUSE_UNLESS (_nursery_group_called_on_owner (self), destroy, user_data, );
+  /* The owner context is held while the child is queued and its starter
+   * attached: a batch on another thread could otherwise start the child
+   * in between, and its started() would miss the starter (R18, R23). A
+   * thread that cannot take the context now is not the owner: another
+   * thread runs it. Never waits. */
+  if (!g_main_context_acquire (nursery_group_get_context (self)))
+    {
+      _nursery_refuse_drop (destroy, user_data);
+      g_return_if_fail_warning (G_LOG_DOMAIN, G_STRFUNC, "_nursery_group_called_on_owner (self)");
+      return;
+    }
 
+  /* Its callback on the owner context whatever the caller's
+   * thread-default one is: g_task_new() takes it from there. The context
+   * is held, so it may be pushed. */
+  g_main_context_push_thread_default (nursery_group_get_context (self));
   starter = g_task_new (self, NULL, callback, callback_data);
+  g_main_context_pop_thread_default (nursery_group_get_context (self));
   g_task_set_source_tag (starter, nursery_group_start_async);
   g_task_set_name (starter, "nursery_group_start_async");
 
   /* The group holds the task until it has finished, the starter (this
-   * reference) until start_finish(). */
+   * reference) until start_finish(). Refused as closed, the starter
+   * completes with the error; as not the owner (which the held context
+   * rules out), the critical was the answer. */
   task = _nursery_group_spawn (self, G_STRFUNC, name, func, user_data, destroy, FALSE, &error);
-  if (task == NULL)
+  if (task != NULL)
     {
-      g_task_return_error (starter, error);
-      return;
+      g_object_set_data_full (G_OBJECT (starter), "nursery-task", task, g_object_unref);
+      _nursery_task_add_starter (task, starter, cancellable);
     }
-  g_object_set_data_full (G_OBJECT (starter), "nursery-task", task, g_object_unref);
-  _nursery_task_add_starter (task, starter, cancellable);
+  else if (error != NULL)
+    g_task_return_error (starter, error);
+  g_main_context_release (nursery_group_get_context (self));
 }
 
 /**

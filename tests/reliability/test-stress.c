@@ -3716,6 +3716,37 @@ typedef struct
 } MakerRace;
 
 static guint n_maker_accepted;
+static int n_maker_starts;      /* atomic: start_async() calls taken */
+static int n_maker_started;     /* start callbacks run */
+static GThread *maker_owner;    /* the thread that runs the context */
+
+static void
+maker_start_child (NurseryTask *task,
+                   gpointer     user_data)
+{
+  nursery_task_started (task, NULL);
+  nursery_task_return_boolean (task, TRUE);
+}
+
+/* Each start_async() the group took completes once, on the thread that
+ * runs the group's context, with the started child. Before the owner
+ * context was held for the start, a batch on that thread could start the
+ * child before its starter was attached (R18); and the starter's callback
+ * went to the maker's own thread-default context, which nobody runs. */
+static void
+maker_started_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NurseryTask) task = nursery_group_start_finish (NURSERY_GROUP (source), result,
+                                                             NULL, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (task);
+  g_assert_true (g_thread_self () == maker_owner);
+  n_maker_started++;
+}
 
 static void
 maker_child (NurseryTask *task,
@@ -3724,14 +3755,26 @@ maker_child (NurseryTask *task,
   nursery_task_return_boolean (task, TRUE);
 }
 
-/* Spawns with both kinds of spawn, as the maker's thread; whether the
- * group took the child. */
+/* Spawns with the three kinds of spawn, as the maker's thread; whether
+ * the group took the child. */
 static gboolean
 maker_spawn (NurseryGroup *group,
              guint         i)
 {
   g_autoptr(NurseryTask) task = NULL;
 
+  if (i % 4 == 2)
+    {
+      int before = rel_owner_refusals ();
+
+      nursery_group_start_async (group, NULL, maker_start_child, NULL, NULL, NULL,
+                                 maker_started_cb, NULL);
+      /* Refused, its critical came within the call, on this thread. */
+      if (rel_owner_refusals () != before)
+        return FALSE;
+      g_atomic_int_inc (&n_maker_starts);
+      return TRUE;
+    }
   if (i % 2 == 1)
     return nursery_group_start_soon (group, NULL, maker_child, NULL, NULL, NULL);
   task = nursery_group_spawn (group, NULL, maker_child, NULL, NULL, NULL);
@@ -3812,7 +3855,8 @@ maker_race_round (guint n_spawns)
   g_mutex_unlock (&r.lock);
   /* Batches run here while the maker spawns. */
   rel_run_until (r.context, &r.done);
-  while (group_counter (r.group, "n-finished") < r.accepted)
+  while (group_counter (r.group, "n-finished") < r.accepted ||
+         n_maker_started < g_atomic_int_get (&n_maker_starts))
     g_main_context_iteration (r.context, TRUE);
 
   g_mutex_lock (&r.lock);
@@ -3844,14 +3888,19 @@ maker_race_round (guint n_spawns)
 static void
 test_maker_spawns_beside_batch (void)
 {
+  g_autoptr(RelWatchdog) watchdog = rel_watchdog_new ("maker-spawns-beside-batch");
   guint rounds = rel_scaled ("NURSERY_STRESS_ITERATIONS", 30);
 
+  maker_owner = g_thread_self ();
   rel_owner_refusals_begin ();
   for (guint i = 0; i < rounds; i++)
-    maker_race_round (2000);
+    {
+      maker_race_round (2000);
+      rel_watchdog_kick (watchdog, "round %u", i);
+    }
   rel_owner_refusals_end ();
-  g_test_message ("maker-spawns-beside-batch: %u rounds, %u spawns taken, %d refused", rounds,
-                  n_maker_accepted, rel_owner_refusals ());
+  g_test_message ("maker-spawns-beside-batch: %u rounds, %u spawns taken (%d starts), %d refused",
+                  rounds, n_maker_accepted, g_atomic_int_get (&n_maker_starts), rel_owner_refusals ());
 }
 
 int
