@@ -39,6 +39,7 @@
 #include "nursery-refuse-private.h"
 #include "nursery-enums.h"
 #include "nursery-error.h"
+#include "nursery-group-stream-private.h"
 #include "nursery-links-private.h"
 #include "nursery-runner-private.h"
 #include "nursery-task-private.h"
@@ -1602,6 +1603,21 @@ nursery_task_wait_finish (NurseryTask   *self,
 
 /* Shielding */
 
+/* R23, R24: a task's deadline and shield are its group's owner's, as the
+ * group's own setters are (_nursery_group_called_on_owner()): the batch
+ * reads them, fires and clears the deadline, and cancels through the
+ * shield without expecting another writer. A thread child's worker that
+ * moved them went through, silently, beside the batch. A task without a
+ * group (being built, or its group gone, when it has finished) has no
+ * owner to ask. */
+static gboolean
+called_on_owner (NurseryTask *self)
+{
+  NurseryGroup *group = nursery_task_get_group (self);
+
+  return group == NULL || _nursery_group_called_on_owner (group);
+}
+
 /**
  * nursery_task_set_shielded:
  * @self: a task
@@ -1630,6 +1646,12 @@ nursery_task_set_shielded (NurseryTask *self,
   GCancellable *to_cancel = NULL;
 
   g_return_if_fail (NURSERY_IS_TASK (self));
+  /* The group's words, so that one mistake reads as one message. */
+  if (!called_on_owner (self))
+    {
+      g_return_if_fail_warning (G_LOG_DOMAIN, G_STRFUNC, "_nursery_group_called_on_owner (self)");
+      return;
+    }
 
   shielded = !!shielded;
   anchor = self->anchor;
@@ -1708,6 +1730,11 @@ nursery_task_set_deadline (NurseryTask *self,
 
   g_return_if_fail (NURSERY_IS_TASK (self));
   g_return_if_fail (deadline >= -1);
+  if (!called_on_owner (self))
+    {
+      g_return_if_fail_warning (G_LOG_DOMAIN, G_STRFUNC, "_nursery_group_called_on_owner (self)");
+      return;
+    }
 
   group = nursery_task_get_group (self);
   if (nursery_task_is_finished (self) || self->timed_out || self->deadline == deadline)
