@@ -369,6 +369,9 @@ where_worker (gpointer data)
   Where *w = data;
   GMainContext *context = g_main_context_new ();
 
+  /* Here, before any operation: set by the spawning thread after
+   * g_thread_new(), it raced the first callbacks. */
+  w->worker_thread = g_thread_self ();
   g_main_context_push_thread_default (context);
   /* Half receives, half sends with items: on a rendezvous channel each
    * waits until the owner serves, cancels or closes it. */
@@ -409,7 +412,6 @@ test_completions_on_starting_context (void)
       w.n_ops = n_ops;
       w.worker_cancellable = g_cancellable_new ();
       thread = g_thread_new ("where", where_worker, &w);
-      w.worker_thread = thread;
       /* The owner's own operations meet the worker's, from here. */
       for (guint i = 0; i < n_ops / 4; i++, n_owner_ops++)
         {
