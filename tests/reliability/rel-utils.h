@@ -8,6 +8,19 @@
 
 #include <nursery.h>
 
+/* Whether this is the TSan build (gcc or clang): a few scenes race
+ * memory that only uninstrumented GLib touches, under its own locks. */
+#if defined(__SANITIZE_THREAD__)
+# define REL_UNDER_TSAN 1
+#elif defined(__has_feature)
+# if __has_feature(thread_sanitizer)
+#  define REL_UNDER_TSAN 1
+# endif
+#endif
+#ifndef REL_UNDER_TSAN
+# define REL_UNDER_TSAN 0
+#endif
+
 G_BEGIN_DECLS
 
 /* Environment knobs. Every count a test runs is `default × scale`, where

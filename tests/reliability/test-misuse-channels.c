@@ -24,17 +24,6 @@
 
 #include "rel-utils.h"
 
-#if defined(__SANITIZE_THREAD__)
-# define REL_UNDER_TSAN 1
-#elif defined(__has_feature)
-# if __has_feature(thread_sanitizer)
-#  define REL_UNDER_TSAN 1
-# endif
-#endif
-#ifndef REL_UNDER_TSAN
-# define REL_UNDER_TSAN 0
-#endif
-
 static GThread *owner_thread;
 
 /* /reliability/misuse-channels/R23/task-setters-from-worker: a thread

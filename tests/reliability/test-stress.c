@@ -3763,7 +3763,11 @@ maker_spawn (NurseryGroup *group,
 {
   g_autoptr(NurseryTask) task = NULL;
 
-  if (i % 4 == 2)
+  /* Not under TSan: the start holds the owner context, and a thread that
+   * waits for a context it cannot acquire leaves a list node that the
+   * releasing thread frees, ordered by the context's lock inside libglib,
+   * which TSan does not see. ASan, valgrind and the plain runs cover it. */
+  if (i % 4 == 2 && !REL_UNDER_TSAN)
     {
       int before = rel_owner_refusals ();
 
