@@ -81,9 +81,9 @@ _nursery_group_dispatch_properties_changed (GObject     *object,
 /* From dispose(): takes a reference on itself that the batch closing the
  * group drops on the owner context (TRUE), or leaves the group to go now
  * (FALSE). *@holds_context says whether this thread then holds the owner
- * context, which dispose() lets go once the batch source is destroyed. Dropped with children, it
- * cancels them. Weak pointers are only notified when the group really
- * goes. */
+ * context, which dispose() lets go once the batch source is destroyed.
+ * Dropped with children, it cancels them. Weak pointers are only notified
+ * when the group really goes. */
 /* R30: a group may be finalized only on its owner context's thread
  * (R23: where its batches run, or where it was made before any did), and
  * only while no batch of it can run elsewhere: its batch source and the
