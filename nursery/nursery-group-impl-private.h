@@ -215,6 +215,7 @@ mark_dirty_owner (NurseryGroup *self,
 
 /* Whether the caller may spawn into the group: see nursery-group.c. */
 gboolean     _nursery_group_called_on_owner (NurseryGroup *self);
+void         _nursery_group_warn_not_owner  (const char   *caller);
 
 /* nursery-group-release.c: the group's reference to its reported
  * children (R28). */

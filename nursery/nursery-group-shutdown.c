@@ -226,8 +226,9 @@ nursery_group_add_cleanup (NurseryGroup       *self,
     {
       g_free (cleanup);
       _nursery_refuse_drop (destroy, user_data);
-      g_return_if_fail_warning (G_LOG_DOMAIN, G_STRFUNC,
-                                check == NURSERY_SPAWN_CLOSED ? "!nursery_group_is_closed (self)"
-                                                              : "_nursery_group_called_on_owner (self)");
+      if (check == NURSERY_SPAWN_CLOSED)
+        g_return_if_fail_warning (G_LOG_DOMAIN, G_STRFUNC, "!nursery_group_is_closed (self)");
+      else
+        _nursery_group_warn_not_owner (G_STRFUNC);
     }
 }

@@ -70,7 +70,7 @@ nursery_group_start_async (NurseryGroup        *self,
   if (!g_main_context_acquire (nursery_group_get_context (self)))
     {
       _nursery_refuse_drop (destroy, user_data);
-      g_return_if_fail_warning (G_LOG_DOMAIN, G_STRFUNC, "_nursery_group_called_on_owner (self)");
+      _nursery_group_warn_not_owner (G_STRFUNC);
       return;
     }
 

@@ -51,5 +51,6 @@ void                _nursery_group_schedule         (NurseryGroup *self);
 void                _nursery_group_begin_join       (NurseryGroup *self);
 GPtrArray          *_nursery_group_ref_unfinished   (NurseryGroup *self);
 gboolean            _nursery_group_called_on_owner  (NurseryGroup *self);
+void                _nursery_group_warn_not_owner   (const char   *caller);
 
 G_END_DECLS

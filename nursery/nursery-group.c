@@ -1638,6 +1638,15 @@ owns_locked (NurseryGroup *self)
   return TRUE;
 }
 
+/* The critical of a call refused off the owner's thread (R23, R24),
+ * named after @caller: the quick check's words, so that one mistake reads
+ * as one message wherever it is caught. */
+void
+_nursery_group_warn_not_owner (const char *caller)
+{
+  g_return_if_fail_warning (G_LOG_DOMAIN, caller, "_nursery_group_called_on_owner (self)");
+}
+
 /* Takes the anchor's lock for a setter of the owner's (R23, R24): TRUE
  * with the lock held if the caller has the owner's rights, as a spawn
  * checks them; else FALSE, without the lock, and the owner critical for
@@ -1651,7 +1660,7 @@ _nursery_group_lock_as_owner (NurseryGroup *self,
   if (owns_locked (self))
     return TRUE;
   g_mutex_unlock (&self->anchor->lock);
-  g_return_if_fail_warning (G_LOG_DOMAIN, caller, "_nursery_group_called_on_owner (self)");
+  _nursery_group_warn_not_owner (caller);
   return FALSE;
 }
 
@@ -1683,9 +1692,8 @@ _nursery_group_refuse_spawn (NurseryGroup      *self,
                              GError           **error)
 {
   _nursery_refuse_drop (destroy, user_data);
-  /* The quick check's words: one message for one mistake. */
   if (check == NURSERY_SPAWN_NOT_OWNER)
-    g_return_if_fail_warning (G_LOG_DOMAIN, caller, "_nursery_group_called_on_owner (self)");
+    _nursery_group_warn_not_owner (caller);
   else
     g_set_error (error, NURSERY_ERROR, NURSERY_ERROR_CLOSED,
                  "Group “%s” is closed; it takes no more children",

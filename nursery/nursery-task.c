@@ -1609,13 +1609,17 @@ nursery_task_wait_finish (NurseryTask   *self,
  * shield without expecting another writer. A thread child's worker that
  * moved them went through, silently, beside the batch. A task without a
  * group (being built, or its group gone, when it has finished) has no
- * owner to ask. */
+ * owner to ask. Whether @caller is refused, with the owner critical. */
 static gboolean
-called_on_owner (NurseryTask *self)
+refused_off_owner (NurseryTask *self,
+                   const char  *caller)
 {
   NurseryGroup *group = nursery_task_get_group (self);
 
-  return group == NULL || _nursery_group_called_on_owner (group);
+  if (group == NULL || _nursery_group_called_on_owner (group))
+    return FALSE;
+  _nursery_group_warn_not_owner (caller);
+  return TRUE;
 }
 
 /**
@@ -1646,12 +1650,8 @@ nursery_task_set_shielded (NurseryTask *self,
   GCancellable *to_cancel = NULL;
 
   g_return_if_fail (NURSERY_IS_TASK (self));
-  /* The group's words, so that one mistake reads as one message. */
-  if (!called_on_owner (self))
-    {
-      g_return_if_fail_warning (G_LOG_DOMAIN, G_STRFUNC, "_nursery_group_called_on_owner (self)");
-      return;
-    }
+  if (refused_off_owner (self, G_STRFUNC))
+    return;
 
   shielded = !!shielded;
   anchor = self->anchor;
@@ -1730,11 +1730,8 @@ nursery_task_set_deadline (NurseryTask *self,
 
   g_return_if_fail (NURSERY_IS_TASK (self));
   g_return_if_fail (deadline >= -1);
-  if (!called_on_owner (self))
-    {
-      g_return_if_fail_warning (G_LOG_DOMAIN, G_STRFUNC, "_nursery_group_called_on_owner (self)");
-      return;
-    }
+  if (refused_off_owner (self, G_STRFUNC))
+    return;
 
   group = nursery_task_get_group (self);
   if (nursery_task_is_finished (self) || self->timed_out || self->deadline == deadline)

@@ -316,21 +316,31 @@ typedef struct
   GCancellable   *worker_cancellable;
 } Where;
 
+/* Finishes a send or a receive, whichever @result is, freeing what it
+ * took; its error, if any, is the scene's to expect. */
+static void
+finish_op (GObject      *source,
+           GAsyncResult *result)
+{
+  g_autoptr(GError) error = NULL;
+  gpointer item;
+
+  if (g_async_result_is_tagged (result, nursery_channel_send_async))
+    nursery_channel_send_finish (NURSERY_CHANNEL (source), result, &error);
+  else if ((item = nursery_channel_receive_pointer_finish (NURSERY_CHANNEL (source), result, &error)) != NULL)
+    item_free (item);
+}
+
 static void
 worker_op_cb (GObject      *source,
               GAsyncResult *result,
               gpointer      data)
 {
   Where *w = data;
-  g_autoptr(GError) error = NULL;
-  gpointer item;
 
   if (g_thread_self () != w->worker_thread)
     g_atomic_int_inc (&w->worker_off_thread);
-  if (g_async_result_is_tagged (result, nursery_channel_send_async))
-    nursery_channel_send_finish (NURSERY_CHANNEL (source), result, &error);
-  else if ((item = nursery_channel_receive_pointer_finish (NURSERY_CHANNEL (source), result, &error)) != NULL)
-    item_free (item);
+  finish_op (source, result);
   g_atomic_int_inc (&w->worker_callbacks);
 }
 
@@ -340,15 +350,10 @@ owner_op_cb (GObject      *source,
              gpointer      data)
 {
   Where *w = data;
-  g_autoptr(GError) error = NULL;
-  gpointer item;
 
   if (g_thread_self () != owner_thread)
     w->owner_off_thread++;
-  if (g_async_result_is_tagged (result, nursery_channel_send_async))
-    nursery_channel_send_finish (NURSERY_CHANNEL (source), result, &error);
-  else if ((item = nursery_channel_receive_pointer_finish (NURSERY_CHANNEL (source), result, &error)) != NULL)
-    item_free (item);
+  finish_op (source, result);
   w->owner_callbacks++;
 }
 
