@@ -1319,6 +1319,18 @@ class Group(Nursery.Group):
                 self._own_host_cancel(host)
         d.pop('_nursery_in_block', None)
         raised = self._exit_exception(exc, join_error, False, outside)
+        if isinstance(raised, BaseExceptionGroup) and host.cancelling():
+            # Failures win over a cancellation from outside, whose
+            # CancelledError this block consumed (or the body turned into
+            # an error): without a new one the host would go on as if never
+            # cancelled once it handled the ExceptionGroup. As
+            # asyncio.TaskGroup does, cancel it again, its count unchanged
+            # (uncancel() then cancel()), so the cancellation comes at its
+            # next await; the group's own cancellations were taken back
+            # above, what is left is from outside. Its message is kept.
+            message = outside.args[0] if outside is not None and outside.args else None
+            host.uncancel()
+            host.cancel(message)
         # As in __exit__: what is raised keeps this frame; it keeps no group.
         del self, d, host, future, join_error, exc, tb, outside
         if raised is None:

@@ -613,6 +613,36 @@ def test_taskgroup_18_body_turns_cancel_into_error(run):
     assert num[0] == 10
 
 
+def test_taskgroup_18_cancel_still_pending_after_the_error(run):
+    # As 18, the runner handling the EG and going on: the outside cancel it turned into
+    # MyExc is still pending (asyncio.TaskGroup re-cancels a host whose cancelling() is
+    # not 0 when it raises errors), so the next await is cancelled, the count kept at 1.
+    steps = []
+
+    async def runner():
+        try:
+            async with Nursery.Group():
+                try:
+                    await asyncio.sleep(FOREVER)
+                except asyncio.CancelledError:
+                    raise MyExc
+        except* MyExc:
+            steps.append(('except*', asyncio.current_task().cancelling()))
+        await asyncio.sleep(0)
+        steps.append('sleep after the group not cancelled')
+
+    async def main():
+        r = asyncio.create_task(runner())
+        await asyncio.sleep(0)
+        r.cancel('outside')
+        with pytest.raises(asyncio.CancelledError):
+            await r
+        return r
+
+    assert run(main()).cancelled()
+    assert steps == [('except*', 1)]
+
+
 # Exceptions raised by the body while a child fails
 
 async def _nested_raising(exc_type):
@@ -1000,7 +1030,9 @@ def test_error_and_cancel(run):
             except* RuntimeError:
                 steps.append(('except*', asyncio.current_task().cancelling()))
             steps.append(('after', asyncio.current_task().cancelling()))
-            await asyncio.sleep(FOREVER)
+            # The cancellation comes at the very next await (asyncio re-cancels the
+            # host): sleep(0), so that a lost one fails here, not at the run guard.
+            await asyncio.sleep(0)
             steps.append('sleep after the group not cancelled')
 
         t = asyncio.create_task(inner())
@@ -1023,7 +1055,7 @@ def test_error_and_cancel_in_one_step(run):
     async def main():
         async def cancel_host_and_fail(task, host):
             await asyncio.sleep(0)
-            host.cancel()
+            host.cancel('outside')
             raise RuntimeError
 
         async def inner():
@@ -1033,16 +1065,19 @@ def test_error_and_cancel_in_one_step(run):
                     await asyncio.sleep(FOREVER)
             except* RuntimeError:
                 steps.append(('except*', asyncio.current_task().cancelling()))
-            await asyncio.sleep(FOREVER)
+            await asyncio.sleep(0)    # as in test_error_and_cancel
             steps.append('sleep after the group not cancelled')
 
         t = asyncio.create_task(inner())
-        with pytest.raises(asyncio.CancelledError):
+        with pytest.raises(asyncio.CancelledError) as info:
             await t
-        return t
+        return t, info.value
 
-    assert run(main()).cancelled()
+    t, cancelled = run(main())
+    assert t.cancelled()
     assert steps == [('except*', 1)]
+    # The cancellation delivered again after the group keeps its message.
+    assert cancelled.args == ('outside',)
 
 
 def test_cancellation_does_not_leak_out_of_tg(run):
