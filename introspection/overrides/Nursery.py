@@ -1255,9 +1255,20 @@ class Group(Nursery.Group):
         if d.get('_nursery_in_block'):
             raise RuntimeError('Nursery group %r is already in an async with block'
                                % (self.get_name(),))
+        loop = asyncio.get_running_loop()
+        # The body is the current task: the group cancels it on a failure
+        # and joins in it. Without one (__aenter__() driven from a loop
+        # callback) there would be no body to cancel, and a failure would
+        # go unnoticed until the exit: refuse, leaving the group untouched,
+        # as asyncio.TaskGroup does ("cannot determine the parent task").
+        host = asyncio.current_task()
+        if host is None:
+            raise RuntimeError('Nursery group %r cannot determine the parent task: '
+                               "'async with' must run in an asyncio task"
+                               % (self.get_name(),))
         d['_nursery_in_block'] = True
-        d['_nursery_loop'] = asyncio.get_running_loop()
-        d['_nursery_host'] = asyncio.current_task()
+        d['_nursery_loop'] = loop
+        d['_nursery_host'] = host
         d['_nursery_host_cancelled'] = False
         d['_nursery_notify'] = self.connect('notify::cancelled', _cancel_host)
         self._failure_list()

@@ -892,6 +892,44 @@ def test_taskgroup_finished(run):
     assert error.matches(Nursery.error_quark(), Nursery.Error.CLOSED)
 
 
+async def await_without_task(coro):
+    """CPython's test.test_asyncio.utils.await_without_task(): drives @coro
+    from a loop callback, where no asyncio task is current; raises what it
+    raised."""
+    loop = asyncio.get_running_loop()
+    done = loop.create_future()
+
+    def func():
+        try:
+            for _ in coro.__await__():
+                pass
+        except BaseException as err:    # noqa: B036 (handed to the awaiting task)
+            done.set_exception(err)
+        else:
+            done.set_result(None)
+
+    loop.call_soon(func)
+    await done
+
+
+def test_taskgroup_without_parent_task(run):
+    # `async with` needs a current task, the body it cancels: without one __aenter__
+    # raises RuntimeError and leaves the group as it was, free to be entered properly.
+    async def child(task):
+        await asyncio.sleep(0)
+        return 'ran'
+
+    async def main():
+        tg = Nursery.Group()
+        with pytest.raises(RuntimeError, match='parent task'):
+            await await_without_task(tg.__aenter__())
+        async with tg:
+            t = tg.spawn(child)
+        return t
+
+    t = run(main())
+    assert (t.state, t.result) == (TS.SUCCEEDED, 'ran')
+
 def test_taskgroup_double_enter(run):
     # Entering a closed group again is Nursery's R10, not asyncio's RuntimeError: the same outcome.
     async def child(task):
