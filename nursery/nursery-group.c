@@ -1664,6 +1664,69 @@ _nursery_group_lock_as_owner (NurseryGroup *self,
   return FALSE;
 }
 
+/* Holds the owner context for an owner-only call that works outside the
+ * anchor's lock (R23, R24): TRUE, with the context held, if the caller
+ * has the owner's rights; else FALSE and the owner critical for @caller.
+ * The quick check passes for the thread that made the group until a batch
+ * has run elsewhere, but that batch may begin right after it: holding the
+ * context keeps every batch, and every timer of the context, off other
+ * threads until _nursery_group_release_owner(). A thread that cannot take
+ * the context now is not the owner (another thread runs it) and is
+ * refused; it never waits. Recursive for the thread that runs the batch.
+ * The rights are taken over under the anchor's lock, as a spawn from a
+ * thread holding the context takes them (owns_locked()): the thread that
+ * ran the last batch spawns no more beside this call. */
+gboolean
+_nursery_group_acquire_owner (NurseryGroup *self,
+                              const char   *caller)
+{
+  if (!_nursery_group_called_on_owner (self) || !g_main_context_acquire (self->context))
+    {
+      _nursery_group_warn_not_owner (caller);
+      return FALSE;
+    }
+  g_mutex_lock (&self->anchor->lock);
+  (void) owns_locked (self);   /* TRUE: the context is held */
+  g_mutex_unlock (&self->anchor->lock);
+  return TRUE;
+}
+
+/* Ends _nursery_group_acquire_owner(). The anchor's lock first: the
+ * context's own lock is taken inside libglib, where ThreadSanitizer does
+ * not see it, and the next batch, on whichever thread, begins under the
+ * anchor's lock; so the call's writes are ordered before that batch in a
+ * way TSan sees too. */
+void
+_nursery_group_release_owner (NurseryGroup *self)
+{
+  g_mutex_lock (&self->anchor->lock);
+  g_mutex_unlock (&self->anchor->lock);
+  g_main_context_release (self->context);
+}
+
+/* A GTask of an owner-only call, made with the owner context held
+ * (_nursery_group_acquire_owner()): it completes on the owner context,
+ * as documented, whatever the caller's thread-default context is (the
+ * thread that made the group, or one holding its context, may have
+ * another; then nobody would run the completion). Held, the context may
+ * be pushed. */
+GTask *
+_nursery_group_new_owner_task (NurseryGroup        *self,
+                               gpointer             source_tag,
+                               const char          *name,
+                               GAsyncReadyCallback  callback,
+                               gpointer             user_data)
+{
+  GTask *task;
+
+  g_main_context_push_thread_default (self->context);
+  task = g_task_new (self, NULL, callback, user_data);
+  g_main_context_pop_thread_default (self->context);
+  g_task_set_source_tag (task, source_tag);
+  g_task_set_name (task, name);
+  return task;
+}
+
 /* Called with the anchor's lock held: whether the caller may spawn into
  * the group now. Everything a spawn changes is then changed in the same
  * locked section, so a batch that begins on another thread meanwhile
@@ -1891,26 +1954,20 @@ nursery_group_spawn_in_thread (NurseryGroup     *self,
  *
  * Since: 1.0
  */
-void
-nursery_group_wait_async (NurseryGroup        *self,
-                          GCancellable        *cancellable,
-                          GAsyncReadyCallback  callback,
-                          gpointer             user_data)
+/* The waiter of wait_async(), with the owner context held. */
+static void
+add_waiter (NurseryGroup        *self,
+            GCancellable        *cancellable,
+            GAsyncReadyCallback  callback,
+            gpointer             user_data)
 {
   g_autoptr(GTask) waiter = NULL;
   GError *error;
 
-  g_return_if_fail (NURSERY_IS_GROUP (self));
-  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
-  /* The owner's (R23, R24): the waiters are a list the closing batch
-   * takes without a lock, and the state moves to joining here. */
-  g_return_if_fail (_nursery_group_called_on_owner (self));
-
   /* No cancellable on the GTask: a cancelled waiter must not complete
    * before the children (R10), it cancels the group instead. */
-  waiter = g_task_new (self, NULL, callback, user_data);
-  g_task_set_source_tag (waiter, nursery_group_wait_async);
-  g_task_set_name (waiter, "nursery_group_wait_async");
+  waiter = _nursery_group_new_owner_task (self, nursery_group_wait_async,
+                                          "nursery_group_wait_async", callback, user_data);
 
   switch (nursery_group_get_state (self))
     {
@@ -1931,6 +1988,23 @@ nursery_group_wait_async (NurseryGroup        *self,
       _nursery_waiters_add (&self->waiters, waiter, cancellable, cancel_for_waiter, self);
       schedule (self);
     }
+}
+
+void
+nursery_group_wait_async (NurseryGroup        *self,
+                          GCancellable        *cancellable,
+                          GAsyncReadyCallback  callback,
+                          gpointer             user_data)
+{
+  g_return_if_fail (NURSERY_IS_GROUP (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+  /* The owner's (R23, R24): the waiters are a list the closing batch
+   * takes without a lock, and the state moves to joining here. The
+   * owner context is held meanwhile, so no batch can run beside it. */
+  if (!_nursery_group_acquire_owner (self, G_STRFUNC))
+    return;
+  add_waiter (self, cancellable, callback, user_data);
+  _nursery_group_release_owner (self);
 }
 
 /**
