@@ -2081,8 +2081,18 @@ nursery_group_wait (NurseryGroup  *self,
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (self->in_batch)
+  if (!g_main_context_acquire (self->context))
     {
+      g_critical ("%s: the owner context of group “%s” is owned by another thread",
+                  G_STRFUNC, self->name != NULL ? self->name : "(unnamed)");
+      return FALSE;
+    }
+  /* Read with the context held, so only a batch of this thread's can be
+   * running: another thread's, read before, was taken for this one's
+   * (the wrong critical) and raced its write. */
+  if (g_atomic_int_get (&self->in_batch))
+    {
+      g_main_context_release (self->context);
       /* The group's own source is dispatching this callback: it cannot
        * run again until the callback returns, so the wait would hang. */
       g_critical ("%s: called from inside a callback of group “%s” (task-finished, "
@@ -2092,12 +2102,6 @@ nursery_group_wait (NurseryGroup  *self,
       g_set_error (error, NURSERY_ERROR, NURSERY_ERROR_WOULD_DEADLOCK,
                    "Waiting for group “%s” from inside its own callback would never return",
                    group_name (self));
-      return FALSE;
-    }
-  if (!g_main_context_acquire (self->context))
-    {
-      g_critical ("%s: the owner context of group “%s” is owned by another thread",
-                  G_STRFUNC, self->name != NULL ? self->name : "(unnamed)");
       return FALSE;
     }
 
