@@ -107,6 +107,26 @@ _nursery_group_stream_take (NurseryGroupStream *stream,
   return TRUE;
 }
 
+/* The waiter of next_async(), with the owner context held. */
+static void
+add_next_waiter (NurseryGroup        *self,
+                 GCancellable        *cancellable,
+                 GAsyncReadyCallback  callback,
+                 gpointer             user_data)
+{
+  NurseryGroupStream *stream = _nursery_group_get_stream (self);
+  NextWaiter *waiter = g_new0 (NextWaiter, 1);
+
+  waiter->task = _nursery_group_new_owner_task (self, nursery_group_next_async,
+                                                "nursery_group_next_async", callback, user_data);
+  stream->tracking = TRUE;
+  _nursery_group_begin_join (self);
+
+  g_queue_push_tail (&stream->next_waiters, waiter);
+  _nursery_cancel_link_connect (&waiter->link, cancellable, G_CALLBACK (next_waiter_cancelled_cb), self);
+  _nursery_group_schedule (self);
+}
+
 /**
  * nursery_group_next_async:
  * @self: a group
@@ -138,26 +158,6 @@ _nursery_group_stream_take (NurseryGroupStream *stream,
  *
  * Since: 1.0
  */
-/* The waiter of next_async(), with the owner context held. */
-static void
-add_next_waiter (NurseryGroup        *self,
-                 GCancellable        *cancellable,
-                 GAsyncReadyCallback  callback,
-                 gpointer             user_data)
-{
-  NurseryGroupStream *stream = _nursery_group_get_stream (self);
-  NextWaiter *waiter = g_new0 (NextWaiter, 1);
-
-  waiter->task = _nursery_group_new_owner_task (self, nursery_group_next_async,
-                                                "nursery_group_next_async", callback, user_data);
-  stream->tracking = TRUE;
-  _nursery_group_begin_join (self);
-
-  g_queue_push_tail (&stream->next_waiters, waiter);
-  _nursery_cancel_link_connect (&waiter->link, cancellable, G_CALLBACK (next_waiter_cancelled_cb), self);
-  _nursery_group_schedule (self);
-}
-
 void
 nursery_group_next_async (NurseryGroup        *self,
                           GCancellable        *cancellable,

@@ -1938,22 +1938,6 @@ nursery_group_spawn_in_thread (NurseryGroup     *self,
 
 /* Joining and the outcome (R6–R8, R10) */
 
-/**
- * nursery_group_wait_async:
- * @self: a group
- * @cancellable: (nullable): cancelling it cancels the group; the wait
- *   still completes only once every child has finished ([R10](rules.html#R10))
- * @callback: (scope async): called on the owner context with the outcome
- * @user_data: (closure): data for @callback
- *
- * Joins the group: it completes once no child is left, then closes the
- * group ([R6](rules.html#R6)). It never completes inside this call, even for an empty
- * group. Any number of waiters may wait; all get the same outcome.
- *
- * Call it on the owner context's thread.
- *
- * Since: 1.0
- */
 /* The waiter of wait_async(), with the owner context held. */
 static void
 add_waiter (NurseryGroup        *self,
@@ -1990,6 +1974,22 @@ add_waiter (NurseryGroup        *self,
     }
 }
 
+/**
+ * nursery_group_wait_async:
+ * @self: a group
+ * @cancellable: (nullable): cancelling it cancels the group; the wait
+ *   still completes only once every child has finished ([R10](rules.html#R10))
+ * @callback: (scope async): called on the owner context with the outcome
+ * @user_data: (closure): data for @callback
+ *
+ * Joins the group: it completes once no child is left, then closes the
+ * group ([R6](rules.html#R6)). It never completes inside this call, even for an empty
+ * group. Any number of waiters may wait; all get the same outcome.
+ *
+ * Call it on the owner context's thread.
+ *
+ * Since: 1.0
+ */
 void
 nursery_group_wait_async (NurseryGroup        *self,
                           GCancellable        *cancellable,
