@@ -1607,8 +1607,11 @@ nursery_group_new (void)
  * which no batch can run. A thread child is none of them, and neither is
  * the thread that made the group once another thread runs its batches
  * (it made the group for a context another thread runs).
- * This is the quick check, for an early critical; the spawn paths decide
- * under the anchor's lock (_nursery_group_check_spawn_locked()). */
+ * This is the quick check, for an early critical; it never decides
+ * alone, since a batch may begin on another thread right after it: the
+ * spawn paths decide under the anchor's lock
+ * (_nursery_group_check_spawn_locked()), the calls that work outside it
+ * with the owner context held (_nursery_group_acquire_owner()). */
 gboolean
 _nursery_group_called_on_owner (NurseryGroup *self)
 {
