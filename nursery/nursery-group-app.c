@@ -59,6 +59,24 @@ application_shutdown_cb (GApplication *application,
                   error->message);
 }
 
+/* Holds @application until the group closes, with the owner context
+ * held. */
+static void
+hold_until_closed (NurseryGroup *self,
+                   GApplication *application)
+{
+  HoldLink *link;
+
+  link = g_new0 (HoldLink, 1);
+  link->application = g_object_ref (application);
+  g_application_hold (application);
+  /* No reference to the group: the handler goes with it. */
+  link->shutdown_id = g_signal_connect (application, "shutdown",
+                                        G_CALLBACK (application_shutdown_cb), self);
+  g_signal_connect_data (self, "notify::closed", G_CALLBACK (group_closed_cb),
+                         link, hold_link_free, 0);
+}
+
 /**
  * nursery_group_hold_application:
  * @self: a group that is not closed
@@ -85,21 +103,16 @@ void
 nursery_group_hold_application (NurseryGroup *self,
                                 GApplication *application)
 {
-  HoldLink *link;
-
   g_return_if_fail (NURSERY_IS_GROUP (self));
   g_return_if_fail (G_IS_APPLICATION (application));
   g_return_if_fail (!nursery_group_is_closed (self));
   /* The owner's (R23): GApplication is not thread-safe, and the group
-   * closes, releasing the hold, on the owner context. */
-  g_return_if_fail (_nursery_group_called_on_owner (self));
-
-  link = g_new0 (HoldLink, 1);
-  link->application = g_object_ref (application);
-  g_application_hold (application);
-  /* No reference to the group: the handler goes with it. */
-  link->shutdown_id = g_signal_connect (application, "shutdown",
-                                        G_CALLBACK (application_shutdown_cb), self);
-  g_signal_connect_data (self, "notify::closed", G_CALLBACK (group_closed_cb),
-                         link, hold_link_free, 0);
+   * closes, releasing the hold, in a batch on the owner context. The
+   * context is held meanwhile: a batch on another thread could close the
+   * group between the check above and the connection, and the hold would
+   * never be released. */
+  if (!_nursery_group_acquire_owner (self, G_STRFUNC))
+    return;
+  hold_until_closed (self, application);
+  _nursery_group_release_owner (self);
 }

@@ -216,6 +216,16 @@ mark_dirty_owner (NurseryGroup *self,
 /* Whether the caller may spawn into the group: see nursery-group.c. */
 gboolean     _nursery_group_called_on_owner (NurseryGroup *self);
 void         _nursery_group_warn_not_owner  (const char   *caller);
+/* The owner-only calls that work outside the anchor's lock hold the
+ * owner context meanwhile: see nursery-group.c. */
+gboolean     _nursery_group_acquire_owner   (NurseryGroup *self,
+                                             const char   *caller);
+void         _nursery_group_release_owner   (NurseryGroup *self);
+GTask       *_nursery_group_new_owner_task  (NurseryGroup        *self,
+                                             gpointer             source_tag,
+                                             const char          *name,
+                                             GAsyncReadyCallback  callback,
+                                             gpointer             user_data);
 
 /* nursery-group-release.c: the group's reference to its reported
  * children (R28). */

@@ -101,6 +101,26 @@ unix_signal_cb (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+/* A watch of @signum for the group, with the owner context held. */
+static void
+watch_signal (NurseryGroup *self,
+              int           signum)
+{
+  GSource *source;
+  SignalWatch *watch;
+
+  watch = g_new (SignalWatch, 1);
+  watch->group = self;
+  watch->signum = signum;
+  source = g_unix_signal_source_new (signum);
+  g_source_set_callback (source, unix_signal_cb, watch, g_free);
+  g_source_set_static_name (source, "NurseryGroup unix signal");
+  g_source_attach (source, self->context);
+  if (self->signal_sources == NULL)
+    self->signal_sources = g_ptr_array_new_with_free_func ((GDestroyNotify) g_source_unref);
+  g_ptr_array_add (self->signal_sources, source);
+}
+
 /**
  * nursery_group_cancel_on_unix_signal:
  * @self: a group that is not closed
@@ -128,26 +148,15 @@ void
 nursery_group_cancel_on_unix_signal (NurseryGroup *self,
                                      int           signum)
 {
-  GSource *source;
-  SignalWatch *watch;
-
   g_return_if_fail (NURSERY_IS_GROUP (self));
   g_return_if_fail (signum == SIGINT || signum == SIGTERM || signum == SIGHUP);
   g_return_if_fail (!nursery_group_is_closed (self));
   /* The owner's (R23, R24): the sources are an array the closing batch
-   * empties without a lock. */
-  g_return_if_fail (_nursery_group_called_on_owner (self));
-
-  watch = g_new (SignalWatch, 1);
-  watch->group = self;
-  watch->signum = signum;
-  source = g_unix_signal_source_new (signum);
-  g_source_set_callback (source, unix_signal_cb, watch, g_free);
-  g_source_set_static_name (source, "NurseryGroup unix signal");
-  g_source_attach (source, self->context);
-  if (self->signal_sources == NULL)
-    self->signal_sources = g_ptr_array_new_with_free_func ((GDestroyNotify) g_source_unref);
-  g_ptr_array_add (self->signal_sources, source);
+   * empties without a lock, so the owner context is held meanwhile. */
+  if (!_nursery_group_acquire_owner (self, G_STRFUNC))
+    return;
+  watch_signal (self, signum);
+  _nursery_group_release_owner (self);
 }
 
 /**

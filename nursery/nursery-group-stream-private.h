@@ -52,5 +52,13 @@ void                _nursery_group_begin_join       (NurseryGroup *self);
 GPtrArray          *_nursery_group_ref_unfinished   (NurseryGroup *self);
 gboolean            _nursery_group_called_on_owner  (NurseryGroup *self);
 void                _nursery_group_warn_not_owner   (const char   *caller);
+gboolean            _nursery_group_acquire_owner    (NurseryGroup *self,
+                                                     const char   *caller);
+void                _nursery_group_release_owner    (NurseryGroup *self);
+GTask              *_nursery_group_new_owner_task   (NurseryGroup        *self,
+                                                     gpointer             source_tag,
+                                                     const char          *name,
+                                                     GAsyncReadyCallback  callback,
+                                                     gpointer             user_data);
 
 G_END_DECLS

@@ -107,6 +107,26 @@ _nursery_group_stream_take (NurseryGroupStream *stream,
   return TRUE;
 }
 
+/* The waiter of next_async(), with the owner context held. */
+static void
+add_next_waiter (NurseryGroup        *self,
+                 GCancellable        *cancellable,
+                 GAsyncReadyCallback  callback,
+                 gpointer             user_data)
+{
+  NurseryGroupStream *stream = _nursery_group_get_stream (self);
+  NextWaiter *waiter = g_new0 (NextWaiter, 1);
+
+  waiter->task = _nursery_group_new_owner_task (self, nursery_group_next_async,
+                                                "nursery_group_next_async", callback, user_data);
+  stream->tracking = TRUE;
+  _nursery_group_begin_join (self);
+
+  g_queue_push_tail (&stream->next_waiters, waiter);
+  _nursery_cancel_link_connect (&waiter->link, cancellable, G_CALLBACK (next_waiter_cancelled_cb), self);
+  _nursery_group_schedule (self);
+}
+
 /**
  * nursery_group_next_async:
  * @self: a group
@@ -144,26 +164,15 @@ nursery_group_next_async (NurseryGroup        *self,
                           GAsyncReadyCallback  callback,
                           gpointer             user_data)
 {
-  NurseryGroupStream *stream;
-  NextWaiter *waiter;
-
   g_return_if_fail (NURSERY_IS_GROUP (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
-  /* Nothing here takes a lock (see the top): from a thread child's
-   * worker, the waiter went onto the queue the batch pops (R23, R24). */
-  g_return_if_fail (_nursery_group_called_on_owner (self));
-
-  stream = _nursery_group_get_stream (self);
-  waiter = g_new0 (NextWaiter, 1);
-  waiter->task = g_task_new (self, NULL, callback, user_data);
-  g_task_set_source_tag (waiter->task, nursery_group_next_async);
-  g_task_set_name (waiter->task, "nursery_group_next_async");
-  stream->tracking = TRUE;
-  _nursery_group_begin_join (self);
-
-  g_queue_push_tail (&stream->next_waiters, waiter);
-  _nursery_cancel_link_connect (&waiter->link, cancellable, G_CALLBACK (next_waiter_cancelled_cb), self);
-  _nursery_group_schedule (self);
+  /* Nothing here takes a lock (see the top): the waiter goes onto the
+   * queue the batch pops. So the owner context is held meanwhile: no
+   * batch runs beside it (R23, R24). */
+  if (!_nursery_group_acquire_owner (self, G_STRFUNC))
+    return;
+  add_next_waiter (self, cancellable, callback, user_data);
+  _nursery_group_release_owner (self);
 }
 
 /**
@@ -312,10 +321,13 @@ GListModel *
 nursery_group_list_tasks (NurseryGroup *self)
 {
   NurseryGroupStream *stream;
+  GListModel *list;
 
   g_return_val_if_fail (NURSERY_IS_GROUP (self), NULL);
-  /* The owner's (R23, R24): the batch updates the list without a lock. */
-  g_return_val_if_fail (_nursery_group_called_on_owner (self), NULL);
+  /* The owner's (R23, R24): the batch updates the list without a lock,
+   * so the owner context is held while it is made. */
+  if (!_nursery_group_acquire_owner (self, G_STRFUNC))
+    return NULL;
 
   stream = _nursery_group_get_stream (self);
   if (stream->task_list == NULL)
@@ -326,7 +338,9 @@ nursery_group_list_tasks (NurseryGroup *self)
       stream->list_additions = g_ptr_array_new_with_free_func (g_object_unref);
       _nursery_task_list_append_many (stream->task_list, unfinished);
     }
-  return g_object_ref (G_LIST_MODEL (stream->task_list));
+  list = g_object_ref (G_LIST_MODEL (stream->task_list));
+  _nursery_group_release_owner (self);
+  return list;
 }
 
 /* Finalizing */

@@ -1607,8 +1607,11 @@ nursery_group_new (void)
  * which no batch can run. A thread child is none of them, and neither is
  * the thread that made the group once another thread runs its batches
  * (it made the group for a context another thread runs).
- * This is the quick check, for an early critical; the spawn paths decide
- * under the anchor's lock (_nursery_group_check_spawn_locked()). */
+ * This is the quick check, for an early critical; it never decides
+ * alone, since a batch may begin on another thread right after it: the
+ * spawn paths decide under the anchor's lock
+ * (_nursery_group_check_spawn_locked()), the calls that work outside it
+ * with the owner context held (_nursery_group_acquire_owner()). */
 gboolean
 _nursery_group_called_on_owner (NurseryGroup *self)
 {
@@ -1662,6 +1665,69 @@ _nursery_group_lock_as_owner (NurseryGroup *self,
   g_mutex_unlock (&self->anchor->lock);
   _nursery_group_warn_not_owner (caller);
   return FALSE;
+}
+
+/* Holds the owner context for an owner-only call that works outside the
+ * anchor's lock (R23, R24): TRUE, with the context held, if the caller
+ * has the owner's rights; else FALSE and the owner critical for @caller.
+ * The quick check passes for the thread that made the group until a batch
+ * has run elsewhere, but that batch may begin right after it: holding the
+ * context keeps every batch, and every timer of the context, off other
+ * threads until _nursery_group_release_owner(). A thread that cannot take
+ * the context now is not the owner (another thread runs it) and is
+ * refused; it never waits. Recursive for the thread that runs the batch.
+ * The rights are taken over under the anchor's lock, as a spawn from a
+ * thread holding the context takes them (owns_locked()): the thread that
+ * ran the last batch spawns no more beside this call. */
+gboolean
+_nursery_group_acquire_owner (NurseryGroup *self,
+                              const char   *caller)
+{
+  if (!_nursery_group_called_on_owner (self) || !g_main_context_acquire (self->context))
+    {
+      _nursery_group_warn_not_owner (caller);
+      return FALSE;
+    }
+  g_mutex_lock (&self->anchor->lock);
+  (void) owns_locked (self);   /* TRUE: the context is held */
+  g_mutex_unlock (&self->anchor->lock);
+  return TRUE;
+}
+
+/* Ends _nursery_group_acquire_owner(). The anchor's lock first: the
+ * context's own lock is taken inside libglib, where ThreadSanitizer does
+ * not see it, and the next batch, on whichever thread, begins under the
+ * anchor's lock; so the call's writes are ordered before that batch in a
+ * way TSan sees too. */
+void
+_nursery_group_release_owner (NurseryGroup *self)
+{
+  g_mutex_lock (&self->anchor->lock);
+  g_mutex_unlock (&self->anchor->lock);
+  g_main_context_release (self->context);
+}
+
+/* A GTask of an owner-only call, made with the owner context held
+ * (_nursery_group_acquire_owner()): it completes on the owner context,
+ * as documented, whatever the caller's thread-default context is (the
+ * thread that made the group, or one holding its context, may have
+ * another; then nobody would run the completion). Held, the context may
+ * be pushed. */
+GTask *
+_nursery_group_new_owner_task (NurseryGroup        *self,
+                               gpointer             source_tag,
+                               const char          *name,
+                               GAsyncReadyCallback  callback,
+                               gpointer             user_data)
+{
+  GTask *task;
+
+  g_main_context_push_thread_default (self->context);
+  task = g_task_new (self, NULL, callback, user_data);
+  g_main_context_pop_thread_default (self->context);
+  g_task_set_source_tag (task, source_tag);
+  g_task_set_name (task, name);
+  return task;
 }
 
 /* Called with the anchor's lock held: whether the caller may spawn into
@@ -1875,6 +1941,42 @@ nursery_group_spawn_in_thread (NurseryGroup     *self,
 
 /* Joining and the outcome (R6–R8, R10) */
 
+/* The waiter of wait_async(), with the owner context held. */
+static void
+add_waiter (NurseryGroup        *self,
+            GCancellable        *cancellable,
+            GAsyncReadyCallback  callback,
+            gpointer             user_data)
+{
+  g_autoptr(GTask) waiter = NULL;
+  GError *error;
+
+  /* No cancellable on the GTask: a cancelled waiter must not complete
+   * before the children (R10), it cancels the group instead. */
+  waiter = _nursery_group_new_owner_task (self, nursery_group_wait_async,
+                                          "nursery_group_wait_async", callback, user_data);
+
+  switch (nursery_group_get_state (self))
+    {
+    case NURSERY_GROUP_CLOSED:
+      error = outcome_error (self);
+      if (error != NULL)
+        g_task_return_error (waiter, error);
+      else
+        g_task_return_boolean (waiter, TRUE);
+      return;
+
+    case NURSERY_GROUP_OPEN:
+      set_state (self, NURSERY_GROUP_JOINING);
+      G_GNUC_FALLTHROUGH;
+
+    case NURSERY_GROUP_JOINING:
+    default:
+      _nursery_waiters_add (&self->waiters, waiter, cancellable, cancel_for_waiter, self);
+      schedule (self);
+    }
+}
+
 /**
  * nursery_group_wait_async:
  * @self: a group
@@ -1897,40 +1999,15 @@ nursery_group_wait_async (NurseryGroup        *self,
                           GAsyncReadyCallback  callback,
                           gpointer             user_data)
 {
-  g_autoptr(GTask) waiter = NULL;
-  GError *error;
-
   g_return_if_fail (NURSERY_IS_GROUP (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
   /* The owner's (R23, R24): the waiters are a list the closing batch
-   * takes without a lock, and the state moves to joining here. */
-  g_return_if_fail (_nursery_group_called_on_owner (self));
-
-  /* No cancellable on the GTask: a cancelled waiter must not complete
-   * before the children (R10), it cancels the group instead. */
-  waiter = g_task_new (self, NULL, callback, user_data);
-  g_task_set_source_tag (waiter, nursery_group_wait_async);
-  g_task_set_name (waiter, "nursery_group_wait_async");
-
-  switch (nursery_group_get_state (self))
-    {
-    case NURSERY_GROUP_CLOSED:
-      error = outcome_error (self);
-      if (error != NULL)
-        g_task_return_error (waiter, error);
-      else
-        g_task_return_boolean (waiter, TRUE);
-      return;
-
-    case NURSERY_GROUP_OPEN:
-      set_state (self, NURSERY_GROUP_JOINING);
-      G_GNUC_FALLTHROUGH;
-
-    case NURSERY_GROUP_JOINING:
-    default:
-      _nursery_waiters_add (&self->waiters, waiter, cancellable, cancel_for_waiter, self);
-      schedule (self);
-    }
+   * takes without a lock, and the state moves to joining here. The
+   * owner context is held meanwhile, so no batch can run beside it. */
+  if (!_nursery_group_acquire_owner (self, G_STRFUNC))
+    return;
+  add_waiter (self, cancellable, callback, user_data);
+  _nursery_group_release_owner (self);
 }
 
 /**
@@ -2007,8 +2084,18 @@ nursery_group_wait (NurseryGroup  *self,
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (self->in_batch)
+  if (!g_main_context_acquire (self->context))
     {
+      g_critical ("%s: the owner context of group “%s” is owned by another thread",
+                  G_STRFUNC, self->name != NULL ? self->name : "(unnamed)");
+      return FALSE;
+    }
+  /* Read with the context held, so only a batch of this thread's can be
+   * running: another thread's, read before, was taken for this one's
+   * (the wrong critical) and raced its write. */
+  if (g_atomic_int_get (&self->in_batch))
+    {
+      g_main_context_release (self->context);
       /* The group's own source is dispatching this callback: it cannot
        * run again until the callback returns, so the wait would hang. */
       g_critical ("%s: called from inside a callback of group “%s” (task-finished, "
@@ -2018,12 +2105,6 @@ nursery_group_wait (NurseryGroup  *self,
       g_set_error (error, NURSERY_ERROR, NURSERY_ERROR_WOULD_DEADLOCK,
                    "Waiting for group “%s” from inside its own callback would never return",
                    group_name (self));
-      return FALSE;
-    }
-  if (!g_main_context_acquire (self->context))
-    {
-      g_critical ("%s: the owner context of group “%s” is owned by another thread",
-                  G_STRFUNC, self->name != NULL ? self->name : "(unnamed)");
       return FALSE;
     }
 

@@ -1604,22 +1604,61 @@ nursery_task_wait_finish (NurseryTask   *self,
 /* Shielding */
 
 /* R23, R24: a task's deadline and shield are its group's owner's, as the
- * group's own setters are (_nursery_group_called_on_owner()): the batch
- * reads them, fires and clears the deadline, and cancels through the
- * shield without expecting another writer. A thread child's worker that
- * moved them went through, silently, beside the batch. A task without a
- * group (being built, or its group gone, when it has finished) has no
- * owner to ask. Whether @caller is refused, with the owner critical. */
+ * group's own owner-only calls are (_nursery_group_acquire_owner()): the
+ * batch and the context's timer read them, fire and clear the deadline,
+ * and cancel through the shield without expecting another writer. A
+ * thread child's worker that moved them went through, silently, beside
+ * the batch; so did the thread that made the group, once another thread
+ * had begun running its batches. The setter's work is done with the owner
+ * context held: FALSE if @caller is refused (the owner critical), else
+ * TRUE, with *held the group whose context to release (release_owner()).
+ * A task without a group (being built, or its group gone, when it has
+ * finished) has no owner to ask: *held is NULL. */
 static gboolean
-refused_off_owner (NurseryTask *self,
-                   const char  *caller)
+acquire_owner (NurseryTask   *self,
+               const char    *caller,
+               NurseryGroup **held)
 {
   NurseryGroup *group = nursery_task_get_group (self);
 
-  if (group == NULL || _nursery_group_called_on_owner (group))
+  *held = NULL;
+  if (group == NULL)
+    return TRUE;
+  if (!_nursery_group_acquire_owner (group, caller))
     return FALSE;
-  _nursery_group_warn_not_owner (caller);
+  *held = group;
   return TRUE;
+}
+
+static void
+release_owner (NurseryGroup *held)
+{
+  if (held != NULL)
+    _nursery_group_release_owner (held);
+}
+
+/* set_shielded(), with the owner context held. */
+static void
+set_shielded (NurseryTask *self,
+              gboolean     shielded)
+{
+  NurseryAnchor *anchor = self->anchor;
+  GCancellable *to_cancel = NULL;
+
+  g_mutex_lock (&anchor->lock);
+  if (self->shielded == shielded || nursery_task_is_finished (self))
+    {
+      g_mutex_unlock (&anchor->lock);
+      return;
+    }
+  self->shielded = shielded;
+  if (!shielded)
+    _nursery_group_task_unshielded_locked (anchor->group, self, &to_cancel);
+  g_mutex_unlock (&anchor->lock);
+
+  if (to_cancel != NULL)
+    _nursery_cancel_take (to_cancel);
+  queue_notify (self, PROP_SHIELDED);
 }
 
 /**
@@ -1646,29 +1685,13 @@ void
 nursery_task_set_shielded (NurseryTask *self,
                            gboolean     shielded)
 {
-  NurseryAnchor *anchor;
-  GCancellable *to_cancel = NULL;
+  NurseryGroup *held;
 
   g_return_if_fail (NURSERY_IS_TASK (self));
-  if (refused_off_owner (self, G_STRFUNC))
+  if (!acquire_owner (self, G_STRFUNC, &held))
     return;
-
-  shielded = !!shielded;
-  anchor = self->anchor;
-  g_mutex_lock (&anchor->lock);
-  if (self->shielded == shielded || nursery_task_is_finished (self))
-    {
-      g_mutex_unlock (&anchor->lock);
-      return;
-    }
-  self->shielded = !!shielded;
-  if (!shielded)
-    _nursery_group_task_unshielded_locked (anchor->group, self, &to_cancel);
-  g_mutex_unlock (&anchor->lock);
-
-  if (to_cancel != NULL)
-    _nursery_cancel_take (to_cancel);
-  queue_notify (self, PROP_SHIELDED);
+  set_shielded (self, !!shielded);
+  release_owner (held);
 }
 
 /**
@@ -1705,6 +1728,23 @@ nursery_task_deadline_fired (gpointer target)
   cancel_task (self, CANCEL_BY_DEADLINE);
 }
 
+/* set_deadline(), with the owner context of @group held. */
+static void
+set_deadline (NurseryTask  *self,
+              NurseryGroup *group,
+              gint64        deadline)
+{
+  if (nursery_task_is_finished (self) || self->timed_out || self->deadline == deadline)
+    return;
+  /* Under the lock: a tree dump on another context reads it (R14). */
+  g_mutex_lock (&self->anchor->lock);
+  self->deadline = deadline;
+  g_mutex_unlock (&self->anchor->lock);
+  _nursery_deadline_set (&self->deadline_timer, nursery_group_get_context (group),
+                         deadline, nursery_task_deadline_fired, self);
+  queue_notify (self, PROP_DEADLINE);
+}
+
 /**
  * nursery_task_set_deadline:
  * @self: a task
@@ -1726,23 +1766,15 @@ void
 nursery_task_set_deadline (NurseryTask *self,
                            gint64       deadline)
 {
-  NurseryGroup *group;
+  NurseryGroup *held;
 
   g_return_if_fail (NURSERY_IS_TASK (self));
   g_return_if_fail (deadline >= -1);
-  if (refused_off_owner (self, G_STRFUNC))
+  if (!acquire_owner (self, G_STRFUNC, &held))
     return;
-
-  group = nursery_task_get_group (self);
-  if (nursery_task_is_finished (self) || self->timed_out || self->deadline == deadline)
-    return;
-  /* Under the lock: a tree dump on another context reads it (R14). */
-  g_mutex_lock (&self->anchor->lock);
-  self->deadline = deadline;
-  g_mutex_unlock (&self->anchor->lock);
-  _nursery_deadline_set (&self->deadline_timer, nursery_group_get_context (group),
-                         deadline, nursery_task_deadline_fired, self);
-  queue_notify (self, PROP_DEADLINE);
+  if (held != NULL)
+    set_deadline (self, held, deadline);
+  release_owner (held);
 }
 
 /**
