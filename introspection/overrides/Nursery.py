@@ -1270,6 +1270,16 @@ class Group(Nursery.Group):
         d['_nursery_loop'] = loop
         d['_nursery_host'] = host
         d['_nursery_host_cancelled'] = False
+        # The host's cancel count that is not this block's: one the host
+        # took earlier and never uncancel()ed (a CancelledError caught and
+        # not re-raised) stays counted, so it must not make this group's
+        # own cancellation look like an outside one (anyio's
+        # test_cancel_message_replaced; asyncio.timeout() keeps its entry
+        # level so since 3.12). A cancellation still pending here is
+        # delivered inside the block and is an outside one: then 0, as
+        # before. (_must_cancel: asyncio's pending flag, C and Python Task.)
+        d['_nursery_host_level'] = 0 if getattr(host, '_must_cancel', True) \
+            else host.cancelling()
         d['_nursery_notify'] = self.connect('notify::cancelled', _cancel_host)
         self._failure_list()
         _cancel_host(self, None)
@@ -1330,7 +1340,8 @@ class Group(Nursery.Group):
                 self._own_host_cancel(host)
         d.pop('_nursery_in_block', None)
         raised = self._exit_exception(exc, join_error, False, outside)
-        if isinstance(raised, BaseExceptionGroup) and host.cancelling():
+        if isinstance(raised, BaseExceptionGroup) and \
+                host.cancelling() > d['_nursery_host_level']:
             # Failures win over a cancellation from outside, whose
             # CancelledError this block consumed (or the body turned into
             # an error): without a new one the host would go on as if never
@@ -1357,7 +1368,7 @@ class Group(Nursery.Group):
         if not d.get('_nursery_host_cancelled'):
             return False
         d['_nursery_host_cancelled'] = False
-        return host.uncancel() == 0
+        return host.uncancel() <= d['_nursery_host_level']
 
 
 Group = override(Group)

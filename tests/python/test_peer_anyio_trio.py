@@ -17,12 +17,16 @@ import contextvars
 import functools
 import gc
 import math
+import sys
+import time
+import traceback
+import types
 import weakref
 
 import pytest
-from gi.repository import GLib, Nursery
+from gi.repository import Gio, GLib, Nursery
 
-from helpers import GUARD_SECONDS
+from helpers import GUARD_SECONDS, IO_ERROR
 
 TS = Nursery.TaskState
 NURSERY_ERROR = Nursery.error_quark()
@@ -1289,3 +1293,95 @@ def test_trio_nursery_cancel_doesnt_create_cyclic_garbage(run):
         gc.garbage.clear()
     assert collected == [True]
     assert garbage == []
+
+
+# Scenarios the first port left out (a second pass over both files)
+
+# Cancellation counts of the host (asyncio's cancelling())
+
+def test_anyio_cancel_message_replaced(run):
+    # anyio TestUncancel.test_cancel_message_replaced: the host took an
+    # outside cancellation and kept going (cancelling() stays 1); a group
+    # in it cancels itself and the body raises a new CancelledError: the
+    # group takes it as its own and leaves quietly.
+    async def main():
+        task = asyncio.current_task()
+        try:
+            task.cancel()
+            await asyncio.sleep(0)
+        except asyncio.CancelledError:
+            async with Nursery.Group() as group:
+                group.cancel()
+                try:
+                    await asyncio.sleep(0)
+                except asyncio.CancelledError:
+                    raise asyncio.CancelledError from None
+        return task.cancelling()
+
+    assert run(main()) == 1
+
+
+def test_anyio_deadline_in_a_cancelled_host(run):
+    # The same count in cleanup code: a host that caught its cancellation
+    # runs a group with a deadline; the deadline raises TimeoutError, not
+    # the host's old CancelledError (asyncio.timeout() does so since 3.12).
+    async def main():
+        task = asyncio.current_task()
+        try:
+            task.cancel()
+            await asyncio.sleep(0)
+        except asyncio.CancelledError:
+            with pytest.raises(TimeoutError):
+                async with Nursery.Group(timeout=0.01) as group:
+                    group.start_soon(forever)
+                    await asyncio.sleep(GUARD_SECONDS)
+        return task.cancelling()
+
+    assert run(main()) == 1
+
+
+def test_anyio_failure_in_a_cancelled_host_is_no_new_cancellation(run):
+    # The same count when a child fails in such cleanup code: the
+    # ExceptionGroup is raised, and the host is not cancelled again at its
+    # next await (only a cancellation from outside that came during the
+    # block is handed back so).
+    async def crasher(task):
+        raise KeyError
+
+    async def main():
+        task = asyncio.current_task()
+        try:
+            task.cancel()
+            await asyncio.sleep(0)
+        except asyncio.CancelledError:
+            with pytest.raises(ExceptionGroup):
+                async with Nursery.Group() as group:
+                    group.start_soon(crasher)
+                    await asyncio.sleep(GUARD_SECONDS)
+            await asyncio.sleep(0)
+        return task.cancelling()
+
+    assert run(main()) == 1
+
+
+def test_anyio_cancel_pending_at_entry_still_wins(run):
+    # The other side of that count (anyio TestUncancel.test_uncancel_after_scope_and_native_cancel
+    # with the native cancel made just before the block): a cancellation
+    # still pending when the block is entered is delivered inside it and
+    # is no cancellation of the group's, though the group cancelled too.
+    steps = []
+
+    async def main():
+        task = asyncio.current_task()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            async with Nursery.Group() as group:
+                group.cancel()
+                await asyncio.sleep(GUARD_SECONDS)
+        steps.append('after the block')
+        cancelling = task.cancelling()
+        task.uncancel()
+        return cancelling
+
+    assert run(main()) == 1
+    assert steps == ['after the block']
