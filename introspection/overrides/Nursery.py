@@ -1192,8 +1192,14 @@ class Group(Nursery.Group):
         errors = ([body] if body is not None else []) + failures
         if errors:
             name = self.get_name()
-            return BaseExceptionGroup('%d error(s) in Nursery group%s'
-                                      % (len(errors), ' %r' % name if name else ''), errors)
+            group = BaseExceptionGroup('%d error(s) in Nursery group%s'
+                                       % (len(errors), ' %r' % name if name else ''), errors)
+            # Raised while the body's exception is handled, which it holds:
+            # no "During handling of the above exception" printing that one
+            # twice (trio's test_nursery_exception_chaining_doesnt_make_context_loops;
+            # asyncio.TaskGroup and anyio raise theirs "from None").
+            group.__suppress_context__ = True
+            return group
         if outside_cancel is not None:
             return outside_cancel
         if join_error is None:

@@ -1385,3 +1385,42 @@ def test_anyio_cancel_pending_at_entry_still_wins(run):
 
     assert run(main()) == 1
     assert steps == ['after the block']
+
+
+# Failures
+
+def test_trio_nursery_exception_chaining_doesnt_make_context_loops(run):
+    # trio test_nursery_exception_chaining_doesnt_make_context_loops: the
+    # ExceptionGroup holding the body's exception does not also show it as
+    # its context ("During handling of the above exception..."): it is
+    # suppressed, as asyncio.TaskGroup's and anyio's `raise ... from None`.
+    async def crasher(task):
+        raise KeyError
+
+    async def main():
+        with pytest.raises(ExceptionGroup) as info:
+            async with Nursery.Group() as group:
+                group.start_soon(crasher)
+                raise ValueError
+        return info.value
+
+    eg = run(main())
+    assert [type(exc) for exc in eg.exceptions] == [ValueError]
+    assert eg.__suppress_context__ and eg.__cause__ is None
+    text = ''.join(traceback.format_exception(eg))
+    assert 'During handling of the above exception' not in text
+
+
+def test_trio_nursery_exception_chaining_sync(nursery_log):
+    # The same for the synchronous `with`.
+    def crasher(task):
+        raise KeyError
+
+    with pytest.raises(ExceptionGroup) as info:
+        with Nursery.Group() as group:
+            group.spawn(crasher)
+            raise ValueError
+    eg = info.value
+    assert eg.__suppress_context__
+    assert 'During handling of the above exception' not in \
+        ''.join(traceback.format_exception(eg))
