@@ -595,6 +595,14 @@ _asyncio_module = None
 
 def _return_cancelled(task):
     if not task.return_error_if_cancelled():
+        # CancelledError, but its Nursery task was not cancelled: its
+        # asyncio task was cancelled natively (asyncio's Task.cancel()).
+        # That cancels this one child, never a group failure (R13), as
+        # asyncio.TaskGroup ignores a cancelled child (anyio's
+        # test_start_native_child_cancelled): cancelled, then returned.
+        task.cancel()
+        if task.return_error_if_cancelled():
+            return
         _c_return_error(task, GLib.Error.new_literal(
             _IO_ERROR, 'The coroutine was cancelled', Gio.IOErrorEnum.CANCELLED))
 

@@ -1297,6 +1297,40 @@ def test_trio_nursery_cancel_doesnt_create_cyclic_garbage(run):
 
 # Scenarios the first port left out (a second pass over both files)
 
+# start() edge cases
+
+def test_anyio_native_cancel_of_a_coroutine_child(run):
+    # The same rule outside start() (anyio test_start_native_child_cancelled,
+    # asyncio.TaskGroup): a coroutine child whose asyncio task is cancelled
+    # natively ends CANCELLED; it is no failure and its siblings go on.
+    handles = []
+
+    async def child(task):
+        handles.append(asyncio.current_task())
+        await asyncio.sleep(GUARD_SECONDS)
+
+    async def sibling(task):
+        while not handles:
+            await asyncio.sleep(0)
+        await asyncio.sleep(0.01)
+        return 'done'
+
+    async def main():
+        async with Nursery.Group() as group:
+            cancelled = group.spawn(child)
+            other = group.spawn(sibling)
+            while not handles:
+                await asyncio.sleep(0)
+            await asyncio.sleep(0)
+            handles[0].cancel()
+        return group, cancelled, other
+
+    group, cancelled, other = run(main())
+    assert cancelled.state == TS.CANCELLED
+    assert (other.state, other.result) == (TS.SUCCEEDED, 'done')
+    assert group.get_n_failed() == 0 and not group.is_cancelled()
+
+
 # Cancellation counts of the host (asyncio's cancelling())
 
 def test_anyio_cancel_message_replaced(run):
