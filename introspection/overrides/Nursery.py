@@ -1063,7 +1063,8 @@ class Group(Nursery.Group):
         finished first: its own failure (``__cause__``: the exception it
         raised, if any), Nursery.Error.NOT_STARTED if it succeeded,
         CANCELLED if it was cancelled; Nursery.Error.CLOSED if the group
-        is closed.
+        is closed. Awaited, a child cancelled before started() raises
+        CancelledError instead, unless @cancellable was cancelled.
         """
         loop = _running_loop()
         if loop is not None:
@@ -1124,7 +1125,18 @@ class Group(Nursery.Group):
             if handler is not None:
                 GObject.Object.disconnect(cancellable, handler)
         if cancelled is None:
-            return self._start_outcome(sink, result)
+            try:
+                return self._start_outcome(sink, result)
+            except GLib.Error as error:
+                # The child was cancelled before started(), and not by this
+                # caller (its task's cancel(), its asyncio task's, its
+                # group's cancellation): awaiting a cancelled child raises
+                # CancelledError, as `await task` does and anyio's start()
+                # (test_start_native_child_cancelled). A cancellable the
+                # caller passed keeps GIO's CANCELLED error.
+                if not _is_cancelled_error(error) or caller.is_cancelled():
+                    raise
+                raise asyncio.CancelledError(error.message) from None
         try:
             outcome = self._start_outcome(sink, result)
         except GLib.Error as error:

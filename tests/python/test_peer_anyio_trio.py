@@ -1299,6 +1299,39 @@ def test_trio_nursery_cancel_doesnt_create_cyclic_garbage(run):
 
 # start() edge cases
 
+def test_anyio_start_native_child_cancelled(run):
+    # anyio test_start_native_child_cancelled: the start child's own asyncio
+    # task is cancelled natively before started(). That cancels that one
+    # child (R13, as asyncio.TaskGroup ignores a cancelled child): start()
+    # raises CancelledError, as awaiting any cancelled child does; the
+    # starter, whose inner block re-raises it, ends cancelled; no failure.
+    child_tasks, finished = [], []
+
+    async def taskfunc(task):
+        child_tasks.append((task, asyncio.current_task()))
+        await asyncio.sleep(GUARD_SECONDS)
+        finished.append(True)
+
+    async def start_another(task):
+        async with Nursery.Group() as inner:
+            await inner.start(taskfunc)
+
+    async def main():
+        async with Nursery.Group() as group:
+            starter = group.spawn(start_another)
+            while not child_tasks:
+                await asyncio.sleep(0)
+            await asyncio.sleep(0)
+            child_tasks[0][1].cancel()
+        return group, starter
+
+    group, starter = run(main())
+    assert finished == []
+    assert child_tasks[0][0].state == TS.CANCELLED
+    assert starter.state == TS.CANCELLED
+    assert group.get_n_failed() == 0
+
+
 def test_anyio_native_cancel_of_a_coroutine_child(run):
     # The same rule outside start() (anyio test_start_native_child_cancelled,
     # asyncio.TaskGroup): a coroutine child whose asyncio task is cancelled
