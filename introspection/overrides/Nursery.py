@@ -1325,7 +1325,11 @@ class Group(Nursery.Group):
             if not self._own_host_cancel(host):
                 outside = exc
             exc = None
-        if exc is not None or outside is not None:
+        # A shielded group is reached by its own cancel and deadline only
+        # (R15): a cancellation of the host from outside (its parent
+        # task's, asyncio's) stops the body, never the shielded children,
+        # which the join still waits for (trio's test_cancel_shield_abort).
+        if exc is not None or outside is not None and not self.get_shielded():
             _c_cancel(self)
         future = _future_from_async(d['_nursery_loop'], partial(self.wait_async, None),
                                     self.wait_finish)
@@ -1337,7 +1341,8 @@ class Group(Nursery.Group):
             except asyncio.CancelledError as cancelled:
                 if future.cancelled() or not self._own_host_cancel(host):
                     outside = cancelled
-                    _c_cancel(self)
+                    if not self.get_shielded():
+                        _c_cancel(self)
                 del cancelled
                 if future.done() and not future.cancelled():
                     try:

@@ -1454,6 +1454,52 @@ def test_anyio_cancel_pending_at_entry_still_wins(run):
     assert steps == ['after the block']
 
 
+# Shielding
+
+@pytest.mark.parametrize('body_waits', [True, False], ids=['in-body', 'joining'])
+def test_trio_cancel_shield_abort(run, body_waits):
+    # trio test_cancel_shield_abort: a shielded nested group (R14, R15) in a
+    # child whose group is cancelled: the parent's cancellation stops the
+    # body (asyncio cannot shield a running coroutine) but not the shielded
+    # group's child, which sleeps on until the shield is dropped; then it
+    # is cancelled (R15: unshielding in a cancelled parent cancels), and
+    # the join ends. Whether the parent's cancellation came while the body
+    # awaited or while the block joined.
+    record, inners = [], []
+
+    async def sleeper(task):
+        record.append('sleeping')
+        try:
+            await asyncio.sleep(GUARD_SECONDS)
+        except asyncio.CancelledError:
+            record.append('cancelled')
+            raise
+
+    async def parent(task):
+        async with Nursery.Group.new_for_task(task) as inner:
+            inner.set_shielded(True)
+            inners.append(inner)
+            inner.start_soon(sleeper)
+            if body_waits:
+                await asyncio.sleep(GUARD_SECONDS)
+
+    def unshield():
+        record.append('unshield')
+        inners[0].set_shielded(False)
+
+    async def main():
+        async with Nursery.Group() as group:
+            task = group.spawn(parent)
+            while not record:
+                await asyncio.sleep(0)
+            group.cancel()
+            asyncio.get_running_loop().call_later(0.02, unshield)
+        return task
+
+    assert run(main()).state == TS.CANCELLED
+    assert record == ['sleeping', 'unshield', 'cancelled']
+
+
 # Failures
 
 def test_trio_nursery_exception_chaining_doesnt_make_context_loops(run):
