@@ -137,6 +137,16 @@ def _is_timeout_error(error):
     return isinstance(error, GLib.Error) and error.matches(_IO_ERROR, Gio.IOErrorEnum.TIMED_OUT)
 
 
+def _only_cancelled(group, cancelled_error):
+    """The first @cancelled_error of the exception group @group if it
+    holds nothing else, else None."""
+    if group.split(cancelled_error)[1] is not None:
+        return None
+    while isinstance(group, BaseExceptionGroup):
+        group = group.exceptions[0]
+    return group
+
+
 def _is_interrupt(exc):
     """KeyboardInterrupt, SystemExit and their subclasses: never wrapped.
     Any other BaseException (CancelledError, a user's BaseException
@@ -1321,6 +1331,12 @@ class Group(Nursery.Group):
         # The host's CancelledError of a cancellation from outside, kept to
         # be re-raised as itself (its message too), as asyncio.TaskGroup.
         outside = None
+        if isinstance(exc, BaseExceptionGroup):
+            # CancelledErrors only (`except* CancelledError: raise` makes
+            # one of a bare one): a cancellation all the same, as trio and
+            # anyio take it (anyio's test_reraise_cancelled_in_excgroup),
+            # so the group's own leaves quietly (R7).
+            exc = _only_cancelled(exc, asyncio.CancelledError) or exc
         if isinstance(exc, asyncio.CancelledError):
             if not self._own_host_cancel(host):
                 outside = exc

@@ -1454,6 +1454,35 @@ def test_anyio_cancel_pending_at_entry_still_wins(run):
     assert steps == ['after the block']
 
 
+def test_anyio_reraise_cancelled_in_excgroup(run):
+    # anyio test_reraise_cancelled_in_excgroup: the group's CancelledError,
+    # caught with except* and re-raised (Python 3.11 wraps it in a
+    # BaseExceptionGroup), is still the group's own: quiet (R7), as trio
+    # and anyio take it. A cancellation from outside so re-raised comes out
+    # as the CancelledError it is.
+    async def reraise(group):
+        try:
+            await asyncio.sleep(GUARD_SECONDS)
+        except* asyncio.CancelledError:
+            raise
+
+    async def main():
+        async with Nursery.Group() as group:
+            group.cancel()
+            await reraise(group)
+        quiet = host_cancelling()
+        task = asyncio.current_task()
+        with pytest.raises(asyncio.CancelledError):
+            async with Nursery.Group() as group:
+                task.cancel()
+                await reraise(group)
+        cancelling = task.cancelling()
+        task.uncancel()
+        return quiet, cancelling, group.is_cancelled()
+
+    assert run(main()) == (0, 1, True)
+
+
 # Shielding
 
 @pytest.mark.parametrize('body_waits', [True, False], ids=['in-body', 'joining'])
