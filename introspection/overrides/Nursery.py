@@ -1326,7 +1326,12 @@ class Group(Nursery.Group):
         docs/bindings.md describes."""
         import asyncio
         d = self.__dict__
-        host = d.pop('_nursery_host')
+        host = d.pop('_nursery_host', None)
+        if host is None:
+            # Not in a block (anyio's test_cancelscope_exit_before_enter):
+            # a clear error, not a KeyError of the override's internals.
+            raise RuntimeError('Nursery group %r is not in an async with block'
+                               % (self.get_name(),))
         self.disconnect(d.pop('_nursery_notify'))
         # The host's CancelledError of a cancellation from outside, kept to
         # be re-raised as itself (its message too), as asyncio.TaskGroup.

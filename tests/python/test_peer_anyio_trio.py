@@ -2154,3 +2154,20 @@ def test_trio_nursery_warn_use_async_with(run):
         return group.is_closed()
 
     assert run(main()) is True
+
+
+def test_anyio_cancelscope_exit_before_enter(run):
+    # anyio test_cancelscope_exit_before_enter: leaving a block never
+    # entered (or left already) is a RuntimeError; the group is untouched
+    # and still works.
+    async def main():
+        group = Nursery.Group()
+        with pytest.raises(RuntimeError, match='not in an async with block'):
+            await group.__aexit__(None, None, None)
+        async with group:
+            pass
+        with pytest.raises(RuntimeError, match='not in an async with block'):
+            await group.__aexit__(None, None, None)
+        return group.is_closed()
+
+    assert run(main()) is True
