@@ -1355,15 +1355,26 @@ class Group(Nursery.Group):
         future = _future_from_async(d['_nursery_loop'], partial(self.wait_async, None),
                                     self.wait_finish)
         join_error = None
+        deferred = None
         while True:
             try:
                 await asyncio.shield(future)
                 break
             except asyncio.CancelledError as cancelled:
                 if future.cancelled() or not self._own_host_cancel(host):
-                    outside = cancelled
-                    if not self.get_shielded():
-                        _c_cancel(self)
+                    if exc is None and outside is None and deferred is None and \
+                            self.get_n_running() == 0 and self.get_n_pending() == 0:
+                        # No child left, the body done: this join only
+                        # waits for the next iteration (R6), no cancellation
+                        # point (asyncio.TaskGroup awaits nothing then, trio
+                        # and anyio deliver nothing). The cancellation is
+                        # handed back below, for the host's next await
+                        # (anyio's test_cancel_before_entering_task_group).
+                        deferred = cancelled
+                    else:
+                        outside = cancelled
+                        if not self.get_shielded():
+                            _c_cancel(self)
                 del cancelled
                 if future.done() and not future.cancelled():
                     try:
@@ -1374,6 +1385,11 @@ class Group(Nursery.Group):
             except GLib.Error as error:
                 join_error = error
                 break
+        if deferred is not None and outside is None:
+            # Pending again, its count unchanged (uncancel() then cancel()).
+            host.uncancel()
+            host.cancel(deferred.args[0] if deferred.args else None)
+        del deferred
         if d.get('_nursery_host_cancelled'):
             # This group cancelled the host, and no CancelledError told it
             # so here: either the body never reached an await since (the

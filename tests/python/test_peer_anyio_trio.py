@@ -1610,27 +1610,36 @@ def test_anyio_cancelled_not_caught(run):
 
 
 def test_anyio_cancel_before_entering_task_group(run):
-    # anyio test_cancel_before_entering_task_group: an empty block inside
-    # a cancelled group. Leaving a block always awaits (R6: a join never
-    # completes synchronously), so the cancellation is delivered there, as
-    # asyncio delivers it at any await: the inner block raises it (anyio's
-    # does not), and the cancelled group takes it and leaves quietly.
+    # anyio test_cancel_before_entering_task_group, trio test_trivial_yields
+    # (closing a nursery is no checkpoint unless something in it is): an
+    # empty block inside a cancelled group does not take the cancellation,
+    # though its join waits for the next iteration (R6); the next await
+    # does, and the cancelled group leaves quietly. So with a block whose
+    # children all finished before its end.
     steps = []
+
+    async def quick(task):
+        steps.append('child')
 
     async def main():
         async with Nursery.Group() as group:
             group.cancel()
-            try:
-                async with Nursery.Group():
-                    pass
-            except asyncio.CancelledError:
-                steps.append('inner raised')
-                raise
-            steps.append('after inner')    # pragma: no cover
+            async with Nursery.Group():
+                pass
+            steps.append('after empty block')
+            await asyncio.sleep(GUARD_SECONDS)
+            steps.append('not cancelled')    # pragma: no cover
+        async with Nursery.Group() as group:
+            async with Nursery.Group() as inner:
+                inner.start_soon(quick)
+                await asyncio.sleep(0.01)
+                group.cancel()
+            steps.append('after finished block')
+            await asyncio.sleep(GUARD_SECONDS)
         return host_cancelling()
 
     assert run(main()) == 0
-    assert steps == ['inner raised']
+    assert steps == ['after empty block', 'child', 'after finished block']
 
 
 def test_anyio_reraise_cancelled_in_excgroup(run):
