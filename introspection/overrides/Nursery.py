@@ -165,6 +165,19 @@ def _trim_traceback(exc, skip):
             tb = tb.tb_next
     traceback.clear_frames(tb)
     exc.__traceback__ = tb
+    # The exceptions it chains keep frames too, the override's among
+    # them: a cleanup that raised over its CancelledError chains that one,
+    # whose traceback goes through _await_watching(), which holds the
+    # task. Their locals go the same way (trio's
+    # test_cancel_scope_exit_doesnt_create_cyclic_garbage).
+    seen = {id(exc)}
+    chained = [exc.__cause__, exc.__context__]
+    while chained:
+        link = chained.pop()
+        if link is not None and id(link) not in seen:
+            seen.add(id(link))
+            traceback.clear_frames(link.__traceback__)
+            chained += (link.__cause__, link.__context__)
     return exc
 
 

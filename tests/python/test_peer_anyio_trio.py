@@ -2180,3 +2180,42 @@ def test_anyio_cancelscope_exit_before_enter(run):
         return group.is_closed()
 
     assert run(main()) is True
+
+
+def test_trio_cancel_scope_exit_doesnt_create_cyclic_garbage(run):
+    # trio test_cancel_scope_exit_doesnt_create_cyclic_garbage: an inner
+    # block whose child crashes while an outer group's cancellation comes,
+    # and an empty block that hands a cancellation back, leave no cyclic
+    # garbage.
+    async def main():
+        with pytest.raises(ExceptionGroup):
+            async with Nursery.Group() as outer:
+                async with Nursery.Group() as group:
+                    group.start_soon(forever)
+                    group.start_soon(fail_in_finally, 'this is a crash', GUARD_SECONDS)
+                    await asyncio.sleep(0.01)
+                    outer.cancel()
+                    await asyncio.sleep(GUARD_SECONDS)
+        async with Nursery.Group() as outer:
+            outer.cancel()
+            async with Nursery.Group():
+                pass
+            await asyncio.sleep(GUARD_SECONDS)
+        return host_cancelling()
+
+    gc.collect()
+    old_flags = gc.get_debug()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        cancelling = run(main())
+        context = GLib.MainContext.default()
+        while context.pending():
+            context.iteration(False)
+        gc.collect()
+        garbage = [obj for obj in gc.garbage
+                   if isinstance(obj, (Nursery.Group, Nursery.Task, BaseException))]
+    finally:
+        gc.set_debug(old_flags)
+        gc.garbage.clear()
+    assert cancelling == 0
+    assert garbage == []
