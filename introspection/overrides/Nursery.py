@@ -137,6 +137,16 @@ def _is_timeout_error(error):
     return isinstance(error, GLib.Error) and error.matches(_IO_ERROR, Gio.IOErrorEnum.TIMED_OUT)
 
 
+def _only_cancelled(group, cancelled_error):
+    """The first @cancelled_error of the exception group @group if it
+    holds nothing else, else None."""
+    if group.split(cancelled_error)[1] is not None:
+        return None
+    while isinstance(group, BaseExceptionGroup):
+        group = group.exceptions[0]
+    return group
+
+
 def _is_interrupt(exc):
     """KeyboardInterrupt, SystemExit and their subclasses: never wrapped.
     Any other BaseException (CancelledError, a user's BaseException
@@ -155,6 +165,19 @@ def _trim_traceback(exc, skip):
             tb = tb.tb_next
     traceback.clear_frames(tb)
     exc.__traceback__ = tb
+    # The exceptions it chains keep frames too, the override's among
+    # them: a cleanup that raised over its CancelledError chains that one,
+    # whose traceback goes through _await_watching(), which holds the
+    # task. Their locals go the same way (trio's
+    # test_cancel_scope_exit_doesnt_create_cyclic_garbage).
+    seen = {id(exc)}
+    chained = [exc.__cause__, exc.__context__]
+    while chained:
+        link = chained.pop()
+        if link is not None and id(link) not in seen:
+            seen.add(id(link))
+            traceback.clear_frames(link.__traceback__)
+            chained += (link.__cause__, link.__context__)
     return exc
 
 
@@ -595,6 +618,14 @@ _asyncio_module = None
 
 def _return_cancelled(task):
     if not task.return_error_if_cancelled():
+        # CancelledError, but its Nursery task was not cancelled: its
+        # asyncio task was cancelled natively (asyncio's Task.cancel()).
+        # That cancels this one child, never a group failure (R13), as
+        # asyncio.TaskGroup ignores a cancelled child (anyio's
+        # test_start_native_child_cancelled): cancelled, then returned.
+        task.cancel()
+        if task.return_error_if_cancelled():
+            return
         _c_return_error(task, GLib.Error.new_literal(
             _IO_ERROR, 'The coroutine was cancelled', Gio.IOErrorEnum.CANCELLED))
 
@@ -1055,7 +1086,8 @@ class Group(Nursery.Group):
         finished first: its own failure (``__cause__``: the exception it
         raised, if any), Nursery.Error.NOT_STARTED if it succeeded,
         CANCELLED if it was cancelled; Nursery.Error.CLOSED if the group
-        is closed.
+        is closed. Awaited, a child cancelled before started() raises
+        CancelledError instead, unless @cancellable was cancelled.
         """
         loop = _running_loop()
         if loop is not None:
@@ -1116,7 +1148,18 @@ class Group(Nursery.Group):
             if handler is not None:
                 GObject.Object.disconnect(cancellable, handler)
         if cancelled is None:
-            return self._start_outcome(sink, result)
+            try:
+                return self._start_outcome(sink, result)
+            except GLib.Error as error:
+                # The child was cancelled before started(), and not by this
+                # caller (its task's cancel(), its asyncio task's, its
+                # group's cancellation): awaiting a cancelled child raises
+                # CancelledError, as `await task` does and anyio's start()
+                # (test_start_native_child_cancelled). A cancellable the
+                # caller passed keeps GIO's CANCELLED error.
+                if not _is_cancelled_error(error) or caller.is_cancelled():
+                    raise
+                raise asyncio.CancelledError(error.message) from None
         try:
             outcome = self._start_outcome(sink, result)
         except GLib.Error as error:
@@ -1192,8 +1235,14 @@ class Group(Nursery.Group):
         errors = ([body] if body is not None else []) + failures
         if errors:
             name = self.get_name()
-            return BaseExceptionGroup('%d error(s) in Nursery group%s'
-                                      % (len(errors), ' %r' % name if name else ''), errors)
+            group = BaseExceptionGroup('%d error(s) in Nursery group%s'
+                                       % (len(errors), ' %r' % name if name else ''), errors)
+            # Raised while the body's exception is handled, which it holds:
+            # no "During handling of the above exception" printing that one
+            # twice (trio's test_nursery_exception_chaining_doesnt_make_context_loops;
+            # asyncio.TaskGroup and anyio raise theirs "from None").
+            group.__suppress_context__ = True
+            return group
         if outside_cancel is not None:
             return outside_cancel
         if join_error is None:
@@ -1270,6 +1319,16 @@ class Group(Nursery.Group):
         d['_nursery_loop'] = loop
         d['_nursery_host'] = host
         d['_nursery_host_cancelled'] = False
+        # The host's cancel count that is not this block's: one the host
+        # took earlier and never uncancel()ed (a CancelledError caught and
+        # not re-raised) stays counted, so it must not make this group's
+        # own cancellation look like an outside one (anyio's
+        # test_cancel_message_replaced; asyncio.timeout() keeps its entry
+        # level so since 3.12). A cancellation still pending here is
+        # delivered inside the block and is an outside one: then 0, as
+        # before. (_must_cancel: asyncio's pending flag, C and Python Task.)
+        d['_nursery_host_level'] = 0 if getattr(host, '_must_cancel', True) \
+            else host.cancelling()
         d['_nursery_notify'] = self.connect('notify::cancelled', _cancel_host)
         self._failure_list()
         _cancel_host(self, None)
@@ -1280,28 +1339,55 @@ class Group(Nursery.Group):
         docs/bindings.md describes."""
         import asyncio
         d = self.__dict__
-        host = d.pop('_nursery_host')
+        host = d.pop('_nursery_host', None)
+        if host is None:
+            # Not in a block (anyio's test_cancelscope_exit_before_enter):
+            # a clear error, not a KeyError of the override's internals.
+            raise RuntimeError('Nursery group %r is not in an async with block'
+                               % (self.get_name(),))
         self.disconnect(d.pop('_nursery_notify'))
         # The host's CancelledError of a cancellation from outside, kept to
         # be re-raised as itself (its message too), as asyncio.TaskGroup.
         outside = None
+        if isinstance(exc, BaseExceptionGroup):
+            # CancelledErrors only (`except* CancelledError: raise` makes
+            # one of a bare one): a cancellation all the same, as trio and
+            # anyio take it (anyio's test_reraise_cancelled_in_excgroup),
+            # so the group's own leaves quietly (R7).
+            exc = _only_cancelled(exc, asyncio.CancelledError) or exc
         if isinstance(exc, asyncio.CancelledError):
             if not self._own_host_cancel(host):
                 outside = exc
             exc = None
-        if exc is not None or outside is not None:
+        # A shielded group is reached by its own cancel and deadline only
+        # (R15): a cancellation of the host from outside (its parent
+        # task's, asyncio's) stops the body, never the shielded children,
+        # which the join still waits for (trio's test_cancel_shield_abort).
+        if exc is not None or outside is not None and not self.get_shielded():
             _c_cancel(self)
         future = _future_from_async(d['_nursery_loop'], partial(self.wait_async, None),
                                     self.wait_finish)
         join_error = None
+        deferred = None
         while True:
             try:
                 await asyncio.shield(future)
                 break
             except asyncio.CancelledError as cancelled:
                 if future.cancelled() or not self._own_host_cancel(host):
-                    outside = cancelled
-                    _c_cancel(self)
+                    if exc is None and outside is None and deferred is None and \
+                            self.get_n_running() == 0 and self.get_n_pending() == 0:
+                        # No child left, the body done: this join only
+                        # waits for the next iteration (R6), no cancellation
+                        # point (asyncio.TaskGroup awaits nothing then, trio
+                        # and anyio deliver nothing). The cancellation is
+                        # handed back below, for the host's next await
+                        # (anyio's test_cancel_before_entering_task_group).
+                        deferred = cancelled
+                    else:
+                        outside = cancelled
+                        if not self.get_shielded():
+                            _c_cancel(self)
                 del cancelled
                 if future.done() and not future.cancelled():
                     try:
@@ -1312,6 +1398,11 @@ class Group(Nursery.Group):
             except GLib.Error as error:
                 join_error = error
                 break
+        if deferred is not None and outside is None:
+            # Pending again, its count unchanged (uncancel() then cancel()).
+            host.uncancel()
+            host.cancel(deferred.args[0] if deferred.args else None)
+        del deferred
         if d.get('_nursery_host_cancelled'):
             # This group cancelled the host, and no CancelledError told it
             # so here: either the body never reached an await since (the
@@ -1330,7 +1421,8 @@ class Group(Nursery.Group):
                 self._own_host_cancel(host)
         d.pop('_nursery_in_block', None)
         raised = self._exit_exception(exc, join_error, False, outside)
-        if isinstance(raised, BaseExceptionGroup) and host.cancelling():
+        if isinstance(raised, BaseExceptionGroup) and \
+                host.cancelling() > d['_nursery_host_level']:
             # Failures win over a cancellation from outside, whose
             # CancelledError this block consumed (or the body turned into
             # an error): without a new one the host would go on as if never
@@ -1357,7 +1449,7 @@ class Group(Nursery.Group):
         if not d.get('_nursery_host_cancelled'):
             return False
         d['_nursery_host_cancelled'] = False
-        return host.uncancel() == 0
+        return host.uncancel() <= d['_nursery_host_level']
 
 
 Group = override(Group)

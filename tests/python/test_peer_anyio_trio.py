@@ -17,12 +17,16 @@ import contextvars
 import functools
 import gc
 import math
+import sys
+import time
+import traceback
+import types
 import weakref
 
 import pytest
-from gi.repository import GLib, Nursery
+from gi.repository import Gio, GLib, Nursery
 
-from helpers import GUARD_SECONDS
+from helpers import GUARD_SECONDS, IO_ERROR
 
 TS = Nursery.TaskState
 NURSERY_ERROR = Nursery.error_quark()
@@ -1288,4 +1292,930 @@ def test_trio_nursery_cancel_doesnt_create_cyclic_garbage(run):
         gc.set_debug(old_flags)
         gc.garbage.clear()
     assert collected == [True]
+    assert garbage == []
+
+
+# Scenarios the first port left out (a second pass over both files)
+
+# start() edge cases
+
+def test_anyio_no_called_started_twice(run):
+    # anyio test_no_called_started_twice: start() is called (its awaitable
+    # made), the group cancelled, then awaited: the block leaves quietly and
+    # the host is not left cancelling.
+    async def taskfunc(task):
+        task.started()
+
+    async def main():
+        async with Nursery.Group() as group:
+            awaitable = group.start(taskfunc)
+            group.cancel()
+            await awaitable
+        return host_cancelling()
+
+    assert run(main()) == 0
+
+
+def test_anyio_start_native_child_cancelled(run):
+    # anyio test_start_native_child_cancelled: the start child's own asyncio
+    # task is cancelled natively before started(). That cancels that one
+    # child (R13, as asyncio.TaskGroup ignores a cancelled child): start()
+    # raises CancelledError, as awaiting any cancelled child does; the
+    # starter, whose inner block re-raises it, ends cancelled; no failure.
+    child_tasks, finished = [], []
+
+    async def taskfunc(task):
+        child_tasks.append((task, asyncio.current_task()))
+        await asyncio.sleep(GUARD_SECONDS)
+        finished.append(True)
+
+    async def start_another(task):
+        async with Nursery.Group() as inner:
+            await inner.start(taskfunc)
+
+    async def main():
+        async with Nursery.Group() as group:
+            starter = group.spawn(start_another)
+            while not child_tasks:
+                await asyncio.sleep(0)
+            await asyncio.sleep(0)
+            child_tasks[0][1].cancel()
+        return group, starter
+
+    group, starter = run(main())
+    assert finished == []
+    assert child_tasks[0][0].state == TS.CANCELLED
+    assert starter.state == TS.CANCELLED
+    assert group.get_n_failed() == 0
+
+
+def test_anyio_native_cancel_of_a_coroutine_child(run):
+    # The same rule outside start() (anyio test_start_native_child_cancelled,
+    # asyncio.TaskGroup): a coroutine child whose asyncio task is cancelled
+    # natively ends CANCELLED; it is no failure and its siblings go on.
+    handles = []
+
+    async def child(task):
+        handles.append(asyncio.current_task())
+        await asyncio.sleep(GUARD_SECONDS)
+
+    async def sibling(task):
+        while not handles:
+            await asyncio.sleep(0)
+        await asyncio.sleep(0.01)
+        return 'done'
+
+    async def main():
+        async with Nursery.Group() as group:
+            cancelled = group.spawn(child)
+            other = group.spawn(sibling)
+            while not handles:
+                await asyncio.sleep(0)
+            await asyncio.sleep(0)
+            handles[0].cancel()
+        return group, cancelled, other
+
+    group, cancelled, other = run(main())
+    assert cancelled.state == TS.CANCELLED
+    assert (other.state, other.result) == (TS.SUCCEEDED, 'done')
+    assert group.get_n_failed() == 0 and not group.is_cancelled()
+
+
+def test_anyio_propagate_native_cancellation_from_taskgroup(run):
+    # anyio test_propagate_native_cancellation_from_taskgroup: the asyncio
+    # task running a block with a child is cancelled from outside: the
+    # child is cancelled and CancelledError comes out of the task.
+    running = asyncio.Event()
+    children = []
+
+    async def sleeper(task):
+        children.append(task)
+        running.set()
+        await asyncio.sleep(GUARD_SECONDS)
+
+    async def taskfunc():
+        async with Nursery.Group() as group:
+            group.start_soon(sleeper)
+
+    async def main():
+        host = asyncio.get_running_loop().create_task(taskfunc())
+        await running.wait()
+        host.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await host
+
+    run(main())
+    assert children[0].state == TS.CANCELLED
+
+
+def test_trio_nursery_start_calling_convention_and_closed(run):
+    # trio test_nursery_start: a child whose call fails (it takes no task)
+    # makes start() raise, the TypeError as the cause (R18), and the group
+    # is not failed; a closed group refuses start() at once (R4).
+    async def no_args():
+        pass    # pragma: no cover
+
+    async def main():
+        async with Nursery.Group() as group:
+            with pytest.raises(GLib.Error) as info:
+                await group.start(no_args)
+        with pytest.raises(GLib.Error) as closed:
+            await group.start(forever)
+        return info.value, closed.value, group
+
+    error, closed, group = run(main())
+    assert isinstance(error.__cause__, TypeError)
+    assert closed.matches(NURSERY_ERROR, Nursery.Error.CLOSED)
+    assert group.get_n_failed() == 0
+
+
+def test_anyio_start_cancels_parent_scope(run):
+    # anyio test_start_cancels_parent_scope (#685): start() awaited in a
+    # block whose own group cancelled it cancels the start child, not the
+    # target group; the inner block leaves quietly. (Whether the child got
+    # to run before the cancellation came depends on the loop's order; if
+    # not, R5 applies.)
+    ran = []
+
+    async def in_task_group(task):
+        ran.append(True)
+        await forever(task)
+
+    async def main():
+        async with Nursery.Group() as group:
+            async with Nursery.Group() as inner:
+                inner.cancel()
+                await group.start(in_task_group)
+        return group
+
+    group = run(main())
+    assert not group.is_cancelled() and ran in ([], [True])
+    assert (group.get_n_finished(), group.get_n_failed()) == (1, 0)
+
+
+def test_trio_nursery_start_with_a_cancelled_cancellable(run):
+    # trio test_nursery_start (start() in a cancelled scope): a start()
+    # whose cancellable is already cancelled raises CANCELLED, the
+    # GLib.Error of a GIO cancellable, and the group is neither failed nor
+    # cancelled. (R5: the child never runs, where trio runs it until its
+    # first checkpoint.)
+    ran = []
+
+    async def just_started(task):
+        ran.append(True)
+        task.started('hi')
+        await asyncio.sleep(0)
+
+    async def main():
+        cancellable = Gio.Cancellable()
+        cancellable.cancel()
+        async with Nursery.Group() as group:
+            with pytest.raises(GLib.Error) as info:
+                await group.start(just_started, cancellable=cancellable)
+        return info.value, group
+
+    error, group = run(main())
+    assert error.matches(IO_ERROR, Gio.IOErrorEnum.CANCELLED)
+    assert ran == [] and group.get_n_failed() == 0 and not group.is_cancelled()
+
+
+# Cancellation counts of the host (asyncio's cancelling())
+
+def test_anyio_cancel_message_replaced(run):
+    # anyio TestUncancel.test_cancel_message_replaced: the host took an
+    # outside cancellation and kept going (cancelling() stays 1); a group
+    # in it cancels itself and the body raises a new CancelledError: the
+    # group takes it as its own and leaves quietly.
+    async def main():
+        task = asyncio.current_task()
+        try:
+            task.cancel()
+            await asyncio.sleep(0)
+        except asyncio.CancelledError:
+            async with Nursery.Group() as group:
+                group.cancel()
+                try:
+                    await asyncio.sleep(0)
+                except asyncio.CancelledError:
+                    raise asyncio.CancelledError from None
+        return task.cancelling()
+
+    assert run(main()) == 1
+
+
+def test_anyio_deadline_in_a_cancelled_host(run):
+    # The same count in cleanup code: a host that caught its cancellation
+    # runs a group with a deadline; the deadline raises TimeoutError, not
+    # the host's old CancelledError (asyncio.timeout() does so since 3.12).
+    async def main():
+        task = asyncio.current_task()
+        try:
+            task.cancel()
+            await asyncio.sleep(0)
+        except asyncio.CancelledError:
+            with pytest.raises(TimeoutError):
+                async with Nursery.Group(timeout=0.01) as group:
+                    group.start_soon(forever)
+                    await asyncio.sleep(GUARD_SECONDS)
+        return task.cancelling()
+
+    assert run(main()) == 1
+
+
+def test_anyio_failure_in_a_cancelled_host_is_no_new_cancellation(run):
+    # The same count when a child fails in such cleanup code: the
+    # ExceptionGroup is raised, and the host is not cancelled again at its
+    # next await (only a cancellation from outside that came during the
+    # block is handed back so).
+    async def crasher(task):
+        raise KeyError
+
+    async def main():
+        task = asyncio.current_task()
+        try:
+            task.cancel()
+            await asyncio.sleep(0)
+        except asyncio.CancelledError:
+            with pytest.raises(ExceptionGroup):
+                async with Nursery.Group() as group:
+                    group.start_soon(crasher)
+                    await asyncio.sleep(GUARD_SECONDS)
+            await asyncio.sleep(0)
+        return task.cancelling()
+
+    assert run(main()) == 1
+
+
+def test_anyio_cancel_pending_at_entry_still_wins(run):
+    # The other side of that count (anyio TestUncancel.test_uncancel_after_scope_and_native_cancel
+    # with the native cancel made just before the block): a cancellation
+    # still pending when the block is entered is delivered inside it and
+    # is no cancellation of the group's, though the group cancelled too.
+    steps = []
+
+    async def main():
+        task = asyncio.current_task()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            async with Nursery.Group() as group:
+                group.cancel()
+                await asyncio.sleep(GUARD_SECONDS)
+        steps.append('after the block')
+        cancelling = task.cancelling()
+        task.uncancel()
+        return cancelling
+
+    assert run(main()) == 1
+    assert steps == ['after the block']
+
+
+def test_trio_cancel_scope_nesting(run):
+    # trio test_cancel_scope_nesting: two nested groups cancelled at once,
+    # the inner first: the outer of the two takes the cancellation, the
+    # innermost re-raises it, the outermost block goes on.
+    steps = []
+
+    async def main():
+        async with Nursery.Group() as scope1:
+            async with Nursery.Group() as scope2:
+                try:
+                    async with Nursery.Group() as scope3:
+                        scope3.cancel()
+                        scope2.cancel()
+                        await asyncio.sleep(GUARD_SECONDS)
+                except asyncio.CancelledError:
+                    steps.append('scope3 re-raised')
+                    raise
+                steps.append('after scope3')
+            steps.append('after scope2')
+        return scope1.is_cancelled(), host_cancelling()
+
+    assert run(main()) == (False, 0)
+    assert steps == ['scope3 re-raised', 'after scope2']
+
+
+def test_anyio_cancelled_not_caught(run):
+    # anyio test_cancelled_not_caught, trio test_cancel_scope_nesting (a
+    # pending cancellation popped off the stack is not delivered): a group
+    # cancelled with no await after it leaves quietly, and nothing is
+    # left pending in the host.
+    async def main():
+        async with Nursery.Group() as group:
+            group.cancel()
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        return group.is_cancelled(), host_cancelling()
+
+    assert run(main()) == (True, 0)
+
+
+def test_anyio_cancel_before_entering_task_group(run):
+    # anyio test_cancel_before_entering_task_group, trio test_trivial_yields
+    # (closing a nursery is no checkpoint unless something in it is): an
+    # empty block inside a cancelled group does not take the cancellation,
+    # though its join waits for the next iteration (R6); the next await
+    # does, and the cancelled group leaves quietly. So with a block whose
+    # children all finished before its end.
+    steps = []
+
+    async def quick(task):
+        steps.append('child')
+
+    async def main():
+        async with Nursery.Group() as group:
+            group.cancel()
+            async with Nursery.Group():
+                pass
+            steps.append('after empty block')
+            await asyncio.sleep(GUARD_SECONDS)
+            steps.append('not cancelled')    # pragma: no cover
+        async with Nursery.Group() as group:
+            async with Nursery.Group() as inner:
+                inner.start_soon(quick)
+                await asyncio.sleep(0.01)
+                group.cancel()
+            steps.append('after finished block')
+            await asyncio.sleep(GUARD_SECONDS)
+        return host_cancelling()
+
+    assert run(main()) == 0
+    assert steps == ['after empty block', 'child', 'after finished block']
+
+
+def test_anyio_reraise_cancelled_in_excgroup(run):
+    # anyio test_reraise_cancelled_in_excgroup: the group's CancelledError,
+    # caught with except* and re-raised (Python 3.11 wraps it in a
+    # BaseExceptionGroup), is still the group's own: quiet (R7), as trio
+    # and anyio take it. A cancellation from outside so re-raised comes out
+    # as the CancelledError it is.
+    async def reraise(group):
+        try:
+            await asyncio.sleep(GUARD_SECONDS)
+        except* asyncio.CancelledError:
+            raise
+
+    async def main():
+        async with Nursery.Group() as group:
+            group.cancel()
+            await reraise(group)
+        quiet = host_cancelling()
+        task = asyncio.current_task()
+        with pytest.raises(asyncio.CancelledError):
+            async with Nursery.Group() as group:
+                task.cancel()
+                await reraise(group)
+        cancelling = task.cancelling()
+        task.uncancel()
+        return quiet, cancelling, group.is_cancelled()
+
+    assert run(main()) == (0, 1, True)
+
+
+def test_trio_cancel_edge_cases_idempotent(run):
+    # trio test_cancel_edge_cases: two cancels in a row are one; the block
+    # leaves quietly. (Level-triggering is trio's and anyio's, not asyncio's:
+    # a child may catch CancelledError and await its cleanup, docs/bindings.md.)
+    async def main():
+        async with Nursery.Group() as group:
+            group.cancel()
+            group.cancel()
+            await asyncio.sleep(GUARD_SECONDS)
+        return group.is_cancelled(), host_cancelling()
+
+    assert run(main()) == (True, 0)
+
+
+def test_anyio_single_cancellation_exc(run):
+    # anyio test_single_cancellation_exc: an outer group cancels the body
+    # while an inner block with a child waits: the inner block raises one
+    # bare CancelledError (no group of them), the outer leaves quietly.
+    raised = []
+
+    async def main():
+        async with Nursery.Group() as outer:
+            try:
+                async with Nursery.Group() as group:
+                    group.start_soon(forever)
+                    await asyncio.sleep(0.01)
+                    outer.cancel()
+                    await asyncio.sleep(GUARD_SECONDS)
+            except BaseException as exc:
+                raised.append(type(exc))
+                raise
+        return host_cancelling()
+
+    assert run(main()) == 0
+    assert raised == [asyncio.CancelledError]
+
+
+def test_anyio_cancel_host_asyncgen(run):
+    # anyio test_cancel_host_asyncgen: the host is a task running an async
+    # generator's __anext__; the group's cancel reaches the body there and
+    # the block leaves quietly.
+    done = []
+
+    async def host_task():
+        async with Nursery.Group() as group:
+            group.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await asyncio.sleep(0)
+        done.append(host_cancelling())
+
+    async def host_agen():
+        await host_task()
+        yield
+        pytest.fail('__anext__ once only')    # pragma: no cover
+
+    async def main():
+        agen = host_agen()
+        try:
+            await asyncio.get_running_loop().create_task(agen.__anext__())
+        finally:
+            await agen.aclose()
+
+    run(main())
+    assert done == [0]
+
+
+# Deadlines
+
+def test_anyio_fail_after_delayed(run):
+    # anyio test_fail_after[delayed]: a deadline that fires later cancels
+    # the body (cancel_called) and raises TimeoutError.
+    async def main():
+        with pytest.raises(TimeoutError):
+            async with Nursery.Group(timeout=0.01) as group:
+                await asyncio.sleep(GUARD_SECONDS)
+        return group.is_cancelled(), host_cancelling()
+
+    assert run(main()) == (True, 0)
+
+
+def test_anyio_fail_after_scope_cancelled_before_timeout(run):
+    # anyio test_fail_after_scope_cancelled_before_timeout (an xfail there:
+    # anyio cannot tell): the group is cancelled, then its deadline passes
+    # before the next await: the cancel came first, so no TimeoutError (R7).
+    async def main():
+        async with Nursery.Group(timeout=0.01) as group:
+            group.cancel()
+            time.sleep(0.02)
+            await asyncio.sleep(0)
+        return host_cancelling()
+
+    assert run(main()) == 0
+
+
+def test_anyio_deadline_moved(run):
+    # anyio test_deadline_moved, trio test_basic_timeout and
+    # test_cancel_scope_deadline_duplicates: a deadline moved later (many
+    # times) does not fire at its old time; one moved into the past fires.
+    async def main():
+        async with Nursery.Group(timeout=0.01) as group:
+            for _ in range(100):
+                group.set_timeout(GUARD_SECONDS * 1_000_000)
+                group.set_timeout(GUARD_SECONDS * 1_000_000 + 1)
+            await asyncio.sleep(0.03)
+        later = group.is_cancelled()
+        with pytest.raises(TimeoutError):
+            async with Nursery.Group(timeout=GUARD_SECONDS) as group:
+                await asyncio.sleep(0)
+                group.set_timeout(0)
+                await asyncio.sleep(GUARD_SECONDS)
+        return later, host_cancelling()
+
+    assert run(main()) == (False, 0)
+
+
+def test_anyio_nested_fail_after_outer_cancelled(run):
+    # anyio test_nested_fail_after: an outer group cancelled by a child
+    # while an inner block with a deadline waits: no TimeoutError, the
+    # outer block leaves quietly.
+    steps = []
+
+    async def killer(task, group):
+        await asyncio.sleep(0.01)
+        group.cancel()
+
+    async def main():
+        async with Nursery.Group() as group:
+            group.start_soon(killer, group)
+            async with Nursery.Group(timeout=GUARD_SECONDS):
+                await asyncio.sleep(GUARD_SECONDS)
+                steps.append('inner body')
+            steps.append('after inner')
+        return group.is_cancelled(), host_cancelling()
+
+    assert run(main()) == (True, 0)
+    assert steps == []
+
+
+def test_anyio_cancel_scope_cleared(run):
+    # anyio test_cancel_scope_cleared, test_escaping_cancelled_error_from_cancelled_task:
+    # after a timed-out group nothing is left pending in the host; an outer
+    # group cancelled after it, with no await, leaves quietly.
+    async def main():
+        with pytest.raises(TimeoutError):
+            async with Nursery.Group(timeout=0.01):
+                await asyncio.sleep(GUARD_SECONDS)
+        await asyncio.sleep(0)
+        async with Nursery.Group() as outer:
+            with pytest.raises(TimeoutError):
+                async with Nursery.Group(timeout=0.01):
+                    await asyncio.sleep(GUARD_SECONDS)
+            outer.cancel()
+        await asyncio.sleep(0)
+        return host_cancelling()
+
+    assert run(main()) == 0
+
+
+def test_trio_cancel_scope_validation(run):
+    # trio test_cancel_scope_validation: a NaN or negative timeout is a
+    # ValueError, for a group and for a child; nothing is spawned.
+    async def main():
+        async with Nursery.Group() as group:
+            for bad in (math.nan, -3):
+                with pytest.raises(ValueError):
+                    group.spawn(forever, timeout=bad)
+        return group.get_n_finished()
+
+    for bad in (math.nan, -3):
+        with pytest.raises(ValueError):
+            Nursery.Group(timeout=bad)
+    assert run(main()) == 0
+
+
+# Shielding
+
+def test_anyio_nested_shield(run):
+    # anyio test_nested_shield: a shielded child outlives its group's
+    # cancel, but its own deadline still fires: TIMED_OUT, a failure
+    # raised in the ExceptionGroup though the group was cancelled (R7, R15, R17).
+    async def killer(task, group):
+        await asyncio.sleep(0.01)
+        group.cancel()
+
+    async def shielded(task):
+        await asyncio.sleep(GUARD_SECONDS)
+
+    async def main():
+        with pytest.raises(ExceptionGroup) as info:
+            async with Nursery.Group() as group:
+                group.start_soon(killer, group)
+                task = group.spawn(shielded, shielded=True, timeout=0.05)
+        return info.value, task
+
+    eg, task = run(main())
+    [error] = eg.exceptions
+    assert error.matches(IO_ERROR, Gio.IOErrorEnum.TIMED_OUT)
+    assert task.state == TS.FAILED
+
+
+def test_anyio_cancel_shielded_scope(run):
+    # anyio test_cancel_shielded_scope, test_shielding_immediate_scope_cancelled,
+    # trio test_cancel_shielding (a shield does not protect from itself): a
+    # shielded child's own cancel reaches it (R15).
+    running = asyncio.Event()
+
+    async def shielded(task):
+        running.set()
+        await asyncio.sleep(GUARD_SECONDS)
+
+    async def main():
+        async with Nursery.Group() as group:
+            task = group.spawn(shielded, shielded=True)
+            await running.wait()
+            task.cancel()
+        return group, task
+
+    group, task = run(main())
+    assert task.state == TS.CANCELLED and not group.is_cancelled()
+
+
+@pytest.mark.parametrize('body_waits', [True, False], ids=['in-body', 'joining'])
+def test_trio_cancel_shield_abort(run, body_waits):
+    # trio test_cancel_shield_abort: a shielded nested group (R14, R15) in a
+    # child whose group is cancelled: the parent's cancellation stops the
+    # body (asyncio cannot shield a running coroutine) but not the shielded
+    # group's child, which sleeps on until the shield is dropped; then it
+    # is cancelled (R15: unshielding in a cancelled parent cancels), and
+    # the join ends. Whether the parent's cancellation came while the body
+    # awaited or while the block joined.
+    record, inners = [], []
+
+    async def sleeper(task):
+        record.append('sleeping')
+        try:
+            await asyncio.sleep(GUARD_SECONDS)
+        except asyncio.CancelledError:
+            record.append('cancelled')
+            raise
+
+    async def parent(task):
+        async with Nursery.Group.new_for_task(task) as inner:
+            inner.set_shielded(True)
+            inners.append(inner)
+            inner.start_soon(sleeper)
+            if body_waits:
+                await asyncio.sleep(GUARD_SECONDS)
+
+    def unshield():
+        record.append('unshield')
+        inners[0].set_shielded(False)
+
+    async def main():
+        async with Nursery.Group() as group:
+            task = group.spawn(parent)
+            while not record:
+                await asyncio.sleep(0)
+            group.cancel()
+            asyncio.get_running_loop().call_later(0.02, unshield)
+        return task
+
+    assert run(main()).state == TS.CANCELLED
+    assert record == ['sleeping', 'unshield', 'cancelled']
+
+
+# Failures
+
+def test_trio_two_child_crashes(run):
+    # trio test_two_child_crashes: two children that fail at once are both
+    # in the ExceptionGroup.
+    async def crasher(task, etype):
+        raise etype
+
+    async def main():
+        with pytest.raises(ExceptionGroup) as info:
+            async with Nursery.Group() as group:
+                group.start_soon(crasher, KeyError)
+                group.start_soon(crasher, ValueError)
+        return info.value
+
+    assert sorted(type(exc).__name__ for exc in run(main()).exceptions) == \
+        ['KeyError', 'ValueError']
+
+
+def test_trio_nursery_exception_chaining_doesnt_make_context_loops(run):
+    # trio test_nursery_exception_chaining_doesnt_make_context_loops: the
+    # ExceptionGroup holding the body's exception does not also show it as
+    # its context ("During handling of the above exception..."): it is
+    # suppressed, as asyncio.TaskGroup's and anyio's `raise ... from None`.
+    async def crasher(task):
+        raise KeyError
+
+    async def main():
+        with pytest.raises(ExceptionGroup) as info:
+            async with Nursery.Group() as group:
+                group.start_soon(crasher)
+                raise ValueError
+        return info.value
+
+    eg = run(main())
+    assert [type(exc) for exc in eg.exceptions] == [ValueError]
+    assert eg.__suppress_context__ and eg.__cause__ is None
+    text = ''.join(traceback.format_exception(eg))
+    assert 'During handling of the above exception' not in text
+
+
+def test_trio_nursery_exception_chaining_sync(nursery_log):
+    # The same for the synchronous `with`.
+    def crasher(task):
+        raise KeyError
+
+    with pytest.raises(ExceptionGroup) as info:
+        with Nursery.Group() as group:
+            group.spawn(crasher)
+            raise ValueError
+    eg = info.value
+    assert eg.__suppress_context__
+    assert 'During handling of the above exception' not in \
+        ''.join(traceback.format_exception(eg))
+
+
+def test_trio_traceback_frame_removal(run):
+    # trio test_traceback_frame_removal: a child's exception traceback
+    # starts at the child's own frame, none of the override's.
+    async def my_child_task(task):
+        raise KeyError()
+
+    async def main():
+        with pytest.raises(ExceptionGroup) as info:
+            async with Nursery.Group() as group:
+                group.start_soon(my_child_task)
+                group.start_soon(my_child_task)
+        return info.value
+
+    eg = run(main())
+    assert len(eg.exceptions) == 2
+    for exc in eg.exceptions:
+        assert exc.__traceback__.tb_frame.f_code is my_child_task.__code__
+
+
+def test_trio_cancel_scope_no_cancellederror(run):
+    # trio test_cancel_scope_no_cancellederror: a cancelled group whose body
+    # raises an ExceptionGroup of its own (no CancelledError in it) raises
+    # it, whole, as an entry of the group's ExceptionGroup.
+    raised = ExceptionGroup('test', [RuntimeError(), RuntimeError()])
+
+    async def main():
+        with pytest.raises(ExceptionGroup) as info:
+            async with Nursery.Group() as group:
+                group.cancel()
+                raise raised
+        return info.value
+
+    assert run(main()).exceptions == (raised,)
+
+
+def test_trio_trivial_yields_error_in_cancelled_block(run):
+    # trio test_trivial_yields: in a host with a pending cancellation, a
+    # block whose body raises raises its ExceptionGroup, not CancelledError.
+    async def main():
+        async with Nursery.Group() as outer:
+            outer.cancel()
+            with pytest.raises(ExceptionGroup) as info:
+                async with Nursery.Group():
+                    raise KeyError
+        return info.value, host_cancelling()
+
+    eg, cancelling = run(main())
+    assert [type(exc) for exc in eg.exceptions] == [KeyError]
+    assert cancelling == 0
+
+
+def test_trio_handled_exception_is_not_kept(run):
+    # trio test_ki_protection_doesnt_leave_cyclic_garbage: an exception a
+    # child raised and handled itself is referred to by nothing of Nursery's.
+    class MyException(Exception):
+        pass
+
+    async def demo():
+        exceptions = []
+
+        async def handle_error(task):
+            try:
+                raise MyException
+            except MyException as e:
+                exceptions.append(e)
+
+        try:
+            async with Nursery.Group() as group:
+                group.start_soon(handle_error)
+            raise ExceptionGroup('errors', exceptions)
+        finally:
+            exceptions = []
+
+    async def main():
+        exc = None
+        try:
+            await demo()
+        except ExceptionGroup as excs:
+            exc = excs.exceptions[0]
+        assert isinstance(exc, MyException)
+        gc.collect()
+        me = sys._getframe().f_code
+        # What refers to it, but for this coroutine, whose local it is.
+        return [ref for ref in gc.get_referrers(exc)
+                if not (isinstance(ref, types.CoroutineType) and ref.cr_code is me)]
+
+    assert run(main()) == []
+
+
+# Spawning
+
+def test_trio_basic_interleave(run):
+    # trio test_basic_interleave: two coroutine children take turns at
+    # each await.
+    record = []
+
+    async def looper(task, whoami):
+        for i in range(3):
+            record.append((whoami, i))
+            await asyncio.sleep(0)
+
+    async def main():
+        async with Nursery.Group() as group:
+            group.start_soon(looper, 'a')
+            group.start_soon(looper, 'b')
+
+    run(main())
+    assert [set(record[i:i + 2]) for i in (0, 2, 4)] == \
+        [{('a', i), ('b', i)} for i in range(3)]
+
+
+def test_anyio_task_in_sync_spawn_callback(run):
+    # anyio test_task_in_sync_spawn_callback: a plain child that returns a
+    # coroutine runs it as its own asyncio task, not in the host's. (R1:
+    # the plain function runs on a later iteration, where anyio calls it
+    # in the spawner's task.)
+    tasks = []
+
+    def task_wrap(task):
+        async def corofn():
+            tasks.append(asyncio.current_task())
+        return corofn()
+
+    async def main():
+        async with Nursery.Group() as group:
+            group.start_soon(task_wrap)
+        return asyncio.current_task()
+
+    host = run(main())
+    assert len(tasks) == 1 and tasks[0] is not None and tasks[0] is not host
+
+
+def test_trio_nice_error_on_bad_calls_to_spawn(run):
+    # trio test_nice_error_on_bad_calls_to_run_or_spawn: a coroutine object
+    # (not a function) and an async generator function are refused at the
+    # call with a TypeError; nothing is spawned.
+    async def f(task):
+        pass    # pragma: no cover
+
+    async def async_gen(task, arg):
+        yield arg    # pragma: no cover
+
+    async def main():
+        async with Nursery.Group() as group:
+            coro = f(None)
+            try:
+                with pytest.raises(TypeError):
+                    group.start_soon(coro)
+            finally:
+                coro.close()
+            with pytest.raises(TypeError):
+                group.start_soon(async_gen, 0)
+        return group.get_n_finished()
+
+    assert run(main()) == 0
+
+
+def test_trio_nursery_warn_use_async_with(run):
+    # trio test_nursery_warn_use_async_with: the synchronous `with` inside a
+    # running loop is refused with a RuntimeError naming `async with`; the
+    # group still works with `async with` afterwards.
+    async def main():
+        group = Nursery.Group()
+        with pytest.raises(RuntimeError, match='async with'):
+            with group:
+                pass    # pragma: no cover
+        async with group:
+            pass
+        return group.is_closed()
+
+    assert run(main()) is True
+
+
+def test_anyio_cancelscope_exit_before_enter(run):
+    # anyio test_cancelscope_exit_before_enter: leaving a block never
+    # entered (or left already) is a RuntimeError; the group is untouched
+    # and still works.
+    async def main():
+        group = Nursery.Group()
+        with pytest.raises(RuntimeError, match='not in an async with block'):
+            await group.__aexit__(None, None, None)
+        async with group:
+            pass
+        with pytest.raises(RuntimeError, match='not in an async with block'):
+            await group.__aexit__(None, None, None)
+        return group.is_closed()
+
+    assert run(main()) is True
+
+
+def test_trio_cancel_scope_exit_doesnt_create_cyclic_garbage(run):
+    # trio test_cancel_scope_exit_doesnt_create_cyclic_garbage: an inner
+    # block whose child crashes while an outer group's cancellation comes,
+    # and an empty block that hands a cancellation back, leave no cyclic
+    # garbage.
+    async def main():
+        with pytest.raises(ExceptionGroup):
+            async with Nursery.Group() as outer:
+                async with Nursery.Group() as group:
+                    group.start_soon(forever)
+                    group.start_soon(fail_in_finally, 'this is a crash', GUARD_SECONDS)
+                    await asyncio.sleep(0.01)
+                    outer.cancel()
+                    await asyncio.sleep(GUARD_SECONDS)
+        async with Nursery.Group() as outer:
+            outer.cancel()
+            async with Nursery.Group():
+                pass
+            await asyncio.sleep(GUARD_SECONDS)
+        return host_cancelling()
+
+    gc.collect()
+    old_flags = gc.get_debug()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        cancelling = run(main())
+        context = GLib.MainContext.default()
+        while context.pending():
+            context.iteration(False)
+        gc.collect()
+        garbage = [obj for obj in gc.garbage
+                   if isinstance(obj, (Nursery.Group, Nursery.Task, BaseException))]
+    finally:
+        gc.set_debug(old_flags)
+        gc.garbage.clear()
+    assert cancelling == 0
     assert garbage == []
