@@ -2373,13 +2373,21 @@ nursery_group_set_deadline (NurseryGroup *self,
   if (!_nursery_group_lock_as_owner (self, G_STRFUNC))
     return;
   changed = self->deadline != deadline && !nursery_group_is_closed (self);
+  /* The timer too is armed in the lock. A batch on another thread (this
+   * may be the thread that made the group) begins under it, so the batch
+   * that closes the group finds the timer armed and releases it; armed
+   * after the unlock, it could be armed on a group that batch had closed.
+   * The timers' lock nests inside the anchor's; a timer calls its target
+   * with neither held. */
   if (changed)
-    self->deadline = deadline;
+    {
+      self->deadline = deadline;
+      _nursery_deadline_set (&self->deadline_timer, self->context, deadline,
+                             group_deadline_fired, self);
+    }
   g_mutex_unlock (&self->anchor->lock);
   if (!changed)
     return;
-  _nursery_deadline_set (&self->deadline_timer, self->context, deadline,
-                         group_deadline_fired, self);
   mark_dirty (self, BIT (PROP_DEADLINE));
   schedule (self);
 }
