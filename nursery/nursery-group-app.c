@@ -52,7 +52,10 @@ application_shutdown_cb (GApplication *application,
   g_autoptr(NurseryGroup) self = g_object_ref (group);
   g_autoptr(GError) error = NULL;
 
-  nursery_group_cancel (self);
+  /* An outside cause, as a Unix signal is (R7): the application went,
+   * whoever asked it to; the group's waiters learn their work was cut
+   * short, where an explicit cancel by the owner would read as success. */
+  _nursery_group_cancel_with_cause (self, CANCEL_SHUTDOWN);
   if (!nursery_group_wait (self, NULL, &error))
     NURSERY_NOTE (GROUP, "group “%s” joined at application shutdown: %s",
                   nursery_group_get_name (self) != NULL ? nursery_group_get_name (self) : "(unnamed)",
@@ -89,6 +92,9 @@ hold_until_closed (NurseryGroup *self,
  * group closes. If @application shuts down first (g_application_quit(),
  * a session logout…), its `shutdown` signal cancels the group and joins
  * it before the application goes on shutting down: no child outlives it.
+ * That cancellation comes from outside, as a Unix signal's does: the
+ * group's waiters get `G_IO_ERROR_CANCELLED` unless a child failed
+ * ([R7](rules.html#R7)).
  *
  * A window's Cancel or close button then only has to call
  * [method@Nursery.Group.cancel]: the application exits once the children

@@ -36,6 +36,7 @@ typedef enum
   CANCEL_DEADLINE,
   CANCEL_PARENT,
   CANCEL_SIGNAL,
+  CANCEL_SHUTDOWN,
 } CancelCause;
 
 typedef struct

@@ -89,8 +89,9 @@
 static const char * const cancel_cause_names[] = {
   "none", "explicit cancel", "a failure (fail-fast)", "a race won",
   "a waiter's cancellable", "last reference dropped", "its deadline",
-  "its parent", "a Unix signal",
+  "its parent", "a Unix signal", "the application's shutdown",
 };
+G_STATIC_ASSERT (G_N_ELEMENTS (cancel_cause_names) == CANCEL_SHUTDOWN + 1);
 
 /* The group's batch source. It is ready when `ready` is set (see
  * schedule_locked()) or when its ready time passes (a timed look again,

@@ -603,6 +603,8 @@ typedef struct
   NurseryGroup *group;
   NurseryTask  *task;
   gboolean      quit;
+  GError       *outcome;
+  gboolean      joined;
 } AppRun;
 
 static gboolean
@@ -627,6 +629,17 @@ quit_app_cb (gpointer app)
 }
 
 static void
+app_joined_cb (GObject      *group,
+               GAsyncResult *result,
+               gpointer      data)
+{
+  AppRun *run = data;
+
+  run->joined = TRUE;
+  (void) nursery_group_wait_finish (NURSERY_GROUP (group), result, &run->outcome);
+}
+
+static void
 activate_cb (GApplication *app,
              gpointer      data)
 {
@@ -637,8 +650,8 @@ activate_cb (GApplication *app,
                                    run->quit ? nt_child_until_cancelled : return_after_a_while,
                                    NULL, NULL, NULL);
   nursery_group_hold_application (run->group, app);
-  /* Joined (and closed) by whoever: the app does not care. */
-  nursery_group_wait_async (run->group, NULL, NULL, NULL);
+  /* Joined (and closed) by whoever; the outcome is noted. */
+  nursery_group_wait_async (run->group, NULL, app_joined_cb, run);
   if (run->quit)
     g_idle_add (quit_app_cb, app);
 }
@@ -655,10 +668,12 @@ run_app (AppRun *run)
 static void
 test_hold_application (void)
 {
-  AppRun run = { NULL, NULL, FALSE };
+  AppRun run = { NULL, NULL, FALSE, NULL, FALSE };
 
   /* Without the hold, run() would return right after activate. */
   run_app (&run);
+  g_assert_true (run.joined);
+  g_assert_no_error (run.outcome);
   g_assert_cmpint (nursery_task_get_state (run.task), ==, NURSERY_TASK_SUCCEEDED);
   g_assert_true (nursery_group_is_closed (run.group));
   g_object_unref (run.task);
@@ -668,10 +683,16 @@ test_hold_application (void)
 static void
 test_hold_application_shutdown_joins (void)
 {
-  AppRun run = { NULL, NULL, TRUE };
+  AppRun run = { NULL, NULL, TRUE, NULL, FALSE };
 
-  /* quit() while a child runs: shutdown cancels the group and joins it. */
+  /* quit() while a child runs: shutdown cancels the group and joins it.
+   * The cancellation is from outside (R7), as a Unix signal's: the
+   * waiter learns its work was cut short. */
   run_app (&run);
+  g_assert_true (run.joined);
+  g_assert_error (run.outcome, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_nonnull (strstr (run.outcome->message, "shutdown"));
+  g_clear_error (&run.outcome);
   g_assert_cmpint (nursery_task_get_state (run.task), ==, NURSERY_TASK_CANCELLED);
   g_assert_true (nursery_group_is_closed (run.group));
   g_object_unref (run.task);
@@ -820,7 +841,7 @@ main (int   argc,
   g_test_add_func ("/nursery/group/R22/signal/not-the-cause", test_signal_not_the_cause);
   g_test_add_func ("/nursery/group/R22/signal/second-escalates", test_second_signal_escalates);
   g_test_add_func ("/nursery/group/R6/hold-application/released-on-close", test_hold_application);
-  g_test_add_func ("/nursery/group/R6/hold-application/shutdown-joins", test_hold_application_shutdown_joins);
+  g_test_add_func ("/nursery/group/R7/hold-application/shutdown-joins-cancelled", test_hold_application_shutdown_joins);
   g_test_add_func ("/nursery/group/R20/hold-application/group-dropped", test_hold_application_group_dropped);
   g_test_add_func ("/nursery/streams/R27/list-ranges", test_list_ranges);
   g_test_add_func ("/nursery/streams/R27/list-ranges-cancelled-at-turn",
