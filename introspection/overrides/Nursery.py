@@ -751,6 +751,17 @@ def _refuse_lazy(func, flags, where):
                     % (getattr(func, '__qualname__', func),))
 
 
+def _refused_off_owner(group, what):
+    """A spawn the library refused without a GLib.Error: only its owner's
+    thread may spawn (R23, R24), and a programmer error gets a critical
+    and no task from C. Python code would go on with None; this raises
+    where the mistake is."""
+    raise RuntimeError('Nursery group %r refused %s: only the thread that runs its '
+                       'owner context may spawn (see the critical above); from a '
+                       'thread child, hand the spawn to the owner context (GLib.idle_add '
+                       'on it, or loop.call_soon_threadsafe)' % (group.get_name(), what))
+
+
 def _apply_options(task, shielded, usec):
     # Right after spawning: the task cannot have started yet (R1), so a
     # shield also covers a group cancelled already (R5, R15).
@@ -968,7 +979,10 @@ class Group(Nursery.Group):
         context = copy_context()
         key = _new_key()
         _keyed[key] = func if not args and not context else (func, args, context)
-        return _c_spawn_keyed(self, last[2] if name is None else name, _runner, key)
+        task = _c_spawn_keyed(self, last[2] if name is None else name, _runner, key)
+        if task is None:
+            _refused_off_owner(self, 'spawn()')
+        return task
 
     def start_soon(self, func, *args, name=None):
         """trio's and anyio's ``start_soon()``: :meth:`spawn` without a
@@ -1002,6 +1016,8 @@ class Group(Nursery.Group):
         else:
             task = _c_spawn(self, name, _run_general,
                             (func, args, copy_context(), self._failure_list(), async_return))
+        if task is None:
+            _refused_off_owner(self, 'spawn()')
         return _apply_options(task, shielded, usec)
 
     def _coroutine_loop(self, func, flags, what):
@@ -1016,8 +1032,11 @@ class Group(Nursery.Group):
         """spawn() (or, with @spawn _c_start_soon, start_soon()) of an
         async def."""
         loop = self._coroutine_loop(func, flags, 'spawn()')
-        return spawn(self, name, _run_coroutine,
+        task = spawn(self, name, _run_coroutine,
                      (func, args, copy_context(), self._failure_list(), loop))
+        if task is None and spawn is _c_spawn:
+            _refused_off_owner(self, 'spawn()')
+        return task
 
     def spawn_in_thread(self, func, *args, name=None, shielded=False, timeout=None):
         """Adds a thread child: ``func(task, *args)`` runs on a worker
@@ -1035,6 +1054,8 @@ class Group(Nursery.Group):
         if name is None:
             name = getattr(func, '__qualname__', None)
         task = _c_spawn_in_thread(self, name, _run_child, (func, args, copy_context()))
+        if task is None:
+            _refused_off_owner(self, 'spawn_in_thread()')
         if shielded or usec is not None:
             _apply_options(task, shielded, usec)
         return task

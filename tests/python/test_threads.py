@@ -153,3 +153,30 @@ def test_join_refused_when_another_thread_owns_the_context(nursery_log):
     with group:
         pass
     assert task.result == 'eventually'
+
+
+@pytest.mark.parametrize('how', ['spawn', 'spawn-options', 'spawn_in_thread'])
+def test_spawn_from_a_worker_raises(nursery_log, how):
+    """R23/R24: a thread child's worker may not spawn into its group. C
+    refuses with a critical and no task; Python raises RuntimeError there,
+    rather than handing the caller None."""
+    nursery_log.expect('*_nursery_group_called_on_owner*')
+    ran = []
+
+    def worker(task, group):
+        sibling = lambda task: ran.append('sibling')
+        try:
+            if how == 'spawn':
+                group.spawn(sibling)
+            elif how == 'spawn-options':
+                group.spawn(sibling, shielded=True)
+            else:
+                group.spawn_in_thread(sibling)
+        except RuntimeError as error:
+            return str(error)
+        return 'not refused'
+
+    with Nursery.Group(name='refuser') as group:
+        task = group.spawn_in_thread(worker, group)
+    assert 'refused' in task.result and 'refuser' in task.result
+    assert ran == []
