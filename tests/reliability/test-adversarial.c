@@ -1,0 +1,449 @@
+/* test-adversarial.c: what an outside adversarial campaign tries next
+ * (docs/rules.md R8, R16, R17, R18, R22, R27, R28, R30)
+ *
+ * Copyright 2026 The Nursery authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+/* The earlier campaigns (test-teardown.c, test-stress.c,
+ * test-misuse-*.c) drop the last reference from the batch's own
+ * callbacks and race cancels against returns. These scenes go where they
+ * did not:
+ *   - the last reference to a group and to a task dropped from the
+ *     callbacks that a deadline (the group's, a task's), a Unix signal
+ *     and start_async() run, while a second reference goes on a thread
+ *     child's worker or a plain thread at a random moment around it;
+ *   - deadlines at scale: many children with deadlines moved by the
+ *     owner while thread children finish, the group cancelled from
+ *     another thread, its deadline firing, or dropped with timers armed;
+ *   - many thread children failing at once while the group is cancelled:
+ *     every failure kept exactly once, every count adding up (R8, R29);
+ *   - re-entrancy: spawning, cancelling, moving deadlines and dropping
+ *     from inside those callbacks.
+ * Each test prints how often each interleaving was hit and asserts the
+ * ones a round makes certain. Run them under the ASan and TSan setups
+ * (tools/ci-reliability). */
+
+#include <signal.h>
+#include <string.h>
+
+#include "rel-utils.h"
+
+static GLogWriterOutput
+swallow_debug (GLogLevelFlags   level,
+               const GLogField *fields,
+               gsize            n_fields,
+               gpointer         data)
+{
+  if (level & G_LOG_LEVEL_DEBUG)
+    return G_LOG_WRITER_HANDLED;
+  return g_log_writer_default (level, fields, n_fields, data);
+}
+
+/* Groups must be finalized on the thread that owns them (R30). */
+typedef struct
+{
+  GThread *owner;
+  int      alive;
+  int      off_owner;
+} Finalized;
+
+static void
+finalized_cb (gpointer  data,
+              GObject  *where_the_object_was)
+{
+  Finalized *f = data;
+
+  if (g_thread_self () != f->owner)
+    g_atomic_int_inc (&f->off_owner);
+  g_atomic_int_add (&f->alive, -1);
+}
+
+static void
+finalized_track (Finalized    *f,
+                 NurseryGroup *group)
+{
+  f->owner = g_thread_self ();
+  g_atomic_int_inc (&f->alive);
+  g_object_weak_ref (G_OBJECT (group), finalized_cb, f);
+}
+
+static void
+finalized_settle (Finalized *f)
+{
+  while (g_atomic_int_get (&f->alive) > 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpint (g_atomic_int_get (&f->off_owner), ==, 0);
+}
+
+/* Iterates the owner context until the monotonic clock passes @when: a
+ * deadline a dropped group or task had armed would fire by then, on
+ * freed memory if the timer still knew it. Not a synchronisation: it
+ * only lets time pass while the context runs. */
+G_GNUC_UNUSED static void
+run_past (gint64 when)
+{
+  while (g_get_monotonic_time () <= when)
+    g_main_context_iteration (NULL, FALSE);
+  g_main_context_iteration (NULL, FALSE);
+}
+
+/* Marks every failure of the group observed, so a group finalized with
+ * failures does not warn (R20): these tests count them themselves. */
+static void
+observe_failures (NurseryGroup *group,
+                  NurseryTask  *task,
+                  gpointer      unused)
+{
+  g_ptr_array_unref (nursery_group_get_errors (group));
+}
+
+/* Part 1. R30: the last reference dropped from the callbacks a deadline,
+ * a Unix signal and start_async() run.
+ *
+ * Each round makes a group with two references. One is dropped by the
+ * callback under test (with the only handle to the child the callback
+ * is about); the other by a "racer": the owner once the callback has run,
+ * a thread child of the group itself after a random spin, or a plain
+ * thread after a random spin. So the last reference goes in the
+ * callback, on the group's own worker or on a foreign thread, before,
+ * during or after the callback's dispatch; the group must be finalized
+ * on its owner (the weak ref checks the thread) and nothing may touch
+ * freed memory (ASan, valgrind) or race (TSan). */
+
+typedef enum
+{
+  AT_GROUP_DEADLINE,    /* a child's cancelled handler, run by the group's deadline */
+  AT_TASK_DEADLINE,     /* a child's cancelled handler, run by its own deadline */
+  AT_TIMED_OUT_WAIT,    /* a timed-out child's nursery_task_wait_async() callback */
+  AT_CANCELLED_NOTIFY,  /* notify::cancelled of a group its deadline cancelled */
+  AT_UNIX_SIGNAL,       /* a child's cancelled handler, run by the signal's source */
+  AT_START_CALLBACK,    /* start_async()'s callback, started or failed */
+  N_AT
+} At;
+
+static const char * const at_names[] = {
+  "group-deadline", "task-deadline", "timed-out-task-wait", "cancelled-notify",
+  "unix-signal", "start-callback",
+};
+
+typedef enum
+{
+  RACER_OWNER,          /* the owner drops the second reference after the callback */
+  RACER_THREAD_CHILD,   /* a thread child of the group drops it */
+  RACER_PLAIN_THREAD,   /* a plain thread drops it */
+  N_RACERS
+} Racer;
+
+typedef struct
+{
+  At            at;
+  Racer         racer;
+  GThread      *owner;
+  NurseryGroup *cb_ref;       /* dropped by the callback (atomic) */
+  NurseryGroup *racer_ref;    /* dropped by the racer (atomic) */
+  NurseryTask  *task;         /* the only handle to the child, dropped by the callback */
+  guint         spins;
+  int           drops;        /* atomic: references dropped so far */
+  int           callback_ran; /* atomic */
+  int           racer_second; /* atomic: the racer's drop came second */
+  int           cb_in_timer;
+  int           cb_off_owner;
+} DropRound;
+
+typedef struct
+{
+  guint rounds;
+  guint in_timer;        /* callbacks run inside the deadline timer's dispatch */
+  guint off_owner;       /* callbacks run on the racer's thread (its drop cancelled) */
+  guint racer_second;    /* the racer's reference went last */
+  guint callback_second; /* the callback's reference went last */
+} DropHits;
+
+static void
+drop_ref (DropRound     *r,
+          NurseryGroup **slot,
+          gboolean       by_racer)
+{
+  NurseryGroup *group = g_atomic_pointer_exchange (slot, NULL);
+
+  if (group == NULL)
+    return;
+  if (g_atomic_int_add (&r->drops, 1) == 1 && by_racer)
+    g_atomic_int_set (&r->racer_second, TRUE);
+  g_object_unref (group);
+}
+
+/* The callback under test: drops its reference to the group and the
+ * only handle to the child. Where it runs is recorded. */
+static void
+drop_in_callback (DropRound *r)
+{
+  GSource *source = g_main_current_source ();
+  NurseryTask *task = g_atomic_pointer_exchange (&r->task, NULL);
+
+  if (g_thread_self () != r->owner)
+    r->cb_off_owner = TRUE;
+  else if (source != NULL && g_strcmp0 (g_source_get_name (source), "NurseryTimer") == 0)
+    r->cb_in_timer = TRUE;
+  drop_ref (r, &r->cb_ref, FALSE);
+  g_clear_object (&task);
+  g_atomic_int_set (&r->callback_ran, TRUE);
+}
+
+static void
+drop_in_cancelled (GCancellable *cancellable,
+                   gpointer      data)
+{
+  drop_in_callback (data);
+}
+
+static void
+drop_in_notify (GObject    *object,
+                GParamSpec *pspec,
+                gpointer    data)
+{
+  DropRound *r = data;
+
+  /* Disconnected first: the group may go below, and a later notify of
+   * another property would find a dead round otherwise. */
+  g_signal_handlers_disconnect_by_data (object, data);
+  drop_in_callback (r);
+}
+
+static void
+drop_in_task_wait (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      data)
+{
+  DropRound *r = data;
+  g_autoptr(GError) error = NULL;
+
+  /* R17: its own deadline made it a failure; unless the racer's drop
+   * cancelled the group first, and then it was cancelled. */
+  g_assert_false (nursery_task_wait_finish (NURSERY_TASK (source), result, &error));
+  if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  drop_in_callback (r);
+}
+
+static void
+drop_in_start (GObject      *source,
+               GAsyncResult *result,
+               gpointer      data)
+{
+  DropRound *r = data;
+  g_autoptr(GError) error = NULL;
+  NurseryTask *task = nursery_group_start_finish (NURSERY_GROUP (source), result, NULL, &error);
+
+  /* Odd spins: the child failed before started() (R18); or the racer's
+   * drop cancelled it before its turn (R5). */
+  if (task == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_assert_error (error, G_IO_ERROR, G_IO_ERROR_FAILED);
+      g_assert_true (r->spins % 2 != 0 || r->racer != RACER_OWNER);
+    }
+  else
+    {
+      g_assert_no_error (error);
+      g_assert_true (r->spins % 2 == 0);
+      /* The start caller's handle: the last one the test holds. */
+      g_atomic_pointer_set (&r->task, task);
+    }
+  drop_in_callback (r);
+}
+
+/* The start_async() child: started() at once, or a failure first. */
+static void
+child_start_or_fail (NurseryTask *task,
+                     gpointer     data)
+{
+  DropRound *r = data;
+
+  if (r->spins % 2 != 0)
+    {
+      nursery_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED, "failed before started");
+      return;
+    }
+  nursery_task_started (task, NULL);
+  rel_child_until_cancelled (task, NULL);
+}
+
+/* Every third round the racer cancels the group first (from its own
+ * thread: R23), so the callback under test may run there instead. */
+static void
+racer_drop (DropRound *r)
+{
+  rel_spin (r->spins);
+  if (r->spins % 3 == 0)
+    nursery_group_cancel (g_atomic_pointer_get (&r->racer_ref));
+  drop_ref (r, &r->racer_ref, TRUE);
+}
+
+static void
+racer_child (NurseryTask *task,
+             gpointer     data)
+{
+  racer_drop (data);
+}
+
+static void
+racer_job (gpointer data,
+           gpointer unused)
+{
+  racer_drop (data);
+}
+
+/* A child that waits for its cancel, with the callback under test on its
+ * cancellable (connected before the child runs: a cancel before its turn
+ * reaches it too, R5). */
+static NurseryTask *
+spawn_waiting_child (NurseryGroup *group,
+                     DropRound    *r,
+                     gboolean      drop_when_cancelled)
+{
+  NurseryTask *task = nursery_group_spawn (group, "waits", rel_child_until_cancelled,
+                                           NULL, NULL, NULL);
+
+  if (drop_when_cancelled)
+    g_cancellable_connect (nursery_task_get_cancellable (task),
+                           G_CALLBACK (drop_in_cancelled), r, NULL);
+  return task;
+}
+
+static void
+arm_at (DropRound    *r,
+        NurseryGroup *group,
+        GRand        *rand)
+{
+  GTimeSpan timeout = g_rand_int_range (rand, 0, 300);
+
+  switch (r->at)
+    {
+    case AT_GROUP_DEADLINE:
+      r->task = spawn_waiting_child (group, r, TRUE);
+      nursery_group_set_timeout (group, timeout);
+      break;
+    case AT_TASK_DEADLINE:
+      r->task = spawn_waiting_child (group, r, TRUE);
+      nursery_task_set_timeout (r->task, timeout);
+      break;
+    case AT_TIMED_OUT_WAIT:
+      r->task = spawn_waiting_child (group, r, FALSE);
+      nursery_task_set_timeout (r->task, timeout);
+      nursery_task_wait_async (r->task, NULL, drop_in_task_wait, r);
+      break;
+    case AT_CANCELLED_NOTIFY:
+      r->task = spawn_waiting_child (group, r, FALSE);
+      g_signal_connect (group, "notify::cancelled", G_CALLBACK (drop_in_notify), r);
+      nursery_group_set_timeout (group, timeout);
+      break;
+    case AT_UNIX_SIGNAL:
+      r->task = spawn_waiting_child (group, r, TRUE);
+      nursery_group_cancel_on_unix_signal (group, SIGHUP);
+      /* Raised while the group's source is attached, so GLib's handler
+       * catches it (GLib restores SIG_DFL when the last source goes):
+       * nothing else cancels the group before the racer drops. */
+      raise (SIGHUP);
+      break;
+    case AT_START_CALLBACK:
+      nursery_group_start_async (group, "starts", child_start_or_fail, r, NULL, NULL,
+                                 drop_in_start, r);
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+static void
+test_drop_in_callback (gconstpointer data)
+{
+  At at = GPOINTER_TO_UINT (data);
+  g_autoptr(RelWatchdog) watchdog = rel_watchdog_new (at_names[at]);
+  g_autoptr(GRand) rand = g_rand_new ();
+  RelHelper *helper = rel_helper_new ("racer");
+  guint rounds = rel_scaled ("NURSERY_STRESS_ITERATIONS", 600);
+  g_autoptr(GPtrArray) kept = g_ptr_array_new_with_free_func (g_free);
+  DropHits hits[N_RACERS] = { { 0, }, };
+  Finalized f = { 0, };
+
+  for (guint i = 0; i < rounds; i++)
+    {
+      DropRound *r = g_new0 (DropRound, 1);
+      NurseryGroup *group = nursery_group_new ();
+      DropHits *h;
+
+      /* Rounds outlive their loop: a late handler may still read one. */
+      g_ptr_array_add (kept, r);
+      r->at = at;
+      r->racer = i % N_RACERS;
+      r->owner = g_thread_self ();
+      /* The signal's and the start's callbacks come later than a
+       * deadline's: the racer spins longer there to reach past them. */
+      r->spins = g_rand_int_range (rand, 0, at >= AT_UNIX_SIGNAL ? 40000 : 4000);
+      r->cb_ref = group;
+      r->racer_ref = g_object_ref (group);
+      finalized_track (&f, group);
+      g_signal_connect (group, "task-finished", G_CALLBACK (observe_failures), NULL);
+
+      arm_at (r, group, rand);
+      if (r->racer == RACER_THREAD_CHILD)
+        g_object_unref (nursery_group_spawn_in_thread (group, "racer", racer_child, r, NULL, NULL));
+      else if (r->racer == RACER_PLAIN_THREAD)
+        rel_helper_run (helper, racer_job, r, NULL);
+
+      /* Not blocking: the callback may run on the racer's thread. */
+      while (!g_atomic_int_get (&r->callback_ran))
+        g_main_context_iteration (NULL, FALSE);
+      if (r->racer == RACER_OWNER)
+        drop_ref (r, &r->racer_ref, TRUE);
+      rel_helper_finish (helper);
+      finalized_settle (&f);
+      g_assert_null (g_atomic_pointer_get (&r->task));
+
+      h = &hits[r->racer];
+      h->rounds++;
+      h->in_timer += r->cb_in_timer;
+      h->off_owner += r->cb_off_owner;
+      if (g_atomic_int_get (&r->racer_second))
+        h->racer_second++;
+      else
+        h->callback_second++;
+      rel_watchdog_kick (watchdog, "round %u", i);
+    }
+  rel_helper_free (helper);
+
+  for (Racer racer = 0; racer < N_RACERS; racer++)
+    g_test_message ("%s, racer %u: %u rounds, callback in the timer %u, on the racer's thread %u; "
+                    "last reference: racer %u, callback %u",
+                    at_names[at], racer, hits[racer].rounds, hits[racer].in_timer,
+                    hits[racer].off_owner, hits[racer].racer_second, hits[racer].callback_second);
+
+  /* What a round makes certain: with the owner as the racer, the
+   * callback's reference goes first, and a deadline's handler runs in the
+   * timer's dispatch. */
+  g_assert_cmpuint (hits[RACER_OWNER].racer_second, ==, hits[RACER_OWNER].rounds);
+  if (at == AT_GROUP_DEADLINE || at == AT_TASK_DEADLINE)
+    g_assert_cmpuint (hits[RACER_OWNER].in_timer, ==, hits[RACER_OWNER].rounds);
+  /* What the racers must have reached at least once in that many rounds:
+   * the racer's reference went last on its own thread. */
+  g_assert_cmpuint (hits[RACER_THREAD_CHILD].racer_second + hits[RACER_PLAIN_THREAD].racer_second, >, 0);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+  g_log_set_writer_func (swallow_debug, NULL, NULL);
+
+  for (At at = 0; at < N_AT; at++)
+    {
+      g_autofree char *path = g_strdup_printf ("/reliability/adversarial/R30/drop-in-callback/%s",
+                                               at_names[at]);
+      g_test_add_data_func (path, GUINT_TO_POINTER (at), test_drop_in_callback);
+    }
+
+  return g_test_run ();
+}
