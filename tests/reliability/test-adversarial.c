@@ -80,7 +80,7 @@ finalized_settle (Finalized *f)
  * deadline a dropped group or task had armed would fire by then, on
  * freed memory if the timer still knew it. Not a synchronisation: it
  * only lets time pass while the context runs. */
-G_GNUC_UNUSED static void
+static void
 run_past (gint64 when)
 {
   while (g_get_monotonic_time () <= when)
@@ -431,6 +431,336 @@ test_drop_in_callback (gconstpointer data)
   g_assert_cmpuint (hits[RACER_THREAD_CHILD].racer_second + hits[RACER_PLAIN_THREAD].racer_second, >, 0);
 }
 
+/* Part 2. R16, R17, R28, R30: deadlines at scale, racing cancel and
+ * teardown. Each round spawns SCALE_CHILDREN children of four kinds
+ * (thread children that return after a spin or poll until cancelled,
+ * in-context ones that wait for their cancel or return from an idle),
+ * most with a deadline a few hundred microseconds away, and perhaps a
+ * group deadline. While the thread children run, the owner keeps moving
+ * the deadlines (earlier, later, cleared) and a plain thread cancels the
+ * group at a random moment, or drops a second reference to it. The round
+ * then waits for the group, or drops it with timers still armed and lets
+ * every deadline it had set pass.
+ *
+ * Each child must be reported once (task-finished), in a state its
+ * kind allows; the counters must add up; the kept failures must be
+ * exactly the failed children's errors; a dropped group must be
+ * finalized on its owner, and no timer may fire on a freed group or
+ * task (ASan, valgrind). */
+
+#define SCALE_CHILDREN 48
+
+typedef enum
+{
+  KIND_THREAD_RETURNS,   /* spins, then returns an int, an error or nothing */
+  KIND_THREAD_POLLS,     /* polls its cancel; always has a deadline */
+  KIND_WAITS,            /* in-context, waits for its cancel */
+  KIND_IDLE_RETURNS,     /* in-context, returns from an idle */
+  N_KINDS
+} Kind;
+
+#define OWN_ERROR_CODE 42
+
+typedef struct
+{
+  NurseryTask *task;
+  Kind         kind;
+  guint        spins;
+  gboolean     had_deadline;
+  guint        reported;    /* task-finished emissions */
+} ScaleChild;
+
+typedef struct
+{
+  NurseryGroup *group;       /* the helper's reference, if it drops one (atomic) */
+  guint         spins;
+  gboolean      cancel;
+} ScaleHelperJob;
+
+typedef struct
+{
+  guint rounds;
+  guint timed_out;          /* children failed by their own deadline */
+  guint group_timed_out;    /* waits that ended TIMED_OUT */
+  guint helper_cancelled;   /* rounds the helper cancelled before the group closed */
+  guint helper_dropped_last;
+  guint dropped_armed;      /* rounds dropped with a deadline still armed */
+  guint moves;              /* deadlines moved while children ran */
+} ScaleHits;
+
+static void
+scale_thread_child (NurseryTask *task,
+                    gpointer     data)
+{
+  ScaleChild *c = data;
+
+  if (c->kind == KIND_THREAD_POLLS)
+    {
+      while (!nursery_task_is_cancelled (task))
+        rel_spin (50);
+      nursery_task_return_error_if_cancelled (task);
+      return;
+    }
+  rel_spin (c->spins);
+  switch (c->spins % 3)
+    {
+    case 0:
+      nursery_task_return_int (task, c->spins);
+      break;
+    case 1:
+      nursery_task_return_new_error (task, G_IO_ERROR, OWN_ERROR_CODE, "child %p failed", c);
+      break;
+    default:
+      break;  /* succeeds with no value (R2) */
+    }
+}
+
+static void
+scale_in_context_child (NurseryTask *task,
+                        gpointer     data)
+{
+  ScaleChild *c = data;
+
+  if (c->kind == KIND_WAITS)
+    rel_child_until_cancelled (task, NULL);
+  else
+    rel_return_int_from_idle (task, 1, G_PRIORITY_DEFAULT);
+}
+
+static void
+scale_task_finished (NurseryGroup *group,
+                     NurseryTask  *task,
+                     gpointer      data)
+{
+  ScaleChild *c = g_object_get_data (G_OBJECT (task), "scale-child");
+
+  g_assert_nonnull (c);
+  c->reported++;
+  g_ptr_array_unref (nursery_group_get_errors (group));
+}
+
+static void
+scale_helper_job (gpointer data,
+                  gpointer unused)
+{
+  ScaleHelperJob *job = data;
+  NurseryGroup *group = g_atomic_pointer_exchange (&job->group, NULL);
+
+  rel_spin (job->spins);
+  if (job->cancel)
+    nursery_group_cancel (group);
+  g_object_unref (group);
+}
+
+/* Whether only its own deadline may end @c: a poller always, and a
+ * waiting child in a round that nothing else cancels. */
+static gboolean
+needs_deadline (ScaleChild *c,
+                gboolean    round_cancels)
+{
+  return c->kind == KIND_THREAD_POLLS || (c->kind == KIND_WAITS && !round_cancels);
+}
+
+/* A new deadline for @c: earlier, later or none (unless it needs one). */
+static void
+move_deadline (ScaleChild *c,
+               gboolean    round_cancels,
+               GRand      *rand)
+{
+  guint choice = g_rand_int_range (rand, 0, 4);
+
+  if (choice == 0 && !needs_deadline (c, round_cancels))
+    nursery_task_clear_deadline (c->task);
+  else
+    {
+      nursery_task_set_timeout (c->task, g_rand_int_range (rand, 0, choice == 1 ? 100 : 2000));
+      c->had_deadline = TRUE;
+    }
+}
+
+static void
+check_scale_child (ScaleChild *c,
+                   GPtrArray  *failed_messages,
+                   ScaleHits  *hits)
+{
+  NurseryTaskState state = nursery_task_get_state (c->task);
+  const GError *error = nursery_task_get_error (c->task);
+
+  g_assert_cmpuint (c->reported, ==, 1);
+  g_assert_true (nursery_task_is_finished (c->task));
+  switch (state)
+    {
+    case NURSERY_TASK_SUCCEEDED:
+      g_assert_true (c->kind == KIND_THREAD_RETURNS || c->kind == KIND_IDLE_RETURNS);
+      break;
+    case NURSERY_TASK_CANCELLED:
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+      break;
+    case NURSERY_TASK_FAILED:
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+        {
+          /* R17: only its own deadline times a child out. */
+          g_assert_true (c->had_deadline);
+          hits->timed_out++;
+        }
+      else
+        {
+          g_assert_error (error, G_IO_ERROR, OWN_ERROR_CODE);
+          g_assert_cmpint (c->kind, ==, KIND_THREAD_RETURNS);
+        }
+      g_ptr_array_add (failed_messages, error->message);
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+static void
+test_deadlines_at_scale (gconstpointer data)
+{
+  gboolean drop = GPOINTER_TO_UINT (data);
+  g_autoptr(RelWatchdog) watchdog = rel_watchdog_new ("deadlines-at-scale");
+  g_autoptr(GRand) rand = g_rand_new ();
+  RelHelper *helper = rel_helper_new ("canceller");
+  guint rounds = rel_scaled ("NURSERY_STRESS_ITERATIONS", 60);
+  ScaleHits hits = { 0, };
+  Finalized f = { 0, };
+
+  for (guint i = 0; i < rounds; i++)
+    {
+      NurseryGroup *group = nursery_group_new ();
+      ScaleChild children[SCALE_CHILDREN];
+      ScaleHelperJob job = { NULL, g_rand_int_range (rand, 0, 200000), i % 3 != 2 };
+      g_autoptr(GPtrArray) failed_messages = g_ptr_array_new ();
+      gint64 latest = g_get_monotonic_time ();
+      gboolean group_deadline = i % 2 == 0;
+      /* Whether something but the children's deadlines ends the round. */
+      gboolean round_cancels = group_deadline || job.cancel || drop;
+      guint moves = 0;
+
+      finalized_track (&f, group);
+      nursery_group_set_policy (group, i % 4 < 2 ? NURSERY_POLICY_SUPERVISE : NURSERY_POLICY_FAIL_FAST);
+      g_signal_connect (group, "task-finished", G_CALLBACK (scale_task_finished), NULL);
+      if (group_deadline)
+        nursery_group_set_timeout (group, g_rand_int_range (rand, 200, 3000));
+      for (guint k = 0; k < SCALE_CHILDREN; k++)
+        {
+          ScaleChild *c = &children[k];
+
+          *c = (ScaleChild) { NULL, k % N_KINDS, g_rand_int_range (rand, 0, 20000), FALSE, 0 };
+          if (c->kind == KIND_THREAD_RETURNS || c->kind == KIND_THREAD_POLLS)
+            c->task = nursery_group_spawn_in_thread (group, "thread", scale_thread_child, c, NULL, NULL);
+          else
+            c->task = nursery_group_spawn (group, "in-context", scale_in_context_child, c, NULL, NULL);
+          g_object_set_data (G_OBJECT (c->task), "scale-child", c);
+          if (needs_deadline (c, round_cancels) || k % 3 != 0)
+            move_deadline (c, round_cancels, rand);
+        }
+
+      /* The helper cancels (two rounds in three) and drops a reference
+       * of its own at a random moment. */
+      job.group = g_object_ref (group);
+      rel_helper_run (helper, scale_helper_job, &job, NULL);
+
+      /* The owner moves deadlines while the children run; a bounded
+       * number of times, or it could keep postponing them all. */
+      while (nursery_group_get_n_finished (group) < SCALE_CHILDREN / 2)
+        {
+          ScaleChild *c = &children[g_rand_int_range (rand, 0, SCALE_CHILDREN)];
+
+          if (moves < 2 * SCALE_CHILDREN && !nursery_task_is_finished (c->task))
+            {
+              move_deadline (c, round_cancels, rand);
+              moves++;
+              hits.moves++;
+            }
+          latest = MAX (latest, g_get_monotonic_time () + 2000);
+          g_main_context_iteration (NULL, FALSE);
+        }
+
+      if (drop)
+        {
+          /* Dropped with deadlines armed: the group's and its tasks'. */
+          if (nursery_group_get_deadline (group) != -1 && nursery_group_get_state (group) != NURSERY_GROUP_CLOSED)
+            hits.dropped_armed++;
+          g_object_unref (group);
+          rel_helper_finish (helper);
+          finalized_settle (&f);
+          run_past (latest);
+        }
+      else
+        {
+          g_autoptr(GError) error = NULL;
+          g_autoptr(GPtrArray) errors = NULL;
+          gboolean ok = nursery_group_wait (group, NULL, &error);
+
+          rel_helper_finish (helper);
+          g_assert_cmpuint (nursery_group_get_n_finished (group), ==, SCALE_CHILDREN);
+          g_assert_cmpuint (nursery_group_get_n_spawned (group), ==, SCALE_CHILDREN);
+          g_assert_cmpuint (nursery_group_get_n_succeeded (group) + nursery_group_get_n_failed (group) +
+                            nursery_group_get_n_cancelled (group), ==, SCALE_CHILDREN);
+          errors = nursery_group_get_errors (group);
+          g_assert_cmpuint (errors->len, ==, nursery_group_get_n_failed (group));
+          /* R7: the first failure; else a time-out of the group's own
+           * deadline; an explicit cancel is quiet. */
+          if (errors->len > 0)
+            {
+              const GError *first = errors->pdata[0];
+
+              g_assert_false (ok);
+              g_assert_error (error, first->domain, first->code);
+              g_assert_cmpstr (error->message, ==, first->message);
+            }
+          else if (!ok)
+            {
+              g_assert_true (group_deadline);
+              g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+              hits.group_timed_out++;
+            }
+          /* Every kept failure is one failed child's, once (R8). */
+          for (guint k = 0; k < SCALE_CHILDREN; k++)
+            check_scale_child (&children[k], failed_messages, &hits);
+          g_assert_cmpuint (failed_messages->len, ==, errors->len);
+          for (guint k = 0; k < errors->len; k++)
+            {
+              guint n = 0;
+
+              for (guint m = 0; m < failed_messages->len; m++)
+                n += strcmp (((GError *) errors->pdata[k])->message, failed_messages->pdata[m]) == 0;
+              /* The thread children's messages are unique; a time-out's
+               * names the child, and every child here is "thread" or
+               * "in-context": count those once per equal message. */
+              g_assert_cmpuint (n, >=, 1);
+            }
+          g_object_unref (group);
+          finalized_settle (&f);
+          run_past (latest);
+        }
+      if (drop)
+        for (guint k = 0; k < SCALE_CHILDREN; k++)
+          {
+            /* The tasks outlive the group: each still reported once. */
+            g_assert_cmpuint (children[k].reported, ==, 1);
+            g_assert_true (nursery_task_is_finished (children[k].task));
+          }
+      if (job.cancel)
+        hits.helper_cancelled++;
+      for (guint k = 0; k < SCALE_CHILDREN; k++)
+        g_object_unref (children[k].task);
+      hits.rounds++;
+      rel_watchdog_kick (watchdog, "round %u", i);
+    }
+  rel_helper_free (helper);
+
+  g_test_message ("%u rounds: %u children timed out, %u waits timed out, %u rounds cancelled "
+                  "by the helper, %u dropped with the group's deadline armed, %u deadline moves",
+                  hits.rounds, hits.timed_out, hits.group_timed_out, hits.helper_cancelled,
+                  hits.dropped_armed, hits.moves);
+  g_assert_cmpuint (hits.moves, >, 0);
+  if (!drop)
+    g_assert_cmpuint (hits.timed_out, >, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -444,6 +774,11 @@ main (int   argc,
                                                at_names[at]);
       g_test_add_data_func (path, GUINT_TO_POINTER (at), test_drop_in_callback);
     }
+
+  g_test_add_data_func ("/reliability/adversarial/R16/deadlines-at-scale/wait",
+                        GUINT_TO_POINTER (FALSE), test_deadlines_at_scale);
+  g_test_add_data_func ("/reliability/adversarial/R30/deadlines-at-scale/dropped-armed",
+                        GUINT_TO_POINTER (TRUE), test_deadlines_at_scale);
 
   return g_test_run ();
 }
