@@ -761,6 +761,298 @@ test_deadlines_at_scale (gconstpointer data)
     g_assert_cmpuint (hits.timed_out, >, 0);
 }
 
+/* Part 3. R7, R8, R25, R29: many thread children fail at once while the
+ * group is cancelled. The children of a round meet at a gate with a
+ * plain thread, then all return together: most fail with an error of
+ * their own, some return G_IO_ERROR_CANCELLED whether or not they were
+ * cancelled, some return CANCELLED only if they were, some succeed; the
+ * plain thread cancels the group right after the gate opens, after a
+ * random spin. Under fail-fast the first failure cancels the group too;
+ * a task-failed handler takes every fifth own failure over (R29).
+ *
+ * Every child must be reported exactly once by task-finished and by
+ * next_async(); every failure that was not handled must be kept exactly
+ * once, in the order task-finished reported them; the counters must add
+ * up; a child that returned CANCELLED after it saw its cancel is
+ * cancelled, one never cancelled failed (R8); wait gives the first kept
+ * failure (R7). */
+
+#define FAIL_CHILDREN 24
+
+typedef enum
+{
+  FAIL_OWN,              /* its own error */
+  FAIL_CANCELLED_ANYWAY, /* G_IO_ERROR_CANCELLED, cancelled or not */
+  FAIL_IF_CANCELLED,     /* CANCELLED if it was cancelled, else its own error */
+  FAIL_SUCCEEDS,
+  N_FAILS
+} Fail;
+
+typedef struct _FailRound FailRound;
+
+typedef struct
+{
+  FailRound   *round;
+  guint        index;
+  Fail         fail;
+  NurseryTask *task;
+  int          saw_cancel;     /* atomic: cancelled when it returned */
+  guint        finished_seen;  /* task-finished */
+  guint        next_seen;      /* next_async() */
+} FailChild;
+
+struct _FailRound
+{
+  GMutex        lock;
+  GCond         cond;
+  guint         arrived;
+  guint         spins;
+  NurseryGroup *group;
+  FailChild     children[FAIL_CHILDREN];
+  GPtrArray    *reported_failures;  /* messages, in task-finished order, unhandled */
+  guint         handled;
+  guint         next_null;
+  gboolean      next_done;
+  guint         cancelled_seen;     /* children that returned after the cancel */
+};
+
+GQuark adversarial_error_quark (void);
+G_DEFINE_QUARK (adversarial-error-quark, adversarial_error)
+
+static void
+gate_pass (FailRound *r)
+{
+  g_mutex_lock (&r->lock);
+  if (++r->arrived == FAIL_CHILDREN + 1)
+    g_cond_broadcast (&r->cond);
+  while (r->arrived < FAIL_CHILDREN + 1)
+    g_cond_wait (&r->cond, &r->lock);
+  g_mutex_unlock (&r->lock);
+}
+
+static void
+failing_child (NurseryTask *task,
+               gpointer     data)
+{
+  FailChild *c = data;
+
+  gate_pass (c->round);
+  g_atomic_int_set (&c->saw_cancel, nursery_task_is_cancelled (task));
+  switch (c->fail)
+    {
+    case FAIL_OWN:
+      nursery_task_return_new_error (task, adversarial_error_quark (), c->index,
+                                     "child %u failed", c->index);
+      break;
+    case FAIL_CANCELLED_ANYWAY:
+      nursery_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                     "child %u says cancelled", c->index);
+      break;
+    case FAIL_IF_CANCELLED:
+      if (!nursery_task_return_error_if_cancelled (task))
+        nursery_task_return_new_error (task, adversarial_error_quark (), c->index,
+                                       "child %u failed", c->index);
+      break;
+    default:
+      break;
+    }
+}
+
+static void
+cancel_after_gate (gpointer data,
+                   gpointer unused)
+{
+  FailRound *r = data;
+
+  gate_pass (r);
+  rel_spin (r->spins);
+  nursery_group_cancel (r->group);
+}
+
+static FailChild *
+fail_child_of (FailRound   *r,
+               NurseryTask *task)
+{
+  for (guint i = 0; i < FAIL_CHILDREN; i++)
+    if (r->children[i].task == task)
+      return &r->children[i];
+  g_assert_not_reached ();
+  return NULL;
+}
+
+static gboolean
+fail_task_failed (NurseryGroup *group,
+                  NurseryTask  *task,
+                  const GError *error,
+                  gpointer      data)
+{
+  FailRound *r = data;
+  FailChild *c = fail_child_of (r, task);
+
+  if (c->fail == FAIL_OWN && c->index % 5 == 0)
+    {
+      r->handled++;
+      g_object_set_data (G_OBJECT (task), "handled", GINT_TO_POINTER (TRUE));
+      return TRUE;
+    }
+  return FALSE;
+}
+
+static void
+fail_task_finished (NurseryGroup *group,
+                    NurseryTask  *task,
+                    gpointer      data)
+{
+  FailRound *r = data;
+  FailChild *c = fail_child_of (r, task);
+
+  c->finished_seen++;
+  if (nursery_group_is_cancelled (group))
+    r->cancelled_seen++;
+  if (nursery_task_get_state (task) == NURSERY_TASK_FAILED &&
+      g_object_get_data (G_OBJECT (task), "handled") == NULL)
+    g_ptr_array_add (r->reported_failures, g_strdup (nursery_task_get_error (task)->message));
+}
+
+static void
+fail_next_cb (GObject      *source,
+              GAsyncResult *result,
+              gpointer      data)
+{
+  FailRound *r = data;
+  g_autoptr(GError) error = NULL;
+  NurseryTask *task = nursery_group_next_finish (NURSERY_GROUP (source), result, &error);
+
+  g_assert_no_error (error);
+  if (task == NULL)
+    {
+      r->next_null++;
+      r->next_done = TRUE;
+      return;
+    }
+  fail_child_of (r, task)->next_seen++;
+  g_object_unref (task);
+  nursery_group_next_async (NURSERY_GROUP (source), NULL, fail_next_cb, r);
+}
+
+static void
+test_failures_while_cancelled (gconstpointer data)
+{
+  NurseryPolicy policy = GPOINTER_TO_UINT (data);
+  g_autoptr(RelWatchdog) watchdog = rel_watchdog_new ("failures-while-cancelled");
+  g_autoptr(GRand) rand = g_rand_new ();
+  RelHelper *helper = rel_helper_new ("canceller");
+  guint rounds = rel_scaled ("NURSERY_STRESS_ITERATIONS", 150);
+  guint mixed = 0, after_cancel = 0, cancelled_anyway_cancelled = 0, cancelled_anyway_failed = 0;
+  Finalized f = { 0, };
+
+  for (guint i = 0; i < rounds; i++)
+    {
+      g_autofree FailRound *r = g_new0 (FailRound, 1);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GPtrArray) errors = NULL;
+      guint n_failed = 0, n_cancelled = 0, n_succeeded = 0, saw = 0;
+      gboolean ok;
+
+      g_mutex_init (&r->lock);
+      g_cond_init (&r->cond);
+      r->spins = g_rand_int_range (rand, 0, 30000);
+      r->reported_failures = g_ptr_array_new_with_free_func (g_free);
+      r->group = nursery_group_new ();
+      finalized_track (&f, r->group);
+      nursery_group_set_policy (r->group, policy);
+      g_signal_connect (r->group, "task-failed", G_CALLBACK (fail_task_failed), r);
+      g_signal_connect (r->group, "task-finished", G_CALLBACK (fail_task_finished), r);
+      for (guint k = 0; k < FAIL_CHILDREN; k++)
+        {
+          FailChild *c = &r->children[k];
+
+          c->round = r;
+          c->index = k;
+          c->fail = (k + i) % N_FAILS;
+          c->task = nursery_group_spawn_in_thread (r->group, "fails", failing_child, c, NULL, NULL);
+        }
+      nursery_group_next_async (r->group, NULL, fail_next_cb, r);
+      rel_helper_run (helper, cancel_after_gate, r, NULL);
+
+      ok = nursery_group_wait (r->group, NULL, &error);
+      rel_helper_finish (helper);
+      while (!r->next_done)
+        g_main_context_iteration (NULL, TRUE);
+
+      errors = nursery_group_get_errors (r->group);
+      for (guint k = 0; k < FAIL_CHILDREN; k++)
+        {
+          FailChild *c = &r->children[k];
+          NurseryTaskState state = nursery_task_get_state (c->task);
+
+          g_assert_cmpuint (c->finished_seen, ==, 1);
+          g_assert_cmpuint (c->next_seen, ==, 1);
+          saw += g_atomic_int_get (&c->saw_cancel);
+          n_failed += state == NURSERY_TASK_FAILED;
+          n_cancelled += state == NURSERY_TASK_CANCELLED;
+          n_succeeded += state == NURSERY_TASK_SUCCEEDED;
+          if (c->fail == FAIL_SUCCEEDS)
+            g_assert_cmpint (state, ==, NURSERY_TASK_SUCCEEDED);
+          if (c->fail == FAIL_OWN)
+            g_assert_cmpint (state, ==, NURSERY_TASK_FAILED);
+          if (c->fail == FAIL_CANCELLED_ANYWAY || c->fail == FAIL_IF_CANCELLED)
+            {
+              /* R8: cancelled when it returned → cancelled; never
+               * cancelled at all → its CANCELLED error is a failure. */
+              if (g_atomic_int_get (&c->saw_cancel))
+                g_assert_cmpint (state, ==, NURSERY_TASK_CANCELLED);
+              if (!nursery_task_is_cancelled (c->task))
+                g_assert_cmpint (state, ==, NURSERY_TASK_FAILED);
+            }
+          if (c->fail == FAIL_CANCELLED_ANYWAY && state == NURSERY_TASK_CANCELLED)
+            cancelled_anyway_cancelled++;
+          if (c->fail == FAIL_CANCELLED_ANYWAY && state == NURSERY_TASK_FAILED)
+            cancelled_anyway_failed++;
+        }
+      g_assert_cmpuint (r->next_null, ==, 1);
+      g_assert_cmpuint (nursery_group_get_n_finished (r->group), ==, FAIL_CHILDREN);
+      g_assert_cmpuint (nursery_group_get_n_failed (r->group), ==, n_failed);
+      g_assert_cmpuint (nursery_group_get_n_cancelled (r->group), ==, n_cancelled);
+      g_assert_cmpuint (nursery_group_get_n_succeeded (r->group), ==, n_succeeded);
+      g_assert_cmpuint (n_failed + n_cancelled + n_succeeded, ==, FAIL_CHILDREN);
+      /* R8, R29: every unhandled failure kept once, in report order. */
+      g_assert_cmpuint (errors->len, ==, n_failed - r->handled);
+      g_assert_cmpuint (errors->len, ==, r->reported_failures->len);
+      for (guint k = 0; k < errors->len; k++)
+        g_assert_cmpstr (((GError *) errors->pdata[k])->message, ==, r->reported_failures->pdata[k]);
+      /* R7: the first kept failure, unchanged; an explicit cancel is quiet. */
+      if (errors->len > 0)
+        {
+          g_assert_false (ok);
+          g_assert_cmpstr (error->message, ==, ((GError *) errors->pdata[0])->message);
+        }
+      else
+        {
+          g_assert_true (ok);
+          g_assert_no_error (error);
+        }
+
+      if (saw > 0 && saw < FAIL_CHILDREN)
+        mixed++;
+      after_cancel += r->cancelled_seen;
+      for (guint k = 0; k < FAIL_CHILDREN; k++)
+        g_object_unref (r->children[k].task);
+      g_clear_object (&r->group);
+      finalized_settle (&f);
+      g_ptr_array_unref (r->reported_failures);
+      g_mutex_clear (&r->lock);
+      g_cond_clear (&r->cond);
+      rel_watchdog_kick (watchdog, "round %u", i);
+    }
+  rel_helper_free (helper);
+
+  g_test_message ("%u rounds: %u where the cancel came between the children's returns, "
+                  "%u children reported after the cancel; CANCELLED returns: %u cancelled, %u failures",
+                  rounds, mixed, after_cancel, cancelled_anyway_cancelled, cancelled_anyway_failed);
+  g_assert_cmpuint (after_cancel, >, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -779,6 +1071,11 @@ main (int   argc,
                         GUINT_TO_POINTER (FALSE), test_deadlines_at_scale);
   g_test_add_data_func ("/reliability/adversarial/R30/deadlines-at-scale/dropped-armed",
                         GUINT_TO_POINTER (TRUE), test_deadlines_at_scale);
+
+  g_test_add_data_func ("/reliability/adversarial/R8/failures-while-cancelled/fail-fast",
+                        GUINT_TO_POINTER (NURSERY_POLICY_FAIL_FAST), test_failures_while_cancelled);
+  g_test_add_data_func ("/reliability/adversarial/R8/failures-while-cancelled/supervise",
+                        GUINT_TO_POINTER (NURSERY_POLICY_SUPERVISE), test_failures_while_cancelled);
 
   return g_test_run ();
 }
