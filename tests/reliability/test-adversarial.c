@@ -816,8 +816,9 @@ struct _FailRound
   guint         cancelled_seen;     /* children that returned after the cancel */
 };
 
-GQuark adversarial_error_quark (void);
-G_DEFINE_QUARK (adversarial-error-quark, adversarial_error)
+/* Set in main(), before any thread: G_DEFINE_QUARK's lazy static
+ * would race between the children (a benign race TSan reports). */
+static GQuark adversarial_error;
 
 static void
 gate_pass (FailRound *r)
@@ -841,7 +842,7 @@ failing_child (NurseryTask *task,
   switch (c->fail)
     {
     case FAIL_OWN:
-      nursery_task_return_new_error (task, adversarial_error_quark (), c->index,
+      nursery_task_return_new_error (task, adversarial_error, c->index,
                                      "child %u failed", c->index);
       break;
     case FAIL_CANCELLED_ANYWAY:
@@ -850,7 +851,7 @@ failing_child (NurseryTask *task,
       break;
     case FAIL_IF_CANCELLED:
       if (!nursery_task_return_error_if_cancelled (task))
-        nursery_task_return_new_error (task, adversarial_error_quark (), c->index,
+        nursery_task_return_new_error (task, adversarial_error, c->index,
                                        "child %u failed", c->index);
       break;
     default:
@@ -1053,12 +1054,391 @@ test_failures_while_cancelled (gconstpointer data)
   g_assert_cmpuint (after_cancel, >, 0);
 }
 
+/* Part 4. R22, R25, R30: re-entrancy. From inside every kind of callback
+ * a group runs (task-finished, next_async(), a child's cancelled handler
+ * run by a deadline or by another thread's cancel, a cleanup of the
+ * group and of a task, start_async()'s and wait_async()'s callbacks) the
+ * test spawns more children, moves deadlines to now, cancels the group
+ * and single tasks, and drops handles; a plain thread cancels the group
+ * and a task at random moments; the wait callback drops the last
+ * reference. Every child must be reported once by task-finished and once
+ * by next_async(), every destroy notify must run once on the owner, the
+ * counters must add up, and the group must be finalized on its owner. */
+
+#define RE_SEEDS 8
+#define RE_BUDGET 24
+
+typedef struct
+{
+  GThread      *owner;
+  NurseryGroup *group;       /* the test's one reference, dropped by the wait callback */
+  GPtrArray    *tasks;       /* every task spawned, a reference each */
+  GRand        *rand;
+  guint         budget;      /* spawns the callbacks may still make */
+  guint         spawned;
+  guint         refused;     /* spawns refused as closed (R4) */
+  guint         after_drop;  /* spawns skipped: the group was gone */
+  guint         destroyed;   /* destroy notifies, on the owner */
+  guint         finished_seen;
+  guint         next_seen;
+  gboolean      next_done;
+  gboolean      wait_done;
+  RelWorker    *worker;
+  guint         hits_in_timer;   /* spawns made from inside a deadline's dispatch */
+  guint         hits_off_owner;  /* cancelled handlers run on the helper */
+  guint         hits_cleanup;    /* spawns from a group cleanup */
+  guint         not_started;     /* start children cancelled before their turn */
+  guint         counters[6];     /* the group's when it closed: finished, failed,
+                                  * succeeded, cancelled, kept failures, spawned */
+} Re;
+
+static void re_spawn (Re *re, const char *why);
+
+static void
+re_destroy (gpointer data)
+{
+  Re *re = data;
+
+  g_assert_true (g_thread_self () == re->owner);
+  re->destroyed++;
+}
+
+static void
+re_cancelled (GCancellable *cancellable,
+              gpointer      data)
+{
+  Re *re = data;
+  GSource *source;
+
+  if (g_thread_self () != re->owner)
+    {
+      /* Only what any thread may do (R23). */
+      re->hits_off_owner++;
+      return;
+    }
+  source = g_main_current_source ();
+  if (source != NULL && g_strcmp0 (g_source_get_name (source), "NurseryTimer") == 0)
+    {
+      re->hits_in_timer++;
+      /* A deadline set inside the timer's own dispatch (R16). */
+      nursery_group_set_timeout (re->group, g_rand_int_range (re->rand, 0, 200));
+    }
+  re_spawn (re, "from a cancelled handler");
+}
+
+static void
+re_child (NurseryTask *task,
+          gpointer     data)
+{
+  Re *re = data;
+  guint pick = g_rand_int_range (re->rand, 0, 4);
+
+  g_assert_true (g_thread_self () == re->owner);
+  switch (pick)
+    {
+    case 0:
+      rel_return_int_from_idle (task, 1, G_PRIORITY_DEFAULT);
+      break;
+    case 1:
+      nursery_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED, "re-entrant failure");
+      break;
+    default:
+      rel_child_until_cancelled (task, NULL);
+      g_cancellable_connect (nursery_task_get_cancellable (task), G_CALLBACK (re_cancelled), re, NULL);
+      nursery_task_set_timeout (task, g_rand_int_range (re->rand, 0, 500));
+      break;
+    }
+}
+
+static void
+re_thread_child (NurseryTask *task,
+                 gpointer     data)
+{
+  rel_spin (GPOINTER_TO_UINT (nursery_task_get_task_data (task)) % 5000);
+  if (nursery_task_return_error_if_cancelled (task))
+    return;
+  nursery_task_return_int (task, 2);
+}
+
+static void
+re_task_cleanup (NurseryTask *task,
+                 gpointer     data)
+{
+  nursery_task_return_int (task, 3);
+}
+
+static void
+re_start_child (NurseryTask *task,
+                gpointer     data)
+{
+  nursery_task_started (task, NULL);
+  rel_child_until_cancelled (task, NULL);
+}
+
+static void
+re_started (GObject      *source,
+            GAsyncResult *result,
+            gpointer      data)
+{
+  Re *re = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NurseryTask) task = nursery_group_start_finish (NURSERY_GROUP (source), result, NULL, &error);
+
+  /* Cancelled before its turn, it never started (R5, R18): reported
+   * by task-finished but not a child of the group's, so not by next. */
+  if (task == NULL)
+    {
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+      re->not_started++;
+    }
+  re_spawn (re, "from a start callback");
+}
+
+static void
+re_spawn (Re         *re,
+          const char *why)
+{
+  g_autoptr(GError) error = NULL;
+  NurseryTask *task = NULL;
+  guint pick;
+
+  if (re->budget == 0)
+    return;
+  if (re->group == NULL)
+    {
+      /* After the wait callback dropped it: nothing to spawn into. */
+      re->after_drop++;
+      return;
+    }
+  re->budget--;
+  pick = g_rand_int_range (re->rand, 0, 6);
+  switch (pick)
+    {
+    case 0:
+    case 1:
+      task = nursery_group_spawn (re->group, why, re_child, re, re_destroy, &error);
+      break;
+    case 2:
+    case 3:
+      task = nursery_group_spawn_in_thread (re->group, why, re_thread_child, re, re_destroy, &error);
+      break;
+    case 4:
+      /* Its own task isn't in hand: it is reported like any child once
+       * started; counted as spawned when the group reports it. */
+      if (nursery_group_get_state (re->group) == NURSERY_GROUP_CLOSED)
+        {
+          re->refused++;
+          return;
+        }
+      re->spawned++;
+      nursery_group_start_async (re->group, "start", re_start_child, re, re_destroy, NULL, re_started, re);
+      return;
+    default:
+      task = nursery_group_spawn (re->group, why, re_child, re, re_destroy, &error);
+      if (task != NULL)
+        nursery_task_add_cleanup (task, 1000, re_task_cleanup, re, re_destroy);
+      break;
+    }
+  if (task == NULL)
+    {
+      g_assert_error (error, NURSERY_ERROR, NURSERY_ERROR_CLOSED);
+      re->refused++;
+      return;
+    }
+  re->spawned++;
+  g_ptr_array_add (re->tasks, task);
+}
+
+static void
+re_cancel_job (gpointer task,
+               gpointer group)
+{
+  rel_spin (g_random_int_range (0, 20000));
+  nursery_task_cancel (task);
+  nursery_group_cancel (group);
+  g_object_unref (task);
+  g_object_unref (group);
+}
+
+static void
+re_task_finished (NurseryGroup *group,
+                  NurseryTask  *task,
+                  gpointer      data)
+{
+  Re *re = data;
+  guint pick = g_rand_int_range (re->rand, 0, 8);
+
+  re->finished_seen++;
+  /* Cleanups spawned for a task are counted with the spawns: they are
+   * children too (R22). */
+  if (g_str_has_suffix (nursery_task_get_name (task), " cleanup"))
+    re->spawned++;
+  g_ptr_array_unref (nursery_group_get_errors (group));
+  if (pick < 3)
+    re_spawn (re, "from task-finished");
+  else if (pick == 3 && re->tasks->len > 0)
+    {
+      NurseryTask *other = re->tasks->pdata[g_rand_int_range (re->rand, 0, re->tasks->len)];
+
+      /* A deadline moved to now from inside the batch (R16). */
+      nursery_task_set_timeout (other, 0);
+    }
+  else if (pick == 4 && re->tasks->len > 0)
+    rel_worker_push (re->worker, re_cancel_job,
+                    g_object_ref (re->tasks->pdata[g_rand_int_range (re->rand, 0, re->tasks->len)]),
+                    g_object_ref (group));
+  else if (pick == 5)
+    nursery_group_cancel (group);
+}
+
+static void
+re_next (GObject      *source,
+         GAsyncResult *result,
+         gpointer      data)
+{
+  Re *re = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NurseryTask) task = nursery_group_next_finish (NURSERY_GROUP (source), result, &error);
+
+  g_assert_no_error (error);
+  if (task == NULL)
+    {
+      g_autoptr(GError) refusal = NULL;
+      guint destroyed = re->destroyed;
+
+      /* Closed, perhaps dropped by the wait callback already (the
+       * GTask's source keeps it here): a spawn is refused, and its
+       * data freed at once (R4). */
+      g_assert_null (nursery_group_spawn (NURSERY_GROUP (source), "too late", re_child, re,
+                                          re_destroy, &refusal));
+      g_assert_error (refusal, NURSERY_ERROR, NURSERY_ERROR_CLOSED);
+      g_assert_cmpuint (re->destroyed, ==, destroyed + 1);
+      re->refused++;
+      re->next_done = TRUE;
+      return;
+    }
+  re->next_seen++;
+  re_spawn (re, "from next");
+  nursery_group_next_async (NURSERY_GROUP (source), NULL, re_next, re);
+}
+
+static void
+re_group_cleanup (NurseryGroup *group,
+                  gpointer      data)
+{
+  Re *re = data;
+  guint before = re->spawned;
+
+  /* Always one more, whatever the budget left: it runs once a round. */
+  re->budget++;
+  re_spawn (re, "from the exit stack");
+  re->hits_cleanup += re->spawned - before;
+}
+
+static void
+re_waited (GObject      *source,
+           GAsyncResult *result,
+           gpointer      data)
+{
+  Re *re = data;
+
+  g_autoptr(GPtrArray) errors = nursery_group_get_errors (re->group);
+
+  nursery_group_wait_finish (NURSERY_GROUP (source), result, NULL);
+  g_assert_true (nursery_group_is_closed (re->group));
+  re->counters[0] = nursery_group_get_n_finished (re->group);
+  re->counters[1] = nursery_group_get_n_failed (re->group);
+  re->counters[2] = nursery_group_get_n_succeeded (re->group);
+  re->counters[3] = nursery_group_get_n_cancelled (re->group);
+  re->counters[4] = errors->len;
+  re->counters[5] = nursery_group_get_n_spawned (re->group);
+  re->wait_done = TRUE;
+  /* The last reference, from inside the group's own batch. */
+  g_clear_object (&re->group);
+}
+
+static void
+test_reentrant_callbacks (void)
+{
+  g_autoptr(RelWatchdog) watchdog = rel_watchdog_new ("reentrant-callbacks");
+  g_autoptr(GRand) rand = g_rand_new ();
+  RelWorker *worker = rel_worker_new ("canceller");
+  guint rounds = rel_scaled ("NURSERY_STRESS_ITERATIONS", 200);
+  guint in_timer = 0, off_owner = 0, from_cleanup = 0, refused = 0;
+  Finalized f = { 0, };
+
+  for (guint i = 0; i < rounds; i++)
+    {
+      Re re = { 0, };
+      guint n_failed = 0;
+
+      re.owner = g_thread_self ();
+      re.rand = rand;
+      re.worker = worker;
+      re.budget = RE_BUDGET;
+      re.tasks = g_ptr_array_new_with_free_func (g_object_unref);
+      re.group = nursery_group_new ();
+      finalized_track (&f, re.group);
+      nursery_group_set_policy (re.group, i % 3 == 0 ? NURSERY_POLICY_FAIL_FAST : NURSERY_POLICY_SUPERVISE);
+      g_signal_connect (re.group, "task-finished", G_CALLBACK (re_task_finished), &re);
+      nursery_group_add_cleanup (re.group, re_group_cleanup, &re, NULL);
+      if (i % 2 == 0)
+        nursery_group_set_timeout (re.group, g_rand_int_range (rand, 0, 2000));
+      for (guint k = 0; k < RE_SEEDS; k++)
+        re_spawn (&re, "seed");
+      nursery_group_next_async (re.group, NULL, re_next, &re);
+      nursery_group_wait_async (re.group, NULL, re_waited, &re);
+
+      while (!re.wait_done || !re.next_done)
+        g_main_context_iteration (NULL, TRUE);
+      rel_worker_drain (worker);
+      /* The wait callback dropped the group: its tasks stay readable. */
+      finalized_settle (&f);
+
+      for (guint k = 0; k < re.tasks->len; k++)
+        {
+          NurseryTaskState state = nursery_task_get_state (re.tasks->pdata[k]);
+
+          g_assert_true (nursery_task_is_finished (re.tasks->pdata[k]));
+          n_failed += state == NURSERY_TASK_FAILED;
+        }
+      /* Each child once by task-finished and, if it was the group's,
+       * once by next (R3, R18, R25); the counters add up (R21); every
+       * failure kept once (R8); every destroy notify ran on the owner:
+       * the children's, and the task cleanups' (spawned or dropped). */
+      g_assert_cmpuint (re.finished_seen, ==, re.spawned);
+      g_assert_cmpuint (re.next_seen, ==, re.spawned - re.not_started);
+      g_assert_cmpuint (re.counters[0], ==, re.spawned);
+      g_assert_cmpuint (re.counters[1] + re.counters[2] + re.counters[3], ==,
+                        re.spawned - re.not_started);
+      g_assert_cmpuint (re.counters[4], ==, re.counters[1]);
+      g_assert_cmpuint (re.counters[5], ==, re.spawned);
+      g_assert_cmpuint (n_failed, <=, re.counters[1]);
+      g_assert_cmpuint (re.destroyed, >=, re.spawned);
+      in_timer += re.hits_in_timer;
+      off_owner += re.hits_off_owner;
+      from_cleanup += re.hits_cleanup;
+      refused += re.refused;
+      g_ptr_array_unref (re.tasks);
+      rel_watchdog_kick (watchdog, "round %u", i);
+    }
+  rel_worker_free (worker);
+
+  g_test_message ("%u rounds: %u cancelled handlers run by a deadline (each spawning and setting "
+                  "a deadline inside the timer's dispatch), %u run on the helper, %u spawns from "
+                  "a group cleanup, %u refused as closed",
+                  rounds, in_timer, off_owner, from_cleanup, refused);
+  g_assert_cmpuint (in_timer, >, 0);
+  g_assert_cmpuint (from_cleanup, >, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
 {
   g_test_init (&argc, &argv, NULL);
   g_log_set_writer_func (swallow_debug, NULL, NULL);
+  adversarial_error = g_quark_from_static_string ("nursery-adversarial-error");
 
   for (At at = 0; at < N_AT; at++)
     {
@@ -1076,6 +1456,8 @@ main (int   argc,
                         GUINT_TO_POINTER (NURSERY_POLICY_FAIL_FAST), test_failures_while_cancelled);
   g_test_add_data_func ("/reliability/adversarial/R8/failures-while-cancelled/supervise",
                         GUINT_TO_POINTER (NURSERY_POLICY_SUPERVISE), test_failures_while_cancelled);
+
+  g_test_add_func ("/reliability/adversarial/R30/reentrant-callbacks", test_reentrant_callbacks);
 
   return g_test_run ();
 }
