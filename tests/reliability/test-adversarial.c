@@ -814,6 +814,7 @@ struct _FailRound
   guint         next_null;
   gboolean      next_done;
   guint         cancelled_seen;     /* children that returned after the cancel */
+  NurseryTask  *first_success;      /* the first success task-finished reported */
 };
 
 /* Set in main(), before any thread: G_DEFINE_QUARK's lazy static
@@ -910,6 +911,8 @@ fail_task_finished (NurseryGroup *group,
   c->finished_seen++;
   if (nursery_group_is_cancelled (group))
     r->cancelled_seen++;
+  if (r->first_success == NULL && nursery_task_get_state (task) == NURSERY_TASK_SUCCEEDED)
+    r->first_success = task;
   if (nursery_task_get_state (task) == NURSERY_TASK_FAILED &&
       g_object_get_data (G_OBJECT (task), "handled") == NULL)
     g_ptr_array_add (r->reported_failures, g_strdup (nursery_task_get_error (task)->message));
@@ -944,7 +947,7 @@ test_failures_while_cancelled (gconstpointer data)
   g_autoptr(GRand) rand = g_rand_new ();
   RelHelper *helper = rel_helper_new ("canceller");
   guint rounds = rel_scaled ("NURSERY_STRESS_ITERATIONS", 150);
-  guint mixed = 0, after_cancel = 0, cancelled_anyway_cancelled = 0, cancelled_anyway_failed = 0;
+  guint races_won = 0, mixed = 0, after_cancel = 0, cancelled_anyway_cancelled = 0, cancelled_anyway_failed = 0;
   Finalized f = { 0, };
 
   for (guint i = 0; i < rounds; i++)
@@ -1022,8 +1025,17 @@ test_failures_while_cancelled (gconstpointer data)
       g_assert_cmpuint (errors->len, ==, r->reported_failures->len);
       for (guint k = 0; k < errors->len; k++)
         g_assert_cmpstr (((GError *) errors->pdata[k])->message, ==, r->reported_failures->pdata[k]);
-      /* R7: the first kept failure, unchanged; an explicit cancel is quiet. */
-      if (errors->len > 0)
+      /* R11: a race's winner is its first success, once, and wait
+       * succeeds with it; R7: else the first kept failure, unchanged; an
+       * explicit cancel is quiet. */
+      if (policy == NURSERY_POLICY_RACE && n_succeeded > 0)
+        {
+          g_assert_true (nursery_group_get_winner (r->group) == r->first_success);
+          g_assert_true (ok);
+          g_assert_no_error (error);
+          races_won++;
+        }
+      else if (errors->len > 0)
         {
           g_assert_false (ok);
           g_assert_cmpstr (error->message, ==, ((GError *) errors->pdata[0])->message);
@@ -1049,8 +1061,10 @@ test_failures_while_cancelled (gconstpointer data)
   rel_helper_free (helper);
 
   g_test_message ("%u rounds: %u where the cancel came between the children's returns, "
-                  "%u children reported after the cancel; CANCELLED returns: %u cancelled, %u failures",
-                  rounds, mixed, after_cancel, cancelled_anyway_cancelled, cancelled_anyway_failed);
+                  "%u children reported after the cancel; CANCELLED returns: %u cancelled, %u failures; "
+                  "%u races won",
+                  rounds, mixed, after_cancel, cancelled_anyway_cancelled, cancelled_anyway_failed,
+                  races_won);
   g_assert_cmpuint (after_cancel, >, 0);
 }
 
@@ -1456,6 +1470,8 @@ main (int   argc,
                         GUINT_TO_POINTER (NURSERY_POLICY_FAIL_FAST), test_failures_while_cancelled);
   g_test_add_data_func ("/reliability/adversarial/R8/failures-while-cancelled/supervise",
                         GUINT_TO_POINTER (NURSERY_POLICY_SUPERVISE), test_failures_while_cancelled);
+  g_test_add_data_func ("/reliability/adversarial/R11/failures-while-cancelled/race",
+                        GUINT_TO_POINTER (NURSERY_POLICY_RACE), test_failures_while_cancelled);
 
   g_test_add_func ("/reliability/adversarial/R30/reentrant-callbacks", test_reentrant_callbacks);
 
