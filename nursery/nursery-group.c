@@ -1691,13 +1691,16 @@ _nursery_group_refuse_spawn (NurseryGroup      *self,
                              gpointer           user_data,
                              GError           **error)
 {
-  _nursery_refuse_drop (destroy, user_data);
   if (check == NURSERY_SPAWN_NOT_OWNER)
     _nursery_group_warn_not_owner (caller);
   else
     g_set_error (error, NURSERY_ERROR, NURSERY_ERROR_CLOSED,
                  "Group “%s” is closed; it takes no more children",
                  self->name != NULL ? self->name : "(unnamed)");
+  /* Last, once nothing reads the group any more: the data may hold the
+   * caller's only reference to it (a closure, a runner given its key
+   * back), and a closed group is finalized right in this call (R30). */
+  _nursery_refuse_drop (destroy, user_data);
   return FALSE;
 }
 

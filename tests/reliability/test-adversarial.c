@@ -1446,6 +1446,114 @@ test_reentrant_callbacks (void)
   g_assert_cmpuint (from_cleanup, >, 0);
 }
 
+/* Part 5. R4, R24, R30: a refused spawn frees what it was handed, and
+ * that may be the last reference to the group itself: user data that
+ * holds the group (a binding's closure, a context struct), or a runner
+ * that drops it when it is given its key back. The refusal must not read
+ * the group after that (it named the group in the CLOSED error after
+ * calling the destroy notify). One spawn per entry point, each into a
+ * closed group whose only reference is in the data handed over. */
+
+typedef enum
+{
+  REFUSED_SPAWN,
+  REFUSED_SPAWN_IN_THREAD,
+  REFUSED_START_SOON,
+  REFUSED_SPAWN_KEYED,
+  REFUSED_START_SOON_KEYED,
+  REFUSED_START_ASYNC,
+  N_REFUSED
+} Refused;
+
+static const char * const refused_names[] = {
+  "spawn", "spawn-in-thread", "start-soon", "spawn-keyed", "start-soon-keyed", "start-async",
+};
+
+static void
+never_runs (NurseryTask *task,
+            gpointer     data)
+{
+  g_assert_not_reached ();
+}
+
+/* The runner is given the key back (task NULL): it drops the group. */
+static void
+runner_drops_group (NurseryTask *task,
+                    gsize        key,
+                    gpointer     data)
+{
+  NurseryGroup **slot = data;
+
+  g_assert_null (task);
+  g_clear_object (slot);
+}
+
+static void
+refused_start_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      data)
+{
+  GError **error = data;
+
+  g_assert_null (nursery_group_start_finish (NURSERY_GROUP (source), result, NULL, error));
+}
+
+static void
+test_refused_spawn_drops_group (gconstpointer data)
+{
+  Refused refused = GPOINTER_TO_UINT (data);
+  g_autoptr(GError) error = NULL;
+  NurseryGroup *group = nursery_group_new ();
+  NurseryGroup *runner_slot = NULL;
+  g_autoptr(NurseryRunner) runner = NULL;
+  gboolean gone = FALSE;
+  gboolean spawned = TRUE;
+
+  g_assert_true (nursery_group_wait (group, NULL, NULL));
+  g_assert_true (nursery_group_is_closed (group));
+  g_object_weak_ref (G_OBJECT (group), rel_set_flag, &gone);
+
+  /* From here on, the only reference is in what the spawn is handed. */
+  switch (refused)
+    {
+    case REFUSED_SPAWN:
+      spawned = nursery_group_spawn (group, "late", never_runs, group, g_object_unref, &error) != NULL;
+      break;
+    case REFUSED_SPAWN_IN_THREAD:
+      spawned = nursery_group_spawn_in_thread (group, "late", never_runs, group, g_object_unref,
+                                               &error) != NULL;
+      break;
+    case REFUSED_START_SOON:
+      spawned = nursery_group_start_soon (group, "late", never_runs, group, g_object_unref, &error);
+      break;
+    case REFUSED_SPAWN_KEYED:
+    case REFUSED_START_SOON_KEYED:
+      runner_slot = group;
+      runner = nursery_runner_new (runner_drops_group, &runner_slot, NULL);
+      if (refused == REFUSED_SPAWN_KEYED)
+        spawned = nursery_group_spawn_keyed (group, "late", runner, 7, &error) != NULL;
+      else
+        spawned = nursery_group_start_soon_keyed (group, "late", runner, 7, &error);
+      g_assert_null (runner_slot);
+      break;
+    case REFUSED_START_ASYNC:
+      /* The starter holds the group until its callback has run. */
+      nursery_group_start_async (group, "late", never_runs, group, g_object_unref, NULL,
+                                 refused_start_cb, &error);
+      while (!gone)
+        g_main_context_iteration (NULL, TRUE);
+      spawned = FALSE;
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+
+  g_assert_false (spawned);
+  g_assert_error (error, NURSERY_ERROR, NURSERY_ERROR_CLOSED);
+  /* Finalized right there, in the destroy notify (or the runner). */
+  g_assert_true (gone);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1474,6 +1582,13 @@ main (int   argc,
                         GUINT_TO_POINTER (NURSERY_POLICY_RACE), test_failures_while_cancelled);
 
   g_test_add_func ("/reliability/adversarial/R30/reentrant-callbacks", test_reentrant_callbacks);
+
+  for (Refused refused = 0; refused < N_REFUSED; refused++)
+    {
+      g_autofree char *path = g_strdup_printf ("/reliability/adversarial/R24/refused-spawn-drops-group/%s",
+                                               refused_names[refused]);
+      g_test_add_data_func (path, GUINT_TO_POINTER (refused), test_refused_spawn_drops_group);
+    }
 
   return g_test_run ();
 }
