@@ -1554,6 +1554,30 @@ test_refused_spawn_drops_group (gconstpointer data)
   g_assert_true (gone);
 }
 
+/* R24: the same for a task. nursery_task_add_cleanup() on a task that
+ * has finished is refused with a critical and frees the cleanup's data;
+ * that data may hold the only reference to the task. The refusal must not
+ * read the task after that (its critical named the task after freeing
+ * the data). */
+static void
+test_refused_task_cleanup_drops_task (void)
+{
+  g_autoptr(NurseryGroup) group = nursery_group_new ();
+  NurseryTask *task = nursery_group_spawn (group, "done", rel_child_until_cancelled, NULL, NULL, NULL);
+  gboolean gone = FALSE;
+
+  nursery_group_cancel (group);
+  g_assert_true (nursery_group_wait (group, NULL, NULL));
+  g_assert_true (nursery_task_is_finished (task));
+  g_object_weak_ref (G_OBJECT (task), rel_set_flag, &gone);
+
+  /* From here on, the only reference is in the cleanup's data. */
+  g_test_expect_message ("Nursery", G_LOG_LEVEL_CRITICAL, "*nursery_task_add_cleanup*done*finished*");
+  nursery_task_add_cleanup (task, -1, never_runs, task, g_object_unref);
+  g_test_assert_expected_messages ();
+  g_assert_true (gone);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1589,6 +1613,9 @@ main (int   argc,
                                                refused_names[refused]);
       g_test_add_data_func (path, GUINT_TO_POINTER (refused), test_refused_spawn_drops_group);
     }
+
+  g_test_add_func ("/reliability/adversarial/R24/refused-task-cleanup-drops-task",
+                   test_refused_task_cleanup_drops_task);
 
   return g_test_run ();
 }
