@@ -1578,6 +1578,112 @@ test_refused_task_cleanup_drops_task (void)
   g_assert_true (gone);
 }
 
+/* R20, R30: the unref tail ended by another thread's thaw. A group
+ * dropped off its owner keeps itself alive until the dropping thread has
+ * left g_object_unref(), which it learns from the notify queue that
+ * g_object_unref() froze around dispose(): the thaw dispatches a notify
+ * that dispose() queued (nursery-group-orphan.c). But the queue's freeze
+ * is per object, not per thread: when the owner also has it frozen at that
+ * moment (its batch flushing the group's notifications, found by a stress
+ * at about one round in 7 000 when the drop's cancel ran a handler), the
+ * dropper's thaw dispatches nothing, the owner's thaw dispatches the
+ * notify on the owner, and the group waited forever for a tail that had
+ * already ended: never finalized, a leak (R20).
+ *
+ * Here the straddle is made certain: the child's cancelled handler, run
+ * by the drop on the dropping thread, resurrects a reference for the
+ * owner, which freezes the group's notifications before the drop goes on
+ * and thaws them once the dropping thread has left g_object_unref(). The
+ * group must still be finalized, on its owner. */
+
+typedef struct
+{
+  GMutex        lock;
+  GCond         cond;
+  NurseryGroup *group;     /* the last reference, dropped by the helper */
+  NurseryGroup *lent;      /* the handler's reference for the owner */
+  gboolean      frozen;
+} Straddle;
+
+static void
+straddle_cancelled (GCancellable *cancellable,
+                    gpointer      data)
+{
+  Straddle *st = data;
+
+  /* On the dropping thread, inside its dispose(). */
+  g_mutex_lock (&st->lock);
+  st->lent = g_object_ref (st->group);
+  g_cond_broadcast (&st->cond);
+  while (!st->frozen)
+    g_cond_wait (&st->cond, &st->lock);
+  g_mutex_unlock (&st->lock);
+}
+
+static void
+straddle_drop_job (gpointer data,
+                   gpointer unused)
+{
+  Straddle *st = data;
+
+  g_object_unref (st->group);
+}
+
+static void
+test_unref_tail_thawed_by_owner (void)
+{
+  g_autoptr(RelWatchdog) watchdog = rel_watchdog_new ("unref-tail-thawed-by-owner");
+  RelHelper *helper = rel_helper_new ("dropper");
+  guint rounds = rel_scaled ("NURSERY_STRESS_ITERATIONS", 20);
+  Finalized f = { 0, };
+
+  for (guint i = 0; i < rounds; i++)
+    {
+      Straddle st = { 0, };
+      NurseryTask *task;
+      gint64 give_up;
+
+      g_mutex_init (&st.lock);
+      g_cond_init (&st.cond);
+      st.group = nursery_group_new ();
+      finalized_track (&f, st.group);
+      task = nursery_group_spawn (st.group, "waits", rel_child_until_cancelled, NULL, NULL, NULL);
+      g_cancellable_connect (nursery_task_get_cancellable (task), G_CALLBACK (straddle_cancelled),
+                             &st, NULL);
+      g_object_unref (task);
+      /* A batch has run: the helper is not the group's owner. */
+      while (nursery_group_get_n_running (st.group) == 0)
+        g_main_context_iteration (NULL, TRUE);
+
+      rel_helper_run (helper, straddle_drop_job, &st, NULL);
+      g_mutex_lock (&st.lock);
+      while (st.lent == NULL)
+        g_cond_wait (&st.cond, &st.lock);
+      g_object_freeze_notify (G_OBJECT (st.lent));
+      st.frozen = TRUE;
+      g_cond_broadcast (&st.cond);
+      g_mutex_unlock (&st.lock);
+      /* The dropping thread leaves g_object_unref(), its thaw finding the
+       * queue still frozen here; this thaw dispatches the notify. */
+      rel_helper_finish (helper);
+      g_object_thaw_notify (G_OBJECT (st.lent));
+      g_clear_object (&st.lent);
+
+      /* Bounded, not a synchronisation: an orphan is let go within a few
+       * milliseconds of its last batch; one that waits for the tail
+       * forever fails here rather than at the watchdog. */
+      give_up = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+      while (g_atomic_int_get (&f.alive) > 0 && g_get_monotonic_time () < give_up)
+        g_main_context_iteration (NULL, FALSE);
+      g_assert_cmpint (g_atomic_int_get (&f.alive), ==, 0);
+      g_assert_cmpint (g_atomic_int_get (&f.off_owner), ==, 0);
+      g_mutex_clear (&st.lock);
+      g_cond_clear (&st.cond);
+      rel_watchdog_kick (watchdog, "round %u", i);
+    }
+  rel_helper_free (helper);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1616,6 +1722,9 @@ main (int   argc,
 
   g_test_add_func ("/reliability/adversarial/R24/refused-task-cleanup-drops-task",
                    test_refused_task_cleanup_drops_task);
+
+  g_test_add_func ("/reliability/adversarial/R30/unref-tail-thawed-by-owner",
+                   test_unref_tail_thawed_by_owner);
 
   return g_test_run ();
 }
