@@ -1,5 +1,5 @@
 /* test-adversarial.c: what an outside adversarial campaign tries next
- * (docs/rules.md R8, R16, R17, R18, R22, R27, R28, R30)
+ * (docs/rules.md R4, R7, R8, R11, R16, R17, R18, R20, R22, R24, R25, R29, R30)
  *
  * Copyright 2026 The Nursery authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
@@ -9,19 +9,26 @@
  * test-misuse-*.c) drop the last reference from the batch's own
  * callbacks and race cancels against returns. These scenes go where they
  * did not:
- *   - the last reference to a group and to a task dropped from the
- *     callbacks that a deadline (the group's, a task's), a Unix signal
- *     and start_async() run, while a second reference goes on a thread
- *     child's worker or a plain thread at a random moment around it;
- *   - deadlines at scale: many children with deadlines moved by the
- *     owner while thread children finish, the group cancelled from
- *     another thread, its deadline firing, or dropped with timers armed;
- *   - many thread children failing at once while the group is cancelled:
- *     every failure kept exactly once, every count adding up (R8, R29);
- *   - re-entrancy: spawning, cancelling, moving deadlines and dropping
- *     from inside those callbacks.
- * Each test prints how often each interleaving was hit and asserts the
- * ones a round makes certain. Run them under the ASan and TSan setups
+ *   1. the last reference to a group (and the only handle to a task)
+ *      dropped from the callbacks that a deadline (the group's, a
+ *      task's), a Unix signal, start_async(), a runner given its key
+ *      back, a destroy notify, wait, next and the exit stack run after a
+ *      deadline, while a second reference goes on a thread child's worker
+ *      or a plain thread at a random moment around it;
+ *   2. deadlines at scale: many children with deadlines moved by the
+ *      owner while thread children finish, the group cancelled from
+ *      another thread, its deadline firing, or dropped with timers armed;
+ *   3. many thread children failing at once while the group is cancelled:
+ *      every failure kept exactly once, every count adding up;
+ *   4. re-entrancy: spawning, cancelling, moving deadlines and dropping
+ *      from inside those callbacks;
+ *   5. refusals that free the caller's data, which holds the last
+ *      reference to the group or task being refused;
+ *   6. the unref tail of a group dropped off its owner, ended by the
+ *      owner's thaw of the notify queue.
+ * Each stress prints how often each interleaving was hit and asserts the
+ * ones a round makes certain. Parts 5 and 6 each found a defect (see
+ * there); run them all under the ASan and TSan setups
  * (tools/ci-reliability). */
 
 #include <signal.h>
@@ -119,12 +126,19 @@ typedef enum
   AT_CANCELLED_NOTIFY,  /* notify::cancelled of a group its deadline cancelled */
   AT_UNIX_SIGNAL,       /* a child's cancelled handler, run by the signal's source */
   AT_START_CALLBACK,    /* start_async()'s callback, started or failed */
+  /* The group's deadline cancels, then the batch runs the callback: */
+  AT_KEYED_GIVEN_BACK,  /* a runner given its key back (its child cancelled before its turn) */
+  AT_DESTROY_NOTIFY,    /* the user data's destroy notify of a child the deadline cancelled */
+  AT_WAIT_CALLBACK,     /* wait_async()'s callback after the deadline */
+  AT_NEXT_CALLBACK,     /* next_async()'s callback with the child the deadline cancelled */
+  AT_CLEANUP,           /* the exit stack, after the deadline */
   N_AT
 } At;
 
 static const char * const at_names[] = {
   "group-deadline", "task-deadline", "timed-out-task-wait", "cancelled-notify",
-  "unix-signal", "start-callback",
+  "unix-signal", "start-callback", "keyed-given-back", "destroy-notify", "wait-callback",
+  "next-callback", "cleanup",
 };
 
 typedef enum
@@ -254,6 +268,42 @@ drop_in_start (GObject      *source,
   drop_in_callback (r);
 }
 
+static void
+drop_in_destroy (gpointer data)
+{
+  drop_in_callback (data);
+}
+
+static void
+drop_in_async (GObject      *source,
+               GAsyncResult *result,
+               gpointer      data)
+{
+  drop_in_callback (data);
+}
+
+static void
+drop_in_cleanup (NurseryGroup *group,
+                 gpointer      data)
+{
+  drop_in_callback (data);
+}
+
+/* Given the key back: the child was cancelled before its turn (R5). */
+static void
+drop_in_runner (NurseryTask *task,
+                gsize        key,
+                gpointer     data)
+{
+  if (task != NULL)
+    {
+      /* Its turn came before the deadline: it waits for the cancel. */
+      rel_child_until_cancelled (task, NULL);
+      return;
+    }
+  drop_in_callback (data);
+}
+
 /* The start_async() child: started() at once, or a failure first. */
 static void
 child_start_or_fail (NurseryTask *task,
@@ -351,6 +401,38 @@ arm_at (DropRound    *r,
       nursery_group_start_async (group, "starts", child_start_or_fail, r, NULL, NULL,
                                  drop_in_start, r);
       break;
+    case AT_KEYED_GIVEN_BACK:
+      {
+        g_autoptr(NurseryRunner) runner = nursery_runner_new (drop_in_runner, r, NULL);
+
+        /* Queued behind a child that waits for the cancel (R19): the
+         * deadline's cancel finishes it before its turn (R5). */
+        nursery_group_set_max_concurrent (group, 1);
+        r->task = spawn_waiting_child (group, r, FALSE);
+        g_assert_true (nursery_group_start_soon_keyed (group, "keyed", runner, r->spins, NULL));
+        nursery_group_set_timeout (group, timeout);
+      }
+      break;
+    case AT_DESTROY_NOTIFY:
+      r->task = nursery_group_spawn (group, "waits", rel_child_until_cancelled, r, drop_in_destroy, NULL);
+      nursery_group_set_timeout (group, timeout);
+      break;
+    case AT_WAIT_CALLBACK:
+      r->task = spawn_waiting_child (group, r, FALSE);
+      nursery_group_set_timeout (group, timeout);
+      nursery_group_wait_async (group, NULL, drop_in_async, r);
+      break;
+    case AT_NEXT_CALLBACK:
+      r->task = spawn_waiting_child (group, r, FALSE);
+      nursery_group_set_timeout (group, timeout);
+      nursery_group_next_async (group, NULL, drop_in_async, r);
+      break;
+    case AT_CLEANUP:
+      r->task = spawn_waiting_child (group, r, FALSE);
+      nursery_group_set_timeout (group, timeout);
+      nursery_group_add_cleanup (group, drop_in_cleanup, r, NULL);
+      nursery_group_wait_async (group, NULL, NULL, NULL);
+      break;
     default:
       g_assert_not_reached ();
     }
@@ -381,7 +463,7 @@ test_drop_in_callback (gconstpointer data)
       r->owner = g_thread_self ();
       /* The signal's and the start's callbacks come later than a
        * deadline's: the racer spins longer there to reach past them. */
-      r->spins = g_rand_int_range (rand, 0, at >= AT_UNIX_SIGNAL ? 40000 : 4000);
+      r->spins = g_rand_int_range (rand, 0, at == AT_UNIX_SIGNAL || at == AT_START_CALLBACK ? 40000 : 4000);
       r->cb_ref = group;
       r->racer_ref = g_object_ref (group);
       finalized_track (&f, group);
@@ -389,7 +471,14 @@ test_drop_in_callback (gconstpointer data)
 
       arm_at (r, group, rand);
       if (r->racer == RACER_THREAD_CHILD)
-        g_object_unref (nursery_group_spawn_in_thread (group, "racer", racer_child, r, NULL, NULL));
+        {
+          NurseryTask *racer = nursery_group_spawn_in_thread (group, "racer", racer_child, r, NULL, NULL);
+
+          /* Shielded: it runs even when a cancel came before its turn,
+           * behind the limit of keyed-given-back (R5, R15). */
+          nursery_task_set_shielded (racer, TRUE);
+          g_object_unref (racer);
+        }
       else if (r->racer == RACER_PLAIN_THREAD)
         rel_helper_run (helper, racer_job, r, NULL);
 
@@ -1554,7 +1643,7 @@ test_refused_spawn_drops_group (gconstpointer data)
   g_assert_true (gone);
 }
 
-/* R24: the same for a task. nursery_task_add_cleanup() on a task that
+/* Part 5, continued. R24: the same for a task. nursery_task_add_cleanup() on a task that
  * has finished is refused with a critical and frees the cleanup's data;
  * that data may hold the only reference to the task. The refusal must not
  * read the task after that (its critical named the task after freeing
@@ -1578,7 +1667,7 @@ test_refused_task_cleanup_drops_task (void)
   g_assert_true (gone);
 }
 
-/* R20, R30: the unref tail ended by another thread's thaw. A group
+/* Part 6. R20, R30: the unref tail ended by another thread's thaw. A group
  * dropped off its owner keeps itself alive until the dropping thread has
  * left g_object_unref(), which it learns from the notify queue that
  * g_object_unref() froze around dispose(): the thaw dispatches a notify
