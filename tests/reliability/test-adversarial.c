@@ -1643,11 +1643,11 @@ test_refused_spawn_drops_group (gconstpointer data)
   g_assert_true (gone);
 }
 
-/* Part 5, continued. R24: the same for a task. nursery_task_add_cleanup() on a task that
- * has finished is refused with a critical and frees the cleanup's data;
- * that data may hold the only reference to the task. The refusal must not
- * read the task after that (its critical named the task after freeing
- * the data). */
+/* Part 5, continued. R24: the same for a task.
+ * nursery_task_add_cleanup() on a task that has finished is refused with
+ * a critical and frees the cleanup's data; that data may hold the only
+ * reference to the task. The refusal must not read the task after that
+ * (its critical named the task after freeing the data). */
 static void
 test_refused_task_cleanup_drops_task (void)
 {
