@@ -1157,6 +1157,132 @@ test_failures_while_cancelled (gconstpointer data)
   g_assert_cmpuint (after_cancel, >, 0);
 }
 
+/* Part 3, continued. R25: next_async() calls cancelled from another
+ * thread while the batch hands finished children out. Each call has a
+ * cancellable of its own that a plain thread cancels after a random
+ * spin, before, during or after the batch serves it; a cancelled call
+ * takes nothing, so every child is still handed out exactly once, to
+ * some later call, and the stream ends with NULL once. */
+
+#define NEXT_CHILDREN 64
+
+typedef struct
+{
+  GHashTable *seen;          /* task → count */
+  RelWorker  *canceller;
+  GRand      *rand;
+  guint       cancelled;     /* calls that ended CANCELLED */
+  guint       got_after_cancel;  /* calls handed a task with their cancellable cancelled */
+  guint       ends;
+} NextRace;
+
+static void next_race_arm (NurseryGroup *group, NextRace *nr);
+
+static void
+cancel_later_job (gpointer cancellable,
+                  gpointer spins)
+{
+  rel_spin (GPOINTER_TO_UINT (spins));
+  g_cancellable_cancel (cancellable);
+  g_object_unref (cancellable);
+}
+
+static void
+next_race_cb (GObject      *source,
+              GAsyncResult *result,
+              gpointer      data)
+{
+  g_autoptr(GCancellable) cancellable = data;
+  NextRace *nr = g_object_get_data (G_OBJECT (cancellable), "next-race");
+  g_autoptr(GError) error = NULL;
+  NurseryTask *task = nursery_group_next_finish (NURSERY_GROUP (source), result, &error);
+
+  if (error != NULL)
+    {
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+      nr->cancelled++;
+    }
+  else if (task == NULL)
+    {
+      nr->ends++;
+      return;
+    }
+  else
+    {
+      guint n = GPOINTER_TO_UINT (g_hash_table_lookup (nr->seen, task));
+
+      g_hash_table_insert (nr->seen, task, GUINT_TO_POINTER (n + 1));
+      if (g_cancellable_is_cancelled (cancellable))
+        nr->got_after_cancel++;
+    }
+  next_race_arm (NURSERY_GROUP (source), nr);
+}
+
+static void
+next_race_arm (NurseryGroup *group,
+               NextRace     *nr)
+{
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+
+  g_object_set_data (G_OBJECT (cancellable), "next-race", nr);
+  nursery_group_next_async (group, cancellable, next_race_cb, g_object_ref (cancellable));
+  rel_worker_push (nr->canceller, cancel_later_job, g_object_ref (cancellable),
+                   GUINT_TO_POINTER (g_rand_int_range (nr->rand, 0, 20000)));
+}
+
+static void
+return_index (NurseryTask *task,
+              gpointer     data)
+{
+  nursery_task_return_int (task, GPOINTER_TO_UINT (data));
+}
+
+static void
+test_next_cancelled_from_thread (void)
+{
+  g_autoptr(RelWatchdog) watchdog = rel_watchdog_new ("next-cancelled-from-thread");
+  g_autoptr(GRand) rand = g_rand_new ();
+  RelWorker *canceller = rel_worker_new ("canceller");
+  guint rounds = rel_scaled ("NURSERY_STRESS_ITERATIONS", 40);
+  guint cancelled = 0, got_after_cancel = 0;
+
+  for (guint i = 0; i < rounds; i++)
+    {
+      g_autoptr(NurseryGroup) group = nursery_group_new ();
+      g_autoptr(GPtrArray) tasks = g_ptr_array_new_with_free_func (g_object_unref);
+      NextRace nr = { g_hash_table_new_full (NULL, NULL, g_object_unref, NULL), canceller, rand, 0, 0, 0 };
+
+      for (guint k = 0; k < NEXT_CHILDREN; k++)
+        g_ptr_array_add (tasks, k % 2 == 0
+                                ? nursery_group_spawn_in_thread (group, "thread", return_index,
+                                                                 GUINT_TO_POINTER (k), NULL, NULL)
+                                : nursery_group_spawn (group, "in-context", return_index,
+                                                       GUINT_TO_POINTER (k), NULL, NULL));
+      next_race_arm (group, &nr);
+      while (nr.ends == 0)
+        g_main_context_iteration (NULL, TRUE);
+      rel_worker_drain (canceller);
+      rel_drain (NULL);
+
+      /* R25: each child handed out once, the end once. */
+      g_assert_cmpuint (nr.ends, ==, 1);
+      g_assert_cmpuint (g_hash_table_size (nr.seen), ==, NEXT_CHILDREN);
+      for (guint k = 0; k < NEXT_CHILDREN; k++)
+        g_assert_cmpuint (GPOINTER_TO_UINT (g_hash_table_lookup (nr.seen, tasks->pdata[k])), ==, 1);
+      g_assert_true (nursery_group_is_closed (group));
+      cancelled += nr.cancelled;
+      got_after_cancel += nr.got_after_cancel;
+      g_hash_table_unref (nr.seen);
+      rel_watchdog_kick (watchdog, "round %u", i);
+    }
+  rel_worker_free (canceller);
+
+  g_test_message ("%u rounds of %u children: %u calls cancelled (took nothing), %u handed a task "
+                  "although cancelled just after the batch looked",
+                  rounds, NEXT_CHILDREN, cancelled, got_after_cancel);
+  g_assert_cmpuint (cancelled, >, 0);
+}
+
 /* Part 4. R22, R25, R30: re-entrancy. From inside every kind of callback
  * a group runs (task-finished, next_async(), a child's cancelled handler
  * run by a deadline or by another thread's cancel, a cleanup of the
@@ -1800,6 +1926,7 @@ main (int   argc,
   g_test_add_data_func ("/reliability/adversarial/R11/failures-while-cancelled/race",
                         GUINT_TO_POINTER (NURSERY_POLICY_RACE), test_failures_while_cancelled);
 
+  g_test_add_func ("/reliability/adversarial/R25/next-cancelled-from-thread", test_next_cancelled_from_thread);
   g_test_add_func ("/reliability/adversarial/R30/reentrant-callbacks", test_reentrant_callbacks);
 
   for (Refused refused = 0; refused < N_REFUSED; refused++)
