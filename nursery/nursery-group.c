@@ -2005,6 +2005,7 @@ nursery_group_wait (NurseryGroup  *self,
                     GError       **error)
 {
   g_autoptr(GAsyncResult) result = NULL;
+  gboolean was_draining;
 
   g_return_val_if_fail (NURSERY_IS_GROUP (self), FALSE);
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
@@ -2032,8 +2033,12 @@ nursery_group_wait (NurseryGroup  *self,
 
   nursery_group_wait_async (self, cancellable, store_result_cb, &result);
   _nursery_pool_blocking_begin ();
+  /* Perhaps inside a cancellable's handler: the cancels that the
+   * children wait for must not wait for this wait (R30). */
+  was_draining = _nursery_cancel_begin_blocking ();
   while (result == NULL)
     g_main_context_iteration (self->context, TRUE);
+  _nursery_cancel_end_blocking (was_draining);
   _nursery_pool_blocking_end ();
   g_main_context_release (self->context);
 
