@@ -49,14 +49,10 @@ cancel_queue_get (void)
   return queue;
 }
 
-void
-_nursery_cancel_take (GCancellable *cancellable)
+static void
+cancel_queue_drain (CancelQueue *queue)
 {
-  CancelQueue *queue = cancel_queue_get ();
-
-  g_queue_push_tail (&queue->pending, cancellable);
-  if (queue->draining)
-    return;
+  GCancellable *cancellable;
 
   queue->draining = TRUE;
   while ((cancellable = g_queue_pop_head (&queue->pending)) != NULL)
@@ -65,4 +61,40 @@ _nursery_cancel_take (GCancellable *cancellable)
       g_object_unref (cancellable);
     }
   queue->draining = FALSE;
+}
+
+void
+_nursery_cancel_take (GCancellable *cancellable)
+{
+  CancelQueue *queue = cancel_queue_get ();
+
+  g_queue_push_tail (&queue->pending, cancellable);
+  if (!queue->draining)
+    cancel_queue_drain (queue);
+}
+
+/* A handler that blocks until cancels queued behind it have run would
+ * wait forever: they run only once it returns. A deadline's or a group's
+ * cancel that reaches a child's handler which then waits for another
+ * group (whose children end by a cancel, or by a deadline) hung so. While
+ * the thread blocks, the queue is drained as if no cancel ran: the
+ * handlers reached from there are new outermost calls, and the depth of
+ * the recursion is that of the blocking calls, which their callers nest,
+ * not that of a tree of groups (R30). */
+gboolean
+_nursery_cancel_begin_blocking (void)
+{
+  CancelQueue *queue = cancel_queue_get ();
+  gboolean was_draining = queue->draining;
+
+  if (was_draining)
+    cancel_queue_drain (queue);
+  return was_draining;
+}
+
+void
+_nursery_cancel_end_blocking (gboolean was_draining)
+{
+  /* The outer drain goes on with whatever was queued since. */
+  cancel_queue_get ()->draining = was_draining;
 }

@@ -39,8 +39,9 @@ must_outlive_dispose (NurseryGroup *self,
  * that thread. So dispose() queues a notification into that frozen
  * queue, and the thaw hands it to
  * _nursery_group_dispatch_properties_changed() on the dropping thread:
- * the last thing g_object_unref() does with the group. Only from there on
- * may the batch let the group go. */
+ * the last thing g_object_unref() does with the group. (Or on the thread
+ * whose thaw came after it, when another one had the queue frozen too.)
+ * Only from there on may the batch let the group go. */
 static void
 await_unref_tail (NurseryGroup *self)
 {
@@ -57,7 +58,7 @@ _nursery_group_dispatch_properties_changed (GObject     *object,
   NurseryAnchor *anchor = self->anchor;
   GThread *dropper = g_atomic_pointer_get (&self->unref_tail_thread);
 
-  if (G_LIKELY (dropper == NULL || dropper != g_thread_self ()))
+  if (G_LIKELY (dropper == NULL))
     {
       GObjectClass *parent = g_type_class_peek_parent (G_OBJECT_GET_CLASS (object));
 
@@ -66,7 +67,15 @@ _nursery_group_dispatch_properties_changed (GObject     *object,
     }
 
   /* The thaw of g_object_unref() on the thread that dropped the group
-   * (or, where GLib did not freeze, dispose() itself). Whatever was
+   * (or, where GLib did not freeze, dispose() itself). Or another
+   * thread's: the notify queue's freeze is counted per object, not per
+   * thread, so when the owner's batch has it frozen too (flushing the
+   * group's notifications) while the dropper thaws, the dropper's thaw
+   * only lowers the count and the owner's thaw dispatches what dispose()
+   * queued, here, on the owner. That thaw comes after the dropper's: its
+   * freeze kept the queue closed until then, so the dropper is as far
+   * along as on its own thaw. Waiting for a dispatch on the dropper would
+   * wait forever, and the group would never be let go (R20). Whatever was
    * queued is emitted by the owner's batch instead (R21). */
   for (guint i = 0; i < n_pspecs; i++)
     mark_dirty (self, BIT (pspecs[i]->param_id));

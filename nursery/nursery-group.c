@@ -1758,13 +1758,16 @@ _nursery_group_refuse_spawn (NurseryGroup      *self,
                              gpointer           user_data,
                              GError           **error)
 {
-  _nursery_refuse_drop (destroy, user_data);
   if (check == NURSERY_SPAWN_NOT_OWNER)
     _nursery_group_warn_not_owner (caller);
   else
     g_set_error (error, NURSERY_ERROR, NURSERY_ERROR_CLOSED,
                  "Group “%s” is closed; it takes no more children",
                  self->name != NULL ? self->name : "(unnamed)");
+  /* Last, once nothing reads the group any more: the data may hold the
+   * caller's only reference to it (a closure, a runner given its key
+   * back), and a closed group is finalized right in this call (R30). */
+  _nursery_refuse_drop (destroy, user_data);
   return FALSE;
 }
 
@@ -2080,6 +2083,7 @@ nursery_group_wait (NurseryGroup  *self,
                     GError       **error)
 {
   g_autoptr(GAsyncResult) result = NULL;
+  gboolean was_draining;
 
   g_return_val_if_fail (NURSERY_IS_GROUP (self), FALSE);
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
@@ -2111,8 +2115,12 @@ nursery_group_wait (NurseryGroup  *self,
 
   nursery_group_wait_async (self, cancellable, store_result_cb, &result);
   _nursery_pool_blocking_begin ();
+  /* Perhaps inside a cancellable's handler: the cancels that the
+   * children wait for must not wait for this wait (R30). */
+  was_draining = _nursery_cancel_begin_blocking ();
   while (result == NULL)
     g_main_context_iteration (self->context, TRUE);
+  _nursery_cancel_end_blocking (was_draining);
   _nursery_pool_blocking_end ();
   g_main_context_release (self->context);
 

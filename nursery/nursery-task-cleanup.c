@@ -103,9 +103,10 @@ nursery_task_add_cleanup (NurseryTask     *self,
 
   if (refused)
     {
-      task_cleanup_drop (cleanup);
       g_critical ("%s: task “%s” has already finished", G_STRFUNC,
                   self->name != NULL ? self->name : "(unnamed)");
+      /* Last: the data may hold the only reference to the task (R24). */
+      task_cleanup_drop (cleanup);
     }
 }
 
