@@ -2072,6 +2072,14 @@ store_result_cb (GObject      *source,
  * progress until the callback returned. That is a critical, and it
  * returns %FALSE with %NURSERY_ERROR_WOULD_DEADLOCK.
  *
+ * Called from a handler that a deadline's cancellation ran (a task's
+ * #GCancellable::cancelled after its or its group's deadline passed), it
+ * runs as any source of the context does, except Nursery's deadlines:
+ * they share one timer source per context, and GLib does not dispatch a
+ * source inside its own dispatch. A group whose children end only by
+ * their deadlines would then wait for ever; cancel it instead, or join it
+ * with [method@Nursery.Group.wait_async].
+ *
  * Returns: %TRUE if the group succeeded; see
  *   [method@Nursery.Group.wait_finish] for the outcome
  *
