@@ -83,15 +83,30 @@ finalized_settle (Finalized *f)
   g_assert_cmpint (g_atomic_int_get (&f->off_owner), ==, 0);
 }
 
+static gboolean
+set_flag_once (gpointer flag)
+{
+  *(gboolean *) flag = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
 /* Iterates the owner context until the monotonic clock passes @when: a
  * deadline a dropped group or task had armed would fire by then, on
  * freed memory if the timer still knew it. Not a synchronisation: it
- * only lets time pass while the context runs. */
+ * only lets time pass while the context runs. Blocking, on a timeout
+ * of its own: spinning took the workers' time (valgrind runs one thread
+ * at a time). */
 static void
 run_past (gint64 when)
 {
-  while (g_get_monotonic_time () <= when)
-    g_main_context_iteration (NULL, FALSE);
+  gint64 wait = MAX (when - g_get_monotonic_time (), 0);
+  g_autoptr(GSource) past = g_timeout_source_new ((guint) (wait / 1000) + 1);
+  gboolean passed = FALSE;
+
+  g_source_set_callback (past, set_flag_once, &passed, NULL);
+  g_source_attach (past, NULL);
+  while (!passed)
+    g_main_context_iteration (NULL, TRUE);
   g_main_context_iteration (NULL, FALSE);
 }
 
@@ -522,7 +537,7 @@ test_drop_in_callback (gconstpointer data)
 
 /* Part 2. R16, R17, R28, R30: deadlines at scale, racing cancel and
  * teardown. Each round spawns SCALE_CHILDREN children of four kinds
- * (thread children that return after a spin or poll until cancelled,
+ * (thread children that return after a spin or block until cancelled,
  * in-context ones that wait for their cancel or return from an idle),
  * most with a deadline a few hundred microseconds away, and perhaps a
  * group deadline. While the thread children run, the owner keeps moving
@@ -542,7 +557,7 @@ test_drop_in_callback (gconstpointer data)
 typedef enum
 {
   KIND_THREAD_RETURNS,   /* spins, then returns an int, an error or nothing */
-  KIND_THREAD_POLLS,     /* polls its cancel; always has a deadline */
+  KIND_THREAD_POLLS,     /* blocks until cancelled; always has a deadline */
   KIND_WAITS,            /* in-context, waits for its cancel */
   KIND_IDLE_RETURNS,     /* in-context, returns from an idle */
   N_KINDS
@@ -585,8 +600,16 @@ scale_thread_child (NurseryTask *task,
 
   if (c->kind == KIND_THREAD_POLLS)
     {
-      while (!nursery_task_is_cancelled (task))
-        rel_spin (50);
+      /* Blocked in poll() on its cancellable, not spinning: a spinning
+       * worker took the other threads' time (valgrind runs one thread at
+       * a time). */
+      GCancellable *cancellable = nursery_task_get_cancellable (task);
+      GPollFD pfd;
+
+      g_assert_true (g_cancellable_make_pollfd (cancellable, &pfd));
+      while (!g_cancellable_is_cancelled (cancellable))
+        g_poll (&pfd, 1, -1);
+      g_cancellable_release_fd (cancellable);
       nursery_task_return_error_if_cancelled (task);
       return;
     }
@@ -762,16 +785,22 @@ test_deadlines_at_scale (gconstpointer data)
        * number of times, or it could keep postponing them all. */
       while (nursery_group_get_n_finished (group) < SCALE_CHILDREN / 2)
         {
-          ScaleChild *c = &children[g_rand_int_range (rand, 0, SCALE_CHILDREN)];
-
-          if (moves < 2 * SCALE_CHILDREN && !nursery_task_is_finished (c->task))
+          /* A few per wakeup, so that they land among the returns. */
+          for (guint m = 0; m < 8 && moves < 2 * SCALE_CHILDREN; m++)
             {
+              ScaleChild *c = &children[g_rand_int_range (rand, 0, SCALE_CHILDREN)];
+
+              if (nursery_task_is_finished (c->task))
+                continue;
               move_deadline (c, round_cancels, rand);
               moves++;
               hits.moves++;
             }
           latest = MAX (latest, g_get_monotonic_time () + 2000);
-          g_main_context_iteration (NULL, FALSE);
+          /* Blocking: a returning child or a deadline wakes it. Spinning
+           * here took the workers' time, under valgrind most of all,
+           * which runs one thread at a time. */
+          g_main_context_iteration (NULL, TRUE);
         }
 
       if (drop)
