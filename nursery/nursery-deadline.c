@@ -36,6 +36,7 @@ struct _NurseryTimer
   GArray          *heap;     /* of Slot, root at 0 */
   gint64           armed;    /* the source's ready time, -1 for none */
   guint            seq;      /* the next deadline's set order */
+  GThread         *dispatching;  /* the thread inside its dispatch, if any */
 };
 
 /* Context → NurseryTimer. One lock guards this table and every heap:
@@ -203,22 +204,16 @@ pop_due_locked (NurseryTimer *timer,
   return due;
 }
 
-static gboolean
-timer_dispatch (GSource     *source,
-                GSourceFunc  callback,
-                gpointer     user_data)
+/* Fires every deadline due at @now that was set before @seq_limit. One
+ * at a time, the lock released around each callback: a callback may set,
+ * move or clear any deadline, this one's timer included. */
+static void
+fire_due_locked (NurseryTimer *timer,
+                 gint64        now,
+                 guint         seq_limit)
 {
-  NurseryTimer *timer = (NurseryTimer *) source;
-  gint64 now = g_get_monotonic_time ();
   NurseryDeadline *due;
-  guint seq_limit;
 
-  g_mutex_lock (&timers_lock);
-  seq_limit = timer->seq;
-  timer->armed = -1;
-  g_source_set_ready_time (source, -1);
-  /* One at a time, the lock released around each callback: a callback
-   * may set, move or clear any deadline, this one's timer included. */
   while ((due = pop_due_locked (timer, now, seq_limit)) != NULL)
     {
       NurseryDeadlineFunc fire = due->fire;
@@ -228,6 +223,21 @@ timer_dispatch (GSource     *source,
       fire (target);
       g_mutex_lock (&timers_lock);
     }
+}
+
+static gboolean
+timer_dispatch (GSource     *source,
+                GSourceFunc  callback,
+                gpointer     user_data)
+{
+  NurseryTimer *timer = (NurseryTimer *) source;
+
+  g_mutex_lock (&timers_lock);
+  timer->armed = -1;
+  g_source_set_ready_time (source, -1);
+  timer->dispatching = g_thread_self ();
+  fire_due_locked (timer, g_get_monotonic_time (), timer->seq);
+  timer->dispatching = NULL;
   if (!g_source_is_destroyed (source))
     {
       rearm_if_earlier (timer);
@@ -339,6 +349,30 @@ _nursery_deadline_destroy (NurseryDeadline *deadline)
       timer_release_if_empty_locked (timer);
     }
   g_mutex_unlock (&timers_lock);
+}
+
+gint64
+_nursery_deadline_fire_nested (GMainContext *context)
+{
+  NurseryTimer *timer;
+  gint64 next = -1;
+
+  g_mutex_lock (&timers_lock);
+  timer = timers != NULL ? g_hash_table_lookup (timers, context) : NULL;
+  if (timer == NULL || timer->dispatching != g_thread_self ())
+    {
+      g_mutex_unlock (&timers_lock);
+      return -1;
+    }
+  /* Kept alive across the callbacks: one may clear the last deadline,
+   * which lets the timer go (timer_release_if_empty_locked()). */
+  g_source_ref (&timer->source);
+  fire_due_locked (timer, g_get_monotonic_time (), timer->seq);
+  if (!g_source_is_destroyed (&timer->source) && timer->heap->len > 0)
+    next = MAX (heap_at (timer, 0)->when, 0);
+  g_mutex_unlock (&timers_lock);
+  g_source_unref (&timer->source);
+  return next;
 }
 
 guint

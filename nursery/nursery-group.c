@@ -2055,6 +2055,46 @@ store_result_cb (GObject      *source,
   *out = g_object_ref (result);
 }
 
+/* A source that only ends the poll of the iteration it is due in. */
+static gboolean
+wake_dispatch (GSource     *source,
+               GSourceFunc  callback,
+               gpointer     user_data)
+{
+  g_source_set_ready_time (source, -1);
+  return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs wake_funcs = {
+  .dispatch = wake_dispatch,
+};
+
+/* One blocking iteration of nursery_group_wait(). Called from inside a
+ * deadline's callback (a cancelled handler that waits for a group of its
+ * own), it also fires the deadlines that come due: their timer's source
+ * is the one dispatching, which GLib does not dispatch again until it
+ * returns, so children that end by their deadlines would never end
+ * (R16, R17). The poll then wakes for the next one. */
+static void
+wait_iteration (GMainContext *context)
+{
+  gint64 next = _nursery_deadline_fire_nested (context);
+  GSource *wake;
+
+  if (next < 0)
+    {
+      g_main_context_iteration (context, TRUE);
+      return;
+    }
+  wake = g_source_new (&wake_funcs, sizeof (GSource));
+  g_source_set_static_name (wake, "NurseryGroup wait: next deadline");
+  g_source_set_ready_time (wake, next);
+  g_source_attach (wake, context);
+  g_main_context_iteration (context, TRUE);
+  g_source_destroy (wake);
+  g_source_unref (wake);
+}
+
 /**
  * nursery_group_wait:
  * @self: a group
@@ -2071,14 +2111,6 @@ store_result_cb (GObject      *source,
  * notify, a cleanup, a next_async() callback): the group could not make
  * progress until the callback returned. That is a critical, and it
  * returns %FALSE with %NURSERY_ERROR_WOULD_DEADLOCK.
- *
- * Called from a handler that a deadline's cancellation ran (a task's
- * #GCancellable::cancelled after its or its group's deadline passed), it
- * runs as any source of the context does, except Nursery's deadlines:
- * they share one timer source per context, and GLib does not dispatch a
- * source inside its own dispatch. A group whose children end only by
- * their deadlines would then wait for ever; cancel it instead, or join it
- * with [method@Nursery.Group.wait_async].
  *
  * Returns: %TRUE if the group succeeded; see
  *   [method@Nursery.Group.wait_finish] for the outcome
@@ -2127,7 +2159,7 @@ nursery_group_wait (NurseryGroup  *self,
    * children wait for must not wait for this wait (R30). */
   was_draining = _nursery_cancel_begin_blocking ();
   while (result == NULL)
-    g_main_context_iteration (self->context, TRUE);
+    wait_iteration (self->context);
   _nursery_cancel_end_blocking (was_draining);
   _nursery_pool_blocking_end ();
   g_main_context_release (self->context);

@@ -1722,10 +1722,9 @@ test_reentrant_callbacks (void)
  * 5 s, so that a hang the cancel does reach fails the test with
  * CANCELLED.
  *
- * Not covered: G's child ending by its own deadline. The timer's source
- * is blocked while it dispatches, as any GSource, so no deadline fires
- * inside the nested iteration; nursery_group_wait()'s documentation says
- * so. */
+ * The inner-deadline variant: G's child ends by its own deadline, which
+ * must fire inside the outer deadline's dispatch, whose source GLib does
+ * not dispatch again until it returns (the wait fires it itself). */
 
 typedef struct
 {
@@ -1735,6 +1734,7 @@ typedef struct
   GCancellable *give_up;
   GError       *error;     /* G's wait */
   gboolean      waited;
+  gboolean      by_cancel;  /* the inner child ends by an explicit cancel */
   GThread      *owner;
 } NestedWait;
 
@@ -1765,17 +1765,22 @@ wait_in_deadline_handler (GCancellable *cancellable,
     return;
   nw->waited = TRUE;
   inner = nursery_group_new ();
-  task = nursery_group_spawn (inner, "ends-by-cancel", rel_child_until_cancelled, NULL, NULL, NULL);
-  /* Running, waiting on its cancellable: then the shutdown that a
-   * handler asks for, and waits for. */
-  while (nursery_group_get_n_running (inner) == 0)
-    g_main_context_iteration (NULL, TRUE);
-  nursery_group_cancel (inner);
+  task = nursery_group_spawn (inner, "inner", rel_child_until_cancelled, NULL, NULL, NULL);
+  if (nw->by_cancel)
+    {
+      /* Running, waiting on its cancellable: then the shutdown that a
+       * handler asks for, and waits for. */
+      while (nursery_group_get_n_running (inner) == 0)
+        g_main_context_iteration (NULL, TRUE);
+      nursery_group_cancel (inner);
+    }
+  else
+    nursery_task_set_timeout (task, 1000);
   nursery_group_wait (inner, nw->give_up, &nw->error);
 }
 
 static void
-test_wait_inside_deadline_callback (void)
+test_wait_inside_deadline_callback (gconstpointer data)
 {
   g_autoptr(RelWatchdog) watchdog = NULL;
   RelHelper *helper;
@@ -1788,6 +1793,7 @@ test_wait_inside_deadline_callback (void)
   g_mutex_init (&nw.lock);
   g_cond_init (&nw.cond);
   nw.owner = g_thread_self ();
+  nw.by_cancel = GPOINTER_TO_UINT (data);
   nw.give_up = g_cancellable_new ();
   rel_helper_run (helper, give_up_job, &nw, NULL);
 
@@ -1805,9 +1811,13 @@ test_wait_inside_deadline_callback (void)
   rel_helper_free (helper);
 
   g_assert_true (nw.waited);
-  /* R7: the inner group's own cancel, made inside the handler, is
-   * quiet; not CANCELLED by the give-up. */
-  g_assert_no_error (nw.error);
+  /* R17: the inner child failed by its own deadline, which fired inside
+   * the outer deadline's dispatch; R7: or the inner group's own cancel,
+   * made inside the handler, is quiet. Not CANCELLED by the give-up. */
+  if (nw.by_cancel)
+    g_assert_no_error (nw.error);
+  else
+    g_assert_error (nw.error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
   g_clear_error (&nw.error);
   g_object_unref (nw.give_up);
   g_mutex_clear (&nw.lock);
@@ -2081,8 +2091,10 @@ main (int   argc,
 
   g_test_add_func ("/reliability/adversarial/R25/next-cancelled-from-thread", test_next_cancelled_from_thread);
   g_test_add_func ("/reliability/adversarial/R30/reentrant-callbacks", test_reentrant_callbacks);
-  g_test_add_func ("/reliability/adversarial/R30/wait-inside-deadline-callback/inner-cancel",
-                   test_wait_inside_deadline_callback);
+  g_test_add_data_func ("/reliability/adversarial/R16/wait-inside-deadline-callback/inner-deadline",
+                        GUINT_TO_POINTER (FALSE), test_wait_inside_deadline_callback);
+  g_test_add_data_func ("/reliability/adversarial/R30/wait-inside-deadline-callback/inner-cancel",
+                        GUINT_TO_POINTER (TRUE), test_wait_inside_deadline_callback);
 
   for (Refused refused = 0; refused < N_REFUSED; refused++)
     {
