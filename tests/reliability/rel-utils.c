@@ -436,3 +436,33 @@ rel_owner_refusals (void)
 {
   return g_atomic_int_get (&n_owner_refusals);
 }
+
+/* Where each group went */
+
+void
+rel_finalized_cb (gpointer  data,
+                  GObject  *where_the_object_was)
+{
+  RelFinalized *f = data;
+
+  if (g_thread_self () != f->owner)
+    g_atomic_int_inc (&f->off_owner);
+  g_atomic_int_add (&f->alive, -1);
+}
+
+void
+rel_finalized_track (RelFinalized *f,
+                     NurseryGroup *group)
+{
+  f->owner = g_thread_self ();
+  g_atomic_int_inc (&f->alive);
+  g_object_weak_ref (G_OBJECT (group), rel_finalized_cb, f);
+}
+
+void
+rel_finalized_settle (RelFinalized *f)
+{
+  while (g_atomic_int_get (&f->alive) > 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpint (g_atomic_int_get (&f->off_owner), ==, 0);
+}

@@ -135,4 +135,23 @@ void         rel_owner_refusals_end   (void);
 /* How many were counted so far, in the whole test program. */
 int          rel_owner_refusals       (void);
 
+/* Where each tracked group went (R30): it must be finalized on the
+ * thread that tracked it, its owner. */
+typedef struct
+{
+  GThread *owner;
+  int      alive;       /* atomic */
+  int      off_owner;   /* atomic: finalized on another thread, the defect */
+} RelFinalized;
+
+/* A GWeakNotify for a tracked group (data: the RelFinalized). */
+void         rel_finalized_cb         (gpointer      data,
+                                       GObject      *where_the_object_was);
+/* Tracks @group, from its owner's thread. */
+void         rel_finalized_track      (RelFinalized *f,
+                                       NurseryGroup *group);
+/* Iterates the thread-default context until every tracked group is gone
+ * (the watchdog bounds it), and checks none went on another thread. */
+void         rel_finalized_settle     (RelFinalized *f);
+
 G_END_DECLS

@@ -47,41 +47,6 @@ swallow_debug (GLogLevelFlags   level,
   return g_log_writer_default (level, fields, n_fields, data);
 }
 
-/* Groups must be finalized on the thread that owns them (R30). */
-typedef struct
-{
-  GThread *owner;
-  int      alive;
-  int      off_owner;
-} Finalized;
-
-static void
-finalized_cb (gpointer  data,
-              GObject  *where_the_object_was)
-{
-  Finalized *f = data;
-
-  if (g_thread_self () != f->owner)
-    g_atomic_int_inc (&f->off_owner);
-  g_atomic_int_add (&f->alive, -1);
-}
-
-static void
-finalized_track (Finalized    *f,
-                 NurseryGroup *group)
-{
-  f->owner = g_thread_self ();
-  g_atomic_int_inc (&f->alive);
-  g_object_weak_ref (G_OBJECT (group), finalized_cb, f);
-}
-
-static void
-finalized_settle (Finalized *f)
-{
-  while (g_atomic_int_get (&f->alive) > 0)
-    g_main_context_iteration (NULL, TRUE);
-  g_assert_cmpint (g_atomic_int_get (&f->off_owner), ==, 0);
-}
 
 static gboolean
 set_flag_once (gpointer flag)
@@ -463,7 +428,7 @@ test_drop_in_callback (gconstpointer data)
   guint rounds = rel_scaled ("NURSERY_STRESS_ITERATIONS", 600);
   g_autoptr(GPtrArray) kept = g_ptr_array_new_with_free_func (g_free);
   DropHits hits[N_RACERS] = { { 0, }, };
-  Finalized f = { 0, };
+  RelFinalized f = { 0, };
 
   for (guint i = 0; i < rounds; i++)
     {
@@ -481,7 +446,7 @@ test_drop_in_callback (gconstpointer data)
       r->spins = g_rand_int_range (rand, 0, at == AT_UNIX_SIGNAL || at == AT_START_CALLBACK ? 40000 : 4000);
       r->cb_ref = group;
       r->racer_ref = g_object_ref (group);
-      finalized_track (&f, group);
+      rel_finalized_track (&f, group);
       g_signal_connect (group, "task-finished", G_CALLBACK (observe_failures), NULL);
 
       arm_at (r, group, rand);
@@ -503,7 +468,7 @@ test_drop_in_callback (gconstpointer data)
       if (r->racer == RACER_OWNER)
         drop_ref (r, &r->racer_ref, TRUE);
       rel_helper_finish (helper);
-      finalized_settle (&f);
+      rel_finalized_settle (&f);
       g_assert_null (g_atomic_pointer_get (&r->task));
 
       h = &hits[r->racer];
@@ -743,7 +708,7 @@ test_deadlines_at_scale (gconstpointer data)
   RelHelper *helper = rel_helper_new ("canceller");
   guint rounds = rel_scaled ("NURSERY_STRESS_ITERATIONS", 60);
   ScaleHits hits = { 0, };
-  Finalized f = { 0, };
+  RelFinalized f = { 0, };
 
   for (guint i = 0; i < rounds; i++)
     {
@@ -757,7 +722,7 @@ test_deadlines_at_scale (gconstpointer data)
       gboolean round_cancels = group_deadline || job.cancel || drop;
       guint moves = 0;
 
-      finalized_track (&f, group);
+      rel_finalized_track (&f, group);
       nursery_group_set_policy (group, i % 4 < 2 ? NURSERY_POLICY_SUPERVISE : NURSERY_POLICY_FAIL_FAST);
       g_signal_connect (group, "task-finished", G_CALLBACK (scale_task_finished), NULL);
       if (group_deadline)
@@ -810,7 +775,7 @@ test_deadlines_at_scale (gconstpointer data)
             hits.dropped_armed++;
           g_object_unref (group);
           rel_helper_finish (helper);
-          finalized_settle (&f);
+          rel_finalized_settle (&f);
           run_past (latest);
         }
       else
@@ -857,7 +822,7 @@ test_deadlines_at_scale (gconstpointer data)
           for (guint k = 0; k < kept->len; k++)
             g_assert_cmpstr (kept->pdata[k], ==, failed_messages->pdata[k]);
           g_object_unref (group);
-          finalized_settle (&f);
+          rel_finalized_settle (&f);
           run_past (latest);
         }
       if (drop)
@@ -1072,7 +1037,7 @@ test_failures_while_cancelled (gconstpointer data)
   RelHelper *helper = rel_helper_new ("canceller");
   guint rounds = rel_scaled ("NURSERY_STRESS_ITERATIONS", 150);
   guint races_won = 0, mixed = 0, after_cancel = 0, cancelled_anyway_cancelled = 0, cancelled_anyway_failed = 0;
-  Finalized f = { 0, };
+  RelFinalized f = { 0, };
 
   for (guint i = 0; i < rounds; i++)
     {
@@ -1087,7 +1052,7 @@ test_failures_while_cancelled (gconstpointer data)
       r->spins = g_rand_int_range (rand, 0, 30000);
       r->reported_failures = g_ptr_array_new_with_free_func (g_free);
       r->group = nursery_group_new ();
-      finalized_track (&f, r->group);
+      rel_finalized_track (&f, r->group);
       nursery_group_set_policy (r->group, policy);
       g_signal_connect (r->group, "task-failed", G_CALLBACK (fail_task_failed), r);
       g_signal_connect (r->group, "task-finished", G_CALLBACK (fail_task_finished), r);
@@ -1176,7 +1141,7 @@ test_failures_while_cancelled (gconstpointer data)
       for (guint k = 0; k < FAIL_CHILDREN; k++)
         g_object_unref (r->children[k].task);
       g_clear_object (&r->group);
-      finalized_settle (&f);
+      rel_finalized_settle (&f);
       g_ptr_array_unref (r->reported_failures);
       g_mutex_clear (&r->lock);
       g_cond_clear (&r->cond);
@@ -1642,7 +1607,7 @@ test_reentrant_callbacks (void)
   RelWorker *worker = rel_worker_new ("canceller");
   guint rounds = rel_scaled ("NURSERY_STRESS_ITERATIONS", 200);
   guint in_timer = 0, off_owner = 0, from_cleanup = 0, refused = 0;
-  Finalized f = { 0, };
+  RelFinalized f = { 0, };
 
   for (guint i = 0; i < rounds; i++)
     {
@@ -1655,7 +1620,7 @@ test_reentrant_callbacks (void)
       re.budget = RE_BUDGET;
       re.tasks = g_ptr_array_new_with_free_func (g_object_unref);
       re.group = nursery_group_new ();
-      finalized_track (&f, re.group);
+      rel_finalized_track (&f, re.group);
       nursery_group_set_policy (re.group, i % 3 == 0 ? NURSERY_POLICY_FAIL_FAST : NURSERY_POLICY_SUPERVISE);
       g_signal_connect (re.group, "task-finished", G_CALLBACK (re_task_finished), &re);
       nursery_group_add_cleanup (re.group, re_group_cleanup, &re, NULL);
@@ -1670,7 +1635,7 @@ test_reentrant_callbacks (void)
         g_main_context_iteration (NULL, TRUE);
       rel_worker_drain (worker);
       /* The wait callback dropped the group: its tasks stay readable. */
-      finalized_settle (&f);
+      rel_finalized_settle (&f);
 
       for (guint k = 0; k < re.tasks->len; k++)
         {
@@ -2013,7 +1978,7 @@ test_unref_tail_thawed_by_owner (void)
   g_autoptr(RelWatchdog) watchdog = rel_watchdog_new ("unref-tail-thawed-by-owner");
   RelHelper *helper = rel_helper_new ("dropper");
   guint rounds = rel_scaled ("NURSERY_STRESS_ITERATIONS", 20);
-  Finalized f = { 0, };
+  RelFinalized f = { 0, };
 
   for (guint i = 0; i < rounds; i++)
     {
@@ -2024,7 +1989,7 @@ test_unref_tail_thawed_by_owner (void)
       g_mutex_init (&st.lock);
       g_cond_init (&st.cond);
       st.group = nursery_group_new ();
-      finalized_track (&f, st.group);
+      rel_finalized_track (&f, st.group);
       task = nursery_group_spawn (st.group, "waits", rel_child_until_cancelled, NULL, NULL, NULL);
       g_cancellable_connect (nursery_task_get_cancellable (task), G_CALLBACK (straddle_cancelled),
                              &st, NULL);

@@ -17,44 +17,6 @@
 
 #include "rel-utils.h"
 
-/* Where each group went */
-
-typedef struct
-{
-  GThread *owner;
-  int      alive;
-  int      off_owner;   /* finalized on another thread: the defect */
-} Finalized;
-
-static void
-finalized_cb (gpointer  data,
-              GObject  *where_the_object_was)
-{
-  Finalized *f = data;
-
-  if (g_thread_self () != f->owner)
-    g_atomic_int_inc (&f->off_owner);
-  g_atomic_int_add (&f->alive, -1);
-}
-
-static void
-finalized_track (Finalized    *f,
-                 NurseryGroup *group)
-{
-  f->owner = g_thread_self ();
-  g_atomic_int_inc (&f->alive);
-  g_object_weak_ref (G_OBJECT (group), finalized_cb, f);
-}
-
-/* Iterates the thread-default context until every tracked group is gone;
- * the watchdog bounds it. */
-static void
-finalized_settle (Finalized *f)
-{
-  while (g_atomic_int_get (&f->alive) > 0)
-    g_main_context_iteration (NULL, TRUE);
-  g_assert_cmpint (g_atomic_int_get (&f->off_owner), ==, 0);
-}
 
 static void
 child_return_one (NurseryTask *task,
@@ -82,13 +44,13 @@ test_drop_after_cancel_on_worker (void)
   g_autoptr(GRand) rand = g_rand_new ();
   RelHelper *helper = rel_helper_new ("dropper");
   guint rounds = rel_scaled ("NURSERY_STRESS_ITERATIONS", 3000);
-  Finalized f = { 0, };
+  RelFinalized f = { 0, };
 
   for (guint i = 0; i < rounds; i++)
     {
       NurseryGroup *group = nursery_group_new ();
 
-      finalized_track (&f, group);
+      rel_finalized_track (&f, group);
       if (i % 2 == 0)
         g_object_unref (nursery_group_spawn (group, "waits", rel_child_until_cancelled, NULL, NULL, NULL));
       else
@@ -106,7 +68,7 @@ test_drop_after_cancel_on_worker (void)
       rel_helper_finish (helper);
       rel_watchdog_kick (watchdog, "round %u", i);
     }
-  finalized_settle (&f);
+  rel_finalized_settle (&f);
   rel_helper_free (helper);
 }
 
@@ -128,14 +90,14 @@ test_drop_while_parent_cancelled (void)
   g_autoptr(GRand) rand = g_rand_new ();
   RelHelper *helper = rel_helper_new ("canceller");
   guint rounds = rel_scaled ("NURSERY_STRESS_ITERATIONS", 3000);
-  Finalized f = { 0, };
+  RelFinalized f = { 0, };
 
   for (guint i = 0; i < rounds; i++)
     {
       g_autoptr(GCancellable) parent = g_cancellable_new ();
       NurseryGroup *group = nursery_group_new_with_cancellable (parent);
 
-      finalized_track (&f, group);
+      rel_finalized_track (&f, group);
       if (i % 2 == 0)
         g_object_unref (nursery_group_spawn (group, "waits", rel_child_until_cancelled, NULL, NULL, NULL));
       rel_helper_run (helper, cancel_parent_job, parent,
@@ -146,7 +108,7 @@ test_drop_while_parent_cancelled (void)
       rel_drain (NULL);
       rel_watchdog_kick (watchdog, "round %u", i);
     }
-  finalized_settle (&f);
+  rel_finalized_settle (&f);
   rel_helper_free (helper);
 }
 
@@ -591,7 +553,7 @@ test_deep_nesting_cancels (void)
   g_autoptr(GPtrArray) groups = g_ptr_array_new ();
   g_autoptr(GPtrArray) tasks = g_ptr_array_new_with_free_func (g_object_unref);
   NurseryGroup *root = nursery_group_new ();
-  Finalized f = { 0, };
+  RelFinalized f = { 0, };
 
   g_ptr_array_add (groups, root);
   for (guint level = 0; level < depth; level++)
@@ -603,7 +565,7 @@ test_deep_nesting_cancels (void)
       g_ptr_array_add (groups, nursery_group_new_for_task (task));
     }
   for (guint i = 0; i < groups->len; i++)
-    finalized_track (&f, groups->pdata[i]);
+    rel_finalized_track (&f, groups->pdata[i]);
 
   nursery_group_cancel (root);
   for (guint i = 0; i < tasks->len; i++)
@@ -613,7 +575,7 @@ test_deep_nesting_cancels (void)
 
   for (guint i = groups->len; i > 0; i--)
     g_object_unref (groups->pdata[i - 1]);
-  finalized_settle (&f);
+  rel_finalized_settle (&f);
   for (guint i = 0; i < tasks->len; i++)
     g_assert_cmpint (nursery_task_get_state (tasks->pdata[i]), ==, NURSERY_TASK_CANCELLED);
 }
@@ -864,7 +826,7 @@ test_teardown_stress (gconstpointer data)
   guint rounds = rel_scaled ("NURSERY_STRESS_ITERATIONS", 1000);
   /* Holders outlive their round: a handler may still see one. */
   g_autoptr(GPtrArray) holders = g_ptr_array_new_with_free_func (g_free);
-  Finalized f = { 0, };
+  RelFinalized f = { 0, };
 
   for (guint i = 0; i < rounds; i++)
     {
@@ -874,7 +836,7 @@ test_teardown_stress (gconstpointer data)
       h->group = nursery_group_new ();
       h->spins = g_rand_int_range (rand, 0, 3000);
       h->owner = g_thread_self ();
-      finalized_track (&f, h->group);
+      rel_finalized_track (&f, h->group);
       arm_drop (drop, h, helper);
       while (g_atomic_pointer_get (&h->group) != NULL)
         g_main_context_iteration (NULL, FALSE);
@@ -882,7 +844,7 @@ test_teardown_stress (gconstpointer data)
       rel_drain (NULL);
       rel_watchdog_kick (watchdog, "round %u", i);
     }
-  finalized_settle (&f);
+  rel_finalized_settle (&f);
   rel_helper_free (helper);
 }
 
@@ -1243,7 +1205,7 @@ test_soon_last_unref (gconstpointer data)
 typedef struct
 {
   GMainContext *context;
-  Finalized    *finalized;
+  RelFinalized *finalized;
   int           spawned;    /* atomic */
   int           dropped;    /* atomic */
 } MakerDrop;
@@ -1260,7 +1222,7 @@ maker_drop_thread (gpointer data)
   g_main_context_pop_thread_default (md->context);
   /* Tracked here, but owned by the thread that runs the context. */
   g_atomic_int_inc (&md->finalized->alive);
-  g_object_weak_ref (G_OBJECT (group), finalized_cb, md->finalized);
+  g_object_weak_ref (G_OBJECT (group), rel_finalized_cb, md->finalized);
   for (guint i = 0; i < 4; i++)
     nursery_group_start_soon (group, "soon", child_return_one, NULL, NULL, NULL);
   g_atomic_int_set (&md->spawned, TRUE);
@@ -1281,7 +1243,7 @@ test_dropped_by_maker_beside_batch (void)
 {
   g_autoptr(RelWatchdog) watchdog = rel_watchdog_new ("dropped-by-maker-beside-batch");
   guint rounds = rel_scaled ("NURSERY_STRESS_ITERATIONS", 1000);
-  Finalized f = { .owner = g_thread_self () };
+  RelFinalized f = { .owner = g_thread_self () };
 
   for (guint i = 0; i < rounds; i++)
     {
