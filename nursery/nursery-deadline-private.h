@@ -53,14 +53,14 @@ _nursery_deadline_is_armed (NurseryDeadline *deadline)
   return g_atomic_pointer_get (&deadline->timer) != NULL;
 }
 
-/* Owner context, for a wait that blocks @context's thread from inside a
- * deadline's callback (nursery_group_wait() in a cancelled handler):
- * GLib does not dispatch a source inside its own dispatch, so the timer
- * would fire nothing until the callback returned. Fires what is due, if
- * this thread is inside @context's timer dispatch, and returns when the
- * next deadline is due; -1 if none is, or if this thread is not inside
- * the dispatch (the timer then fires by itself). */
-gint64 _nursery_deadline_fire_nested (GMainContext *context);
+/* For a wait that blocks @context's thread (nursery_group_wait()):
+ * whether it does so from inside a deadline's callback (a cancelled
+ * handler), where GLib does not dispatch the timer's source again until
+ * the callback returns. Such a wait fires what comes due itself with
+ * _nursery_deadline_fire_nested(), which returns when the next deadline
+ * is due, -1 for none. */
+gboolean _nursery_deadline_in_dispatch (GMainContext *context);
+gint64   _nursery_deadline_fire_nested (GMainContext *context);
 
 /* For tests: how many contexts have a timer now, and how many times a
  * timer's ready time was moved earlier (each one an eventfd write). */

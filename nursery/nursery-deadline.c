@@ -36,7 +36,6 @@ struct _NurseryTimer
   GArray          *heap;     /* of Slot, root at 0 */
   gint64           armed;    /* the source's ready time, -1 for none */
   guint            seq;      /* the next deadline's set order */
-  GThread         *dispatching;  /* the thread inside its dispatch, if any */
 };
 
 /* Context → NurseryTimer. One lock guards this table and every heap:
@@ -47,6 +46,9 @@ struct _NurseryTimer
 static GMutex timers_lock;
 static GHashTable *timers;
 static guint n_rearms;     /* ready-time changes outside dispatch, for tests */
+/* The timer whose dispatch this thread is inside, if any: read without a
+ * lock by every blocking wait's iteration (_nursery_deadline_fire_nested()). */
+static GPrivate dispatching_timer;
 
 static inline gboolean
 slot_before (const Slot *a,
@@ -231,13 +233,15 @@ timer_dispatch (GSource     *source,
                 gpointer     user_data)
 {
   NurseryTimer *timer = (NurseryTimer *) source;
+  /* Another context's, whose callback iterates this one. */
+  gpointer outer = g_private_get (&dispatching_timer);
 
   g_mutex_lock (&timers_lock);
   timer->armed = -1;
   g_source_set_ready_time (source, -1);
-  timer->dispatching = g_thread_self ();
+  g_private_set (&dispatching_timer, timer);
   fire_due_locked (timer, g_get_monotonic_time (), timer->seq);
-  timer->dispatching = NULL;
+  g_private_set (&dispatching_timer, outer);
   if (!g_source_is_destroyed (source))
     {
       rearm_if_earlier (timer);
@@ -351,22 +355,26 @@ _nursery_deadline_destroy (NurseryDeadline *deadline)
   g_mutex_unlock (&timers_lock);
 }
 
+gboolean
+_nursery_deadline_in_dispatch (GMainContext *context)
+{
+  NurseryTimer *timer = g_private_get (&dispatching_timer);
+
+  return timer != NULL && timer->context == context;
+}
+
 gint64
 _nursery_deadline_fire_nested (GMainContext *context)
 {
-  NurseryTimer *timer;
+  NurseryTimer *timer = g_private_get (&dispatching_timer);
   gint64 next = -1;
 
-  g_mutex_lock (&timers_lock);
-  timer = timers != NULL ? g_hash_table_lookup (timers, context) : NULL;
-  if (timer == NULL || timer->dispatching != g_thread_self ())
-    {
-      g_mutex_unlock (&timers_lock);
-      return -1;
-    }
-  /* Kept alive across the callbacks: one may clear the last deadline,
-   * which lets the timer go (timer_release_if_empty_locked()). */
+  g_return_val_if_fail (timer != NULL && timer->context == context, -1);
+  /* Alive: its dispatch, below on this stack, holds it. Kept so across
+   * the callbacks all the same: one may clear the last deadline, which
+   * lets the timer go (timer_release_if_empty_locked()). */
   g_source_ref (&timer->source);
+  g_mutex_lock (&timers_lock);
   fire_due_locked (timer, g_get_monotonic_time (), timer->seq);
   if (!g_source_is_destroyed (&timer->source) && timer->heap->len > 0)
     next = MAX (heap_at (timer, 0)->when, 0);

@@ -2069,14 +2069,14 @@ static GSourceFuncs wake_funcs = {
   .dispatch = wake_dispatch,
 };
 
-/* One blocking iteration of nursery_group_wait(). Called from inside a
+/* One blocking iteration of nursery_group_wait() from inside a
  * deadline's callback (a cancelled handler that waits for a group of its
- * own), it also fires the deadlines that come due: their timer's source
- * is the one dispatching, which GLib does not dispatch again until it
- * returns, so children that end by their deadlines would never end
+ * own): it also fires the deadlines that come due, since their timer's
+ * source is the one dispatching, which GLib does not dispatch again until
+ * it returns; children that end by their deadlines would never end
  * (R16, R17). The poll then wakes for the next one. */
 static void
-wait_iteration (GMainContext *context)
+wait_iteration_in_timer (GMainContext *context)
 {
   gint64 next = _nursery_deadline_fire_nested (context);
   GSource *wake;
@@ -2158,8 +2158,12 @@ nursery_group_wait (NurseryGroup  *self,
   /* Perhaps inside a cancellable's handler: the cancels that the
    * children wait for must not wait for this wait (R30). */
   was_draining = _nursery_cancel_begin_blocking ();
-  while (result == NULL)
-    wait_iteration (self->context);
+  if (_nursery_deadline_in_dispatch (self->context))
+    while (result == NULL)
+      wait_iteration_in_timer (self->context);
+  else
+    while (result == NULL)
+      g_main_context_iteration (self->context, TRUE);
   _nursery_cancel_end_blocking (was_draining);
   _nursery_pool_blocking_end ();
   g_main_context_release (self->context);
