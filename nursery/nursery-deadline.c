@@ -46,8 +46,8 @@ struct _NurseryTimer
 static GMutex timers_lock;
 static GHashTable *timers;
 static guint n_rearms;     /* ready-time changes outside dispatch, for tests */
-/* The timer whose dispatch this thread is inside, if any: read without a
- * lock by every blocking wait's iteration (_nursery_deadline_fire_nested()). */
+/* The timer whose dispatch this thread is inside, if any: asked without a
+ * lock, once, by every blocking wait (_nursery_deadline_in_dispatch()). */
 static GPrivate dispatching_timer;
 
 static inline gboolean
