@@ -214,19 +214,10 @@ mark_dirty_owner (NurseryGroup *self,
     mark_dirty (self, prop_bits);
 }
 
-/* Whether the caller may spawn into the group: see nursery-group.c. */
-gboolean     _nursery_group_called_on_owner (NurseryGroup *self);
-void         _nursery_group_warn_not_owner  (const char   *caller);
-/* The owner-only calls that work outside the anchor's lock hold the
- * owner context meanwhile: see nursery-group.c. */
-gboolean     _nursery_group_acquire_owner   (NurseryGroup *self,
-                                             const char   *caller);
-void         _nursery_group_release_owner   (NurseryGroup *self);
-GTask       *_nursery_group_new_owner_task  (NurseryGroup        *self,
-                                             gpointer             source_tag,
-                                             const char          *name,
-                                             GAsyncReadyCallback  callback,
-                                             gpointer             user_data);
+/* The owner checks (_nursery_group_called_on_owner(),
+ * _nursery_group_acquire_owner() and the rest) are declared once, in
+ * nursery-group-stream-private.h, which the stream and the tasks include
+ * without this header. */
 
 /* nursery-group-release.c: the group's reference to its reported
  * children (R28). */

@@ -45,7 +45,10 @@ gboolean _nursery_group_stream_take         (NurseryGroupStream *stream,
 
 void     _nursery_group_stream_clear        (NurseryGroupStream *stream);
 
-/* Provided by nursery-group.c for the stream. */
+/* Provided by nursery-group.c for the stream, and the owner checks for
+ * every owner-only call (R23, R24): the quick one, the critical, and
+ * holding the owner context around a call that works outside the
+ * anchor's lock. */
 NurseryGroupStream *_nursery_group_get_stream       (NurseryGroup *self);
 void                _nursery_group_schedule         (NurseryGroup *self);
 void                _nursery_group_begin_join       (NurseryGroup *self);
